@@ -1,0 +1,89 @@
+"""The `twoway` command. Each subcommand lives in its own module, imported only when used.
+
+Exit status: 0 success, 1 the work failed, 2 bad configuration or bad arguments (one clear line
+on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import ConfigError
+
+# subcommand -> "module:function"; each function takes the parsed args and returns an exit code.
+COMMANDS = {
+    "run": "bot.serve:main",
+    "poll": "bot.polling:main",
+    "db": "bot.dbcmd:main",
+    "eval": "bot.evaluate:main",
+    "classify": "bot.evaluate:classify_main",
+    "train": "bot.training:main",
+    "export": "bot.export:main",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input, worded for the person who typed it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twoway", description="Answer your community on X and Facebook from Slack."
+    )
+    parser.add_argument("--version", action="version", version=f"twoway {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="start the Slack app and the poller in one process")
+
+    poll = sub.add_parser("poll", help="poll the connected accounts")
+    poll.add_argument("--once", action="store_true", help="poll every enabled account once, then exit")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply all migrations")
+    db_sub.add_parser("current", help="print the database's migration revision")
+
+    ev = sub.add_parser("eval", help="measure the classifier on a labelled CSV (text,label[,urgent])")
+    ev.add_argument("path", help="CSV file with columns text,label and optionally urgent")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--corrections", metavar="OTHER.csv", help="learn from these rows as staff corrections first"
+    )
+
+    cl = sub.add_parser("classify", help="classify one text and print the drafts")
+    cl.add_argument("text")
+    cl.add_argument("--platform", choices=["x", "facebook"], default="x")
+
+    sub.add_parser("train", help="retrain the agency model from staff corrections")
+
+    ex = sub.add_parser("export", help="export the record of mentions for a date range")
+    ex.add_argument("--since", required=True, metavar="YYYY-MM-DD")
+    ex.add_argument("--until", required=True, metavar="YYYY-MM-DD")
+    ex.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    ex.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "poll" and not args.once:
+        parser.error("poll needs --once (the continuous poller runs inside `twoway run`)")
+    if args.command == "db" and args.db_command is None:
+        parser.error("db needs an action: upgrade or current")
+    module_name, _, function_name = COMMANDS[args.command].partition(":")
+    handler = getattr(importlib.import_module(module_name), function_name)
+    try:
+        return int(handler(args))
+    except (ConfigError, UsageError) as exc:
+        print(f"twoway: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

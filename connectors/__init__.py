@@ -1,0 +1,1 @@
+"""One module per platform; each turns the platform's API into TwoWay's domain types."""

@@ -1,0 +1,88 @@
+"""Types that cross TwoWay's layers.
+
+Connectors produce them, handlers judge them, storage keeps them and the bot shows them.
+They are frozen so that no layer can change what another layer was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Platform = Literal["x", "facebook"]
+PLATFORMS: tuple[Platform, ...] = ("x", "facebook")
+
+Category = Literal["compliment", "question", "criticism", "other"]
+CATEGORIES: tuple[Category, ...] = ("compliment", "question", "criticism", "other")
+
+DraftSource = Literal["template", "faq", "history"]
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a mention, as the platform reports it."""
+
+    id: str
+    handle: str = ""
+    name: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One public post or comment addressed to a connected account."""
+
+    platform: Platform
+    external_id: str
+    account_external_id: str
+    author: Author
+    text: str
+    url: str
+    created_at: datetime  # timezone-aware, UTC
+    conversation_id: str | None = None
+    parent_id: str | None = None
+    parent_text: str | None = None  # what the mention replied to, when known (an excerpt)
+    explicit_mention: bool = True  # the author @mentioned the account (X reply restriction)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the platform's payload, for the record
+
+
+@dataclass(frozen=True, slots=True)
+class AccountIdentity:
+    """A connected account as the platform knows it."""
+
+    platform: Platform
+    external_id: str
+    handle: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """The judgement on one mention."""
+
+    category: Category
+    confidence: float  # 0..1
+    urgent: bool = False
+    urgent_reason: str | None = None
+    scores: Mapping[str, float] = field(default_factory=dict)  # category -> probability
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A suggested reply that staff may send as is or edit."""
+
+    text: str
+    source: DraftSource = "template"
+    key: str = ""  # template id, FAQ id or earlier reply id, for the record
+    match: str | None = None  # for FAQ drafts: the question that matched, shown on the card
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedReply:
+    """A reply or like the platform accepted."""
+
+    external_id: str
+    url: str = ""

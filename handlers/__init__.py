@@ -1,0 +1,1 @@
+"""TwoWay's judgement: pure functions that classify mentions and draft replies."""

@@ -1,0 +1,1 @@
+"""Everything TwoWay keeps: SQLAlchemy models, migrations and functions that take a Session."""

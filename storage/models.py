@@ -1,0 +1,292 @@
+"""TwoWay's tables. Every change here needs a migration in storage/migrations/versions.
+
+States are plain strings checked by the code that moves them; every move that must happen once
+(a card, a public reply, a reminder) is an UPDATE guarded by the current state, or an insert
+guarded by a unique index, so that only one caller can win it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime, json_type
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: json_type()}
+
+
+# Mention.state
+NEW, OPEN, REPLIED, DISMISSED = "new", "open", "replied", "dismissed"
+# Mention.card_status
+CARD_PENDING, CARD_POSTING, CARD_POSTED, CARD_FAILED = "pending", "posting", "posted", "failed"
+# Mention.reply_status and Reply.status
+REPLY_NONE, REPLY_SENDING, REPLY_SENT = "none", "sending", "sent"
+REPLY_FAILED, REPLY_UNKNOWN, REPLY_MANUAL = "failed", "unknown", "manual"
+# A reply in one of these states blocks any other reply to the same mention.
+ACTIVE_REPLY_STATES = (REPLY_SENDING, REPLY_SENT, REPLY_UNKNOWN, REPLY_MANUAL)
+# Account.status
+ACCOUNT_OK, ACCOUNT_NEEDS_ATTENTION = "ok", "needs_attention"
+ACCOUNT_RATE_LIMITED, ACCOUNT_ERROR = "rate_limited", "error"
+# Staff.role, weakest first
+ROLES = ("officer", "supervisor", "admin")
+
+
+class Account(Base):
+    """A connected X account or Facebook Page, with its cursor and health."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_accounts_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    handle: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(16), default="env")  # env | slack
+    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token; None for env accounts
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(32), default=ACCOUNT_OK)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[datetime | None]  # no poll before this (rate limit or backoff)
+    backlog_gap_at: Mapped[datetime | None]
+    alert_channel: Mapped[str | None] = mapped_column(String(32))
+    alert_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Mention(Base):
+    """One public post or comment, its triage, its card and its reply state."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_mentions_platform_id"),
+        Index("ix_mentions_state_created", "state", "created_at"),
+        Index("ix_mentions_card_status", "card_status"),
+        Index("ix_mentions_ingested_at", "ingested_at"),
+        Index("ix_mentions_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_handle: Mapped[str] = mapped_column(String(255), default="")
+    author_name: Mapped[str] = mapped_column(String(255), default="")
+    author_url: Mapped[str] = mapped_column(String(1024), default="")
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime]  # on the platform
+    ingested_at: Mapped[datetime]
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    parent_text: Mapped[str | None] = mapped_column(Text)
+    explicit_mention: Mapped[bool] = mapped_column(Boolean, default=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # triage
+    category: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
+    scores: Mapped[dict[str, Any] | None]
+    drafts: Mapped[dict[str, Any] | None]  # {"items": [{"text", "source", "key", "match"}]}
+    triaged_at: Mapped[datetime | None]
+
+    state: Mapped[str] = mapped_column(String(16), default=NEW)
+
+    # the card in Slack (an outbox: pending -> posting -> posted | failed)
+    card_status: Mapped[str | None] = mapped_column(String(16))
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    card_claimed_at: Mapped[datetime | None]
+    card_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    card_error: Mapped[str | None] = mapped_column(Text)
+
+    # the public response
+    reply_status: Mapped[str] = mapped_column(String(16), default=REPLY_NONE)
+    first_response_at: Mapped[datetime | None]
+    responded_by: Mapped[str | None] = mapped_column(String(32))
+    liked_at: Mapped[datetime | None]
+    liked_by: Mapped[str | None] = mapped_column(String(32))
+    like_status: Mapped[str | None] = mapped_column(String(16))  # liking | liked | failed
+
+    # supervision
+    assignee: Mapped[str | None] = mapped_column(String(32))
+    assigned_at: Mapped[datetime | None]
+    assigned_by: Mapped[str | None] = mapped_column(String(32))
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    dismissed_by: Mapped[str | None] = mapped_column(String(32))
+    dismissed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # seen deleted on the platform
+
+
+class Reply(Base):
+    """An attempt to answer a mention publicly; at most one active per mention."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        Index(
+            "uq_replies_one_active",
+            "mention_id",
+            unique=True,
+            sqlite_where=text("status IN ('sending', 'sent', 'unknown', 'manual')"),
+            postgresql_where=text("status IN ('sending', 'sent', 'unknown', 'manual')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="draft")  # draft:N | edited | manual
+    status: Mapped[str] = mapped_column(String(16), default=REPLY_SENDING)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only record of everything that happened, for public-records requests."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_mention", "mention_id"),
+        Index("ix_audit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "system"
+    action: Mapped[str] = mapped_column(String(32))
+    mention_id: Mapped[int | None] = mapped_column(Integer)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Staff(Base):
+    """A Slack user's role in TwoWay."""
+
+    __tablename__ = "staff"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime]
+
+
+class Setting(Base):
+    """Workspace settings that admins change from Slack (channel, agency details, SLAs...)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column()  # {"v": ...}
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class Template(Base):
+    """A reply template; shipped ones are rows too, so admins can remove them."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))  # a category, or "urgent"
+    text: Mapped[str] = mapped_column(Text)
+    builtin_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Faq(Base):
+    """A question and its approved answer."""
+
+    __tablename__ = "faqs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Correction(Base):
+    """A staff reclassification, kept as a labelled example the agency model learns from."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(16))
+    previous_label: Mapped[str | None] = mapped_column(String(16))
+    urgent: Mapped[bool | None] = mapped_column(Boolean)
+    corrected_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ClassifierModel(Base):
+    """A trained agency model; the newest row with active=True is the one in use."""
+
+    __tablename__ = "classifier_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    n_examples: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SlaNotice(Base):
+    """A reminder or escalation sent for a mention; the unique key makes it once only."""
+
+    __tablename__ = "sla_notices"
+    __table_args__ = (UniqueConstraint("mention_id", "kind", name="uq_sla_notice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | escalation
+    at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class DigestRun(Base):
+    """A digest posted for one period; the unique key makes it once only."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("kind", "period_key", name="uq_digest_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    period_key: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))

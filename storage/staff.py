@@ -1,0 +1,57 @@
+"""Staff roles: officer < supervisor < admin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.models import ROLES, Staff
+
+
+def role_of(session: Session, user_id: str) -> str | None:
+    return session.scalar(select(Staff.role).where(Staff.slack_user_id == user_id))
+
+
+def has_role(session: Session, user_id: str, needed: str) -> bool:
+    """True when the user's role is `needed` or stronger."""
+    role = role_of(session, user_id)
+    return role is not None and ROLES.index(role) >= ROLES.index(needed)
+
+
+def set_role(session: Session, user_id: str, role: str | None, by: str, now: datetime) -> str | None:
+    """Grant `role` (None removes it); returns the previous role."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    staff = session.get(Staff, user_id)
+    previous = staff.role if staff else None
+    if role is None:
+        if staff is not None:
+            session.delete(staff)
+    elif staff is None:
+        session.add(Staff(slack_user_id=user_id, role=role, granted_by=by, granted_at=now))
+    else:
+        staff.role, staff.granted_by, staff.granted_at = role, by, now
+    if previous != role:
+        audit.record(session, now, "role_changed", actor=by, user=user_id, role=role, previous=previous)
+    return previous
+
+
+def users_with_role(session: Session, role: str) -> list[str]:
+    """Users whose role is `role` or stronger, in a stable order."""
+    stronger = ROLES[ROLES.index(role) :]
+    return list(
+        session.scalars(
+            select(Staff.slack_user_id).where(Staff.role.in_(stronger)).order_by(Staff.slack_user_id)
+        )
+    )
+
+
+def bootstrap_admins(session: Session, user_ids: Iterable[str], now: datetime) -> None:
+    """Make TWOWAY_ADMINS admins at start-up; never demotes anyone."""
+    for user_id in user_ids:
+        if role_of(session, user_id) != "admin":
+            set_role(session, user_id, "admin", by="TWOWAY_ADMINS", now=now)
