@@ -1,0 +1,19 @@
+"""What happens to mentions after they are stored: triage, then a card in Slack.
+
+Each step is a sweep over database states, so a crash between steps loses nothing: the next
+sweep picks up whatever is still `new` or whose card is still `pending` or `failed`.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+
+
+def process(ctx: Context) -> None:
+    from bot.triage import triage_pending
+
+    triage_pending(ctx)
+    if ctx.slack is not None:
+        from bot.slack.cards import post_pending_cards
+
+        post_pending_cards(ctx)
