@@ -1,0 +1,65 @@
+"""No secret reaches a log line; stored credentials round-trip only with the right key."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.crypto import CredentialsError, seal, unseal
+from bot.logs import RedactingFilter
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "calling slack with xoxb-1234-5678-abcdefABCDEF",
+        "socket mode token xapp-1-A0-123-abc",
+        "headers {'Authorization': 'Bearer AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid'}",
+        "GET https://graph.example/v25.0/me?access_token=EAAGm0PX4ZCpsBA&fields=id",
+        'OAuth oauth_token="1234-abcdef", oauth_signature="tnnArxj06cWHq44gCs1OSKk%2FjLY%3D"',
+        "configured secret: page-token-very-secret-value",
+    ],
+)
+def test_secrets_are_scrubbed_from_messages(line: str, caplog: pytest.LogCaptureFixture) -> None:
+    redactor = RedactingFilter(["page-token-very-secret-value"])
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "%s", (line,), None)
+    redactor.filter(record)
+    message = record.getMessage()
+    for secret in (
+        "xoxb-1234",
+        "xapp-1-A0",
+        "AAAAAAAAAAAAAAAAAAAAAMLhe",
+        "EAAGm0PX4ZCpsBA",
+        "tnnArxj06c",
+        "1234-abcdef",
+        "very-secret",
+    ):
+        assert secret not in message
+    assert "[redacted]" in message
+
+
+def test_secrets_are_scrubbed_from_tracebacks() -> None:
+    redactor = RedactingFilter(["s3cr3t-value-123"])
+    try:
+        raise RuntimeError("token s3cr3t-value-123 refused")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    redactor.filter(record)
+    assert "s3cr3t-value-123" not in record.getMessage()
+    assert "RuntimeError" in record.getMessage()
+    assert record.exc_info is None
+
+
+def test_credentials_round_trip_and_are_not_readable() -> None:
+    token = seal("a-long-agency-secret", {"page_token": "EAAB-secret"})
+    assert "EAAB-secret" not in token
+    assert unseal("a-long-agency-secret", token) == {"page_token": "EAAB-secret"}
+
+
+def test_the_wrong_key_says_so() -> None:
+    token = seal("a-long-agency-secret", {"k": "v"})
+    with pytest.raises(CredentialsError, match="TWOWAY_SECRET_KEY"):
+        unseal("another-long-secret!", token)
