@@ -1,7 +1,8 @@
 """What happens to mentions after they are stored: triage, then a card in Slack.
 
 Each step is a sweep over database states, so a crash between steps loses nothing: the next
-sweep picks up whatever is still `new` or whose card is still `pending` or `failed`.
+sweep picks up whatever is still `new` or whose card is still `pending` or `failed`. Account
+alerts ride along so that trouble shows in the channel as soon as a poll finds it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ def process(ctx: Context) -> None:
 
     triage_pending(ctx)
     if ctx.slack is not None:
+        from bot.slack.alerts import sync_account_alerts
         from bot.slack.cards import post_pending_cards
 
         post_pending_cards(ctx)
+        sync_account_alerts(ctx)

@@ -73,6 +73,8 @@ class Account(Base):
     backlog_gap_at: Mapped[datetime | None]
     alert_channel: Mapped[str | None] = mapped_column(String(32))
     alert_ts: Mapped[str | None] = mapped_column(String(32))
+    alert_at: Mapped[datetime | None]  # when the open alert card was claimed (stale-claim check)
+    backlog_alerted_at: Mapped[datetime | None]  # the backlog_gap_at already announced
     created_at: Mapped[datetime]
 
 
@@ -86,6 +88,19 @@ class Mention(Base):
         Index("ix_mentions_card_status", "card_status"),
         Index("ix_mentions_ingested_at", "ingested_at"),
         Index("ix_mentions_account_created", "account_id", "created_at"),
+        # Reports read only these columns, so a 30-day report over 100k mentions scans the index
+        # instead of the table (storage/metrics.py, bench/report.py).
+        Index(
+            "ix_mentions_report",
+            "created_at",
+            "category",
+            "platform",
+            "state",
+            "first_response_at",
+            "responded_by",
+        ),
+        # "Overdue now" and the SLA sweep: open items by category, urgency and age.
+        Index("ix_mentions_overdue", "state", "category", "urgent", "ingested_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

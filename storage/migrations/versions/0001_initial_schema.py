@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:34:21.014137
+Create Date: 2026-11-22 06:08:09.686744
 """
 
 import sqlalchemy as sa
@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("backlog_gap_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("alert_channel", sa.String(length=32), nullable=True),
         sa.Column("alert_ts", sa.String(length=32), nullable=True),
+        sa.Column("alert_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("backlog_alerted_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("platform", "external_id", name="uq_accounts_platform_id"),
@@ -199,6 +201,14 @@ def upgrade() -> None:
         batch_op.create_index("ix_mentions_account_created", ["account_id", "created_at"], unique=False)
         batch_op.create_index("ix_mentions_card_status", ["card_status"], unique=False)
         batch_op.create_index("ix_mentions_ingested_at", ["ingested_at"], unique=False)
+        batch_op.create_index(
+            "ix_mentions_overdue", ["state", "category", "urgent", "ingested_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_mentions_report",
+            ["created_at", "category", "platform", "state", "first_response_at", "responded_by"],
+            unique=False,
+        )
         batch_op.create_index("ix_mentions_state_created", ["state", "created_at"], unique=False)
 
     op.create_table(
@@ -279,6 +289,8 @@ def downgrade() -> None:
     op.drop_table("corrections")
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.drop_index("ix_mentions_state_created")
+        batch_op.drop_index("ix_mentions_report")
+        batch_op.drop_index("ix_mentions_overdue")
         batch_op.drop_index("ix_mentions_ingested_at")
         batch_op.drop_index("ix_mentions_card_status")
         batch_op.drop_index("ix_mentions_account_created")

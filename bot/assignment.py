@@ -1,0 +1,126 @@
+"""Handing a mention to one person, from the card's select or `/twoway assign`.
+
+The database change is committed first; the DM to the assignee and the redrawn card follow and
+may fail without losing the assignment. Answered and dismissed items cannot be assigned (there
+is nothing left to do); they can still be unassigned. Assigning someone without a TwoWay role is
+allowed (a supervisor may hand out work before an admin grants roles) but the result says so,
+because such a person cannot approve replies until they get the officer role.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.commands import CommandError
+from bot.context import Context
+from bot.slack.escape import public
+from bot.supervision_slack import open_dm, permalink
+from storage import audit, staff
+from storage.models import DISMISSED, REPLIED, Mention
+
+log = logging.getLogger(__name__)
+
+
+class AssignError(CommandError):
+    """An assignment that was refused; the message is for the person who asked."""
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    mention_id: int
+    assignee: str | None
+    previous: str | None
+    changed: bool
+    action: str | None  # assigned | reassigned | unassigned, or None when nothing changed
+    warning: str | None = None
+    dm_sent: bool = False
+
+    @property
+    def message(self) -> str:
+        if not self.changed:
+            who = f"<@{self.assignee}>" if self.assignee else "nobody"
+            return f"#{self.mention_id} is already assigned to {who}."
+        if self.assignee is None:
+            text = f"#{self.mention_id} is no longer assigned (was <@{self.previous}>)."
+        elif self.previous:
+            text = f"#{self.mention_id} is now assigned to <@{self.assignee}> (was <@{self.previous}>)."
+        else:
+            text = f"#{self.mention_id} is now assigned to <@{self.assignee}>."
+        return f"{text} {self.warning}" if self.warning else text
+
+
+def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> AssignResult:
+    """Assign (or with None, unassign) one mention; records it, DMs the assignee, redraws the card."""
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        mention = session.scalar(select(Mention).where(Mention.id == mention_id).with_for_update())
+        if mention is None:
+            raise AssignError(f"There is no item #{mention_id}.")
+        if assignee is not None and mention.state in (REPLIED, DISMISSED):
+            done = "answered" if mention.state == REPLIED else "dismissed"
+            raise AssignError(f"#{mention_id} was already {done}; there is nothing to assign.")
+        previous = mention.assignee
+        if previous == assignee:
+            return AssignResult(mention_id, assignee, previous, changed=False, action=None)
+        action = "unassigned" if assignee is None else "reassigned" if previous else "assigned"
+        mention.assignee = assignee
+        mention.assigned_at = now if assignee else None
+        mention.assigned_by = by if assignee else None
+        audit.record(
+            session, now, action, actor=by, mention_id=mention_id, assignee=assignee, previous=previous
+        )
+        warning = None
+        if assignee is not None and staff.role_of(session, assignee) is None:
+            warning = (
+                f"<@{assignee}> has no TwoWay role yet, so they cannot send replies; "
+                f"an admin can run `/twoway role <@{assignee}> officer`."
+            )
+        card = (mention.card_channel, mention.card_ts)
+        summary = _summary(mention)
+    dm_sent = False
+    if ctx.slack is not None:
+        if assignee is not None and assignee != by:  # taking an item yourself needs no DM
+            dm_sent = _notify(ctx, assignee, by, mention_id, summary, card)
+        _refresh(ctx, mention_id)
+    return AssignResult(mention_id, assignee, previous, True, action, warning, dm_sent)
+
+
+def _summary(mention: Mention) -> str:
+    platform = {"x": "X", "facebook": "Facebook"}.get(mention.platform, mention.platform)
+    who = public(mention.author_handle or mention.author_name, 60)
+    kind = mention.category or "untriaged"
+    if mention.urgent:
+        kind += ", urgent"
+    return f"#{mention.id} ({kind}) from {who} on {platform}: “{public(mention.text, 200)}”"
+
+
+def _notify(
+    ctx: Context, assignee: str, by: str, mention_id: int, summary: str, card: tuple[str | None, str | None]
+) -> bool:
+    link = permalink(ctx, *card)
+    where = f"<{link}|Open the card>" if link else "The card will appear in the TwoWay channel shortly."
+    text = f"<@{by}> assigned you {summary}\n{where}"
+    try:
+        channel = open_dm(ctx, assignee)
+        assert ctx.slack is not None
+        ctx.slack.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        return True
+    except Exception:
+        log.warning("could not DM %s about #%s; the assignment stands", assignee, mention_id, exc_info=True)
+        return False
+
+
+def _refresh(ctx: Context, mention_id: int) -> None:
+    try:
+        cards = importlib.import_module("bot.slack.cards")
+    except ImportError:
+        log.debug("card refresh is not available")
+        return
+    try:
+        cards.refresh_card(ctx, mention_id)
+    except Exception:
+        log.warning("could not redraw the card of #%s", mention_id, exc_info=True)

@@ -1,0 +1,172 @@
+"""`twoway eval` (how good is the classifier on a labelled CSV) and `twoway classify` (one text).
+
+Neither needs a database. With `--corrections`, every row of the second file is treated as a
+staff correction and learnt exactly as the running bot learns (`handlers.adapt.learn`, the
+function `bot.training.retrain` calls); the figures are printed for the model the bot would
+then use, with the base model's under `before`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.cli import UsageError
+from domain import CATEGORIES
+from handlers import metrics
+from handlers.adapt import learn
+from handlers.classifier import Classifier, load_default
+
+TRUE_VALUES = {"1", "true", "yes", "y"}
+FALSE_VALUES = {"0", "false", "no", "n"}
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    label: str
+    urgent: bool | None  # None when the file has no urgent column or leaves the cell empty
+
+
+def read_labelled(path: str) -> list[Row]:
+    """Rows of a CSV with `text,label[,urgent]`; any problem is one UsageError line."""
+    try:
+        with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip().lower() for c in reader.fieldnames or []]
+            missing = [c for c in ("text", "label") if c not in columns]
+            if missing:
+                raise UsageError(f"{path}: missing column {', '.join(missing)} (needs text,label[,urgent])")
+            reader.fieldnames = columns
+            rows = [_row(path, reader.line_num, record) for record in reader]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: not a UTF-8 CSV file ({exc})") from None
+    if not rows:
+        raise UsageError(f"{path}: no rows to evaluate")
+    return rows
+
+
+def _row(path: str, line: int, record: dict[str, Any]) -> Row:
+    label = (record.get("label") or "").strip().lower()
+    if label not in CATEGORIES:
+        raise UsageError(f"{path}, line {line}: unknown label {label!r} (use {', '.join(CATEGORIES)})")
+    raw = record.get("urgent")
+    urgent: bool | None = None
+    if raw is not None and str(raw).strip():
+        value = str(raw).strip().lower()
+        if value not in TRUE_VALUES | FALSE_VALUES:
+            raise UsageError(f"{path}, line {line}: urgent must be 1 or 0, not {raw!r}")
+        urgent = value in TRUE_VALUES
+    return Row(text=str(record.get("text") or ""), label=label, urgent=urgent)
+
+
+def evaluate(model: Classifier, rows: Sequence[Row]) -> dict[str, Any]:
+    """The figures for one model on labelled rows (the keys `--json` promises)."""
+    texts = [r.text for r in rows]
+    started = time.perf_counter()
+    triages = model.classify_many(texts)
+    elapsed = time.perf_counter() - started
+    truth = [r.label for r in rows]
+    predicted: list[str] = [t.category for t in triages]
+    table = metrics.per_class(truth, predicted)
+    return {
+        "n": len(rows),
+        "macro_f1": round(metrics.macro_f1(truth, predicted), 4),
+        "per_class": {
+            label: {k: round(v, 4) for k, v in table[label].items() if k != "support"} for label in CATEGORIES
+        },
+        "support": {label: int(table[label]["support"]) for label in CATEGORIES},
+        "confusion": metrics.confusion(truth, predicted),
+        **{
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in metrics.urgency([r.urgent for r in rows], [t.urgent for t in triages]).items()
+        },
+        "urgent_flagged": sum(1 for t in triages if t.urgent),
+        "mentions_per_s": round(len(rows) / elapsed) if elapsed > 0 else None,
+    }
+
+
+def report_text(title: str, figures: dict[str, Any]) -> str:
+    lines = [f"{title} ({figures['n']} posts)", "", f"{'':12} precision  recall     f1  support"]
+    for label in CATEGORIES:
+        row = figures["per_class"][label]
+        lines.append(
+            f"{label:12} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} {figures['support'][label]:8d}"
+        )
+    lines += ["", f"macro-F1 {figures['macro_f1']:.3f}", "", "confusion (rows: true label, columns: predicted)"]
+    lines.append(" " * 12 + "".join(f"{label[:10]:>11}" for label in CATEGORIES))
+    for label in CATEGORIES:
+        counts = figures["confusion"][label]
+        lines.append(f"{label:12}" + "".join(f"{counts[p]:11d}" for p in CATEGORIES))
+    lines.append("")
+    share = f"{figures['urgent_share']:.1%} of posts flagged urgent ({figures['urgent_flagged']})"
+    if figures["urgent_recall"] is None:
+        lines.append(f"urgent: no urgent column; {share}")
+    else:
+        lines.append(
+            f"urgent recall {figures['urgent_recall']:.3f}, precision {figures['urgent_precision']:.3f}; {share}"
+        )
+    lines.append(f"speed {figures['mentions_per_s']} mentions/s (one batch, this process)")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    rows = read_labelled(args.path)
+    corrections = read_labelled(args.corrections) if args.corrections else None
+    base = load_default()
+    before = evaluate(base, rows)
+    if corrections is None:
+        print(json.dumps(before) if args.json else report_text(f"Base model on {args.path}", before))
+        return 0
+    adaptation = learn([(r.text, r.label) for r in corrections], base)
+    model = adaptation.model if adaptation.accepted and adaptation.model is not None else base
+    after = evaluate(model, rows)
+    if args.json:
+        print(json.dumps({**after, "before": before, "learning": adaptation.metrics()}))
+        return 0
+    verdict = "accepted" if adaptation.accepted else "rejected, the bot keeps the base model"
+    print(report_text(f"Before: base model on {args.path}", before))
+    print()
+    print(f"Learning from {adaptation.n_corrections} corrections in {args.corrections}: {verdict}")
+    print(f"  ({adaptation.reason})")
+    print()
+    print(report_text(f"After: agency model on {args.path}", after))
+    return 0
+
+
+def classify_main(args: argparse.Namespace) -> int:
+    """`twoway classify TEXT`: the judgement and the drafts a card would show, shipped defaults only."""
+    from handlers.drafts import make_drafts
+    from handlers.templates import default_pack
+
+    triage = load_default().classify(args.text)
+    print(f"category:   {triage.category}")
+    print(f"confidence: {triage.confidence:.2f}")
+    scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(triage.scores.items(), key=lambda kv: -kv[1]))
+    print(f"scores:     {scores}")
+    print(f"urgent:     {'YES, ' + (triage.urgent_reason or '') if triage.urgent else 'no'}")
+    drafts = make_drafts(
+        triage=triage,
+        text=args.text,
+        platform=args.platform,
+        author_handle="",
+        author_name="",
+        variables={},
+        templates=default_pack(),
+        faqs=(),
+        history=(),
+    )
+    print("drafts:")
+    for i, draft in enumerate(drafts, 1):
+        print(f"  {i}. {draft.text}")
+    if not drafts:
+        print("  (none: set agency_name, phone and website with /twoway set for more)")
+    return 0

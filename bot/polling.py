@@ -1,0 +1,222 @@
+"""One poll of one account: fetch page by page, store each page, then move the cursor.
+
+Each page is committed before the next is requested, and the cursor is saved only after the last
+page, so a crash or an error mid-batch re-reads (and de-duplicates) instead of skipping. Failures
+become account health (status, backoff, `needs_attention`) rather than exceptions: the caller is
+a scheduler job or `twoway poll --once`, and one bad account must not stop the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.accounts import connector_for, register_env_accounts
+from bot.context import Context
+from connectors.base import AuthFailed, ConnectorError, PollOutcome, RateLimited
+from connectors.http import redact
+from storage import accounts
+from storage.mentions import store_page
+from storage.models import (
+    ACCOUNT_ERROR,
+    ACCOUNT_NEEDS_ATTENTION,
+    ACCOUNT_OK,
+    ACCOUNT_RATE_LIMITED,
+    Account,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+ATTENTION_RETRY = timedelta(hours=1)  # refused credentials are re-tried this rarely, not hammered
+DUE_SLACK = timedelta(seconds=5)  # a retry time this close counts as due (scheduler jitter)
+
+
+@dataclass
+class PollSummary:
+    """What one poll of one account did, for the CLI line and the scheduler's follow-up."""
+
+    account: str
+    account_id: int | None = None
+    new: int = 0
+    skipped: int = 0
+    requests: int = 0
+    status: str = ACCOUNT_OK  # ok | rate_limited | error | needs_attention | waiting | paused | missing
+    error: str | None = None
+    gap: bool = False
+
+    def line(self) -> str:
+        text = (
+            f"{self.account}: {self.new} new, {self.skipped} skipped, {self.requests} requests, {self.status}"
+        )
+        if self.error:
+            text += f" ({self.error})"
+        if self.gap:
+            text += "; backlog gap: X could not reach back to the last poll, older mentions were missed"
+        return text
+
+
+def label(account: Account) -> str:
+    """`x @agency` or `facebook Agency Police`: the account as an operator recognises it."""
+    if account.platform == "x":
+        return f"x @{account.handle.lstrip('@')}" if account.handle else f"x {account.external_id}"
+    return f"facebook {account.name or account.handle or account.external_id}"
+
+
+def backoff(failures: int, poll_seconds: int) -> timedelta:
+    """Wait 1, 2, 4... poll intervals after consecutive failures, never more than an hour."""
+    steps = max(failures - 1, 0)
+    if steps >= 16:
+        return MAX_BACKOFF
+    return min(timedelta(seconds=poll_seconds * 2**steps), MAX_BACKOFF)
+
+
+def poll_account(ctx: Context, account_id: int) -> PollSummary:
+    """Poll one account once; never raises for platform trouble (it becomes the account's health)."""
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        account = accounts.get(session, account_id)
+        if account is None:
+            return PollSummary(f"account {account_id}", account_id, status="missing", error="no such account")
+        summary = PollSummary(label(account), account_id)
+        if not account.enabled:
+            summary.status = "paused"
+            return summary
+        if account.retry_after is not None and account.retry_after - now > DUE_SLACK:
+            summary.status = "waiting"
+            summary.error = f"next try {account.retry_after:%Y-%m-%d %H:%M:%S} UTC after {account.status}"
+            return summary
+        cursor = account.cursor
+    outcome = PollOutcome()
+    try:
+        connector = connector_for(ctx, account)
+        for page in connector.fetch(cursor, now, outcome):
+            if page.mentions:
+                with ctx.transaction() as session:
+                    row = session.get(Account, account_id)
+                    assert row is not None
+                    summary.new += store_page(session, row, page.mentions, now)
+            summary.skipped += page.skipped
+    except ConnectorError as exc:
+        summary.requests = outcome.requests
+        _failed(ctx, account_id, summary, exc, now)
+        return summary
+    except Exception as exc:
+        summary.requests = outcome.requests
+        log.error(
+            "poll of %s failed unexpectedly:\n%s",
+            summary.account,
+            redact("".join(traceback.format_exception(exc))),
+        )
+        _failed(ctx, account_id, summary, exc, now)
+        return summary
+    summary.requests = outcome.requests
+    with ctx.transaction() as session:
+        row = session.get(Account, account_id)
+        if row is None:
+            return summary
+        accounts.mark_success(session, row, now, outcome.cursor)
+        if outcome.backlog_gap:
+            summary.gap = True
+            accounts.record_gap(session, row, now, outcome.notes)
+            log.warning("%s: backlog gap: %s", summary.account, "; ".join(outcome.notes))
+    if summary.new or summary.skipped:
+        log.info("%s", summary.line())
+    return summary
+
+
+def _failed(ctx: Context, account_id: int, summary: PollSummary, exc: Exception, now: datetime) -> None:
+    poll_seconds = ctx.settings.twoway_poll_seconds
+    message = str(exc) if isinstance(exc, ConnectorError) else f"internal error ({type(exc).__name__})"
+    summary.error = message[:300]
+    with ctx.transaction() as session:
+        row = session.get(Account, account_id)
+        if row is None:
+            return
+        if isinstance(exc, AuthFailed):
+            summary.status = ACCOUNT_NEEDS_ATTENTION
+            accounts.mark_needs_attention(session, row, now, message, retry_after=now + ATTENTION_RETRY)
+        elif isinstance(exc, RateLimited):
+            summary.status = ACCOUNT_RATE_LIMITED
+            if exc.reset_at is not None:
+                retry = max(exc.reset_at, now) + timedelta(seconds=1)
+                accounts.mark_failure(
+                    session,
+                    row,
+                    now,
+                    status=ACCOUNT_RATE_LIMITED,
+                    error=message,
+                    retry_after=retry,
+                    count=False,
+                )
+            else:
+                failures = (row.consecutive_failures or 0) + 1
+                accounts.mark_failure(
+                    session,
+                    row,
+                    now,
+                    status=ACCOUNT_RATE_LIMITED,
+                    error=message,
+                    retry_after=now + backoff(failures, poll_seconds),
+                )
+        else:
+            summary.status = ACCOUNT_ERROR
+            failures = (row.consecutive_failures or 0) + 1
+            accounts.mark_failure(
+                session,
+                row,
+                now,
+                status=ACCOUNT_ERROR,
+                error=message,
+                retry_after=now + backoff(failures, poll_seconds),
+            )
+    log.warning("poll of %s failed: %s", summary.account, summary.error)
+
+
+def enabled_account_ids(ctx: Context) -> list[int]:
+    with ctx.transaction() as session:
+        return [a.id for a in accounts.enabled_accounts(session)]
+
+
+def poll_all_once(ctx: Context) -> list[PollSummary]:
+    """Poll every enabled account once, one after another."""
+    return [poll_account(ctx, account_id) for account_id in enabled_account_ids(ctx)]
+
+
+NO_ACCOUNTS = (
+    "No accounts are connected: set X_BEARER_TOKEN (or the four X_API_*/X_ACCESS_* keys) or "
+    "FACEBOOK_PAGE_ID and FACEBOOK_PAGE_TOKEN, or connect one in Slack with /twoway connect."
+)
+
+
+def main(args: argparse.Namespace) -> int:
+    """`twoway poll --once`: poll, pass new mentions to triage and Slack, print one line per account."""
+    from bot.startup import prepare
+
+    ctx = prepare()
+    try:
+        register_env_accounts(ctx)
+        if ctx.settings.slack_configured:
+            from bot.slack.client import make_web_client
+
+            ctx.slack = make_web_client(ctx.settings)
+        summaries = poll_all_once(ctx)
+        if not summaries:
+            print(NO_ACCOUNTS)
+            return 0
+        for summary in summaries:
+            print(summary.line())
+        try:
+            from bot.pipeline import process
+
+            process(ctx)
+        except Exception as exc:
+            log.error("triage and cards failed:\n%s", redact("".join(traceback.format_exception(exc))))
+            print(f"triage and cards failed: {type(exc).__name__}: {redact(str(exc))[:200]}")
+            return 1
+        return 0
+    finally:
+        ctx.engine.dispose()

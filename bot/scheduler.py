@@ -1,0 +1,157 @@
+"""The in-process scheduler of `twoway run`: one poll job per account plus the periodic jobs.
+
+APScheduler 3 with an in-memory job store: exactly one process may run it (several processes on
+one store would run every job twice). Each job has a stable id, `max_instances=1` and `coalesce`,
+so a slow poll is never overlapped by the next one and missed runs collapse into one. Every job
+body catches and logs its own exceptions: an exception must not reach the scheduler thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.accounts import register_env_accounts
+from bot.context import Context
+from bot.jobs import JOBS
+from bot.polling import enabled_account_ids, poll_account
+from connectors.http import redact
+
+log = logging.getLogger(__name__)
+
+POLL_PREFIX = "poll:"
+SYNC_SECONDS = 60
+MAX_START_SPREAD = 30.0  # seconds over which the first polls of all accounts are spread
+PIPELINE_JOB = "pipeline"
+
+
+def _log_failure(what: str, exc: BaseException) -> None:
+    log.error("%s failed:\n%s", what, redact("".join(traceback.format_exception(exc))))
+
+
+def resolve(target: str) -> Callable[[Context], object]:
+    """`"module:function"` to the function; ImportError/AttributeError when it does not exist."""
+    module_name, _, function_name = target.partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    if not callable(function):
+        raise AttributeError(f"{target} is not callable")
+    return function  # type: ignore[no-any-return]
+
+
+def guarded(name: str, function: Callable[[Context], object], ctx: Context) -> Callable[[], None]:
+    """A job body that logs any exception (scrubbed of tokens) instead of raising it."""
+
+    def run() -> None:
+        try:
+            function(ctx)
+        except Exception as exc:
+            _log_failure(f"job {name}", exc)
+
+    run.__name__ = f"job_{name}"
+    return run
+
+
+def run_poll_job(ctx: Context, account_id: int, scheduler: BackgroundScheduler | None = None) -> None:
+    """Poll one account; when it brought new mentions, get them triaged and carded right away."""
+    try:
+        summary = poll_account(ctx, account_id)
+    except Exception as exc:
+        _log_failure(f"poll of account {account_id}", exc)
+        return
+    if summary.new:
+        wake_pipeline(ctx, scheduler)
+
+
+def wake_pipeline(ctx: Context, scheduler: BackgroundScheduler | None) -> None:
+    """Run the pipeline job now (its max_instances=1 keeps sweeps from overlapping); else call it."""
+    job = scheduler.get_job(PIPELINE_JOB) if scheduler is not None and scheduler.running else None
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))
+        return
+    try:
+        from bot.pipeline import process
+
+        process(ctx)
+    except Exception as exc:
+        _log_failure("pipeline after poll", exc)
+
+
+def sync_poll_jobs(ctx: Context, scheduler: BackgroundScheduler) -> None:
+    """Make the poll jobs match the enabled accounts (connected, paused or resumed from Slack)."""
+    try:
+        wanted = set(enabled_account_ids(ctx))
+    except Exception as exc:
+        _log_failure("syncing poll jobs", exc)
+        return
+    existing = {
+        int(job.id[len(POLL_PREFIX) :]) for job in scheduler.get_jobs() if job.id.startswith(POLL_PREFIX)
+    }
+    interval = ctx.settings.twoway_poll_seconds
+    spread = min(float(interval), MAX_START_SPREAD)
+    for account_id in sorted(wanted - existing):
+        first = datetime.now(UTC) + timedelta(seconds=random.uniform(0, spread))
+        scheduler.add_job(
+            run_poll_job,
+            "interval",
+            seconds=interval,
+            jitter=max(1, interval // 20),
+            args=[ctx, account_id, scheduler],
+            id=f"{POLL_PREFIX}{account_id}",
+            name=f"poll account {account_id}",
+            replace_existing=True,
+            next_run_time=first,
+        )
+        log.info("polling account %s every %s s", account_id, interval)
+    for account_id in existing - wanted:
+        try:
+            scheduler.remove_job(f"{POLL_PREFIX}{account_id}")
+            log.info("stopped polling account %s (paused or removed)", account_id)
+        except JobLookupError:
+            pass
+
+
+def build_scheduler(ctx: Context) -> BackgroundScheduler:
+    """The scheduler with every job added, not yet started."""
+    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1}, timezone=UTC)
+    sync_poll_jobs(ctx, scheduler)
+    for job in JOBS:
+        try:
+            function = resolve(job.target)
+        except (ImportError, AttributeError) as exc:
+            log.warning("job %s skipped: %s cannot be loaded (%s)", job.id, job.target, type(exc).__name__)
+            continue
+        scheduler.add_job(
+            guarded(job.id, function, ctx),
+            "interval",
+            seconds=job.seconds,
+            id=job.id,
+            name=job.id,
+            replace_existing=True,
+        )
+    scheduler.add_job(
+        guarded("sync", lambda c: sync_poll_jobs(c, scheduler), ctx),
+        "interval",
+        seconds=SYNC_SECONDS,
+        id="sync",
+        name="sync",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def start_scheduler(ctx: Context) -> BackgroundScheduler:
+    """Register the env accounts, then start polling them and running the periodic jobs."""
+    try:
+        register_env_accounts(ctx)
+    except Exception as exc:
+        _log_failure("registering the accounts from the environment", exc)
+    scheduler = build_scheduler(ctx)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,49 @@
+"""The Slack Web API client TwoWay uses everywhere, built from the settings.
+
+`SLACK_API_URL` is honoured (GovSlack, proxies, the fake Slack in tests). Rate limits (429 with
+`Retry-After`) and 500/503 answers are retried by slack-sdk's handlers; connection errors keep
+the default one-retry handler. A retried `chat.postMessage` can post twice, so anything that
+must appear once (a card) is posted with `make_posting_client`, which retries only 429s (Slack
+refused, so nothing was posted) and leaves every ambiguous failure to the caller's own check.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+
+
+def _token(settings: Settings) -> str | None:
+    return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    """The general client: reads, updates, ephemerals, DMs, modals."""
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(max_retry_count=1),
+        RateLimitErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=1),
+    ]
+    return WebClient(
+        token=_token(settings),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.http_timeout),
+        retry_handlers=handlers,
+    )
+
+
+def make_posting_client(settings: Settings) -> WebClient:
+    """For messages that must exist once: only a 429, which posted nothing, is retried."""
+    return WebClient(
+        token=_token(settings),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.http_timeout),
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )

@@ -1,0 +1,112 @@
+"""The agency's model: which classifier triage uses, and retraining it from staff corrections.
+
+Retraining is slow (several model fits), so it reads the corrections in one short transaction,
+learns outside any transaction, and stores the result in another. Every attempt is stored and
+audited (`model_trained`); only an accepted one becomes active.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.context import Context
+from handlers.adapt import learn
+from handlers.classifier import Classifier, load_default
+from storage import audit
+from storage import classifiers as models
+from storage.corrections import last_correction_id, list_corrections
+
+log = logging.getLogger(__name__)
+
+CACHE_KEY = "training.classifier"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    accepted: bool
+    n_corrections: int
+    heldback_before: float | None
+    heldback_after: float | None
+    reason: str
+    model_id: int | None  # the stored row; None when there was nothing to learn from
+
+    def line(self) -> str:
+        verdict = "accepted" if self.accepted else "kept the current model"
+        figures = ""
+        if self.heldback_before is not None and self.heldback_after is not None:
+            figures = f", held-back macro-F1 {self.heldback_before:.3f} -> {self.heldback_after:.3f}"
+        return f"{verdict}: {self.n_corrections} corrections{figures} ({self.reason})"
+
+
+def current_classifier(ctx: Context) -> Classifier:
+    """The active agency model, or the shipped one; reloaded only when a newer model is active."""
+    with ctx.transaction() as session:
+        model_id = models.active_model_id(session)
+    cached = ctx.extras.get(CACHE_KEY)
+    if cached is not None and cached[0] == model_id:
+        return cached[1]  # type: ignore[no-any-return]
+    classifier = load_default()
+    if model_id is not None:
+        with ctx.transaction() as session:
+            row = models.active_model(session)
+            blob, model_id = (row.blob, row.id) if row is not None else (b"", None)
+        try:
+            classifier = Classifier.from_bytes(blob) if model_id is not None else classifier
+        except ValueError as exc:
+            log.warning("agency model %s cannot be loaded (%s); using the shipped model", model_id, exc)
+    ctx.extras[CACHE_KEY] = (model_id, classifier)
+    return classifier
+
+
+def retrain(ctx: Context) -> TrainResult:
+    """Learn from every correction; keep the new model only if it is not worse on held-back ones."""
+    with ctx.transaction() as session:
+        rows = list_corrections(session)
+        examples = [(c.text, c.label) for c in rows]
+        last_id = max((c.id for c in rows), default=None)
+    adaptation = learn(examples)
+    metrics: dict[str, Any] = {**adaptation.metrics(), "last_correction_id": last_id}
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        row = models.save_model(
+            session,
+            blob=adaptation.model.to_bytes() if adaptation.model is not None and adaptation.accepted else b"",
+            metrics=metrics,
+            n_examples=adaptation.model.n_examples if adaptation.model is not None else 0,
+            active=adaptation.accepted,
+            now=now,
+        )
+        audit.record(session, now, "model_trained", model_id=row.id, **metrics)
+        model_id = row.id
+    log.info("agency model %s: %s", model_id, adaptation.reason)
+    return TrainResult(
+        accepted=adaptation.accepted,
+        n_corrections=adaptation.n_corrections,
+        heldback_before=adaptation.heldback_before,
+        heldback_after=adaptation.heldback_after,
+        reason=adaptation.reason,
+        model_id=model_id,
+    )
+
+
+def scheduled_retrain(ctx: Context) -> None:
+    """The periodic job: retrain only when corrections arrived since the last attempt."""
+    with ctx.transaction() as session:
+        newest = last_correction_id(session)
+        seen = (models.latest_metrics(session) or {}).get("last_correction_id")
+    if newest is None or (seen is not None and newest <= int(seen)):
+        return
+    retrain(ctx)
+
+
+def main(args: argparse.Namespace) -> int:
+    """`twoway train`: retrain now and say what happened."""
+    from bot.startup import prepare
+
+    ctx = prepare()
+    result = retrain(ctx)
+    print(result.line())
+    return 0

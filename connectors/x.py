@@ -1,0 +1,369 @@
+"""X (formerly Twitter) through tweepy's API v2 `Client`.
+
+Reading mentions works with a bearer token or with the OAuth 1.0a user credentials; replying and
+liking need the user credentials. tweepy never waits here (`wait_on_rate_limit=False`): a 429 is
+turned into `RateLimited` with X's reset time, and the scheduler decides when to come back.
+See docs/connectors.md for the cursor, overlap and gap rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import requests
+import tweepy
+
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    ConnectorError,
+    Page,
+    PollOutcome,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
+from connectors.http import TWEEPY_HOST, RewritingSession, describe, quiet_library_debug_logs
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply
+
+log = logging.getLogger(__name__)
+
+REACHABLE_MENTIONS = 800  # X serves only about the newest 800 mentions of an account
+PAGE_SIZE = 100
+EXCERPT_CHARS = 500
+EXPANSIONS = [
+    "author_id",
+    "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+    "entities.mentions.username",
+    "in_reply_to_user_id",
+]
+TWEET_FIELDS = [
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "entities",
+    "author_id",
+    "lang",
+]
+USER_FIELDS = ["username", "name"]
+# Errors the library or a broken body can raise while we read a payload.
+MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+class _Malformed(Exception):
+    """One payload item lacks a field TwoWay needs."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
+    reset = getattr(exc, "reset_time", None)
+    return datetime.fromtimestamp(int(reset), UTC) if reset else None
+
+
+def _api_message(exc: tweepy.HTTPException) -> str:
+    status = getattr(exc.response, "status_code", "?")
+    messages = "; ".join(str(m) for m in exc.api_messages)[:300]
+    return f"HTTP {status}" + (f": {messages}" if messages else "")
+
+
+class XConnector:
+    """One X account. `account_id`/`handle` come from `identify()` when not given."""
+
+    platform: Platform = "x"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: float,
+        bearer_token: str | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+        account_id: str | None = None,
+        handle: str | None = None,
+        first_poll_hours: int = 24,
+    ) -> None:
+        self.user_context = all((api_key, api_secret, access_token, access_token_secret))
+        if not bearer_token and not self.user_context:
+            raise ValueError("X needs a bearer token or all four OAuth 1.0a user credentials")
+        quiet_library_debug_logs()
+        self.account_id = account_id
+        self.handle = handle
+        self.first_poll = timedelta(hours=first_poll_hours)
+        # Reads use the bearer token when there is one (the app-wide limit is the larger one).
+        self.read_user_auth = not bearer_token
+        self.client = tweepy.Client(
+            bearer_token=bearer_token or None,
+            consumer_key=api_key,
+            consumer_secret=api_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            return_type=dict,
+            wait_on_rate_limit=False,
+        )
+        self.client.session = RewritingSession(prefix=TWEEPY_HOST, base_url=base_url, timeout=timeout)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def identify(self) -> AccountIdentity:
+        body = self._read(lambda: self.client.get_me(user_auth=self.user_context, user_fields=USER_FIELDS))
+        try:
+            data = body["data"]
+            user_id, username = data["id"], data["username"]
+            if not (isinstance(user_id, str) and isinstance(username, str) and user_id and username):
+                raise TypeError("id and username must be strings")
+            name = str(data.get("name") or "")
+        except MALFORMED as exc:
+            raise TransientError("X sent a malformed answer to GET /2/users/me") from exc
+        self.account_id, self.handle = user_id, username
+        return AccountIdentity(platform="x", external_id=user_id, handle=username, name=name)
+
+    def _own_id(self) -> str:
+        if self.account_id is None:
+            self.identify()
+        assert self.account_id is not None
+        return self.account_id
+
+    # -- reading -------------------------------------------------------------------------
+
+    def fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
+        account_id = self._own_id()
+        params: dict[str, Any] = {
+            "max_results": PAGE_SIZE,
+            "expansions": EXPANSIONS,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+            "user_auth": self.read_user_auth,
+        }
+        previous = int(cursor) if cursor and cursor.isdigit() else None
+        if previous is not None:
+            # Re-read the cursor post itself: an idle poll returns exactly it, and its absence
+            # after a full window is how a backlog gap is recognised.
+            params["since_id"] = str(previous - 1)
+        else:
+            params["start_time"] = now - self.first_poll
+        token: str | None = None
+        newest: int | None = None
+        total = 0
+        saw_previous = False
+        while True:
+            body = self._read(
+                partial(self.client.get_users_mentions, account_id, pagination_token=token, **params)
+            )
+            outcome.requests += 1
+            data, includes, meta = self._parts(body)
+            if newest is None:
+                newest = self._newest(data, meta)
+            total += len(data)
+            saw_previous = saw_previous or any(
+                isinstance(t, dict) and t.get("id") == str(previous) for t in data
+            )
+            yield self._page(data, includes)
+            next_token = meta.get("next_token")
+            if not next_token:
+                break
+            token = str(next_token)
+        best = max((n for n in (previous, newest) if n is not None), default=None)
+        outcome.cursor = str(best) if best is not None else cursor
+        if total >= REACHABLE_MENTIONS and not saw_previous:
+            outcome.backlog_gap = True
+            where = "since the last poll" if previous is not None else "in the first-poll window"
+            outcome.notes.append(
+                f"X returned its maximum of about {REACHABLE_MENTIONS} mentions and could not reach back "
+                f"to the previous cursor: older mentions {where} are unreachable through the API"
+            )
+
+    @staticmethod
+    def _parts(body: Any) -> tuple[list[Any], Mapping[str, Any], Mapping[str, Any]]:
+        try:
+            data = body.get("data") or []
+            includes = body.get("includes") or {}
+            meta = body.get("meta") or {}
+            if not (isinstance(data, list) and isinstance(includes, dict) and isinstance(meta, dict)):
+                raise TypeError("unexpected shape")
+        except MALFORMED as exc:
+            raise TransientError("X sent a malformed mentions page") from exc
+        return data, includes, meta
+
+    @staticmethod
+    def _newest(data: list[Any], meta: Mapping[str, Any]) -> int | None:
+        candidates = [str(meta.get("newest_id") or "")]
+        candidates += [str(t.get("id") or "") for t in data if isinstance(t, dict)]
+        ids = [int(c) for c in candidates if c.isdigit()]
+        return max(ids, default=None)
+
+    def _page(self, data: list[Any], includes: Mapping[str, Any]) -> Page:
+        users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
+        tweets = {t["id"]: t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+        mentions: list[Mention] = []
+        skipped = 0
+        for item in data:
+            try:
+                mention = self._mention(item, users, tweets)
+            except _Malformed as exc:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                log.warning(
+                    "skipped an X mention (id=%s) with a missing or malformed field: %s", item_id, exc
+                )
+                skipped += 1
+                continue
+            if mention is not None:
+                mentions.append(mention)
+        return Page(mentions=tuple(mentions), skipped=skipped)
+
+    def _mention(self, item: Any, users: Mapping[str, Any], tweets: Mapping[str, Any]) -> Mention | None:
+        if not isinstance(item, dict):
+            raise _Malformed("not an object")
+        for key in ("id", "text", "author_id"):
+            if not isinstance(item.get(key), str) or (key != "text" and not item[key]):
+                raise _Malformed(f"{key} missing")
+        if item["author_id"] == self.account_id:
+            return None  # the account's own post
+        try:
+            created_at = datetime.fromisoformat(str(item["created_at"])).astimezone(UTC)
+        except MALFORMED as exc:
+            raise _Malformed("created_at missing or not a time") from exc
+        user = users.get(item["author_id"])
+        username = str(user.get("username") or "") if isinstance(user, dict) else ""
+        name = str(user.get("name") or "") if isinstance(user, dict) else ""
+        parent_id, parent = self._parent(item, tweets)
+        parent_text = parent.get("text") if parent else None
+        return Mention(
+            platform="x",
+            external_id=item["id"],
+            account_external_id=self.account_id or "",
+            author=Author(
+                id=item["author_id"],
+                handle=username,
+                name=name,
+                url=f"https://x.com/{username}" if username else "",
+            ),
+            text=item["text"],
+            url=f"https://x.com/{username or 'i/web'}/status/{item['id']}",
+            created_at=created_at,
+            conversation_id=str(item["conversation_id"]) if item.get("conversation_id") else None,
+            parent_id=parent_id,
+            parent_text=excerpt(parent_text) if isinstance(parent_text, str) else None,
+            explicit_mention=self._summons(item, tweets),
+            raw={"tweet": item, "author": user, "referenced": [parent] if parent else []},
+        )
+
+    @staticmethod
+    def _parent(item: Mapping[str, Any], tweets: Mapping[str, Any]) -> tuple[str | None, Any]:
+        refs = [r for r in item.get("referenced_tweets") or [] if isinstance(r, dict)]
+        for kind in ("replied_to", "quoted"):
+            for ref in refs:
+                if ref.get("type") == kind and isinstance(ref.get("id"), str):
+                    parent = tweets.get(ref["id"])
+                    return ref["id"], parent if isinstance(parent, dict) else None
+        return None, None
+
+    def _summons(self, item: Mapping[str, Any], tweets: Mapping[str, Any]) -> bool:
+        """Whether X lets the API answer this post: it @mentions the account or quotes its post."""
+        handle = (self.handle or "").lower()
+        entities = item.get("entities")
+        mentions = entities.get("mentions") if isinstance(entities, dict) else None
+        if isinstance(mentions, list):
+            named = any(
+                isinstance(m, dict)
+                and (str(m.get("username", "")).lower() == handle or m.get("id") == self.account_id)
+                for m in mentions
+            )
+        else:
+            named = (
+                bool(handle)
+                and re.search(rf"(?<![\w@])@{re.escape(handle)}\b", item["text"], re.I) is not None
+            )
+        quoted = any(
+            isinstance(ref, dict)
+            and ref.get("type") == "quoted"
+            and isinstance(tweets.get(str(ref.get("id"))), dict)
+            and tweets[ref["id"]].get("author_id") == self.account_id
+            for ref in item.get("referenced_tweets") or []
+        )
+        return named or quoted
+
+    # -- writing -------------------------------------------------------------------------
+
+    def reply(self, mention: Mention, text: str) -> PostedReply:
+        self._need_user_context("reply")
+        body = self._write(
+            lambda: self.client.create_tweet(
+                text=text, in_reply_to_tweet_id=mention.external_id, user_auth=True
+            )
+        )
+        try:
+            post_id = body["data"]["id"]
+            if not isinstance(post_id, str) or not post_id:
+                raise TypeError("no id")
+        except MALFORMED as exc:
+            raise AmbiguousOutcome("X accepted the reply but its answer was unreadable") from exc
+        return PostedReply(
+            external_id=post_id, url=f"https://x.com/{self.handle or 'i/web'}/status/{post_id}"
+        )
+
+    def like(self, mention: Mention) -> None:
+        self._need_user_context("like")
+        account_id = self._own_id()
+        self._write(
+            lambda: self.client.request(
+                "POST", f"/2/users/{account_id}/likes", json={"tweet_id": mention.external_id}, user_auth=True
+            )
+        )
+
+    def _need_user_context(self, what: str) -> None:
+        if not self.user_context:
+            raise Rejected(
+                f"X lets an app {what} only with the account's OAuth 1.0a user credentials "
+                "(API key and secret, access token and secret); only a bearer token is configured"
+            )
+
+    # -- error mapping -------------------------------------------------------------------
+
+    @staticmethod
+    def _read(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except tweepy.TooManyRequests as exc:
+            raise RateLimited(f"X rate limit reached ({_api_message(exc)})", _reset_at(exc)) from None
+        except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+            raise AuthFailed(f"X refused the credentials ({_api_message(exc)})") from None
+        except tweepy.HTTPException as exc:
+            raise TransientError(f"X answered {_api_message(exc)}") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"X request {describe(exc)}") from None
+        except ConnectorError:
+            raise
+        except MALFORMED as exc:
+            raise TransientError(f"X sent a malformed answer ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _write(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except tweepy.TooManyRequests as exc:
+            raise RateLimited(f"X rate limit reached ({_api_message(exc)})", _reset_at(exc)) from None
+        except tweepy.Unauthorized as exc:
+            raise AuthFailed(f"X refused the credentials ({_api_message(exc)})") from None
+        except tweepy.TwitterServerError as exc:
+            raise AmbiguousOutcome(f"X answered {_api_message(exc)}; the post may exist") from None
+        except tweepy.HTTPException as exc:
+            raise Rejected(f"X refused it ({_api_message(exc)})") from None
+        except requests.RequestException as exc:
+            raise AmbiguousOutcome(f"X request {describe(exc)}; the post may exist") from None
+        except ConnectorError:
+            raise
+        except MALFORMED as exc:
+            raise AmbiguousOutcome(f"X sent a malformed answer ({type(exc).__name__})") from None

@@ -1,0 +1,84 @@
+"""Learning from staff corrections, judged on corrections the new model was not trained on.
+
+The running bot (`bot.training.retrain`) and `twoway eval --corrections` both call `learn`, so
+what the evaluation reports is what the agency gets. The corrections are split into folds in
+the order they were made; each fold is predicted by a model trained on the base examples and
+the other folds, and by the base model. The agency model is kept only if its pooled macro-F1 on
+those held-back corrections is at least the base model's: an agency that clicks carelessly
+keeps the shipped model rather than a worse one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain import CATEGORIES
+from handlers.classifier import Classifier, load_default, train_agency
+from handlers.metrics import macro_f1
+
+MIN_CORRECTIONS = 10  # fewer than this cannot show that a model is better
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """What learning from the corrections produced, and whether it should be used."""
+
+    model: Classifier | None  # trained on base examples + every correction; None when too few
+    accepted: bool
+    n_corrections: int
+    heldback_before: float | None  # macro-F1 of the base model on held-back corrections
+    heldback_after: float | None  # macro-F1 of the agency models on the same corrections
+    reason: str
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "n_corrections": self.n_corrections,
+            "heldback_before": self.heldback_before,
+            "heldback_after": self.heldback_after,
+            "reason": self.reason,
+        }
+
+
+def unique(corrections: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One example per text, with the latest label staff gave it, in the order first seen."""
+    latest: dict[str, str] = {}
+    for text, label in corrections:
+        if label not in CATEGORIES:
+            raise ValueError(f"unknown category {label!r}")
+        key = text.strip()
+        if key:
+            latest[key] = label
+    return list(latest.items())
+
+
+def learn(
+    corrections: Sequence[tuple[str, str]], base: Classifier | None = None, folds: int = FOLDS
+) -> Adaptation:
+    examples = unique(corrections)
+    n = len(examples)
+    if n < MIN_CORRECTIONS:
+        return Adaptation(
+            None, False, n, None, None, f"needs at least {MIN_CORRECTIONS} corrections, has {n}"
+        )
+    base = base or load_default()
+    k = max(2, min(folds, n // 2))
+    truth: list[str] = []
+    before: list[str] = []
+    after: list[str] = []
+    for fold in range(k):
+        held = [e for i, e in enumerate(examples) if i % k == fold]
+        kept = [e for i, e in enumerate(examples) if i % k != fold]
+        texts = [t for t, _ in held]
+        truth += [label for _, label in held]
+        before += [t.category for t in base.classify_many(texts)]
+        after += [t.category for t in train_agency(kept).classify_many(texts)]
+    score_before, score_after = round(macro_f1(truth, before), 4), round(macro_f1(truth, after), 4)
+    accepted = score_after >= score_before
+    verdict = "not worse than" if accepted else "worse than"
+    reason = f"held-back macro-F1 {score_after:.3f} is {verdict} the base model's {score_before:.3f}"
+    model = train_agency(examples) if accepted else None
+    return Adaptation(model, accepted, n, score_before, score_after, reason)

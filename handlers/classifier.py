@@ -1,0 +1,301 @@
+"""The category of a post (compliment, question, criticism, other), its confidence and urgency.
+
+A linear model over TF-IDF word and character n-grams plus the hand-built cues of
+`handlers.features` (VADER sentiment, requests, praise, sarcasm, hostility, link shares...). It
+ships as the handwritten examples in `handlers/data/` and is trained from them on first use
+(about a second, cached per process): nothing is downloaded and the same examples always give
+the same model. An agency model is the same recipe fed the base examples plus the staff
+corrections, and is stored as JSON bytes of its fitted numbers (no pickle).
+
+Compliment is the only class guarded after the model: a "thank you" sent to an angry complaint
+is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm
+or hostility; otherwise the runner-up class wins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+from domain import CATEGORIES, Category, Triage
+from handlers import features
+from handlers.urgency import urgent_reason
+
+DATA = Path(__file__).resolve().parent / "data"
+FORMAT = 1
+FOREIGN = features.DENSE_NAMES.index("foreign")
+Float = npt.NDArray[np.float64]
+
+COMPLIMENT_MIN = 0.7  # probability compliment needs before a thank-you is suggested
+FOREIGN_CONFIDENCE = 0.35  # posts in another language go to "other", and say they are unsure
+CORRECTION_WEIGHT = 20.0  # one staff correction counts as much as this many shipped examples
+DENSE_WEIGHT = 0.6  # scale of the standardised cues next to the L2-normalised n-gram blocks
+C = 4.0
+
+_URL_TOKEN = re.compile(r"https?://\S+|\bwww\.\S+")
+_HANDLE_TOKEN = re.compile(r"@\w+")
+WORD_PARAMS: dict[str, Any] = {
+    "lowercase": True,
+    "token_pattern": r"(?u)\b\w[\w']*\b|[!?]|[^\w\s]",
+    "ngram_range": (1, 2),
+}
+
+# Character n-grams were tried and dropped: on our examples they added noise and halved the speed.
+BLOCKS: tuple[tuple[dict[str, Any], int], ...] = ((WORD_PARAMS, 1),)
+
+
+def _normalise(text: str) -> str:
+    text = _URL_TOKEN.sub(" httpurl ", text.replace("’", "'"))
+    return _HANDLE_TOKEN.sub(" @user ", text)
+
+
+@dataclass
+class _Block:
+    """One TF-IDF block: fixed vocabulary and idf, sublinear tf, L2-normalised rows."""
+
+    params: dict[str, Any]
+    vocabulary: dict[str, int]
+    idf: Float
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        counts = CountVectorizer(vocabulary=self.vocabulary, **self.params).transform(texts)
+        counts = sparse.csr_matrix(counts, dtype=np.float64)
+        counts.data = 1.0 + np.log(counts.data)
+        weighted = sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :]))
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted)
+
+    @classmethod
+    def fit(cls, params: dict[str, Any], texts: Sequence[str], min_df: int) -> _Block:
+        vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=min_df, **params).fit(texts)
+        vocabulary = {term: int(i) for term, i in sorted(vectorizer.vocabulary_.items())}
+        return cls(params, vocabulary, np.asarray(vectorizer.idf_, dtype=np.float64))
+
+
+class Classifier:
+    """A fitted model: n-gram blocks, cue scaling and linear weights per category."""
+
+    def __init__(
+        self,
+        blocks: list[_Block],
+        dense_mean: Float,
+        dense_scale: Float,
+        coef: Float,
+        intercept: Float,
+        classes: Sequence[str],
+        n_examples: int,
+    ) -> None:
+        self.blocks = blocks
+        self.dense_mean = dense_mean
+        self.dense_scale = dense_scale
+        self.coef = coef
+        self.intercept = intercept
+        if set(classes) != set(CATEGORIES):
+            raise ValueError(f"a model must know every category, not just {', '.join(classes)}")
+        self.classes = cast(tuple[Category, ...], tuple(classes))
+        self.n_examples = n_examples
+
+    # -- judging -------------------------------------------------------------------------------
+
+    def classify(self, text: str, parent_text: str | None = None) -> Triage:
+        return self._judge([text], [parent_text])[0]
+
+    def classify_many(self, texts: Sequence[str]) -> list[Triage]:
+        return self._judge(list(texts), [None] * len(texts))
+
+    def probabilities(self, texts: Sequence[str]) -> Float:
+        """Rows of P(category) in the order of `self.classes`, before any guard."""
+        return self._probabilities(texts, _cues(texts))
+
+    def _probabilities(self, texts: Sequence[str], cues: Float) -> Float:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        with _one_thread():
+            logits = _design(self.blocks, self.dense_mean, self.dense_scale, texts, cues) @ self.coef.T
+        logits = np.asarray(logits) + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return np.asarray(odds / odds.sum(axis=1, keepdims=True))
+
+    def _judge(self, texts: list[str], parents: list[str | None]) -> list[Triage]:
+        cues = _cues(texts)
+        probabilities = self._probabilities(texts, cues)
+        foreign = cues[:, FOREIGN] if texts else np.zeros(0)
+        return [
+            _decide(text, parent, row, self.classes, float(share))
+            for text, parent, row, share in zip(texts, parents, probabilities, foreign, strict=True)
+        ]
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """Compressed JSON of the fitted numbers: safe to store and load, unlike a pickle."""
+        state = {
+            "format": FORMAT,
+            "blocks": [
+                {"params": b.params, "vocabulary": b.vocabulary, "idf": b.idf.tolist()} for b in self.blocks
+            ],
+            "dense_names": list(features.DENSE_NAMES),
+            "dense_mean": self.dense_mean.tolist(),
+            "dense_scale": self.dense_scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept.tolist(),
+            "classes": list(self.classes),
+            "n_examples": self.n_examples,
+        }
+        return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 6)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Classifier:
+        try:
+            state = json.loads(zlib.decompress(blob))
+        except (zlib.error, ValueError) as exc:
+            raise ValueError("not a TwoWay classifier model") from exc
+        if state.get("format") != FORMAT or state.get("dense_names") != list(features.DENSE_NAMES):
+            raise ValueError("classifier model was saved by an incompatible version")
+        blocks = [
+            _Block(
+                {k: tuple(v) if isinstance(v, list) else v for k, v in b["params"].items()},
+                b["vocabulary"],
+                np.asarray(b["idf"], dtype=np.float64),
+            )
+            for b in state["blocks"]
+        ]
+        return cls(
+            blocks,
+            np.asarray(state["dense_mean"], dtype=np.float64),
+            np.asarray(state["dense_scale"], dtype=np.float64),
+            np.asarray(state["coef"], dtype=np.float64),
+            np.asarray(state["intercept"], dtype=np.float64),
+            state["classes"],
+            int(state["n_examples"]),
+        )
+
+
+@lru_cache(maxsize=1)
+def _threads() -> Any:
+    return ThreadpoolController()
+
+
+def _one_thread() -> Any:
+    """BLAS threads fighting over a busy host made one fit 25 times slower; these matrices are small."""
+    return _threads().limit(limits=1)
+
+
+def _cues(texts: Sequence[str]) -> Float:
+    return np.asarray(features.dense_many(texts), dtype=np.float64).reshape(
+        len(texts), len(features.DENSE_NAMES)
+    )
+
+
+def _design(
+    blocks: list[_Block], mean: Float, scale: Float, texts: Sequence[str], cues: Float
+) -> sparse.csr_matrix:
+    normalised = [_normalise(t) for t in texts]
+    scaled = (cues - mean) / scale * DENSE_WEIGHT
+    parts = [b.transform(normalised) for b in blocks] + [sparse.csr_matrix(scaled)]
+    return sparse.csr_matrix(sparse.hstack(parts, format="csr"))
+
+
+def _decide(
+    text: str, parent: str | None, row: Float, classes: tuple[Category, ...], foreign: float
+) -> Triage:
+    scores: dict[str, float] = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
+    order = [classes[i] for i in np.argsort(-row, kind="stable")]
+    category = order[0]
+    if category == "compliment" and not _safe_compliment(text, scores["compliment"]):
+        category = order[1]
+    confidence = scores[category]
+    if foreign >= 0.5:
+        category, confidence = "other", min(confidence, FOREIGN_CONFIDENCE)
+    reason = urgent_reason(text, parent)
+    return Triage(
+        category=category,
+        confidence=round(confidence, 4),
+        urgent=reason is not None,
+        urgent_reason=reason,
+        scores=scores,
+    )
+
+
+def _safe_compliment(text: str, probability: float) -> bool:
+    """A thank-you is only suggested when nothing in the post asks, mocks or attacks."""
+    return (
+        probability >= COMPLIMENT_MIN and not features.is_asking(text) and not features.has_negative_cue(text)
+    )
+
+
+def fit(examples: Sequence[tuple[str, str]], weights: Sequence[float] | None = None) -> Classifier:
+    """Train on (text, category) pairs; the same pairs always give the same model."""
+    texts = [t for t, _ in examples]
+    labels = [label for _, label in examples]
+    unknown = sorted(set(labels) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"unknown categories: {', '.join(unknown)}")
+    normalised = [_normalise(t) for t in texts]
+    blocks = [_Block.fit(params, normalised, min_df) for params, min_df in BLOCKS]
+    cues = _cues(texts)
+    mean = cues.mean(axis=0)
+    scale = cues.std(axis=0)
+    scale[scale == 0] = 1.0
+    design = _design(blocks, mean, scale, texts, cues)
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    sample_weight = None if weights is None else np.asarray(weights, dtype=np.float64)
+    with _one_thread():
+        model.fit(design, labels, sample_weight=sample_weight)
+    return Classifier(
+        blocks,
+        mean,
+        scale,
+        np.asarray(model.coef_, dtype=np.float64),
+        np.asarray(model.intercept_, dtype=np.float64),
+        [str(c) for c in model.classes_],
+        len(examples),
+    )
+
+
+def read_examples(paths: Iterable[Path] | None = None) -> list[tuple[str, str]]:
+    """The shipped examples: `data/<category>.txt`, one post per line, `\\n` for a line break."""
+    examples: list[tuple[str, str]] = []
+    for category in CATEGORIES:
+        path = DATA / f"{category}.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                examples.append((line.replace("\\n", "\n").strip(), category))
+    return examples
+
+
+@lru_cache(maxsize=1)
+def base_examples() -> tuple[tuple[str, str], ...]:
+    return tuple(read_examples())
+
+
+@lru_cache(maxsize=1)
+def load_default() -> Classifier:
+    """The shipped base model, trained from the shipped examples once per process."""
+    return fit(base_examples())
+
+
+def train_agency(corrections: Sequence[tuple[str, str]]) -> Classifier:
+    """Base examples plus the agency's corrections, which weigh more and win over the base."""
+    latest: dict[str, str] = {}
+    for text, label in corrections:
+        latest[text.strip()] = label
+    base = [(t, c) for t, c in base_examples() if t not in latest]
+    examples = base + list(latest.items())
+    weights = [1.0] * len(base) + [CORRECTION_WEIGHT] * len(latest)
+    return fit(examples, weights)

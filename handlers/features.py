@@ -1,0 +1,424 @@
+"""Hand-built cues that a few hundred handwritten examples cannot teach a bag of words alone.
+
+Each cue is a general pattern of how people write to a police account (thanks, requests,
+sarcasm, insults, link shares, talk aimed at somebody else). The classifier feeds them, with
+VADER's sentiment, next to TF-IDF n-grams, so that it generalises beyond its own examples.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    # Patterns are matched against lower-cased text: IGNORECASE makes Python's re several times slower.
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+URL = _rx(r"https?://\S+", r"\bwww\.\S+", r"\b\S+\.(?:com|org|net|gov|ly|co)/\S*")
+HANDLE = re.compile(r"@\w+")
+HASHTAG = re.compile(r"#\w+")
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+PRAISE = _rx(
+    r"\bthank(?:s| you| u|ful)\b",
+    r"\bty\b",
+    r"\bthx\b",
+    r"\bgreat (?:job|work|catch|team)\b",
+    r"\b(?:good|nice|awesome|amazing|excellent|outstanding|fantastic|fine|incredible) (?:job|work|catch|police ?work|team|people)\b",
+    r"\bjob well done\b",
+    r"\bwell done\b",
+    r"\bcongrat(?:s|ulations|ulation)?\b",
+    r"\bkudos\b",
+    r"\bheroe?s?\b",
+    r"\bproud\b",
+    r"\bappreciat(?:e|ed|ion)\b",
+    r"\bgrateful\b",
+    r"\bbless(?:ed|ings)?\b",
+    r"\bgod bless\b",
+    r"\bstay safe\b",
+    r"\bsupport (?:you|our|the|law)\b",
+    r"\bback the blue\b",
+    r"\bbacktheblue\b",
+    r"\bthin blue line\b",
+    r"\bbravo\b",
+    r"\bsalute\b",
+    r"\bfinest\b",
+    r"\bbest (?:department|police|pd|cops?|officers?)\b",
+    r"\bshout ?out\b",
+    r"\bwelcome (?:home|back|to)\b",
+    r"\bhappy (?:retirement|birthday|holidays|new year|thanksgiving|anniversary)\b",
+    r"\bmerry christmas\b",
+    r"\brest in peace\b",
+    r"\brip\b",
+    r"\bcondolences\b",
+    r"\bprayers?\b",
+)
+PRAISE_EMOJI = frozenset("🙏👏💙❤🫡💪🇺🇸🙌💯")
+REQUEST = _rx(
+    r"\bplease\b",
+    r"\bpls\b",
+    r"\bplz\b",
+    r"\bcan (?:someone|somebody|anyone|you|u|y'?all|i|we)\b",
+    r"\bcould (?:someone|somebody|anyone|you|u|i|we)\b",
+    r"\bwould (?:someone|somebody|you|u)\b",
+    r"\bwill (?:someone|somebody|you|u)\b",
+    r"\b(?:look|looking) into\b",
+    r"\bsend (?:someone|somebody|an officer|officers|a unit|a car|help|patrol)\b",
+    r"\bneed (?:help|someone|an officer|police|assistance|to report|to know)\b",
+    r"\bhelp (?:me|us|find|locate|identify)\b",
+    r"\bhow (?:do|can|should|would) (?:i|we|one|you)\b",
+    r"\bwhere (?:do|can|should) (?:i|we)\b",
+    r"\bwho (?:do|can|should) (?:i|we)\b",
+    r"\bis there (?:a|any)\b",
+    r"\bany ?(?:one|body) know\b",
+    r"\bany (?:update|news|info|information|word)\b",
+    r"\bi (?:want|would like|need) to (?:report|know|file)\b",
+    r"\b(?:trying|tried) to (?:report|reach|call|file|get)\b",
+    r"\b(?:report|reporting) (?:a|an|this)\b",
+    r"\bwhat(?:'s| is) (?:the|your) (?:number|process|status|policy|update)\b",
+    r"\bwhy (?:is|are|was|were|did|does|do)\b",
+    r"\bwhen (?:will|is|are|does|do|can)\b",
+    r"\bwhat (?:is|are|was|happened|time|should)\b",
+    r"\bhow (?:long|much|many|come)\b",
+    r"\bwondering\b",
+    r"\bfollow ?up\b",
+    r"\bpatrol\b",
+    r"\bdm(?:'?ed)?\b",
+)
+# A request strong enough that a thank-you reply would ignore what the writer asked for.
+ASKING = _rx(
+    r"\b(?:please|pls|plz) (?:help|let (?:us|me) know|look|check|find|identify|send|contact|call|dm)\b",
+    r"\b(?:can|could|would) (?:someone|somebody|anyone|you|u)\b",
+    r"\blet (?:us|me) know\b",
+    r"\bhow (?:do|can) (?:i|we)\b",
+)
+INTERROGATIVE_START = _rx(
+    r"^\W*(?:who|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|any|anyone|any1|wtf|why tf)\b"
+)
+SARCASM = _rx(
+    r"\bthanks? for nothing\b",
+    r"\bthank you for nothing\b",
+    r"\bthanks? (?:you )?for (?:waking|ruining|scaring|wasting|letting (?:him|her|them) go|nothing|absolutely nothing)\b",
+    r"\b(?:a little|bit|too) late\b",
+    r"\bgreat job\W*(?:\.\.\.|…)?\s*not\b",
+    r"\bgood job\W*(?:\.\.\.|…)?\s*not\b",
+    r"\b(?:great|good|nice|awesome|fantastic|stellar|amazing) (?:job|work)\b[^.!?]{0,40}\b(?:lol|lmao|smh)\b",
+    r"\bnice try\b",
+    r"\bsure (?:you|u) (?:did|do|are|will)\b",
+    r"\byeah right\b",
+    r"\b(?:really )?(?:great|good|nice) to know\b.{0,30}(?:not|lol|🙄)",
+    r"\bslow clap\b",
+    r"\bwow,? (?:just )?wow\b",
+    r"\bwhat a (?:joke|surprise|shock)\b",
+    r"\bshocker\b",
+    r"\bcolor me (?:shocked|surprised)\b",
+    r"\bimagine (?:that|my surprise)\b",
+    r"\bonly took\b",
+    r"\bthanks? for (?:the|your) (?:late|useless|delayed)\b",
+    r"\b(?:hours?|days?|minutes?|mins?) (?:late|later|too late)\b",
+)
+SARCASM_EMOJI = frozenset("🙄🤡🤣🥱")
+SARCASM_TAG = re.compile(r"(?:^|\s)/s\b")  # kept apart: without a leading \b it slows SARCASM 5x
+HOSTILE = _rx(
+    r"\bpigs?\b",
+    r"\bacab\b",
+    r"\b1312\b",
+    r"\bfuck\w*\b",
+    r"\bf\*+k\w*\b",
+    r"\bshit\w*\b",
+    r"\bdamn\b",
+    r"\bcrap\b",
+    r"\bbs\b",
+    r"\bbullshit\b",
+    r"\bcorrupt\w*\b",
+    r"\buseless\b",
+    r"\bworthless\b",
+    r"\bincompeten\w*\b",
+    r"\bdisgrac\w*\b",
+    r"\bshame(?:ful)?\b",
+    r"\bpathetic\b",
+    r"\bjoke\b",
+    r"\bclowns?\b",
+    r"\bcowards?\b",
+    r"\bthugs?\b",
+    r"\bgang\b",
+    r"\bfascis\w*\b",
+    r"\bracis\w*\b",
+    r"\bbrutal\w*\b",
+    r"\bmurder\w*\b",
+    r"\bkill(?:ed|ing|ers?)\b",
+    r"\babuse\w*\b",
+    r"\bharass\w*\b",
+    r"\bdefund\b",
+    r"\babolish\b",
+    r"\bwhere (?:were|was) (?:you|u|the police|lapd|the cops)\b",
+    r"\bdo (?:your|ur) (?:job|jobs)\b",
+    r"\bnever (?:show|come|answer|respond)\w*\b",
+    r"\bdidn'?t (?:even )?(?:show|come|respond|answer|do anything)\b",
+    r"\bdon'?t (?:even )?(?:show|come|respond|answer|do anything|care)\b",
+    r"\bnothing (?:was|is|gets?) done\b",
+    r"\bno one (?:came|showed|answered|responded)\b",
+    r"\bwaste of\b",
+    r"\bterrible\b",
+    r"\bawful\b",
+    r"\bridiculous\b",
+    r"\bunacceptable\b",
+    r"\bembarrass\w*\b",
+    r"\bliars?\b",
+    r"\blying\b",
+    r"\bcover ?up\b",
+    r"\bsmh\b",
+)
+AGENCY = _rx(
+    r"\byou(?:r|rs|'re|'ve| guys| all|'?ll)?\b",
+    r"\by'?all\b",
+    r"\bu\b",
+    r"\bur\b",
+    r"\blapd\w*\b",
+    r"\bpolice\b",
+    r"\bcops?\b",
+    r"\bofficers?\b",
+    r"\bdepartment\b",
+    r"\bdept\b",
+    r"\bpd\b",
+    r"\bchief\b",
+    r"\bsergeant\b",
+    r"\bsgt\b",
+    r"\bdetectives?\b",
+    r"\bdispatch\w*\b",
+    r"\b911\b",
+)
+THIRD_PARTY = _rx(
+    r"\bmayor\b",
+    r"\bcouncil\w*\b",
+    r"\bgovernor\b",
+    r"\bnewsom\b",
+    r"\bbass\b",
+    r"\bgasc[oó]n\b",
+    r"\bda\b",
+    r"\bdistrict attorney\b",
+    r"\bjudges?\b",
+    r"\bbiden\b",
+    r"\btrump\b",
+    r"\bdemocrats?\b",
+    r"\brepublicans?\b",
+    r"\bliberals?\b",
+    r"\bmedia\b",
+    r"\barrest (?:him|her|them|this|that|these|those|the)\b",
+    r"\block (?:him|her|them) up\b",
+    r"\b(?:he|she|they) (?:should|needs? to|must) be (?:arrested|charged|locked|in jail)\b",
+    r"\bhang (?:him|her|them)\b",
+    r"\bdeport\w*\b",
+    r"\b(?:mr|mrs|ms|miss|senator|president|congress(?:wo)?man|candidate)\b",
+    # thanks for something done on the platform is talk between users, not praise of the agency
+    r"\bthanks? (?:you )?for (?:the )?(?:follow|follows|following|plug|rt|retweet|repost|tag)\b",
+)
+NEWS = _rx(
+    r"\bbreaking\b",
+    r"\bjust in\b",
+    r"\bvideo:",
+    r"\bwatch:",
+    r"\bupdate:",
+    r"\bdeveloping\b",
+    r"\breport(?:s|ed|edly)?:",
+    r"\baccording to\b",
+    r"\bvia @",
+    r"\bby @",
+    r"\b(?:latimes|abc7|ktla|nbcla|cbsla|fox11|kcal|foxla|la times|nypost|cnn)\b",
+    r"\bread more\b",
+    r"\bhere'?s (?:the|what)\b",
+)
+CASUAL_PEER = _rx(
+    r"\blol\b",
+    r"\blmao\b",
+    r"\blmfao\b",
+    r"\bbro\b",
+    r"\bdude\b",
+    r"\bsis\b",
+    r"\bidiot\b",
+    r"\bmoron\b",
+    r"\bstupid\b",
+    r"\bclueless\b",
+    r"\bimagine\b",
+    r"\bblocked\b",
+    r"\bok boomer\b",
+    r"\bcope\b",
+    r"\bseethe\b",
+    r"\b(?:you|u)(?:'re| are) (?:an? )?(?:idiot|moron|clown|troll|bot|liar)\b",
+)
+FIRST_PERSON_ISSUE = _rx(
+    r"\bmy (?:car|house|home|apartment|apt|bike|son|daughter|mom|mother|dad|father|wife|husband|kid|child|brother|sister|neighbor|street|block|neighborhood|phone|wallet|dog|cat|business|store|catalytic)\b",
+    r"\bour (?:street|block|neighborhood|car|house|home|business|store|building|community)\b",
+    r"\bi (?:called|reported|filed|was|got|have been|am|live|saw|see|just)\b",
+    r"\bin (?:my|our) (?:area|neighborhood|street|building)\b",
+)
+
+# Common function words of the other languages people write to a US police account in. A post
+# counts as another language only on positive evidence (these words, or a non-Latin script),
+# never merely because its words are unknown: "Great work Lillian" is English.
+FOREIGN_WORDS = _word_set(
+    # Spanish
+    "el la los las del que y en un una por para con es está estan están pero muy porque qué "
+    "cómo dónde cuando cuándo gracias policía señor ayuda favor hay mi su nos ellos ellas esto "
+    "esta este son fue ser sin más todo todos nada tienen hacer aquí allí ya puede vivir se lo "
+    "al le les ni yo tu tú usted ustedes nosotros hoy ayer mañana bien mal también sí dios "
+    # French
+    "le les des et est une dans ce qui pas pour sur avec sont je vous nous il elle ne cette "
+    # Portuguese
+    "não uma com para os da do das dos você obrigado muito está isso "
+    # Tagalog
+    "ang ng mga sa ba nang ito ano si ay hindi naman po "
+    # German
+    "der die das und ist nicht ein eine ich sie wir mit auf für"
+)
+ENGLISH = _word_set(
+    "the a an and or but to of in on at for with from by is are was were be been being am i you "
+    "he she it we they me my your our their his her this that these those not no yes do does did "
+    "have has had will would can could should what who why how when where there here if so just "
+    "all any some one up out about get got like as its it's i'm don't dont im u ur lol please "
+    "thank thanks police cops lapd people man him them us go good great job work"
+)
+EMOJI_CATEGORIES = frozenset({"So", "Sk", "Cs"})
+
+DENSE_NAMES = (
+    "vader_compound",
+    "vader_pos",
+    "vader_neg",
+    "qmark",
+    "interrogative_start",
+    "request",
+    "praise",
+    "sarcasm",
+    "hostile",
+    "agency",
+    "third_party",
+    "news",
+    "url",
+    "peer",
+    "first_person_issue",
+    "exclaim",
+    "caps",
+    "log_words",
+    "emoji_only",
+    "foreign",
+    "praise_and_negative",
+)
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    # Building the analyzer parses VADER's lexicon file; do it once per process.
+    return SentimentIntensityAnalyzer()
+
+
+def _lower(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(HANDLE.sub(" ", URL.sub(" ", _lower(text))))
+
+
+def _is_latin(c: str) -> bool:
+    # Latin letters live below U+0250 (with accents) or in the Latin Extended Additional block.
+    return ord(c) < 0x250 or 0x1E00 <= ord(c) <= 0x1EFF
+
+
+def foreign_share(text: str, tokens: list[str] | None = None) -> float:
+    """How much of a text reads as another language: 0 plainly English, 1 plainly not."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
+        return 1.0
+    tokens = words(text) if tokens is None else tokens
+    foreign = sum(1 for t in tokens if t in FOREIGN_WORDS and t not in ENGLISH)
+    if foreign < 2:
+        return 0.0
+    english = sum(1 for t in tokens if t in ENGLISH)
+    if foreign <= english:
+        return 0.0
+    return min(1.0, foreign / (foreign + english) + 0.25)
+
+
+def is_emoji_only(text: str) -> bool:
+    stripped = HASHTAG.sub("", HANDLE.sub("", URL.sub("", text)))
+    chars = [c for c in stripped if not c.isspace()]
+    if not chars or any(c.isalnum() for c in chars):
+        return False
+    return all(
+        unicodedata.category(c) in EMOJI_CATEGORIES or unicodedata.category(c).startswith(("P", "M", "C"))
+        for c in chars
+    )
+
+
+def _count(pattern: re.Pattern[str], text: str) -> float:
+    return min(3.0, float(len(pattern.findall(text))))
+
+
+def _emoji(chars: frozenset[str], text: str) -> float:
+    return min(3.0, float(sum(1 for c in text if c in chars)))
+
+
+def dense(text: str) -> list[float]:
+    """The cue vector for one text, in the order of DENSE_NAMES."""
+    vader = _analyzer().polarity_scores(text)
+    low = _lower(text)
+    tokens = words(text)
+    letters = [c for c in text if c.isalpha()]
+    caps = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 8 else 0.0
+    praise = min(3.0, _count(PRAISE, low) + _emoji(PRAISE_EMOJI, text))
+    sarcasm = min(3.0, _count(SARCASM, low) + _emoji(SARCASM_EMOJI, text) + _count(SARCASM_TAG, low))
+    hostile = _count(HOSTILE, low)
+    return [
+        vader["compound"],
+        vader["pos"],
+        vader["neg"],
+        min(3.0, float(text.count("?") + text.count("¿"))),
+        float(bool(INTERROGATIVE_START.search(low))),
+        _count(REQUEST, low),
+        praise,
+        sarcasm,
+        hostile,
+        _count(AGENCY, low),
+        _count(THIRD_PARTY, low),
+        _count(NEWS, low),
+        _count(URL, low),
+        _count(CASUAL_PEER, low),
+        _count(FIRST_PERSON_ISSUE, low),
+        min(3.0, float(text.count("!"))),
+        caps,
+        math.log1p(len(tokens)),
+        float(is_emoji_only(text)),
+        foreign_share(text, tokens),
+        float(praise > 0 and sarcasm + hostile + (vader["neg"] > 0.25) > 0),
+    ]
+
+
+def dense_many(texts: Sequence[str]) -> list[list[float]]:
+    return [dense(t) for t in texts]
+
+
+def has_negative_cue(text: str) -> bool:
+    """Sarcasm or hostility: a reason never to answer this post with thanks."""
+    low = _lower(text)
+    return bool(
+        SARCASM.search(low)
+        or SARCASM_TAG.search(low)
+        or HOSTILE.search(low)
+        or any(c in SARCASM_EMOJI for c in text)
+    )
+
+
+def is_asking(text: str) -> bool:
+    """A request strong enough that a thank-you reply would ignore what the writer asked for."""
+    return "?" in text or bool(ASKING.search(_lower(text)))

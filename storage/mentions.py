@@ -1,0 +1,148 @@
+"""Storing what the connectors fetch: one bulk insert per page, duplicates ignored by the unique key.
+
+Polls overlap on purpose (the cursor post is re-read, comments near the cursor are re-read), and
+a crash between pages repeats a page, so `store_page` must be idempotent: `ON CONFLICT DO NOTHING`
+on (platform, external_id) keeps the first copy and its state, and only new rows are audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+import domain
+from storage import audit
+from storage.models import NEW, REPLY_NONE, Account, AuditEvent, Base, Mention
+
+log = logging.getLogger(__name__)
+
+MENTIONS = Base.metadata.tables[Mention.__tablename__]
+AUDIT_EVENTS = Base.metadata.tables[AuditEvent.__tablename__]
+
+ID_LIMIT = 64
+NAME_LIMIT = 255
+URL_LIMIT = 1024
+
+
+def _text(value: str | None, limit: int | None = None) -> str | None:
+    """PostgreSQL refuses NUL in text; VARCHAR columns refuse overlong values."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def _json(value: Any) -> Any:
+    """The payload without NUL characters (PostgreSQL's JSONB refuses them); cheap when none."""
+    return _strip_nul(value) if "\\x00" in repr(value) else value
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", ""): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+def _row(account: Account, mention: domain.Mention, now: datetime) -> dict[str, Any] | None:
+    ids = (mention.external_id, mention.conversation_id or "", mention.parent_id or "", mention.author.id)
+    if any(len(i) > ID_LIMIT for i in ids):
+        log.warning("skipped a %s mention whose id is longer than %d characters", mention.platform, ID_LIMIT)
+        return None
+    return {
+        "account_id": account.id,
+        "platform": mention.platform,
+        "external_id": mention.external_id,
+        "author_id": mention.author.id,
+        "author_handle": _text(mention.author.handle, NAME_LIMIT),
+        "author_name": _text(mention.author.name, NAME_LIMIT),
+        "author_url": _text(mention.author.url, URL_LIMIT),
+        "text": _text(mention.text),
+        "url": _text(mention.url, URL_LIMIT),
+        "created_at": mention.created_at,
+        "ingested_at": now,
+        "conversation_id": mention.conversation_id,
+        "parent_id": mention.parent_id,
+        "parent_text": _text(mention.parent_text),
+        "explicit_mention": mention.explicit_mention,
+        "raw": _json(dict(mention.raw)),
+        "state": NEW,
+        "urgent": False,
+        "reply_status": REPLY_NONE,
+        "card_attempts": 0,
+    }
+
+
+def store_page(session: Session, account: Account, mentions: Sequence[domain.Mention], now: datetime) -> int:
+    """Insert the mentions not stored yet (state 'new'), audit each one, and say how many were new."""
+    rows = [r for r in (_row(account, m, now) for m in mentions) if r is not None]
+    if not rows:
+        return 0
+    # A Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") with a
+    # cached compiled statement; RETURNING yields only the rows that were really inserted.
+    table = MENTIONS
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(table.c.id, table.c.external_id)
+    )
+    inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)]
+    if inserted:
+        session.execute(
+            insert(AUDIT_EVENTS),
+            [
+                {
+                    "at": now,
+                    "actor": audit.SYSTEM,
+                    "action": "ingested",
+                    "mention_id": mention_id,
+                    "account_id": account.id,
+                    "details": {"platform": account.platform, "external_id": external_id},
+                }
+                for mention_id, external_id in inserted
+            ],
+        )
+    return len(inserted)
+
+
+def get(session: Session, mention_id: int) -> Mention | None:
+    return session.get(Mention, mention_id)
+
+
+def to_domain(row: Mention) -> domain.Mention:
+    """The stored row as the frozen type handlers and connectors take."""
+    platform: domain.Platform = "x" if row.platform == "x" else "facebook"
+    return domain.Mention(
+        platform=platform,
+        external_id=row.external_id,
+        account_external_id=_account_external_id(row) or "",
+        author=domain.Author(
+            id=row.author_id, handle=row.author_handle, name=row.author_name, url=row.author_url
+        ),
+        text=row.text,
+        url=row.url,
+        created_at=row.created_at,
+        conversation_id=row.conversation_id,
+        parent_id=row.parent_id,
+        parent_text=row.parent_text,
+        explicit_mention=row.explicit_mention,
+        raw=row.raw or {},
+    )
+
+
+def _account_external_id(row: Mention) -> str | None:
+    session = Session.object_session(row)
+    if session is None:
+        return None
+    account = session.get(Account, row.account_id)
+    return account.external_id if account is not None else None

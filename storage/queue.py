@@ -1,0 +1,137 @@
+"""What is waiting for an answer, and how overdue it is.
+
+SLA clocks start when a mention reached TwoWay (`ingested_at`), not when it was posted: after a
+first poll that reads a day of backlog, nobody should be paged for items TwoWay never had a
+chance to show. The queue shows how long the public has been waiting (`created_at`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from storage import settings
+from storage.models import OPEN, Mention
+
+# SLA keys: the four categories plus "urgent", which applies to any urgent item.
+SLA_KEYS = ("urgent", "question", "criticism", "compliment", "other")
+SLA_DEFAULTS: dict[str, int | None] = {
+    "urgent": 5 * 60,
+    "question": 3600,
+    "criticism": 2 * 3600,
+    "compliment": 24 * 3600,
+    "other": None,
+}
+QUEUE_FILTERS = ("mine", "unassigned", "all")
+PAGE_SIZE = 15
+
+
+def sla_settings(session: Session) -> dict[str, int | None]:
+    """Seconds per SLA key; None means no SLA. Unset keys take the defaults."""
+    stored = settings.get_many(session, "sla.")
+    result: dict[str, int | None] = {}
+    for key in SLA_KEYS:
+        name = f"sla.{key}"
+        value = stored[name] if name in stored else SLA_DEFAULTS[key]
+        result[key] = int(value) if value is not None else None
+    return result
+
+
+def threshold(slas: dict[str, int | None], category: str | None, urgent: bool) -> int | None:
+    """The SLA that applies to one item: the shorter of its category's and, if urgent, the urgent one."""
+    candidates = [slas.get(category or "other")]
+    if urgent:
+        candidates.append(slas.get("urgent"))
+    present = [c for c in candidates if c is not None]
+    return min(present) if present else None
+
+
+def overdue_clause(
+    slas: dict[str, int | None], now: datetime, factor: int = 1, urgent_only: bool = False
+) -> ColumnElement[bool]:
+    """SQL condition: the mention has waited at least `factor` times its SLA since ingestion."""
+    parts: list[ColumnElement[bool]] = []
+    for category in SLA_KEYS[1:]:
+        for urgent in (False, True):
+            if urgent_only and not urgent:
+                continue
+            seconds = threshold(slas, category, urgent)
+            if seconds is None:
+                continue
+            parts.append(
+                and_(
+                    Mention.category == category,
+                    Mention.urgent.is_(urgent),
+                    Mention.ingested_at <= now - timedelta(seconds=seconds * factor),
+                )
+            )
+    return or_(*parts) if parts else false()
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    platform: str
+    category: str | None
+    urgent: bool
+    created_at: datetime
+    ingested_at: datetime
+    assignee: str | None
+    card_channel: str | None
+    card_ts: str | None
+    author_handle: str
+    author_name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    which: str
+    items: list[QueueItem]
+    total: int
+    page: int
+    pages: int
+
+
+def unanswered(
+    session: Session, which: str, user: str | None = None, page: int = 1, page_size: int = PAGE_SIZE
+) -> QueuePage:
+    """Open mentions, oldest first; `which` is mine (assigned to `user`), unassigned or all."""
+    if which not in QUEUE_FILTERS:
+        raise ValueError(f"unknown queue filter {which!r}")
+    where: list[ColumnElement[bool]] = [Mention.state == OPEN]
+    if which == "mine":
+        where.append(Mention.assignee == (user or ""))
+    elif which == "unassigned":
+        where.append(Mention.assignee.is_(None))
+    total = session.scalar(select(func.count()).select_from(Mention).where(*where)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    rows = session.scalars(
+        select(Mention)
+        .where(*where)
+        .order_by(Mention.created_at, Mention.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    items = [
+        QueueItem(
+            id=m.id,
+            platform=m.platform,
+            category=m.category,
+            urgent=m.urgent,
+            created_at=m.created_at,
+            ingested_at=m.ingested_at,
+            assignee=m.assignee,
+            card_channel=m.card_channel,
+            card_ts=m.card_ts,
+            author_handle=m.author_handle,
+            author_name=m.author_name,
+            text=m.text,
+        )
+        for m in rows
+    ]
+    return QueuePage(which=which, items=items, total=total, page=page, pages=pages)

@@ -1,0 +1,170 @@
+"""Assigning items: the record, the DM to the assignee, the redrawn card, and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.assignment import AssignError, assign
+from bot.context import Context
+from storage import staff
+from storage.models import AuditEvent, Mention
+from tests.conftest import FakeClock
+from tests.fakes.server import Response
+from tests.fakes.slack_api import FakeSlack
+from tests.supervision_data import CHANNEL, add_account, add_mention, post_card, slack_client
+
+SUP, OFFICER, OTHER = "U0SUPER", "U0OFFICER", "U0OTHER"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def sctx(ctx: Context, fake: FakeSlack) -> Context:
+    ctx.slack = slack_client(fake)
+    with ctx.transaction() as session:
+        staff.set_role(session, SUP, "supervisor", by="test", now=ctx.clock.now())
+        staff.set_role(session, OFFICER, "officer", by="test", now=ctx.clock.now())
+        staff.set_role(session, OTHER, "officer", by="test", now=ctx.clock.now())
+    return ctx
+
+
+def _mention(ctx: Context, clock: FakeClock, **values: object) -> int:
+    with ctx.transaction() as session:
+        account = add_account(session, clock.now())
+        return add_mention(session, account, clock.now(), **values).id  # type: ignore[arg-type]
+
+
+def _events(ctx: Context, mention_id: int) -> list[AuditEvent]:
+    with ctx.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.mention_id == mention_id).order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_assign_records_dms_a_link_to_the_card(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock, text="Is the park closed? <!channel>")
+    ts = post_card(sctx, mention_id)
+    result = assign(sctx, mention_id, OFFICER, by=SUP)
+    assert (result.changed, result.action, result.dm_sent, result.warning) == (True, "assigned", True, None)
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert (mention.assignee, mention.assigned_by, mention.assigned_at) == (OFFICER, SUP, clock.now())
+    [dm] = fake.dms(OFFICER)
+    assert f"https://twoway-test.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}" in dm.text
+    assert f"<@{SUP}>" in dm.text
+    assert f"#{mention_id}" in dm.text
+    assert "&lt;!channel&gt;" in dm.text
+    assert "<!channel>" not in dm.text
+    [event] = _events(sctx, mention_id)
+    assert (event.action, event.actor, event.details) == (
+        "assigned",
+        SUP,
+        {"assignee": OFFICER, "previous": None},
+    )
+
+
+def test_reassign_and_unassign_are_recorded(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock)
+    post_card(sctx, mention_id)
+    assign(sctx, mention_id, OFFICER, by=SUP)
+    clock.advance(minutes=5)
+    result = assign(sctx, mention_id, OTHER, by=SUP)
+    assert (result.action, result.previous) == ("reassigned", OFFICER)
+    clock.advance(minutes=5)
+    result = assign(sctx, mention_id, None, by=SUP)
+    assert (result.action, result.previous, result.dm_sent) == ("unassigned", OTHER, False)
+    actions = [(e.action, e.details["assignee"], e.details["previous"]) for e in _events(sctx, mention_id)]
+    assert actions == [
+        ("assigned", OFFICER, None),
+        ("reassigned", OTHER, OFFICER),
+        ("unassigned", None, OTHER),
+    ]
+    assert len(fake.dms(OFFICER)) == 1
+    assert len(fake.dms(OTHER)) == 1
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert mention.assignee is None
+        assert mention.assigned_at is None
+
+
+def test_assigning_the_same_person_again_changes_nothing(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    mention_id = _mention(sctx, clock)
+    assign(sctx, mention_id, OFFICER, by=SUP)
+    result = assign(sctx, mention_id, OFFICER, by=SUP)
+    assert not result.changed
+    assert "already assigned" in result.message
+    assert len(_events(sctx, mention_id)) == 1
+    assert len(fake.dms(OFFICER)) == 1
+
+
+def test_the_card_is_redrawn_with_the_assignee(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock)
+    ts = post_card(sctx, mention_id)
+    assign(sctx, mention_id, OFFICER, by=SUP)
+    updates = [c for c in fake.api_calls("chat.update") if c.get("ts") == ts]
+    assert updates, "the card was not redrawn"
+    assert OFFICER in str(updates[-1].get("blocks")) + str(updates[-1].get("text"))
+
+
+@pytest.mark.parametrize("state", ["replied", "dismissed"])
+def test_closed_items_cannot_be_assigned(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, state: str
+) -> None:
+    mention_id = _mention(sctx, clock, state=state)
+    with pytest.raises(AssignError, match="already"):
+        assign(sctx, mention_id, OFFICER, by=SUP)
+    assert _events(sctx, mention_id) == []
+    assert fake.dms(OFFICER) == []
+
+
+def test_unknown_item_is_refused(sctx: Context) -> None:
+    with pytest.raises(AssignError, match="no item #999"):
+        assign(sctx, 999, OFFICER, by=SUP)
+
+
+def test_a_slack_failure_never_loses_the_assignment(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock)
+    post_card(sctx, mention_id)
+    fake.fail_next(r"conversations\.open", Response(200, {"ok": False, "error": "ratelimited"}))
+    result = assign(sctx, mention_id, OFFICER, by=SUP)
+    assert result.changed
+    assert not result.dm_sent
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert mention.assignee == OFFICER
+
+
+def test_someone_without_a_role_is_assigned_with_a_warning(sctx: Context, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock)
+    result = assign(sctx, mention_id, "U0NEWBIE", by=SUP)
+    assert result.changed
+    assert result.warning is not None
+    assert "no TwoWay role" in result.message
+
+
+def test_without_a_card_the_dm_says_it_will_appear(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock, card=False)
+    assign(sctx, mention_id, OFFICER, by=SUP)
+    [dm] = fake.dms(OFFICER)
+    assert "will appear" in dm.text
+
+
+def test_taking_an_item_yourself_sends_no_dm(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    mention_id = _mention(sctx, clock)
+    result = assign(sctx, mention_id, SUP, by=SUP)
+    assert result.action == "assigned"
+    assert fake.dms(SUP) == []

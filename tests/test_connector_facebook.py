@@ -1,0 +1,227 @@
+"""The Facebook connector: real facebook-sdk against the fake Graph API on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    ConnectorError,
+    PollOutcome,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
+from connectors.facebook import FacebookConnector
+from domain import Mention
+from tests.fakes.graph_api import FakeGraph, graph_error
+from tests.fakes.server import Response
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGraph]:
+    with FakeGraph(now=NOW - timedelta(hours=1)) as server:
+        yield server  # type: ignore[misc]
+
+
+def connect(fake: FakeGraph, *, timeout: float = 2.0, version: str = "v25.0") -> FacebookConnector:
+    return FacebookConnector(
+        base_url=fake.url,
+        version=version,
+        timeout=timeout,
+        page_id=fake.page["id"],
+        page_token=fake.page_token,
+        lookback_days=3,
+    )
+
+
+def poll(connector: FacebookConnector, cursor: str | None = None) -> tuple[list[Mention], int, PollOutcome]:
+    outcome = PollOutcome()
+    pages = list(connector.fetch(cursor, NOW, outcome))
+    return [m for p in pages for m in p.mentions], sum(p.skipped for p in pages), outcome
+
+
+def test_identify_reads_the_page_with_the_configured_graph_version(fake: FakeGraph) -> None:
+    """The library's own version check is bypassed: requests go to /v25.0/, on FACEBOOK_GRAPH_URL."""
+    identity = connect(fake, version="v24.0").identify()
+    assert (identity.platform, identity.external_id, identity.name) == (
+        "facebook",
+        fake.page["id"],
+        "Agency Police",
+    )
+    (request,) = fake.requests
+    assert request.path == f"/v24.0/{fake.page['id']}"
+    assert request.query["fields"] == ["id,name"]
+    assert request.query["access_token"] == [fake.page_token]
+
+
+def test_identify_of_an_unknown_page_is_a_definite_refusal(fake: FakeGraph) -> None:
+    connector = FacebookConnector(
+        base_url=fake.url, version="v25.0", timeout=2, page_id="999", page_token=fake.page_token
+    )
+    with pytest.raises(Rejected):
+        connector.identify()
+
+
+def test_first_poll_reads_recent_posts_and_every_comment_including_replies(fake: FakeGraph) -> None:
+    old_post = fake.add_post("Last week's update", created_at=NOW - timedelta(days=5))
+    fake.add_comment(old_post, "late comment on an old post")
+    post = fake.add_post("Road closure on Main St today")
+    question = fake.add_comment(post, "Is the bridge open?", author="Jane Doe")
+    answer = fake.add_comment(post, "I think so", author="Sam Roe", parent=question)
+    fake.add_page_comment(post, "Yes, it is open.", parent=question)
+    mentions, skipped, outcome = poll(connect(fake))
+    by_id = {m.external_id: m for m in mentions}
+    assert set(by_id) == {question["id"], answer["id"]}
+    assert skipped == 0
+    top = by_id[question["id"]]
+    assert top.author.name == "Jane Doe"
+    assert top.parent_id == post["id"]
+    assert top.parent_text == "Road closure on Main St today"
+    assert top.conversation_id == post["id"]
+    assert top.url == question["permalink_url"]
+    assert top.explicit_mention is True
+    reply = by_id[answer["id"]]
+    assert reply.parent_id == question["id"]
+    assert reply.parent_text == "Is the bridge open?"
+    posts_request = fake.calls("/posts$")[0]
+    assert int(posts_request.query["since"][0]) == int((NOW - timedelta(days=3)).timestamp())
+    comments_request = fake.calls("/comments$")[0]
+    assert comments_request.query["filter"] == ["stream"]
+    assert comments_request.query["order"] == ["reverse_chronological"]
+    assert outcome.cursor == (NOW - timedelta(hours=1)).isoformat()
+
+
+def test_comment_paging_follows_next_links_and_stops_at_the_cursor(fake: FakeGraph) -> None:
+    """250 new comments take three pages; the next poll reads only back to the cursor minus overlap."""
+    post = fake.add_post(created_at=NOW - timedelta(hours=6))
+    for n in range(250):
+        fake.add_comment(post, f"comment {n}", created_at=NOW - timedelta(hours=5) + timedelta(minutes=n))
+    mentions, _, outcome = poll(connect(fake))
+    assert len({m.external_id for m in mentions}) == 250
+    assert len(fake.calls("/comments$")) == 3
+    assert outcome.requests == 4
+    fake.requests.clear()
+    newer = fake.add_comment(post, "one more", created_at=NOW - timedelta(minutes=1))
+    mentions, _, outcome = poll(connect(fake), outcome.cursor)
+    ids = [m.external_id for m in mentions]
+    assert newer["id"] in ids
+    assert len(ids) < 20  # only the overlap window is re-read
+    assert len(fake.calls("/comments$")) == 1
+    assert outcome.cursor == (NOW - timedelta(minutes=1)).isoformat()
+
+
+def test_the_overlap_rereads_comments_just_before_the_cursor(fake: FakeGraph) -> None:
+    """A comment that arrives late with a time just before the cursor is still picked up."""
+    post = fake.add_post()
+    fake.add_comment(post, "first", created_at=NOW - timedelta(minutes=30))
+    _, _, outcome = poll(connect(fake))
+    late = fake.add_comment(post, "delivered late", created_at=NOW - timedelta(minutes=35))
+    mentions, _, _ = poll(connect(fake), outcome.cursor)
+    assert late["id"] in {m.external_id for m in mentions}
+
+
+@pytest.mark.parametrize("missing", ["id", "message", "created_time"])
+def test_a_comment_missing_a_field_is_skipped_and_the_rest_kept(fake: FakeGraph, missing: str) -> None:
+    post = fake.add_post()
+    good = fake.add_comment(post, "fine")
+    fake.add_comment(post, "broken", omit=(missing,))
+    mentions, skipped, _ = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [good["id"]]
+    assert skipped == 1
+
+
+def test_emoji_rtl_combining_and_a_10000_character_comment_survive(fake: FakeGraph) -> None:
+    post = fake.add_post()
+    text = "שלום 👋🏿 Ma\u0308dchen " + "x" * 9970
+    fake.add_comment(post, text)
+    (mention,), _, _ = poll(connect(fake))
+    assert mention.text == text
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (graph_error(190, "Error validating access token"), AuthFailed),
+        (graph_error(10, "(#10) Requires pages_read_engagement permission", status=403), AuthFailed),
+        (graph_error(4, "(#4) Application request limit reached", status=403), RateLimited),
+        (graph_error(17, "(#17) User request limit reached", status=403), RateLimited),
+        (graph_error(32, "(#32) Page request limit reached", status=403), RateLimited),
+        (graph_error(613, "(#613) Calls to this api have exceeded the rate limit.", status=403), RateLimited),
+        (Response(500, {"error": {"message": "An unknown error occurred", "code": 1}}), TransientError),
+        (Response(502, "<html>Bad Gateway</html>"), TransientError),
+        (Response(200, b'{"data": [', headers={"content-type": "application/json"}), TransientError),
+        (Response(200, {"no": "data"}), TransientError),
+        (Response(200, {"data": []}, delay=1.0), TransientError),
+    ],
+)
+def test_read_failures_map_to_connector_errors(
+    fake: FakeGraph, fault: Response, error: type[ConnectorError]
+) -> None:
+    fake.add_post()
+    fake.fail_next("/posts$", fault)
+    with pytest.raises(error) as raised:
+        poll(connect(fake, timeout=0.3))
+    assert fake.page_token not in str(raised.value)
+
+
+def test_a_revoked_token_is_an_auth_failure(fake: FakeGraph) -> None:
+    fake.add_post()
+    fake.revoke()
+    with pytest.raises(AuthFailed, match="190"):
+        poll(connect(fake))
+
+
+def test_reply_comments_on_the_comment_and_like_likes_it(fake: FakeGraph) -> None:
+    post = fake.add_post()
+    comment = fake.add_comment(post, "Where do I pick up my report?")
+    (mention,), _, _ = poll(connect(fake))
+    posted = connect(fake).reply(mention, "Records window, 9-5 weekdays.")
+    connect(fake).like(mention)
+    (request,) = fake.calls(rf"^/v25.0/{comment['id']}/comments$", "POST")
+    assert request.form["message"] == "Records window, 9-5 weekdays."
+    assert fake.comment_replies == [
+        {"object_id": comment["id"], "message": "Records window, 9-5 weekdays.", "id": posted.external_id}
+    ]
+    assert posted.url == f"https://www.facebook.com/{posted.external_id}"
+    assert fake.likes == [comment["id"]]
+
+
+def test_an_answer_to_a_reply_goes_to_its_top_level_comment(fake: FakeGraph) -> None:
+    """Facebook threads are one level deep, so the answer joins the thread the reply is in."""
+    post = fake.add_post()
+    question = fake.add_comment(post, "Is the bridge open?", created_at=NOW - timedelta(minutes=5))
+    follow_up = fake.add_comment(post, "And the tunnel?", parent=question)
+    mentions, _, _ = poll(connect(fake))
+    (reply,) = [m for m in mentions if m.external_id == follow_up["id"]]
+    connect(fake).reply(reply, "Both are open.")
+    assert fake.comment_replies[0]["object_id"] == question["id"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (graph_error(100, "(#100) Invalid parameter"), Rejected),
+        (graph_error(190, "Error validating access token"), AuthFailed),
+        (graph_error(32, "(#32) Page request limit reached", status=403), RateLimited),
+        (Response(500, {"error": {"message": "An unknown error occurred", "code": 1}}), AmbiguousOutcome),
+        (Response(503, "<html>unavailable</html>"), AmbiguousOutcome),
+        (Response(200, {"id": "1_2"}, delay=1.0), AmbiguousOutcome),
+        (Response(200, b"{", headers={"content-type": "application/json"}), AmbiguousOutcome),
+    ],
+)
+def test_reply_failures_say_whether_the_comment_may_exist(
+    fake: FakeGraph, fault: Response, error: type[ConnectorError]
+) -> None:
+    post = fake.add_post()
+    fake.add_comment(post, "hello")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("/comments$", fault)
+    with pytest.raises(error):
+        connect(fake, timeout=0.3).reply(mention, "Hi!")

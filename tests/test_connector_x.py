@@ -1,0 +1,310 @@
+"""The X connector: real tweepy against the fake X API v2 on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    ConnectorError,
+    PollOutcome,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
+from connectors.x import XConnector
+from domain import Mention
+from tests.fakes.server import Response
+from tests.fakes.x_api import FakeX
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+HARD_TEXT = "Thanks 👮🏽‍♀️ شكرا لكم — e\u0301te\u0301 ok ✅"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeX]:
+    with FakeX(now=NOW - timedelta(hours=1)) as server:
+        yield server  # type: ignore[misc]
+
+
+def connect(fake: FakeX, *, bearer: bool = True, user: bool = True, timeout: float = 2.0) -> XConnector:
+    creds: dict[str, Any] = fake.user_credentials if user else {}
+    return XConnector(
+        base_url=fake.url,
+        timeout=timeout,
+        bearer_token=fake.bearer_token if bearer else None,
+        account_id=fake.me["id"],
+        handle=fake.me["username"],
+        **creds,
+    )
+
+
+def poll(connector: XConnector, cursor: str | None = None) -> tuple[list[Mention], int, PollOutcome]:
+    outcome = PollOutcome()
+    pages = list(connector.fetch(cursor, NOW, outcome))
+    return [m for p in pages for m in p.mentions], sum(p.skipped for p in pages), outcome
+
+
+def test_identify_asks_users_me_on_the_configured_host() -> None:
+    """The account's id and handle come from GET /2/users/me, sent to X_API_URL, not api.twitter.com."""
+    with FakeX(user_id="4242", username="CityPD", name="City Police") as fake:
+        connector = XConnector(base_url=fake.url, timeout=2, **fake.user_credentials)
+        identity = connector.identify()
+    assert (identity.external_id, identity.handle, identity.name) == ("4242", "CityPD", "City Police")
+    (request,) = fake.calls(r"^/2/users/me$")
+    assert request.headers["authorization"].startswith("OAuth ")
+
+
+def test_first_poll_reaches_back_only_the_first_poll_window(fake: FakeX) -> None:
+    """A new install reads the last 24 hours of mentions, not the account's whole history."""
+    fake.add_mention("old news", created_at=NOW - timedelta(hours=30))
+    recent = fake.add_mention("fresh question?", created_at=NOW - timedelta(hours=2))
+    mentions, _, outcome = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [recent["id"]]
+    (request,) = fake.calls("/mentions$")
+    assert request.query["start_time"] == ["2026-11-19T15:00:00Z"]
+    assert "since_id" not in request.query
+    assert request.headers["authorization"] == f"Bearer {fake.bearer_token}"
+    assert outcome.cursor == recent["id"]
+    assert outcome.requests == 1
+
+
+def test_pages_are_yielded_one_at_a_time_and_the_cursor_comes_last(fake: FakeX) -> None:
+    """Each page is handed over before the next request, so it can be stored first."""
+    for n in range(250):
+        fake.add_mention(f"mention {n}")
+    outcome = PollOutcome()
+    pages = connect(fake).fetch(None, NOW, outcome)
+    first = next(pages)
+    assert len(first.mentions) == 100
+    assert len(fake.calls("/mentions$")) == 1
+    assert outcome.cursor is None
+    rest = list(pages)
+    assert [len(p.mentions) for p in rest] == [100, 50]
+    assert outcome.requests == 3
+    assert outcome.cursor == fake.timeline[-1]
+    tokens = [r.query.get("pagination_token") for r in fake.calls("/mentions$")]
+    assert tokens[0] is None
+    assert tokens[1]
+    assert tokens[2]
+    everything = [m.external_id for p in [first, *rest] for m in p.mentions]
+    assert sorted(everything) == sorted(fake.timeline)
+
+
+def test_an_idle_poll_is_one_request_that_rereads_only_the_cursor_post(fake: FakeX) -> None:
+    """The overlap re-reads the cursor post itself; nothing new costs exactly one request."""
+    last = fake.add_mention("hello")
+    connector = connect(fake)
+    mentions, _, outcome = poll(connector, last["id"])
+    assert [m.external_id for m in mentions] == [last["id"]]
+    assert outcome.requests == 1
+    assert outcome.cursor == last["id"]
+    assert fake.calls("/mentions$")[-1].query["since_id"] == [str(int(last["id"]) - 1)]
+    newer = fake.add_mention("second")
+    mentions, _, outcome = poll(connector, last["id"])
+    assert {m.external_id for m in mentions} == {last["id"], newer["id"]}
+    assert outcome.cursor == newer["id"]
+
+
+def test_a_mention_is_mapped_with_author_parent_and_link(fake: FakeX) -> None:
+    """Author from includes.users, parent excerpt from includes.tweets, the post's public URL."""
+    original = fake.add_tweet("Road closure on Main St until 6pm", author=fake.me["username"])
+    reply = fake.add_mention("is the bridge open?", author="jane_doe", reply_to=original)
+    (mention,), _, _ = poll(connect(fake))
+    assert mention.external_id == reply["id"]
+    assert mention.author.handle == "jane_doe"
+    assert mention.author.name == "Jane_Doe"
+    assert mention.url == f"https://x.com/jane_doe/status/{reply['id']}"
+    assert mention.parent_id == original["id"]
+    assert mention.parent_text == "Road closure on Main St until 6pm"
+    assert mention.conversation_id == original["id"]
+    assert mention.explicit_mention is True
+    assert mention.created_at == NOW - timedelta(hours=1)
+    assert mention.raw["tweet"]["id"] == reply["id"]
+    assert mention.raw["author"]["username"] == "jane_doe"
+
+
+@pytest.mark.parametrize(
+    ("kind", "explicit"),
+    [("at-mention", True), ("reply without the handle", False), ("quote of our post", True)],
+)
+def test_explicit_mention_follows_xs_reply_restriction(fake: FakeX, kind: str, explicit: bool) -> None:
+    """Only posts that @mention or quote the account may be answered through the API."""
+    ours = fake.add_tweet("Our update", author=fake.me["username"])
+    if kind == "at-mention":
+        fake.add_mention("question for @agency")
+    elif kind == "reply without the handle":
+        fake.add_mention("nice", mentions_account=False, reply_to=ours)
+    else:
+        fake.add_mention("look at this", mentions_account=False, quote=ours)
+    (mention,), _, _ = poll(connect(fake))
+    assert mention.explicit_mention is explicit
+
+
+def test_the_accounts_own_posts_are_never_ingested(fake: FakeX) -> None:
+    fake.add_mention("we posted this ourselves @agency", author=fake.me["username"])
+    theirs = fake.add_mention("a citizen's question")
+    mentions, skipped, outcome = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [theirs["id"]]
+    assert skipped == 0
+    assert outcome.cursor == fake.timeline[-1]
+
+
+@pytest.mark.parametrize("missing", ["text", "author_id", "id", "created_at"])
+def test_an_item_missing_a_field_is_skipped_and_the_rest_kept(fake: FakeX, missing: str) -> None:
+    good = fake.add_mention("fine")
+    fake.add_mention("broken", omit=(missing,))
+    mentions, skipped, _ = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [good["id"]]
+    assert skipped == 1
+
+
+def test_emoji_rtl_combining_and_a_10000_character_text_survive_unchanged(fake: FakeX) -> None:
+    long_text = "@agency " + ("ab😀" * 3400)[:9992]
+    fake.add_mention(HARD_TEXT)
+    fake.add_mention(long_text)
+    mentions, _, _ = poll(connect(fake))
+    texts = {m.text for m in mentions}
+    assert "@agency " + HARD_TEXT in texts
+    assert long_text in texts
+    assert len(long_text) == 10_000
+
+
+def test_reading_with_only_user_credentials_signs_with_oauth1(fake: FakeX) -> None:
+    fake.add_mention("hi")
+    mentions, _, _ = poll(connect(fake, bearer=False))
+    assert len(mentions) == 1
+    assert fake.calls("/mentions$")[0].headers["authorization"].startswith("OAuth ")
+
+
+def test_a_backlog_beyond_the_reachable_window_is_reported(fake: FakeX) -> None:
+    """900 mentions since the cursor: X serves 800, the cursor post is not reached, so it is a gap."""
+    cursor = fake.add_mention("last one we saw")
+    for n in range(900):
+        fake.add_mention(f"flood {n}")
+    mentions, _, outcome = poll(connect(fake), cursor["id"])
+    assert len(mentions) == 800
+    assert outcome.requests == 8
+    assert outcome.backlog_gap is True
+    assert "800" in outcome.notes[0]
+
+
+def test_a_full_window_that_still_reaches_the_cursor_is_not_a_gap(fake: FakeX) -> None:
+    cursor = fake.add_mention("last one we saw")
+    for n in range(700):
+        fake.add_mention(f"busy {n}")
+    _, _, outcome = poll(connect(fake), cursor["id"])
+    assert outcome.backlog_gap is False
+
+
+def _rate_limited(fake: FakeX) -> None:
+    fake.rate_limit_next(int(NOW.timestamp()) + 600)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("429", RateLimited),
+        ("401", AuthFailed),
+        ("500", TransientError),
+        ("503-html", TransientError),
+        ("bad-json", TransientError),
+        ("json-list", TransientError),
+        ("no-data-list", TransientError),
+        ("timeout", TransientError),
+    ],
+)
+def test_read_failures_map_to_connector_errors(fake: FakeX, fault: str, error: type[ConnectorError]) -> None:
+    fake.add_mention("hi")
+    faults = {
+        "401": Response(401, {"title": "Unauthorized", "detail": "Unauthorized", "status": 401}),
+        "500": Response(500, {"title": "Internal Server Error", "status": 500}),
+        "503-html": Response(503, "<html>Over capacity</html>"),
+        "bad-json": Response(200, b'{"data": [', headers={"content-type": "application/json"}),
+        "json-list": Response(200, [1, 2, 3]),
+        "no-data-list": Response(200, {"data": {"id": "1"}, "meta": {}}),
+        "timeout": Response(200, {"meta": {"result_count": 0}}, delay=1.0),
+    }
+    if fault == "429":
+        _rate_limited(fake)
+    else:
+        fake.fail_next("/mentions$", faults[fault])
+    with pytest.raises(error) as raised:
+        poll(connect(fake, timeout=0.3))
+    if fault == "429":
+        assert isinstance(raised.value, RateLimited)
+        assert raised.value.reset_at == NOW + timedelta(minutes=10)
+    assert fake.bearer_token not in str(raised.value)
+
+
+def test_reply_posts_an_in_reply_to_tweet_with_user_context(fake: FakeX) -> None:
+    tweet = fake.add_mention("where do I get a permit?")
+    (mention,), _, _ = poll(connect(fake))
+    posted = connect(fake).reply(mention, "Hi! Permits are at city hall, window 3.")
+    (request,) = fake.calls("^/2/tweets$", "POST")
+    assert request.json == {
+        "text": "Hi! Permits are at city hall, window 3.",
+        "reply": {"in_reply_to_tweet_id": tweet["id"]},
+    }
+    assert request.headers["authorization"].startswith("OAuth ")
+    assert posted.external_id == fake.replies[0]["id"]
+    assert posted.url == f"https://x.com/agency/status/{posted.external_id}"
+
+
+def test_like_uses_the_accounts_own_id(fake: FakeX) -> None:
+    fake.add_mention("great job")
+    (mention,), _, _ = poll(connect(fake))
+    connect(fake).like(mention)
+    (request,) = fake.calls(r"^/2/users/1000/likes$", "POST")
+    assert request.json == {"tweet_id": mention.external_id}
+    assert fake.likes == [mention.external_id]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("duplicate", Rejected),
+        ("restricted", Rejected),
+        ("400", Rejected),
+        ("401", AuthFailed),
+        ("429", RateLimited),
+        ("500", AmbiguousOutcome),
+        ("timeout", AmbiguousOutcome),
+        ("bad-json", AmbiguousOutcome),
+    ],
+)
+def test_reply_failures_say_whether_the_post_may_exist(
+    fake: FakeX, fault: str, error: type[ConnectorError]
+) -> None:
+    """Definite refusals are Rejected; anything after which the post may exist is AmbiguousOutcome."""
+    ours = fake.add_tweet("Our update", author=fake.me["username"])
+    fake.add_mention("nice", mentions_account=fault != "restricted", reply_to=ours)
+    (mention,), _, _ = poll(connect(fake))
+    connector = connect(fake, timeout=0.3)
+    if fault == "duplicate":
+        connector.reply(mention, "Thank you!")
+    faults = {
+        "400": Response(400, {"title": "Invalid Request", "detail": "text too long", "status": 400}),
+        "401": Response(401, {"title": "Unauthorized", "status": 401}),
+        "429": Response(429, {"title": "Too Many Requests"}, headers={"x-rate-limit-reset": "1795000000"}),
+        "500": Response(500, {"title": "Internal Server Error"}),
+        "timeout": Response(201, {"data": {"id": "1"}}, delay=1.0),
+        "bad-json": Response(201, b"{oops", headers={"content-type": "application/json"}),
+    }
+    if fault in faults:
+        fake.fail_next("^/2/tweets$", faults[fault])
+    with pytest.raises(error):
+        connector.reply(mention, "Thank you!")
+
+
+def test_replying_with_only_a_bearer_token_is_refused_before_any_request(fake: FakeX) -> None:
+    fake.add_mention("hello")
+    (mention,), _, _ = poll(connect(fake, user=False))
+    with pytest.raises(Rejected, match="user credentials"):
+        connect(fake, user=False).reply(mention, "hi")
+    assert fake.calls("^/2/tweets$") == []

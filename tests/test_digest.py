@@ -1,0 +1,158 @@
+"""Digests: posted once per period at the configured local time, with the chart uploaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.digest import due_periods, tick
+from storage import settings
+from storage.models import AuditEvent, DigestRun
+from tests.conftest import FakeClock
+from tests.fakes.server import Response
+from tests.fakes.slack_api import FakeSlack
+from tests.supervision_data import CHANNEL, add_account, add_mention, slack_client
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def sctx(ctx: Context, fake: FakeSlack) -> Context:
+    ctx.slack = slack_client(fake)
+    with ctx.transaction() as session:
+        settings.put(session, "channel", CHANNEL, by="U0ADMIN", now=ctx.clock.now())
+        settings.put(session, "timezone", "America/Los_Angeles", by="U0ADMIN", now=ctx.clock.now())
+    return ctx
+
+
+def _ticks(ctx: Context, clock: FakeClock, minutes: int, step: int = 1) -> list[str]:
+    posted: list[str] = []
+    for _ in range(0, minutes, step):
+        clock.advance(minutes=step)
+        posted += tick(ctx)
+    return posted
+
+
+def test_daily_digest_at_local_time_once_with_a_chart(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """15:00 UTC is 07:00 in Los Angeles: the 08:00 digest comes an hour later, then not again that day."""
+    with sctx.transaction() as session:
+        account = add_account(session, clock.now())
+        add_mention(
+            session,
+            account,
+            clock.now() - timedelta(hours=3),
+            response_after=timedelta(minutes=30),
+            responded_by="U0OFFICER",
+            state="replied",
+        )
+        add_mention(session, account, clock.now() - timedelta(hours=2), category="criticism")
+    assert tick(sctx) == []
+    assert _ticks(sctx, clock, 59) == []
+    assert _ticks(sctx, clock, 1) == ["daily"]
+    assert _ticks(sctx, clock, 600, step=10) == []
+    [digest] = fake.messages(CHANNEL, top_level=True)
+    assert "2 mentions" in digest.text
+    assert "50% answered" in digest.text
+    body = str(digest.blocks)
+    assert "<@U0OFFICER> 1" in body
+    assert "question: 30m / 30m (1 answered)" in body
+    assert "criticism 1" in body
+    [chart] = fake.files
+    assert chart["data"].startswith(b"\x89PNG")
+    assert (chart["channel"], chart["thread_ts"], chart["filename"]) == (
+        CHANNEL,
+        digest.ts,
+        "twoway-report.png",
+    )
+    with sctx.transaction() as session:
+        runs = [(r.kind, r.period_key, r.ts) for r in session.scalars(select(DigestRun))]
+        audited = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "digest_posted")).all()
+    assert runs == [("daily", "2026-11-20", digest.ts)]
+    assert audited == ["digest_posted"]
+
+
+def test_weekly_digest_on_its_day(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    """From Friday 07:00 to Tuesday 07:00 in Los Angeles: four dailies and Monday's weekly."""
+    posted = _ticks(sctx, clock, 4 * 24 * 60, step=15)
+    assert posted.count("daily") == 4
+    assert posted.count("weekly") == 1
+    with sctx.transaction() as session:
+        weekly = session.scalars(select(DigestRun.period_key).where(DigestRun.kind == "weekly")).all()
+    assert weekly == ["2026-11-23"]
+    assert len(fake.files) == 5
+
+
+def test_digests_can_be_turned_off(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    with sctx.transaction() as session:
+        settings.put(session, "digest.daily", False, by="U0ADMIN", now=clock.now())
+        settings.put(session, "digest.weekly", False, by="U0ADMIN", now=clock.now())
+    assert _ticks(sctx, clock, 8 * 24 * 60, step=60) == []
+    assert fake.messages(CHANNEL) == []
+
+
+def test_no_channel_no_digest(ctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    ctx.slack = slack_client(fake)
+    assert _ticks(ctx, clock, 24 * 60, step=60) == []
+    assert fake.messages() == []
+
+
+def test_a_refused_digest_is_retried_and_posted_once(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    clock.advance(hours=1)
+    fake.fail_next(r"chat\.postMessage", Response(200, {"ok": False, "error": "internal_error"}))
+    assert tick(sctx) == []
+    assert _ticks(sctx, clock, 5) == ["daily"]
+    assert len(fake.messages(CHANNEL, top_level=True)) == 1
+
+
+def test_a_failed_chart_keeps_the_digest(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    clock.advance(hours=1)
+    fake.fail_next(r"files\.getUploadURLExternal", Response(200, {"ok": False, "error": "internal_error"}))
+    assert tick(sctx) == ["daily"]
+    assert _ticks(sctx, clock, 5) == []
+    assert len(fake.messages(CHANNEL, top_level=True)) == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "daily", "weekly", "expected"),
+    [
+        # 16:00 UTC = 08:00 PST on Friday 20 Nov.
+        (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), {"time": "08:00"}, None, [("daily", "2026-11-20", 24)]),
+        (datetime(2026, 11, 20, 15, 59, tzinfo=UTC), {"time": "08:00"}, None, []),
+        # 07:59 UTC on the 21st is still the 20th in Los Angeles.
+        (datetime(2026, 11, 21, 7, 59, tzinfo=UTC), {"time": "08:00"}, None, [("daily", "2026-11-20", 24)]),
+        (
+            datetime(2026, 11, 20, 16, 0, tzinfo=UTC),
+            None,
+            {"day": "fri", "time": "06:30"},
+            [("weekly", "2026-11-20", 168)],
+        ),
+        (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), None, {"day": "mon", "time": "06:30"}, []),
+        # Sunday 1 Nov 2026 is the end of daylight saving time: that day is 25 hours long.
+        (datetime(2026, 11, 1, 17, 0, tzinfo=UTC), {"time": "09:00"}, None, [("daily", "2026-11-01", 25)]),
+    ],
+)
+def test_due_periods(
+    now: datetime,
+    daily: dict[str, str] | None,
+    weekly: dict[str, str] | None,
+    expected: list[tuple[str, str, int]],
+) -> None:
+    periods = due_periods(now, LA, daily, weekly)
+    assert [(p.kind, p.key, (p.until - p.since) / timedelta(hours=1)) for p in periods] == expected
+    for p in periods:
+        assert p.until <= now

@@ -1,0 +1,162 @@
+"""`twoway eval` and `twoway classify` as an operator runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from domain import CATEGORIES
+from tests.conftest import REPO
+
+ROWS = [
+    ("Thank you officers for helping my mom after her accident", "compliment", "0"),
+    ("Congratulations Sergeant Kim on your retirement!", "compliment", "0"),
+    ("How do I get a copy of my police report?", "question", "0"),
+    ("where can I pick up my towed car", "question", "0"),
+    ("Useless. Nobody came when I called about the burglary", "criticism", "0"),
+    ("Thanks for nothing, the alert came two hours late", "criticism", "0"),
+    ("The mayor needs to go", "other", "0"),
+    ("BREAKING: crash closes the 101 https://t.co/abc", "other", "0"),
+    ("Someone is breaking into my car right now on Vermont, please send someone", "question", "1"),
+]
+KEYS = {"macro_f1", "per_class", "urgent_recall", "urgent_precision", "urgent_share", "n", "mentions_per_s"}
+
+
+def write_csv(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] = ("id", "text", "label", "urgent")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i, row in enumerate(rows):
+            writer.writerow((f"t{i}", *row) if header[0] == "id" else row)
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120, check=False
+    )
+
+
+def test_eval_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_csv(tmp_path / "labelled.csv", ROWS)
+    assert main(["eval", str(path)]) == 0
+    out = capsys.readouterr().out
+    for label in CATEGORIES:
+        assert label in out
+    for needle in ("precision", "recall", "macro-F1", "confusion", "urgent recall", "flagged urgent", "mentions/s"):
+        assert needle in out
+
+
+def test_eval_json_is_one_object_with_the_promised_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_csv(tmp_path / "labelled.csv", ROWS)
+    assert main(["eval", str(path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(figures)
+    assert figures["n"] == len(ROWS)
+    assert set(figures["per_class"]) == set(CATEGORIES)
+    for row in figures["per_class"].values():
+        assert set(row) == {"precision", "recall", "f1"}
+        assert all(0.0 <= v <= 1.0 for v in row.values())
+    assert figures["urgent_recall"] == 1.0
+    assert figures["urgent_share"] == pytest.approx(1 / len(ROWS), abs=1e-3)
+    assert figures["mentions_per_s"] > 0
+    assert 0.0 <= figures["macro_f1"] <= 1.0
+
+
+def test_without_an_urgent_column_urgent_figures_are_null(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_csv(tmp_path / "plain.csv", [(t, label) for t, label, _ in ROWS], header=("text", "label"))
+    assert main(["eval", str(path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["urgent_recall"] is None
+    assert figures["urgent_precision"] is None
+    assert figures["urgent_share"] > 0
+
+
+def test_corrections_report_after_and_before(tmp_path: Path) -> None:
+    """The real CLI: stdout is the JSON object alone, learning figures included."""
+    corrections = [
+        (f"{topic} tickets for the game tonight, anyone selling?", "other", "0")
+        for topic in ("Dodgers", "Lakers", "Rams", "Clippers", "Kings", "Galaxy", "Sparks", "Chargers")
+    ] + [
+        ("Thank you for finding my bike!", "compliment", "0"),
+        ("Can an officer call me back about my report", "question", "0"),
+        ("You never show up, useless department", "criticism", "0"),
+        ("Where do I report a stolen license plate?", "question", "0"),
+    ]
+    evaluation = write_csv(tmp_path / "eval.csv", ROWS)
+    other = write_csv(tmp_path / "corrections.csv", corrections)
+    result = run_cli("eval", str(evaluation), "--json", "--corrections", str(other))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert KEYS <= set(figures)
+    assert KEYS <= set(figures["before"])
+    assert figures["learning"]["n_corrections"] == len(corrections)
+    assert isinstance(figures["learning"]["accepted"], bool)
+    assert figures["before"]["n"] == figures["n"] == len(ROWS)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("text,category\nhello,other\n", "missing column label"),
+        ("label\nother\n", "missing column text"),
+        ("text,label\nhello,praise\n", "line 2: unknown label 'praise'"),
+        ("text,label,urgent\nhello,other,maybe\n", "urgent must be 1 or 0"),
+        ("text,label\n", "no rows"),
+    ],
+)
+def test_malformed_files_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    assert main(["eval", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert message in lines[0]
+
+
+def test_the_real_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("text,label\nhello,praise\n", encoding="utf-8")
+    result = run_cli("eval", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"twoway: {path}, line 2: unknown label 'praise' (use compliment, question, criticism, other)"
+    ]
+
+
+def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(tmp_path / "missing.csv")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"text,label\n\xff\xfe\x00bad,other\n")
+    assert main(["eval", str(binary)]) == 2
+    assert "not a UTF-8 CSV" in capsys.readouterr().err
+    good = write_csv(tmp_path / "good.csv", ROWS)
+    assert main(["eval", str(good), "--corrections", str(tmp_path / "nope.csv")]) == 2
+
+
+def test_classify_prints_category_confidence_urgency_and_drafts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", "Someone is breaking into my house right now please send help"]) == 0
+    out = capsys.readouterr().out
+    assert "category:" in out
+    assert "confidence:" in out
+    assert "urgent:     YES, reports a break-in" in out
+    assert "call 911" in out
+    assert main(["classify", "Thank you officers for helping my grandma today!"]) == 0
+    out = capsys.readouterr().out
+    assert "category:   compliment" in out
+    assert "urgent:     no" in out
+    assert "1. " in out

@@ -1,0 +1,130 @@
+"""`twoway poll --once` as an operator runs it: a real process against the fake platforms."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from storage.models import OPEN, Account, Mention
+from tests.conftest import REPO
+from tests.fakes.graph_api import FakeGraph
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.x_api import FakeX
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    # The CLI runs on the real clock, so the fake's posts are recent in real time.
+    with FakeX(now=datetime.now(UTC) - timedelta(hours=1)) as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def fake_graph() -> Iterator[FakeGraph]:
+    with FakeGraph(now=datetime.now(UTC) - timedelta(hours=1)) as server:
+        yield server  # type: ignore[misc]
+
+
+def env_for(db_url: str, x: FakeX | None = None, graph: FakeGraph | None = None) -> dict[str, str]:
+    env = {"DATABASE_URL": db_url, "TWOWAY_HTTP_TIMEOUT": "2"}
+    if x is not None:
+        creds = x.user_credentials
+        env |= {
+            "X_API_URL": x.url,
+            "X_BEARER_TOKEN": x.bearer_token,
+            "X_API_KEY": creds["api_key"],
+            "X_API_SECRET": creds["api_secret"],
+            "X_ACCESS_TOKEN": creds["access_token"],
+            "X_ACCESS_TOKEN_SECRET": creds["access_token_secret"],
+        }
+    if graph is not None:
+        env |= {
+            "FACEBOOK_GRAPH_URL": graph.url,
+            "FACEBOOK_PAGE_ID": graph.page["id"],
+            "FACEBOOK_PAGE_TOKEN": graph.page_token,
+        }
+    return env
+
+
+def poll_once(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_", "FACEBOOK_", "TWOWAY_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "poll", "--once"],
+        env={**base, **env, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_poll_once_stores_triages_and_prints_one_line_per_account(
+    db_url: str, engine: Engine, tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph
+) -> None:
+    fake_x.add_mention("Thank you officers for the quick help!", author="jane")
+    fake_x.add_mention("How do I get a copy of my accident report?", author="sam")
+    post = fake_graph.add_post("Road closure on Main St")
+    fake_graph.add_comment(post, "Is the bridge open?")
+    result = poll_once(env_for(db_url, fake_x, fake_graph), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "x @agency: 2 new, 0 skipped, 1 requests, ok",
+        "facebook Agency Police: 1 new, 0 skipped, 2 requests, ok",
+    ]
+    with Session(engine) as session:
+        states = list(session.scalars(select(Mention.state)))
+    assert states == [OPEN, OPEN, OPEN]  # triaged by the pipeline, not left as 'new'
+    assert fake_x.bearer_token not in result.stderr
+    assert fake_graph.page_token not in result.stderr
+
+
+def test_poll_once_posts_cards_when_slack_is_configured(db_url: str, tmp_path: Path, fake_x: FakeX) -> None:
+    fake_x.add_mention("Is the road by the school closed today?", author="jane")
+    with FakeSlack() as slack:
+        slack.set_channel("C0REVIEW")
+        env = env_for(db_url, fake_x) | {
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": slack.api_url,
+            "TWOWAY_CHANNEL": "C0REVIEW",
+        }
+        result = poll_once(env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == ["x @agency: 1 new, 0 skipped, 1 requests, ok"]
+        (card,) = slack.messages("C0REVIEW", top_level=True)
+    assert "school" in card.text or "school" in str(card.blocks)
+
+
+def test_poll_once_without_accounts_says_none_are_connected(db_url: str, tmp_path: Path) -> None:
+    result = poll_once(env_for(db_url), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("No accounts are connected")
+
+
+def test_an_account_error_is_reported_in_its_line_not_as_a_crash(
+    db_url: str, engine: Engine, tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph
+) -> None:
+    env = env_for(db_url, fake_x, fake_graph)
+    assert poll_once(env, tmp_path).returncode == 0  # both registered
+    fake_x.revoke()
+    post = fake_graph.add_post()
+    fake_graph.add_comment(post, "hello")
+    result = poll_once(env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    x_line, fb_line = result.stdout.splitlines()
+    assert x_line.startswith("x @agency: 0 new")
+    assert "needs_attention" in x_line
+    assert "401" in x_line
+    assert fb_line.startswith("facebook Agency Police: 1 new")
+    assert "Traceback" not in result.stderr
+    with Session(engine) as session:
+        statuses = {a.platform: a.status for a in session.scalars(select(Account))}
+    assert statuses == {"x": "needs_attention", "facebook": "ok"}

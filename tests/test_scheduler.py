@@ -1,0 +1,167 @@
+"""The scheduler of `twoway run`: one guarded poll job per enabled account plus the periodic jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot import scheduler as scheduling
+from bot.accounts import register_env_accounts
+from bot.context import Context
+from bot.jobs import Job
+from storage import accounts
+from tests.conftest import FakeClock, make_settings
+from tests.fakes.graph_api import FakeGraph
+from tests.fakes.x_api import FakeX
+
+PIPELINE_RUNS = threading.Event()
+
+
+def record_pipeline(ctx: Context) -> None:
+    """Stands in for bot.pipeline:process so the test sees when the pipeline job runs."""
+    PIPELINE_RUNS.set()
+
+
+def explode(ctx: Context) -> None:
+    raise RuntimeError("GET https://graph.example/v25.0/1/posts?access_token=EAAB-SECRET-123 failed")
+
+
+@pytest.fixture
+def fakes(clock: FakeClock) -> Iterator[tuple[FakeX, FakeGraph]]:
+    with FakeX(now=clock.now() - timedelta(hours=1)) as x, FakeGraph(now=clock.now()) as graph:
+        yield x, graph  # type: ignore[misc]
+
+
+@pytest.fixture
+def configured(ctx: Context, fakes: tuple[FakeX, FakeGraph]) -> Context:
+    x, graph = fakes
+    creds = x.user_credentials
+    ctx.settings = make_settings(
+        DATABASE_URL=ctx.settings.database_url,
+        X_API_URL=x.url,
+        X_BEARER_TOKEN=x.bearer_token,
+        X_API_KEY=creds["api_key"],
+        X_API_SECRET=creds["api_secret"],
+        X_ACCESS_TOKEN=creds["access_token"],
+        X_ACCESS_TOKEN_SECRET=creds["access_token_secret"],
+        FACEBOOK_GRAPH_URL=graph.url,
+        FACEBOOK_PAGE_ID=graph.page["id"],
+        FACEBOOK_PAGE_TOKEN=graph.page_token,
+    )
+    return ctx
+
+
+@pytest.fixture
+def paused_scheduler() -> Iterator[list[BackgroundScheduler]]:
+    """Schedulers a test starts are shut down after it."""
+    started: list[BackgroundScheduler] = []
+    yield started
+    for scheduler in started:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+
+def poll_job_ids(scheduler: BackgroundScheduler) -> set[str]:
+    return {job.id for job in scheduler.get_jobs() if job.id.startswith("poll:")}
+
+
+def test_one_poll_job_per_enabled_account_with_safe_defaults(
+    configured: Context, paused_scheduler: list[BackgroundScheduler]
+) -> None:
+    """Stable ids, never two runs of one job at once, missed runs collapsed into one."""
+    x_account, fb_account = register_env_accounts(configured)
+    with configured.transaction() as session:
+        accounts.set_enabled(session, fb_account.id, False, by="U0ADMIN", now=configured.clock.now())
+    scheduler = scheduling.build_scheduler(configured)
+    scheduler.start(paused=True)
+    paused_scheduler.append(scheduler)
+    assert poll_job_ids(scheduler) == {f"poll:{x_account.id}"}
+    ids = {job.id for job in scheduler.get_jobs()}
+    assert {"sync", "pipeline"} <= ids
+    for job in scheduler.get_jobs():
+        assert job.coalesce is True
+        assert job.max_instances == 1
+    poll = scheduler.get_job(f"poll:{x_account.id}")
+    assert poll.trigger.interval == timedelta(seconds=120)
+
+
+def test_a_job_whose_module_cannot_be_loaded_is_skipped(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(
+        scheduling,
+        "JOBS",
+        (
+            Job("ghost", "bot.no_such_module:run", 60),
+            Job("pipeline", "tests.test_scheduler:record_pipeline", 60),
+        ),
+    )
+    scheduler = scheduling.build_scheduler(ctx)
+    ids = {job.id for job in scheduler.get_jobs()}
+    assert "ghost" not in ids
+    assert "pipeline" in ids
+    assert "job ghost skipped" in caplog.text
+
+
+def test_sync_follows_pause_and_resume(configured: Context) -> None:
+    (x_account, fb_account) = register_env_accounts(configured)
+    scheduler = BackgroundScheduler()
+    scheduling.sync_poll_jobs(configured, scheduler)
+    assert poll_job_ids(scheduler) == {f"poll:{x_account.id}", f"poll:{fb_account.id}"}
+    now = configured.clock.now()
+    with configured.transaction() as session:
+        accounts.set_enabled(session, x_account.id, False, by="U0ADMIN", now=now)
+    scheduling.sync_poll_jobs(configured, scheduler)
+    assert poll_job_ids(scheduler) == {f"poll:{fb_account.id}"}
+    with configured.transaction() as session:
+        accounts.set_enabled(session, x_account.id, True, by="U0ADMIN", now=now)
+    scheduling.sync_poll_jobs(configured, scheduler)
+    assert poll_job_ids(scheduler) == {f"poll:{x_account.id}", f"poll:{fb_account.id}"}
+
+
+def test_a_failing_job_is_logged_without_secrets_and_never_raises(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    scheduling.guarded("explode", explode, ctx)()
+    assert "job explode failed" in caplog.text
+    assert "EAAB-SECRET-123" not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_a_poll_that_brings_new_mentions_wakes_the_pipeline(
+    configured: Context,
+    fakes: tuple[FakeX, FakeGraph],
+    monkeypatch: pytest.MonkeyPatch,
+    paused_scheduler: list[BackgroundScheduler],
+) -> None:
+    """Cards should not wait for the pipeline's next interval once mentions have arrived."""
+    monkeypatch.setattr(scheduling, "JOBS", (Job("pipeline", "tests.test_scheduler:record_pipeline", 3600),))
+    scheduler = scheduling.build_scheduler(configured)  # no accounts yet: no poll job runs by itself
+    scheduler.start()
+    paused_scheduler.append(scheduler)
+    x_account, _ = register_env_accounts(configured)
+    PIPELINE_RUNS.clear()
+    scheduling.run_poll_job(configured, x_account.id, scheduler)  # nothing new
+    assert not PIPELINE_RUNS.wait(0.5)
+    fakes[0].add_mention("a new question?")
+    configured.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    scheduling.run_poll_job(configured, x_account.id, scheduler)
+    assert PIPELINE_RUNS.wait(5)
+
+
+def test_start_scheduler_registers_env_accounts_and_runs(
+    configured: Context, paused_scheduler: list[BackgroundScheduler]
+) -> None:
+    scheduler = scheduling.start_scheduler(configured)
+    paused_scheduler.append(scheduler)
+    assert scheduler.running
+    with configured.transaction() as session:
+        enabled = accounts.enabled_accounts(session)
+    assert {a.platform for a in enabled} == {"x", "facebook"}
+    assert poll_job_ids(scheduler) == {f"poll:{a.id}" for a in enabled}

@@ -1,0 +1,442 @@
+"""Card clicks driven as signed Slack requests: send, edit, like, dismiss, reclassify, assign."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.context import Context
+from storage.models import AuditEvent, Correction, Mention, Reply
+from tests.fakes.server import Response
+from tests.slack_data import ADMIN, OFFICER, REVIEW, STRANGER, SUPERVISOR, World, mention, world
+from tests.slack_requests import find_element
+
+
+def replies_of(ctx: Context, mention_id: int) -> list[Reply]:
+    with ctx.transaction() as session:
+        return list(session.scalars(select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id)))
+
+
+def audit_actions(ctx: Context, mention_id: int) -> list[str]:
+    with ctx.transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.action).where(AuditEvent.mention_id == mention_id).order_by(AuditEvent.id)
+            )
+        )
+
+
+def told(w: World, result: Any, user: str | None = None) -> str:
+    return "\n".join(w.h.ephemeral_texts(result, user))
+
+
+# -- Send ------------------------------------------------------------------------------------------
+
+
+def test_send_posts_the_draft_and_updates_the_card_in_place(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        result = w.h.click(card, "send_reply:2", user_id=OFFICER)
+        assert result.status == 200
+        [posted] = w.fake_x.replies
+        assert posted["text"] == mention(ctx, mid).drafts["items"][1]["text"]  # type: ignore[index]
+        assert posted["reply"]["in_reply_to_tweet_id"] == mention(ctx, mid).external_id
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status, row.responded_by) == ("replied", "sent", OFFICER)
+        assert row.first_response_at is not None
+        updated = w.card(mid)
+        text = str(updated.blocks)
+        assert "Replied" in text
+        assert f"<@{OFFICER}>" in text
+        assert f"status/{posted['id']}" in text
+        assert all(b["type"] != "actions" for b in updated.blocks), "the action buttons are gone"
+        assert len(w.fake.messages(REVIEW)) == 1
+        assert audit_actions(ctx, mid)[-2:] == ["reply_requested", "reply_sent"]
+
+
+def test_twenty_five_concurrent_send_clicks_post_one_reply(ctx: Context) -> None:
+    """Officers, double-clicks and retries at once: one public reply, the others told who sent it."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        users = [OFFICER, SUPERVISOR, ADMIN]
+
+        def click(n: int) -> Any:
+            return w.h.sender.click(
+                f"send_reply:{n % 3 + 1}",
+                user_id=users[n % 3],
+                channel=card.channel,
+                message_ts=card.ts,
+                block_id=f"m:{mid}:d{n % 3 + 1}",
+                value=f"{mid}:{n % 3 + 1}",
+            )
+
+        with ThreadPoolExecutor(25) as pool:
+            results = list(pool.map(click, range(25)))
+        w.h.wait()
+        assert all(r.status == 200 for r in results)
+        assert len(w.fake_x.replies) == 1
+        assert len(replies_of(ctx, mid)) == 1
+        losers = [told(w, r) for r in results if w.fake.responses_to(r.response_url)]
+        assert len(losers) == 24
+        sender = replies_of(ctx, mid)[0].requested_by
+        assert all(
+            f"<@{sender}>" in text and ("Already sent" in text or "being sent" in text) for text in losers
+        )
+
+
+def test_platform_refusal_shows_on_the_card_with_retry(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.fake_x.fail_next(
+            r"/2/tweets$",
+            Response(403, {"title": "Forbidden", "detail": "You are not allowed", "status": 403}),
+        )
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status) == ("open", "failed")
+        updated = w.card(mid)
+        assert "refused the reply" in str(updated.blocks)
+        [reply] = replies_of(ctx, mid)
+        _block_id, retry = find_element(updated.blocks, "retry_send")
+        assert retry["value"] == f"{mid}:{reply.id}"
+        w.h.click(updated, "retry_send", user_id=OFFICER)
+        assert len(w.fake_x.replies) == 1
+        assert mention(ctx, mid).reply_status == "sent"
+        assert [r.status for r in replies_of(ctx, mid)] == ["failed", "sent"]
+
+
+def test_ambiguous_outcome_is_unknown_never_retried_and_asks_staff(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.fake_x.fail_next(r"/2/tweets$", Response(503, {"title": "Service Unavailable", "status": 503}))
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        assert mention(ctx, mid).reply_status == "unknown"
+        assert len(w.fake_x.calls(r"/2/tweets$", "POST")) == 1, "no automatic retry"
+        updated = w.card(mid)
+        assert "could not confirm" in str(updated.blocks)
+        assert "Check the post on X" in str(updated.blocks)
+        # Another officer clicking Send on a stale copy of the card is refused.
+        again = w.h.click(card, "send_reply:2", user_id=SUPERVISOR)
+        assert "may have been posted" in told(w, again)
+        assert len(w.fake_x.calls(r"/2/tweets$", "POST")) == 1
+        # Staff checked X: it was not posted. The card offers the drafts again.
+        w.h.click(updated, "confirm_not_posted", user_id=OFFICER)
+        assert mention(ctx, mid).reply_status == "failed"
+        find_element(w.card(mid).blocks, "send_reply:1")
+
+
+def test_unknown_reply_confirmed_posted_closes_the_item(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.fake_x.fail_next(r"/2/tweets$", Response(500, {"title": "Internal", "status": 500}))
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        w.h.click(w.card(mid), "confirm_posted", user_id=SUPERVISOR)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status) == ("replied", "sent")
+        assert "reply_confirmed_posted" in audit_actions(ctx, mid)
+
+
+# -- roles and tampering -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "options", "role"),
+    [
+        ("send_reply:1", {}, "officer"),
+        ("like", {}, "officer"),
+        ("dismiss", {"option_value": "spam"}, "officer"),
+        ("reclassify", {"option_value": "question"}, "officer"),
+        ("assign", {"selected_user": "U0OFFICER1"}, "supervisor"),
+        ("edit_reply", {}, "officer"),
+    ],
+)
+def test_user_without_the_role_is_told_and_nothing_changes(
+    ctx: Context, action: str, options: dict[str, Any], role: str
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        before = mention(ctx, mid)
+        user = STRANGER if role == "officer" else OFFICER
+        result = w.h.click(card, action, user_id=user, **options)
+        text = told(w, result)
+        assert f"You need the {role} role" in text
+        assert f"<@{ADMIN}>" in text
+        assert "/twoway role" in text
+        after = mention(ctx, mid)
+        assert (after.state, after.reply_status, after.like_status, after.assignee, after.category) == (
+            before.state,
+            before.reply_status,
+            before.like_status,
+            before.assignee,
+            before.category,
+        )
+        assert w.fake_x.replies == []
+        assert w.fake_x.likes == []
+        assert w.fake.views_opened == []
+        assert w.fake.api_calls("chat.update") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["garbage", "", "1:2:3", "-1:1", "99999:1", "{other}:1", "1:9", "0:1", "1;DROP TABLE mentions:1"],
+)
+def test_tampered_send_values_get_an_error_and_change_nothing(ctx: Context, value: str) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        other, _ = w.posted("another mention")
+        value = value.replace("{other}", str(other))
+        result = w.h.sender.click(
+            "send_reply:1",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id=f"m:{mid}:d1",
+            value=value,
+        )
+        w.h.wait()
+        assert result.status == 200
+        text = told(w, result)
+        assert "Nothing was changed" in text
+        assert w.fake_x.replies == []
+        assert replies_of(ctx, mid) == []
+        assert replies_of(ctx, other) == []
+        assert w.fake.api_calls("chat.update") == []
+
+
+def test_another_cards_button_cannot_act_on_this_card(ctx: Context) -> None:
+    """A value naming another item, sent from this card's message, is refused."""
+    with world(ctx) as w:
+        _mid, card = w.posted()
+        other, _other_card = w.posted("second")
+        result = w.h.sender.click(
+            "like",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id=f"m:{other}",
+            value=str(other),
+        )
+        w.h.wait()
+        assert "doesn't belong to this card" in told(w, result)
+        assert w.fake_x.likes == []
+        assert mention(ctx, other).like_status is None
+
+
+def test_bad_and_stale_signatures_are_refused_with_401(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        for options in ({"bad_signature": True}, {"stale": True}):
+            result = w.h.sender.click(
+                "send_reply:1",
+                user_id=OFFICER,
+                channel=card.channel,
+                message_ts=card.ts,
+                block_id=f"m:{mid}:d1",
+                value=f"{mid}:1",
+                **options,
+            )
+            assert result.status == 401
+            assert w.h.sender.command("help", ADMIN, **options).status == 401
+        w.h.wait()
+        assert w.fake_x.replies == []
+
+
+# -- Edit & send ----------------------------------------------------------------------------------------
+
+
+def edit_submit(w: World, card: Any, text: str, user: str) -> Any:
+    view = w.fake.views_opened[-1]["view"]
+    assert view["callback_id"] == "edit_reply"
+    return w.h.sender.submit_view(
+        "edit_reply",
+        {"reply": {"text": {"type": "plain_text_input", "value": text}}},
+        view["private_metadata"],
+        user_id=user,
+    )
+
+
+def test_edit_opens_a_prefilled_modal_and_posts_the_text_verbatim(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "edit_reply", user_id=OFFICER)
+        [opened] = w.fake.views_opened
+        view = opened["view"]
+        first_input = next(b for b in view["blocks"] if b["type"] == "input")
+        assert first_input["element"]["multiline"] is True
+        assert first_input["element"]["initial_value"] == mention(ctx, mid).drafts["items"][0]["text"]  # type: ignore[index]
+        assert "/280" in json.dumps(view)
+        text = "Thanks & welcome <3 — see https://example.gov/a-very-long-path?x=1&y=2 for hours"
+        result = edit_submit(w, card, text, OFFICER)
+        w.h.wait()
+        assert (result.status == 200 and result.body in ("", "{}")) or result.json == {}
+        [posted] = w.fake_x.replies
+        assert posted["text"] == text
+        assert replies_of(ctx, mid)[0].source == "edited"
+        assert "Replied" in str(w.card(mid).blocks)
+
+
+def test_edit_too_long_for_x_is_refused_in_the_form_with_the_count(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "edit_reply", user_id=OFFICER)
+        result = edit_submit(w, card, "a" * 312, OFFICER)
+        w.h.wait()
+        assert result.json["response_action"] == "errors"
+        assert "312/280 weighted characters" in result.json["errors"]["reply"]
+        assert w.fake_x.replies == []
+        assert replies_of(ctx, mid) == []
+
+
+def test_edit_by_someone_without_a_role_is_refused_in_the_form(ctx: Context) -> None:
+    with world(ctx) as w:
+        _mid, card = w.posted()
+        w.h.click(card, "edit_reply", user_id=OFFICER)
+        result = edit_submit(w, card, "hello", STRANGER)
+        assert "You need the officer role" in result.json["errors"]["reply"]
+        assert w.fake_x.replies == []
+
+
+# -- Like, dismiss, reclassify, assign, manual ----------------------------------------------------------------
+
+
+def test_like_likes_once_and_shows_who(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "like", user_id=OFFICER)
+        again = w.h.click(card, "like", user_id=SUPERVISOR)
+        assert w.fake_x.likes == [mention(ctx, mid).external_id]
+        assert "Already liked by" in told(w, again)
+        text = str(w.card(mid).blocks)
+        assert f"Liked by <@{OFFICER}>" in text
+        with pytest.raises(LookupError):
+            find_element(w.card(mid).blocks, "like")
+
+
+def test_dismiss_with_a_reason_closes_the_item_once(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "dismiss", user_id=OFFICER, option_value="handled_elsewhere")
+        row = mention(ctx, mid)
+        assert (row.state, row.dismissed_reason, row.dismissed_by) == (
+            "dismissed",
+            "handled_elsewhere",
+            OFFICER,
+        )
+        assert "Handled elsewhere" in str(w.card(mid).blocks)
+        late = w.h.click(card, "send_reply:1", user_id=SUPERVISOR)
+        assert "needing no reply" in told(w, late)
+        assert w.fake_x.replies == []
+        assert audit_actions(ctx, mid).count("dismissed") == 1
+
+
+def test_dismiss_with_an_unknown_reason_changes_nothing(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        block_id, _ = find_element(card.blocks, "dismiss")
+        result = w.h.sender.click(
+            "dismiss",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id=block_id,
+            selected_option="because",
+        )
+        w.h.wait()
+        assert "not valid" in told(w, result)
+        assert mention(ctx, mid).state == "open"
+
+
+def test_reclassify_records_the_correction_and_redraws(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "reclassify", user_id=OFFICER, option_value="question")
+        assert mention(ctx, mid).category == "question"
+        with ctx.transaction() as session:
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(Correction).where(Correction.mention_id == mid)
+                )
+                == 1
+            )
+        text = str(w.card(mid).blocks)
+        assert "Question" in text
+        assert f"reclassified by <@{OFFICER}>" in text
+
+
+def test_supervisor_assigns_from_the_card(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "assign", user_id=SUPERVISOR, selected_user=OFFICER)
+        assert mention(ctx, mid).assignee == OFFICER
+        assert f"Assigned to <@{OFFICER}>" in str(w.card(mid).blocks)
+        assert w.fake.dms(OFFICER), "the assignee gets a DM"
+
+
+def test_mark_replied_manually_on_a_restricted_x_item(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted(explicit_mention=False)
+        forged = w.h.sender.click(
+            "send_reply:1",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id=f"m:{mid}:d1",
+            value=f"{mid}:1",
+        )
+        w.h.wait()
+        assert "cannot reply" in told(w, forged)
+        assert w.fake_x.replies == []
+        w.h.click(card, "mark_replied_manually", user_id=OFFICER)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status, row.responded_by) == ("replied", "manual", OFFICER)
+        assert "Marked as replied manually" in str(w.card(mid).blocks)
+        assert "marked_replied_manually" in audit_actions(ctx, mid)
+
+
+def test_no_listener_answers_500(ctx: Context) -> None:
+    """An action from a message that is not a card, with a value for nothing, is acked and explained."""
+    with world(ctx) as w:
+        w.posted()
+        result = w.h.sender.click(
+            "like", user_id=OFFICER, channel=REVIEW, message_ts="1.000001", block_id="x", value="12"
+        )
+        w.h.wait()
+        assert result.status == 200
+        assert "no item #12" in told(w, result) or "doesn't belong" in told(w, result)
+        with ctx.transaction() as session:
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(Mention).where(Mention.like_status.is_not(None))
+                )
+                == 0
+            )
+
+
+def test_reply_left_sending_by_a_crash_becomes_unknown_not_resent(ctx: Context, clock: Any) -> None:
+    from bot.slack.cards import post_pending_cards
+
+    with world(ctx) as w:
+        mid, _card = w.posted()
+        with ctx.transaction() as session:
+            session.add(
+                Reply(
+                    mention_id=mid,
+                    text="hi",
+                    source="draft:1",
+                    status="sending",
+                    requested_by=OFFICER,
+                    requested_at=clock.now(),
+                )
+            )
+            session.execute(update(Mention).where(Mention.id == mid).values(reply_status="sending"))
+        post_pending_cards(ctx)
+        assert mention(ctx, mid).reply_status == "sending"  # still fresh
+        clock.advance(minutes=11)
+        post_pending_cards(ctx)
+        assert mention(ctx, mid).reply_status == "unknown"
+        assert "could not confirm" in str(w.card(mid).blocks)
+        assert w.fake_x.replies == []

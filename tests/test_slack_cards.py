@@ -1,0 +1,200 @@
+"""The card outbox and the card's content, against the fake Slack over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.context import Context
+from bot.slack.cards import EVENT_TYPE, post_pending_cards, refresh_card
+from storage import settings as stored_settings
+from storage.models import AuditEvent, Mention
+from tests.fakes.server import Response
+from tests.slack_data import ADMIN, REVIEW, World, mention, world
+from tests.slack_requests import find_element
+
+
+def card_posts(w: World) -> list[Any]:
+    return [c for c in w.fake.api_calls("chat.postMessage") if c.get("channel") == REVIEW]
+
+
+def test_pending_card_is_posted_once_with_metadata_and_stored(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid = w.new_mention()
+        assert post_pending_cards(ctx) == 1
+        assert post_pending_cards(ctx) == 0
+        row = mention(ctx, mid)
+        assert row.card_status == "posted"
+        assert row.card_channel == REVIEW
+        [call] = card_posts(w)
+        assert call["metadata"] == {"event_type": EVENT_TYPE, "event_payload": {"mention_id": mid}}
+        assert call["unfurl_links"] is False
+        assert w.fake.message(REVIEW, row.card_ts or "").metadata is not None
+
+
+def test_no_channel_leaves_cards_pending_until_setup_chooses_one(ctx: Context) -> None:
+    with world(ctx, twoway_channel=None) as w:
+        mid = w.new_mention()
+        assert post_pending_cards(ctx) == 0
+        assert mention(ctx, mid).card_status == "pending"
+        with ctx.transaction() as session:
+            stored_settings.put(session, "channel", "C0SETUP001", ADMIN, ctx.clock.now())
+        assert post_pending_cards(ctx) == 1
+        assert mention(ctx, mid).card_channel == "C0SETUP001"
+
+
+def test_slack_error_marks_card_failed_and_next_sweep_posts_it(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid = w.new_mention()
+        w.fake.fail_next(r"chat\.postMessage$", Response(200, {"ok": False, "error": "not_in_channel"}))
+        assert post_pending_cards(ctx) == 0
+        row = mention(ctx, mid)
+        assert (row.card_status, row.card_error) == ("failed", "not_in_channel")
+        assert post_pending_cards(ctx) == 1
+        assert mention(ctx, mid).card_status == "posted"
+        assert len(card_posts(w)) == 2  # the refused one and the real one
+        assert len(w.fake.messages(REVIEW)) == 1
+
+
+def test_rate_limited_post_is_retried_after_retry_after(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid = w.new_mention()
+        w.fake.fail_next(
+            r"chat\.postMessage$", Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})
+        )
+        assert post_pending_cards(ctx) == 1
+        assert mention(ctx, mid).card_status == "posted"
+        assert len(w.fake.messages(REVIEW)) == 1
+
+
+def test_server_error_is_ambiguous_and_found_by_metadata_instead_of_reposting(ctx: Context) -> None:
+    """A 500 after Slack stored the message: the next sweep finds it in history and does not post again."""
+    with world(ctx) as w:
+        mid = w.new_mention()
+        post_pending_cards(ctx)
+        ts = mention(ctx, mid).card_ts
+        # Pretend the post answered 500 although the message exists.
+        with ctx.transaction() as session:
+            session.execute(
+                update(Mention)
+                .where(Mention.id == mid)
+                .values(
+                    card_status="failed", card_ts=None, card_channel=None, card_error="ambiguous: HTTP 500"
+                )
+            )
+        assert post_pending_cards(ctx) == 1
+        row = mention(ctx, mid)
+        assert (row.card_status, row.card_ts) == ("posted", ts)
+        assert len(card_posts(w)) == 1
+        assert w.fake.api_calls("conversations.history")[0]["include_all_metadata"] in (True, "1", "true")
+
+
+def test_crash_in_posting_is_recovered_from_history_without_a_duplicate(ctx: Context, clock: Any) -> None:
+    with world(ctx) as w:
+        first, second = w.new_mention(), w.new_mention("another one")
+        post_pending_cards(ctx)
+        posted_ts = mention(ctx, first).card_ts
+        w.fake.drop_message(REVIEW, mention(ctx, second).card_ts or "")  # as if never posted
+        # Crash after chat.postMessage for `first`, and before it for `second`.
+        with ctx.transaction() as session:
+            session.execute(
+                update(Mention)
+                .where(Mention.id.in_([first, second]))
+                .values(card_status="posting", card_ts=None, card_channel=None, card_claimed_at=clock.now())
+            )
+        assert post_pending_cards(ctx) == 0  # claims are fresh: nobody steals them
+        clock.advance(minutes=6)
+        assert post_pending_cards(ctx) == 2
+        assert mention(ctx, first).card_ts == posted_ts
+        assert mention(ctx, second).card_status == "posted"
+        ids = [m.metadata["event_payload"]["mention_id"] for m in w.fake.messages(REVIEW)]
+        assert sorted(ids) == sorted([first, second])
+
+
+def test_two_sweeps_at_once_post_one_card_per_mention(ctx: Context) -> None:
+    with world(ctx) as w:
+        mids = [w.new_mention(f"thanks number {n}") for n in range(8)]
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(post_pending_cards(ctx))) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(results) == len(mids)
+        ids = sorted(m.metadata["event_payload"]["mention_id"] for m in w.fake.messages(REVIEW))
+        assert ids == sorted(mids)
+        with ctx.transaction() as session:
+            audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "card_posted")).all()
+        assert len(audits) == len(mids)
+
+
+def test_card_shows_item_author_category_drafts_and_actions(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted("thank you officers", parent_text="Our update about the parade")
+        text = str(card.blocks)
+        assert f"#{mid}" in text
+        assert "Jane Citizen" in text
+        assert "@jane" in text
+        assert "@agency" in text
+        assert "Compliment" in text
+        assert "82%" in text
+        assert "Replying to: Our update about the parade" in text
+        for n in (1, 2, 3):
+            block_id, button = find_element(card.blocks, f"send_reply:{n}")
+            assert button["value"] == f"{mid}:{n}"
+            assert block_id.startswith(f"m:{mid}")
+        for action in ("edit_reply", "like", "assign", "dismiss", "reclassify"):
+            block_id, _ = find_element(card.blocks, action)
+            assert block_id == f"m:{mid}"
+        assert "#" + str(mid) in card.text
+
+
+def test_urgent_card_has_a_banner_first(ctx: Context) -> None:
+    with world(ctx) as w:
+        _, card = w.posted(
+            "someone is breaking in right now",
+            category="other",
+            urgent=True,
+            urgent_reason="break-in in progress",
+        )
+        assert card.blocks[0]["text"]["text"].startswith(
+            ":rotating_light: *URGENT: possible emergency — break-in in progress"
+        )
+        assert card.text.startswith("URGENT")
+
+
+def test_x_item_without_explicit_mention_offers_manual_path_only(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted("nice work", explicit_mention=False)
+        text = str(card.blocks)
+        assert "The X API cannot reply to this post" in text
+        assert "Open the post on X" in text
+        _, button = find_element(card.blocks, "mark_replied_manually")
+        assert button["value"] == str(mid)
+        for missing in ("send_reply:1", "edit_reply"):
+            try:
+                find_element(card.blocks, missing)
+            except LookupError:
+                continue
+            raise AssertionError(f"{missing} should not be on a restricted card")
+
+
+def test_long_text_is_cut_with_a_link_to_the_original(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted("word " * 2000)
+        [section] = [b["text"]["text"] for b in card.blocks if b.get("block_id") == f"m:{mid}:text"]
+        assert len(section) < 2000
+        assert "Read the full post" in section
+        assert sum(len(str(b)) for b in card.blocks) < 12000
+
+
+def test_refresh_card_redraws_from_the_database(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, _card = w.posted()
+        with ctx.transaction() as session:
+            session.execute(update(Mention).where(Mention.id == mid).values(assignee="U0SUPER01"))
+        assert refresh_card(ctx, mid)
+        assert "Assigned to <@U0SUPER01>" in str(w.card(mid).blocks)
+        assert len(w.fake.messages(REVIEW)) == 1

@@ -1,0 +1,384 @@
+"""`/twoway assign | queue | sla | digest | report | export`, through the command dispatcher."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.commands import REGISTRY, CommandReply, load_all
+from bot.context import Context
+from bot.slack.dispatch import run_command
+from storage import staff
+from storage.models import AuditEvent, Mention, Setting
+from tests.admin_env import running_app, wait_for
+from tests.conftest import FakeClock
+from tests.fakes.slack_api import FakeSlack
+from tests.slack_requests import click_on_message
+from tests.supervision_data import CHANNEL, add_account, add_mention, post_card, slack_client
+
+ADMIN, SUP, OFFICER, OTHER = "U0ADMIN", "U0SUPER", "U0OFFICER", "U0OTHER"
+MINE = ("assign", "queue", "sla", "digest", "report", "export")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def sctx(ctx: Context, fake: FakeSlack) -> Context:
+    ctx.slack = slack_client(fake)
+    with ctx.transaction() as session:
+        for user, role in ((ADMIN, "admin"), (SUP, "supervisor"), (OFFICER, "officer"), (OTHER, "officer")):
+            staff.set_role(session, user, role, by="test", now=ctx.clock.now())
+    return ctx
+
+
+def run(ctx: Context, text: str, user: str = SUP) -> CommandReply:
+    return run_command(ctx, {"text": text, "user_id": user, "channel_id": CHANNEL, "response_url": ""})
+
+
+def _items(ctx: Context, clock: FakeClock, n: int, **values: Any) -> list[int]:
+    with ctx.transaction() as session:
+        account = add_account(session, clock.now())
+        return [
+            add_mention(session, account, clock.now() - timedelta(minutes=n - i), **values).id
+            for i in range(n)
+        ]
+
+
+def _settings(ctx: Context) -> dict[str, Any]:
+    with ctx.transaction() as session:
+        return {s.key: s.value for s in session.scalars(select(Setting))}
+
+
+def test_subcommands_are_registered_without_the_bolt_trap_word() -> None:
+    registry = load_all()
+    for name in MINE:
+        assert name in registry
+        assert "payload" not in (name + registry[name].usage).lower()
+    roles = {name: registry[name].role for name in MINE}
+    assert roles == {
+        "assign": "supervisor",
+        "queue": "officer",
+        "sla": "supervisor",
+        "digest": "supervisor",
+        "report": "supervisor",
+        "export": "admin",
+    }
+
+
+# -- assign ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("item_form", ["{id}", "#{id}"])
+@pytest.mark.parametrize("user_form", ["<@{u}|dana>", "<@{u}>", "{u}"])
+def test_assign_by_command(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, item_form: str, user_form: str
+) -> None:
+    [mention_id] = _items(sctx, clock, 1)
+    post_card(sctx, mention_id)
+    item, user = item_form.format(id=mention_id), user_form.format(u=OFFICER)
+    reply = run(sctx, f"assign {item} {user}")
+    assert reply.text == f"#{mention_id} is now assigned to <@{OFFICER}>."
+    [dm] = fake.dms(OFFICER)
+    assert "archives/" in dm.text
+    reply = run(sctx, f"assign {item} none")
+    assert "no longer assigned" in reply.text
+    with sctx.transaction() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.mention_id == mention_id).order_by(AuditEvent.id)
+        ).all()
+    assert actions == ["assigned", "unassigned"]
+
+
+@pytest.mark.parametrize(
+    ("line", "user", "says"),
+    [
+        ("assign {id} <@U0OTHER>", OFFICER, "supervisor"),
+        ("assign abc <@U0OTHER>", SUP, "not an item number"),
+        ("assign {id} dana", SUP, "not a Slack user"),
+        ("assign {id}", SUP, "item number and a person"),
+        ("assign 999999 <@U0OTHER>", SUP, "no item #999999"),
+    ],
+)
+def test_bad_assign_changes_nothing(sctx: Context, clock: FakeClock, line: str, user: str, says: str) -> None:
+    [mention_id] = _items(sctx, clock, 1)
+    reply = run(sctx, line.format(id=mention_id), user=user)
+    assert says in reply.text
+    with sctx.transaction() as session:
+        assert session.scalar(select(Mention.assignee).where(Mention.id == mention_id)) is None
+        assert (
+            session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "assigned")
+            )
+            == 0
+        )
+
+
+# -- queue ----------------------------------------------------------------------------------------
+
+
+def test_queue_lists_oldest_first_with_links_and_assign_selects(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    ids = _items(sctx, clock, 18, text="Help <!here> please")
+    ts = post_card(sctx, ids[0])
+    with sctx.transaction() as session:
+        first = session.get(Mention, ids[0])
+        assert first is not None
+        first.assignee = OFFICER
+    reply = run(sctx, "queue")
+    assert reply.blocks is not None
+    assert "*18* unanswered in total" in reply.blocks[0]["text"]["text"]
+    items = [b for b in reply.blocks if b.get("block_id", "").startswith("m:")]
+    assert [b["block_id"] for b in items] == [f"m:{i}" for i in ids[:15]]
+    top = items[0]
+    assert top["accessory"]["action_id"] == "assign"
+    assert top["accessory"]["type"] == "users_select"
+    assert top["accessory"]["initial_user"] == OFFICER
+    text = top["text"]["text"]
+    assert f"https://twoway-test.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}|open card" in text
+    assert f"<@{OFFICER}>" in text
+    assert "waiting 18m" in text
+    assert "&lt;!here&gt;" in text
+    assert "<!here>" not in str(reply.blocks)
+    assert "_no card yet_" in items[1]["text"]["text"]
+    assert "/twoway queue all 2" in str(reply.blocks[-1])
+    page_two = run(sctx, "queue all 2")
+    assert page_two.blocks is not None
+    assert [b["block_id"] for b in page_two.blocks if b.get("block_id")] == [f"m:{i}" for i in ids[15:]]
+
+
+def test_queue_marks_overdue_items(sctx: Context, clock: FakeClock) -> None:
+    [late] = _items(sctx, clock, 1)
+    clock.advance(hours=2)
+    [fresh] = _items(sctx, clock, 1)
+    reply = run(sctx, "queue unassigned")
+    blocks = {b["block_id"]: b["text"]["text"] for b in reply.blocks or [] if b.get("block_id")}
+    assert ":warning: overdue" in blocks[f"m:{late}"]
+    assert "overdue" not in blocks[f"m:{fresh}"]
+
+
+def test_officers_see_only_their_own_queue(sctx: Context, clock: FakeClock) -> None:
+    ids = _items(sctx, clock, 3)
+    run(sctx, f"assign {ids[1]} <@{OFFICER}>")
+    reply = run(sctx, "queue", user=OFFICER)
+    assert [b["block_id"] for b in reply.blocks or [] if b.get("block_id")] == [f"m:{ids[1]}"]
+    assert "the whole queue is for supervisors" in run(sctx, "queue all", user=OFFICER).text
+    assert "Nothing unanswered assigned to you" in run(sctx, "queue mine", user=OTHER).text
+
+
+@pytest.mark.parametrize("line", ["queue everything", "queue all two", "queue mine all"])
+def test_bad_queue_arguments(sctx: Context, line: str) -> None:
+    assert "Choose `mine`, `unassigned` or `all`" in run(sctx, line).text
+
+
+# -- sla and digest settings ------------------------------------------------------------------------
+
+
+def test_sla_shows_defaults_and_admins_change_them(sctx: Context) -> None:
+    shown = run(sctx, "sla").text
+    for line in (
+        "urgent: 5m",
+        "question: 1h",
+        "criticism: 2h",
+        "compliment: 1d",
+        "other: none",
+        "Quiet hours: off",
+    ):
+        assert line in shown
+    assert "question: 2h 30m" in run(sctx, "sla question 2h30m", user=ADMIN).text
+    assert "other: 3h" in run(sctx, "sla other 3h", user=ADMIN).text
+    assert "compliment: none" in run(sctx, "sla compliment off", user=ADMIN).text
+    reply = run(sctx, "sla quiet 22:00-07:00 America/Chicago", user=ADMIN)
+    assert "22:00–07:00 (America/Chicago)" in reply.text
+    stored = _settings(sctx)
+    assert stored["sla.question"] == {"v": 9000}
+    assert stored["sla.compliment"] == {"v": None}
+    assert stored["sla.quiet"] == {"v": {"start": "22:00", "end": "07:00"}}
+    assert stored["timezone"] == {"v": "America/Chicago"}
+    assert "Quiet hours: off" in run(sctx, "sla quiet off", user=ADMIN).text
+
+
+@pytest.mark.parametrize(
+    ("line", "user", "says"),
+    [
+        ("sla question 1h", SUP, "You need the admin role to change SLAs"),
+        ("sla question", ADMIN, "Give one duration"),
+        ("sla question soon", ADMIN, "not a duration"),
+        ("sla question 0m", ADMIN, "between 1 minute and 30 days"),
+        ("sla praise 1h", ADMIN, "is not one of"),
+        ("sla quiet 22:00", ADMIN, "not a range"),
+        ("sla quiet 22:00-07:00 Mars/Olympus", ADMIN, "not a time zone"),
+    ],
+)
+def test_bad_sla_changes_nothing(sctx: Context, line: str, user: str, says: str) -> None:
+    before = _settings(sctx)
+    assert says in run(sctx, line, user=user).text
+    assert _settings(sctx) == before
+
+
+def test_digest_settings(sctx: Context) -> None:
+    assert "daily: every day at 08:00" in run(sctx, "digest").text
+    reply = run(sctx, "digest daily 07:30 America/New_York", user=ADMIN)
+    assert "daily: every day at 07:30" in reply.text
+    assert "(America/New_York)" in reply.text
+    assert "weekly: every Fri at 09:00" in run(sctx, "digest weekly friday 09:00", user=ADMIN).text
+    assert "weekly: off" in run(sctx, "digest weekly off", user=ADMIN).text
+    reply = run(sctx, "digest off", user=ADMIN)
+    assert "daily: off" in reply.text
+    stored = _settings(sctx)
+    assert stored["digest.daily"] == {"v": False}
+    assert stored["timezone"] == {"v": "America/New_York"}
+
+
+@pytest.mark.parametrize(
+    ("line", "user"),
+    [
+        ("digest daily 8am", ADMIN),
+        ("digest weekly someday", ADMIN),
+        ("digest monthly", ADMIN),
+        ("digest timezone Nowhere/Special", ADMIN),
+        ("digest daily 08:00", SUP),
+    ],
+)
+def test_bad_digest_settings_change_nothing(sctx: Context, line: str, user: str) -> None:
+    before = _settings(sctx)
+    assert "Nothing was changed" in run(sctx, line, user=user).text
+    assert _settings(sctx) == before
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def test_report_answers_with_figures_and_dms_the_chart(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    with sctx.transaction() as session:
+        account = add_account(session, clock.now())
+        add_mention(
+            session,
+            account,
+            clock.now() - timedelta(days=20),
+            state="replied",
+            response_after=timedelta(minutes=12),
+            responded_by=OFFICER,
+        )
+        add_mention(session, account, clock.now() - timedelta(days=2), category="criticism")
+    week = run(sctx, "report")
+    assert week.text.startswith("TwoWay report for the last 7 days: 1 mentions")
+    month = run(sctx, "report 30d")
+    assert "2 mentions, 50% answered" in month.text
+    assert "question: 12m / 12m (1 answered)" in str(month.blocks)
+    assert month.after is not None
+    month.after()
+    [chart] = fake.files
+    assert chart["channel"] == fake.dm_channel(SUP)
+    assert chart["data"].startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("line", ["report 7", "report week", "report 0d", "report 400d", "report 7d 30d"])
+def test_bad_report_periods(sctx: Context, line: str) -> None:
+    reply = run(sctx, line)
+    assert "Usage" in reply.text
+    assert reply.after is None
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def test_export_sends_the_record_to_the_admin_by_dm(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    inside = _items(sctx, clock, 2, text="Line one\nline two, with “quotes” and 🚓")
+    with sctx.transaction() as session:
+        account = add_account(session, clock.now())
+        add_mention(session, account, clock.now() - timedelta(days=45))
+    reply = run(sctx, "export 30d", user=ADMIN)
+    assert "2026-10-22 to 2026-11-20" in reply.text
+    assert reply.after is not None
+    reply.after()
+    [sent] = fake.files
+    assert sent["channel"] == fake.dm_channel(ADMIN)
+    assert sent["filename"] == "twoway-export-2026-10-22-to-2026-11-20.csv"
+    rows = list(csv.DictReader(io.StringIO(sent["data"].decode("utf-8"))))
+    assert [int(r["mention_id"]) for r in rows] == inside
+    assert rows[0]["text_as_ingested"] == "Line one\nline two, with “quotes” and 🚓"
+    assert "2 mentions" in str(sent["initial_comment"])
+    with sctx.transaction() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "exported"))
+    assert event is not None
+    assert (event.actor, event.details["records"]) == (ADMIN, 2)
+
+
+def test_export_by_dates_as_jsonl(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    _items(sctx, clock, 1)
+    reply = run(sctx, "export 2026-11-01 2026-11-30 jsonl", user=ADMIN)
+    assert reply.after is not None
+    reply.after()
+    [sent] = fake.files
+    assert sent["filename"].endswith(".jsonl")
+    assert sent["data"].count(b"\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "user", "says"),
+    [
+        ("export 30d", SUP, "admin"),
+        ("export 2026-02-30 2026-03-01", ADMIN, "not a real date"),
+        ("export 2026-03-01 2026-02-01", ADMIN, "is after"),
+        ("export last-month", ADMIN, "not a period"),
+        ("export", ADMIN, "Give a period"),
+    ],
+)
+def test_bad_export_requests_send_nothing(
+    sctx: Context, fake: FakeSlack, line: str, user: str, says: str
+) -> None:
+    reply = run(sctx, line, user=user)
+    assert says in reply.text
+    assert reply.after is None
+    assert fake.files == []
+
+
+# -- end to end over HTTP ----------------------------------------------------------------------------
+
+
+def test_queue_over_http_and_assign_from_its_select(db_url: str, engine: Any, clock: FakeClock) -> None:
+    """A signed `/twoway queue` answers with the list; picking a person in it assigns the item."""
+    with running_app(db_url, engine, clock) as env:
+        with env.ctx.transaction() as session:
+            staff.set_role(session, SUP, "supervisor", by="test", now=clock.now())
+            account = add_account(session, clock.now())
+            mention_id = add_mention(session, account, clock.now() - timedelta(minutes=30)).id
+        result = env.command("queue all", user=SUP)
+        assert result.status == 200
+        body = result.json
+        assert body["response_type"] == "ephemeral"
+        blocks = body["blocks"]
+        assert any(b.get("block_id") == f"m:{mention_id}" for b in blocks)
+
+        class Ephemeral:
+            channel, ts = CHANNEL, "1763650999.000001"
+
+            def __init__(self) -> None:
+                self.blocks = blocks
+
+            def as_api(self) -> dict[str, Any]:
+                return {"type": "message", "ts": self.ts, "text": "", "blocks": self.blocks}
+
+        click = click_on_message(env.sender, Ephemeral(), "assign", user_id=SUP, selected_user=OFFICER)
+        assert click.status == 200
+
+        def assigned() -> bool:
+            with env.ctx.transaction() as session:
+                return session.scalar(select(Mention.assignee).where(Mention.id == mention_id)) == OFFICER
+
+        wait_for(assigned)
+        wait_for(lambda: env.slack.dms(OFFICER))
+    assert "queue" in REGISTRY

@@ -1,0 +1,85 @@
+"""Reply length as X and Facebook count it."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.text import fits, limit_for, urls, x_weighted_length
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("Thanks for reaching out!", 24),
+        ("a" * 280, 280),
+        # Every URL counts 23, however long or short.
+        ("https://www.example.gov/records/requests/police-reports?type=collision&year=2026", 23),
+        ("x.com", 23),
+        ("Request it at https://example.gov/records.", 14 + 23 + 1),
+        ("See example.org/path and http://a.co", 4 + 23 + 5 + 23),
+        ("Email records@example.gov", 25),  # an address is not a link
+        # Light ranges: Latin, accents, Cyrillic, Hebrew weigh 1; typographic quotes and dashes too.
+        ("café", 4),
+        ("Привет", 6),
+        ("שלום", 4),
+        ("“quoted” – dash", 15),
+        ("wait…", 6),  # U+2026 is outside the light ranges
+        # CJK and other heavy scripts weigh 2 per code point.
+        ("警察", 4),
+        ("감사합니다", 10),
+        ("ありがとう", 10),
+        # Emoji: one sequence weighs 2, whatever it is built of.
+        ("👍", 2),
+        ("👍🏽", 2),
+        ("👨\u200d👩\u200d👧\u200d👦", 2),
+        ("🇺🇸", 2),
+        ("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", 2),
+        ("❤️", 2),
+        ("1️⃣", 2),
+        ("Thank you 🙏🙏", 14),
+        # NFC first: e + combining acute is one light character; a mark with no precomposed form is 2.
+        ("e\u0301", 1),
+        ("q\u0303", 2),
+    ],
+)
+def test_x_weighted_length(text: str, expected: int) -> None:
+    assert x_weighted_length(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Go to https://example.gov/a.", ["https://example.gov/a"]),
+        ("(see https://en.wikipedia.org/wiki/Foo_(bar))", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
+        ("visit www.example.org!", ["www.example.org"]),
+        ("no links here, just a sentence.", []),
+        ("name@example.com", []),
+    ],
+)
+def test_urls_drop_trailing_punctuation(text: str, found: list[str]) -> None:
+    assert urls(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "platform", "ok"),
+    [
+        ("a" * 280, "x", True),
+        ("a" * 281, "x", False),
+        ("警" * 140, "x", True),
+        ("警" * 141, "x", False),
+        ("a" * 257 + " https://example.gov/" + "a" * 200, "x", False),
+        ("a" * 256 + " https://example.gov/" + "a" * 200, "x", True),
+        ("a" * 8000, "facebook", True),
+        ("a" * 8001, "facebook", False),
+        ("   ", "x", False),
+    ],
+)
+def test_fits(text: str, platform: str, ok: bool) -> None:
+    assert fits(text, platform) is ok
+
+
+def test_limits_and_unknown_platform() -> None:
+    assert (limit_for("x"), limit_for("facebook")) == (280, 8000)
+    with pytest.raises(ValueError, match="unknown platform"):
+        fits("hello", "myspace")
