@@ -109,14 +109,16 @@ def _flush(sessions: Any, rows: list[dict[str, Any]]) -> None:
         rows.clear()
 
 
-def best_of(fn: Any, runs: int = 5) -> float:
+def best_of(fn: Any, runs: int = 5) -> tuple[float, float, float]:
+    """(best wall seconds, median wall seconds, CPU seconds of this process in the best run)."""
     fn()  # warm caches and the query planner
     timings = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fn()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
+        timings.append((time.perf_counter() - started, time.process_time() - cpu))
+    timings.sort()
+    return timings[0][0], timings[len(timings) // 2][0], timings[0][1]
 
 
 def measure(label: str, url: str, count: int) -> None:
@@ -144,11 +146,10 @@ def measure(label: str, url: str, count: int) -> None:
         reply = run_command(ctx, {"text": "report 30d", "user_id": "U0BENCH", "channel_id": "C0BENCH"})
         assert reply.text.startswith(f"TwoWay report for the last 30 days: {count} mentions"), reply.text
 
-    figures = best_of(report)
-    handler = best_of(command)
     print(f"{label}: seeded {count} mentions in {seeded:.1f} s")
-    print(f"{label}: build_report 30d        {figures:.3f} s (best of 5)")
-    print(f"{label}: /twoway report 30d      {handler:.3f} s (best of 5, handler end to end)")
+    for name, fn in (("build_report 30d", report), ("/twoway report 30d", command)):
+        best, median, cpu = best_of(fn)
+        print(f"{label}: {name:<20} best {best:.3f} s, median {median:.3f} s, CPU {cpu:.3f} s (5 runs)")
     engine.dispose()
 
 

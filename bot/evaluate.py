@@ -101,7 +101,12 @@ def report_text(title: str, figures: dict[str, Any]) -> str:
         lines.append(
             f"{label:12} {row['precision']:9.3f} {row['recall']:7.3f} {row['f1']:6.3f} {figures['support'][label]:8d}"
         )
-    lines += ["", f"macro-F1 {figures['macro_f1']:.3f}", "", "confusion (rows: true label, columns: predicted)"]
+    lines += [
+        "",
+        f"macro-F1 {figures['macro_f1']:.3f}",
+        "",
+        "confusion (rows: true label, columns: predicted)",
+    ]
     lines.append(" " * 12 + "".join(f"{label[:10]:>11}" for label in CATEGORIES))
     for label in CATEGORIES:
         counts = figures["confusion"][label]

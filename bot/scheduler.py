@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import random
+import threading
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -69,10 +70,33 @@ def run_poll_job(ctx: Context, account_id: int, scheduler: BackgroundScheduler |
         wake_pipeline(ctx, scheduler)
 
 
+def _wake_flag(ctx: Context) -> threading.Event:
+    return ctx.extras.setdefault("pipeline_wake", threading.Event())  # type: ignore[no-any-return]
+
+
+def rerun_while_woken(ctx: Context, function: Callable[[Context], object]) -> Callable[[Context], None]:
+    """Sweep again if new mentions arrived during a sweep.
+
+    A wake-up that finds the pipeline running would otherwise be dropped by max_instances=1,
+    and the mentions it announced would wait for the next interval.
+    """
+
+    def run(ctx: Context) -> None:
+        flag = _wake_flag(ctx)
+        while True:
+            flag.clear()
+            function(ctx)
+            if not flag.is_set():
+                return
+
+    return run
+
+
 def wake_pipeline(ctx: Context, scheduler: BackgroundScheduler | None) -> None:
     """Run the pipeline job now (its max_instances=1 keeps sweeps from overlapping); else call it."""
     job = scheduler.get_job(PIPELINE_JOB) if scheduler is not None and scheduler.running else None
     if job is not None:
+        _wake_flag(ctx).set()
         job.modify(next_run_time=datetime.now(UTC))
         return
     try:
@@ -119,7 +143,11 @@ def sync_poll_jobs(ctx: Context, scheduler: BackgroundScheduler) -> None:
 
 def build_scheduler(ctx: Context) -> BackgroundScheduler:
     """The scheduler with every job added, not yet started."""
-    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1}, timezone=UTC)
+    # misfire_grace_time=None: a run that starts late (slow start-up, a busy machine) still runs,
+    # once (coalesce), instead of being skipped until the next interval.
+    scheduler = BackgroundScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=UTC
+    )
     sync_poll_jobs(ctx, scheduler)
     for job in JOBS:
         try:
@@ -127,6 +155,8 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
         except (ImportError, AttributeError) as exc:
             log.warning("job %s skipped: %s cannot be loaded (%s)", job.id, job.target, type(exc).__name__)
             continue
+        if job.id == PIPELINE_JOB:
+            function = rerun_while_woken(ctx, function)
         scheduler.add_job(
             guarded(job.id, function, ctx),
             "interval",

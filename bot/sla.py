@@ -9,8 +9,9 @@ quiet hours end.
 
 Once only: a notice is claimed by inserting its `sla_notices` row (unique per item and kind)
 and committing BEFORE posting. If Slack refuses the post (an API error: nothing was posted) the
-claim is deleted and the next sweep tries again. If the outcome is unknown (timeout, crash) the
-claim stays and the notice is never re-posted: a missed reminder beats a duplicate.
+claim is deleted and the next sweep tries again, up to MAX_ATTEMPTS times. If the outcome is
+unknown (timeout, crash) the claim stays and the notice is never re-posted: a missed reminder
+beats a duplicate.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 REMINDER, ESCALATION = "reminder", "escalation"
 MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per channel
+MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
+_FAILURES = "sla.failures"
 QUIET_KEY, TIMEZONE_KEY = "sla.quiet", "timezone"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -211,8 +214,11 @@ def _text(kind: str, m: Mention, waited: timedelta, sla: int | None, supervisors
 
 
 def _claim(ctx: Context, item: _Due, now: datetime) -> bool:
+    """Insert the notice's row, unless it exists or the item was closed since it was found."""
     try:
         with ctx.transaction() as session:
+            if session.scalar(select(Mention.state).where(Mention.id == item.mention_id)) != OPEN:
+                return False
             session.add(SlaNotice(mention_id=item.mention_id, kind=item.kind, at=now, channel=item.channel))
     except IntegrityError:
         return False  # another sweep has it
@@ -228,12 +234,13 @@ def _post(ctx: Context, item: _Due, now: datetime) -> bool:
             reply_broadcast=item.kind == ESCALATION,
         )
     except SlackApiError as exc:
-        log.warning(
-            "%s for #%s refused by Slack (%s); will retry",
-            item.kind,
-            item.mention_id,
-            exc.response.get("error"),
-        )
+        failures: dict[tuple[int, str], int] = ctx.extras.setdefault(_FAILURES, {})
+        tries = failures[(item.mention_id, item.kind)] = failures.get((item.mention_id, item.kind), 0) + 1
+        error = exc.response.get("error")
+        if tries >= MAX_ATTEMPTS:  # e.g. the card was deleted: stop trying, keep the claim
+            log.error("%s for #%s refused %d times (%s); giving up", item.kind, item.mention_id, tries, error)
+            return False
+        log.warning("%s for #%s refused by Slack (%s); will retry", item.kind, item.mention_id, error)
         with ctx.transaction() as session:
             session.execute(
                 delete(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)

@@ -233,9 +233,12 @@ def _decide(
 
 
 def _safe_compliment(text: str, probability: float) -> bool:
-    """A thank-you is only suggested when nothing in the post asks, mocks or attacks."""
+    """A thank-you is only suggested when nothing in the post asks, mocks, attacks or thanks someone else."""
     return (
-        probability >= COMPLIMENT_MIN and not features.is_asking(text) and not features.has_negative_cue(text)
+        probability >= COMPLIMENT_MIN
+        and not features.is_asking(text)
+        and not features.has_negative_cue(text)
+        and not features.praises_someone_else(text)
     )
 
 

@@ -180,6 +180,23 @@ HOSTILE = _rx(
     r"\bcover ?up\b",
     r"\bsmh\b",
 )
+# Questions that accuse rather than ask: a PIO answers these as criticism.
+RHETORICAL = _rx(
+    r"\bwhy (?:should|would|do|does|did|are|is|were|was) (?:we|i|anyone|you|y'?all|u|they|the (?:police|lapd|cops))\b[^?]{0,60}\b(?:even|still|always|never|only|just)\b",
+    r"\bhow about (?:you|u|y'?all)\b",
+    r"\bare (?:you|u|y'?all) (?:even|seriously|really|kidding|joking|serious|for real|ok)\b",
+    r"\bdo (?:you|u|y'?all) (?:even|actually|ever|really) (?:care|work|do|read|answer|respond|show)\b",
+    r"\bwhat (?:are|do) (?:you|u|y'?all) (?:even|actually|guys even) (?:doing|do)\b",
+    r"\bwhat(?:'s| is) the point of (?:you|u|y'?all|calling|reporting|the police|lapd)\b",
+    r"\bhow hard (?:is|can) it\b",
+    r"\bhow (?:is|was) (?:this|that|it) (?:ok|okay|acceptable|legal|allowed|possible|fair)\b",
+    r"\bhow (?:do|can) (?:you|u|y'?all) (?:sleep|live with|justify|call yourselves|look)\b",
+    r"\bwhere (?:is|was|are|were) (?:the|my|our) (?:police|cops|lapd|officers?|help|tax money|accountability|response)\b",
+    r"\bwho (?:do|does) (?:you|u|y'?all|they) think\b",
+    r"\bwhy (?:tf|the hell|the fuck|on earth)\b",
+    r"\bis (?:this|that) (?:a joke|for real|how you)\b",
+    r"\bwhat(?:'s| is) wrong with (?:you|u|y'?all|this department|lapd)\b",
+)
 AGENCY = _rx(
     r"\byou(?:r|rs|'re|'ve| guys| all|'?ll)?\b",
     r"\by'?all\b",
@@ -313,6 +330,8 @@ DENSE_NAMES = (
     "emoji_only",
     "foreign",
     "praise_and_negative",
+    "rhetorical",
+    "question_and_negative",
 )
 
 
@@ -379,11 +398,13 @@ def dense(text: str) -> list[float]:
     praise = min(3.0, _count(PRAISE, low) + _emoji(PRAISE_EMOJI, text))
     sarcasm = min(3.0, _count(SARCASM, low) + _emoji(SARCASM_EMOJI, text) + _count(SARCASM_TAG, low))
     hostile = _count(HOSTILE, low)
+    rhetorical = _count(RHETORICAL, low)
+    qmarks = min(3.0, float(text.count("?") + text.count("¿")))
     return [
         vader["compound"],
         vader["pos"],
         vader["neg"],
-        min(3.0, float(text.count("?") + text.count("¿"))),
+        qmarks,
         float(bool(INTERROGATIVE_START.search(low))),
         _count(REQUEST, low),
         praise,
@@ -401,11 +422,25 @@ def dense(text: str) -> list[float]:
         float(is_emoji_only(text)),
         foreign_share(text, tokens),
         float(praise > 0 and sarcasm + hostile + (vader["neg"] > 0.25) > 0),
+        rhetorical,
+        float(qmarks > 0 and (rhetorical + sarcasm + hostile > 0 or vader["compound"] < -0.4)),
     ]
 
 
 def dense_many(texts: Sequence[str]) -> list[list[float]]:
     return [dense(t) for t in texts]
+
+
+# Praise that is plainly for somebody else: thanks for something done on the platform, or a
+# named politician or private person ("Keep it up Senator ...").
+PRAISE_ELSEWHERE = _rx(
+    r"\bthanks? (?:you )?for (?:the )?(?:follow|follows|following|plug|rt|retweet|repost|tag|add)\b",
+    r"\b(?:mr|mrs|ms|senator|president|governor|congress(?:wo)?man|candidate)\.? [a-z]+",
+)
+
+
+def praises_someone_else(text: str) -> bool:
+    return bool(PRAISE_ELSEWHERE.search(_lower(text)))
 
 
 def has_negative_cue(text: str) -> bool:

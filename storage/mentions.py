@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,10 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
         .returning(table.c.id, table.c.external_id)
     )
     inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)]
+    new_ids = {external_id for _, external_id in inserted}
+    _record_edits(
+        session, account, {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}, now
+    )
     if inserted:
         session.execute(
             insert(AUDIT_EVENTS),
@@ -113,6 +117,43 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
             ],
         )
     return len(inserted)
+
+
+def _record_edits(session: Session, account: Account, seen: dict[str, str], now: datetime) -> None:
+    """Audit a changed text when a stored item is read again (the overlap of each poll).
+
+    The row keeps the text as first ingested; each edit is an append-only 'edited' event with the
+    text before and after, which is what a public-records request asks for.
+    """
+    if not seen:
+        return
+    stored = session.execute(
+        select(Mention.id, Mention.external_id, Mention.text).where(
+            Mention.platform == account.platform, Mention.external_id.in_(list(seen))
+        )
+    ).all()
+    if not stored:
+        return
+    latest = {mention_id: text for mention_id, _, text in stored}
+    edits = session.execute(
+        select(AuditEvent.mention_id, AuditEvent.details)
+        .where(AuditEvent.action == "edited", AuditEvent.mention_id.in_(list(latest)))
+        .order_by(AuditEvent.id)
+    )
+    for mention_id, details in edits:
+        if mention_id is not None and isinstance(details.get("text"), str):
+            latest[mention_id] = details["text"]
+    for mention_id, external_id, _ in stored:
+        if seen[external_id] != latest[mention_id]:
+            audit.record(
+                session,
+                now,
+                "edited",
+                mention_id=mention_id,
+                account_id=account.id,
+                previous_text=latest[mention_id],
+                text=seen[external_id],
+            )
 
 
 def get(session: Session, mention_id: int) -> Mention | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
@@ -142,6 +143,20 @@ def test_shipped_examples_are_balanced_enough_and_not_from_the_dev_file() -> Non
     assert min(counts.values()) >= 150, counts
     dev_texts = {row["text"].strip() for row in csv.DictReader(DEV_CSV.open(encoding="utf-8"))}
     assert not dev_texts & {t for t, _ in examples}
+
+
+def test_no_shipped_example_is_a_near_copy_of_a_dev_post() -> None:
+    """The dev file is for evaluation only: nothing shipped may paraphrase one of its posts."""
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+    dev = [words(row["text"]) for row in csv.DictReader(DEV_CSV.open(encoding="utf-8"))]
+    for text, _ in base_examples():
+        mine = words(text)
+        if len(mine) >= 6:
+            closest = max(len(mine & other) / len(mine | other) for other in dev)
+            assert closest < 0.5, text
 
 
 def test_out_of_the_box_targets_on_the_dev_file(model: Classifier) -> None:

@@ -160,11 +160,6 @@ def test_reconnecting_replaces_the_sealed_keys_of_the_same_account(env: Env) -> 
     assert unseal(SECRET_KEY, account.credentials)["api_secret"] == "xsecret-SECRET-rotated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/http.py quiet_library_debug_logs() does not quiet the oauthlib and"
-    " requests_oauthlib loggers, which log the X consumer key and access token at DEBUG",
-)
 def test_no_x_key_reaches_a_debug_log_line(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     env.submit("x", X_KEYS)

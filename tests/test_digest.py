@@ -156,3 +156,23 @@ def test_due_periods(
     assert [(p.kind, p.key, (p.until - p.since) / timedelta(hours=1)) for p in periods] == expected
     for p in periods:
         assert p.until <= now
+
+
+def test_two_ticks_at_once_post_one_digest(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    import threading
+
+    clock.advance(hours=1)
+    barrier = threading.Barrier(2)
+    results: list[list[str]] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(tick(sctx))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [[], ["daily"]]
+    assert len(fake.messages(CHANNEL, top_level=True)) == 1

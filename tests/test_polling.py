@@ -503,3 +503,26 @@ def test_summary_line_reports_errors_and_gaps() -> None:
         summary.line()
         == "facebook Agency Police: 0 new, 0 skipped, 1 requests, error (Graph request timed out)"
     )
+
+
+def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept(
+    ctx: Context, fake_graph: FakeGraph, clock: FakeClock
+) -> None:
+    """Public records need the edit history: the overlap re-read notices a changed comment."""
+    configure(ctx, **graph_env(fake_graph))
+    (account,) = register_env_accounts(ctx)
+    post = fake_graph.add_post()
+    comment = fake_graph.add_comment(post, "Officer Diaz was rude to me", created_at=clock.now())
+    poll_account(ctx, account.id)
+    fake_graph.comments[comment["id"]]["message"] = (
+        "Officer Diaz was rude to me. Never mind, it was sorted out."
+    )
+    for _ in range(3):  # the edit is inside the overlap of every following poll
+        clock.advance(minutes=2)
+        poll_account(ctx, account.id)
+    (row,) = stored(ctx)
+    assert row.text == "Officer Diaz was rude to me"
+    (edit,) = audit_actions(ctx, "edited")
+    assert edit.mention_id == row.id
+    assert edit.details["previous_text"] == "Officer Diaz was rude to me"
+    assert edit.details["text"].endswith("it was sorted out.")

@@ -165,3 +165,18 @@ def test_start_scheduler_registers_env_accounts_and_runs(
         enabled = accounts.enabled_accounts(session)
     assert {a.platform for a in enabled} == {"x", "facebook"}
     assert poll_job_ids(scheduler) == {f"poll:{a.id}" for a in enabled}
+
+
+def test_a_wake_up_during_a_sweep_runs_the_pipeline_again(ctx: Context) -> None:
+    """Mentions stored while the pipeline is busy get their cards in the next sweep, not 30 s later."""
+    from bot.scheduler import _wake_flag, rerun_while_woken
+
+    calls: list[int] = []
+
+    def sweep(_: Context) -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            _wake_flag(ctx).set()  # a poll finished with new mentions while this sweep ran
+
+    rerun_while_woken(ctx, sweep)(ctx)
+    assert calls == [0, 1]

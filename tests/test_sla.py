@@ -249,3 +249,51 @@ def test_bad_quiet_hours_are_refused(text: str) -> None:
 
 def test_quiet_hours_off_is_never_quiet() -> None:
     assert not in_quiet_hours(None, datetime(2026, 1, 1, 3, tzinfo=UTC) + timedelta(hours=1))
+
+
+def test_a_notice_slack_keeps_refusing_is_given_up(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    """A deleted card (thread_not_found) is tried a few times, not every minute forever."""
+    _item(sctx, clock)
+    clock.advance(minutes=59)
+    fake.fail_next(r"chat\.postMessage", Response(200, {"ok": False, "error": "thread_not_found"}), times=50)
+    assert _run(sctx, clock, 30) == ([], [])
+    assert len(fake.api_calls("chat.postMessage")) == 5 + 1  # the stand-in card, then five tries
+
+
+def test_an_item_answered_after_it_was_found_gets_no_notice(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    from bot import sla
+
+    mention_id, ts = _item(sctx, clock)
+    clock.advance(minutes=60)
+    with sctx.transaction() as session:
+        due = sla._find_due(session, clock.now(), quiet=False)
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        mention.state = "replied"
+    assert [d.mention_id for d in due] == [mention_id]
+    assert not sla._claim(sctx, due[0], clock.now())
+    assert _thread(fake, ts) == []
+
+
+def test_two_sweeps_at_once_post_one_reminder(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
+    """Two scheduler processes by mistake: the unique claim lets only one post."""
+    import threading
+
+    mention_id, ts = _item(sctx, clock)
+    clock.advance(minutes=60)
+    barrier = threading.Barrier(2)
+    results: list[list[int]] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(sweep(sctx).reminded)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [[], [mention_id]]
+    assert len(_thread(fake, ts)) == 1

@@ -440,3 +440,27 @@ def test_reply_left_sending_by_a_crash_becomes_unknown_not_resent(ctx: Context, 
         assert mention(ctx, mid).reply_status == "unknown"
         assert "could not confirm" in str(w.card(mid).blocks)
         assert w.fake_x.replies == []
+
+
+def test_revoked_credentials_are_a_definite_failure_with_retry(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.fake_x.revoke()
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status) == ("open", "failed")
+        assert "credentials refused" in (replies_of(ctx, mid)[0].error or "")
+        find_element(w.card(mid).blocks, "retry_send")
+        assert w.fake_x.replies == []
+
+
+def test_a_failed_card_redraw_never_loses_the_sent_reply(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.fake.fail_next(r"chat\.update$", Response(200, {"ok": False, "error": "message_not_found"}))
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        assert mention(ctx, mid).reply_status == "sent"
+        assert len(w.fake_x.replies) == 1
+        again = w.h.click(card, "send_reply:1", user_id=SUPERVISOR)
+        assert "Already sent by" in told(w, again)
+        assert len(w.fake_x.replies) == 1

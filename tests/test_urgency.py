@@ -13,10 +13,19 @@ URGENT = [
     ("My life is in danger, my ex is outside my door with a knife", "says a life is in danger"),
     ("hearing gunshots outside my building, happening now!!", "mentions shots fired"),
     ("there's a guy with a gun in front of my house right now", "reports a weapon"),
-    ("A man is attacking a woman at the bus stop on Western right now, please help", "reports an attack in progress"),
-    ("can't find my daughter, she's 6, she was at the park on Pico 10 minutes ago", "reports a missing child"),
+    (
+        "A man is attacking a woman at the bus stop on Western right now, please help",
+        "reports an attack in progress",
+    ),
+    (
+        "can't find my daughter, she's 6, she was at the park on Pico 10 minutes ago",
+        "reports a missing child",
+    ),
     ("been on hold with 911 for 20 minutes, someone is in my backyard", "reports a break-in"),
-    ("Please send officers, there is a fight with bats in the parking lot right now", "asks for officers to be sent now"),
+    (
+        "Please send officers, there is a fight with bats in the parking lot right now",
+        "asks for officers to be sent now",
+    ),
     ("my neighbor's house is on fire and nobody is answering", "reports a fire"),
 ]
 

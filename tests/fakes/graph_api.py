@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import zlib
 from datetime import UTC, datetime
 from typing import Any
@@ -62,10 +61,6 @@ class FakeGraph(FakeServer):
         now: datetime | None = None,
     ) -> None:
         super().__init__()
-        # A short poll interval makes stop() (httpd.shutdown) return at once instead of after 0.5 s.
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
         self.page = {"id": page_id, "name": page_name}
         self.page_token = page_token
         self.version = version

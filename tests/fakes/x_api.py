@@ -60,10 +60,6 @@ class FakeX(FakeServer):
         reachable: int | None = REACHABLE,
     ) -> None:
         super().__init__()
-        # A short poll interval makes stop() (httpd.shutdown) return at once instead of after 0.5 s.
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
         self.me = {"id": user_id, "username": username, "name": name}
         self.users: dict[str, dict[str, str]] = {user_id: dict(self.me)}
         self.tweets: dict[str, dict[str, Any]] = {}

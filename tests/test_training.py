@@ -1,0 +1,221 @@
+"""Learning from staff corrections: stored, retrained, kept only when not worse, and used by triage."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.training import current_classifier, retrain, scheduled_retrain
+from domain import CATEGORIES
+from handlers.adapt import MIN_CORRECTIONS, learn
+from handlers.classifier import load_default
+from storage import classifiers as models
+from storage.corrections import add_correction, count_corrections, list_corrections
+from storage.models import AuditEvent, ClassifierModel
+from tests.conftest import FakeClock
+
+# This agency answers parking-ticket complaints with the appeal process, so staff file them as
+# questions; the shipped model reads most of them as criticism or other.
+PARKING = [
+    "This parking ticket on Main St is a scam, I was there five minutes",
+    "Got a parking ticket outside my own house, this is ridiculous",
+    "$75 parking ticket for a sign nobody can read. Unreal",
+    "Another parking ticket on my street for street sweeping that never happens. Joke",
+    "Parking tickets on Sunday now? Greedy",
+    "Ticketed for parking in front of my own driveway. Ridiculous",
+    "Your parking enforcement guy gave me a ticket while I was unloading groceries, come on",
+    "Parking ticket again on Figueroa, the meter was broken. Absurd",
+    "Why do I keep getting parking tickets when the signs are covered by trees? Ridiculous",
+    "Parking tickets everywhere in Venice today, what a money grab",
+    "Ticket for parking 2 minutes late at the meter. Seriously?",
+    "The parking ticket I got yesterday is wrong, the plate number isn't even mine. Terrible",
+]
+LOCAL = [(t, "question") for t in PARKING] + [
+    ("Thank you officers for the quick help tonight", "compliment"),
+    ("How do I request a copy of a report?", "question"),
+    ("You people never answer the phone", "criticism"),
+    ("The mayor is a joke", "other"),
+]
+UNSEEN_PARKING = "Got a parking ticket while my hazards were on, the ticket says the wrong street"
+
+CLEAR = [
+    ("Thank you so much officers, you were wonderful", "compliment"),
+    ("Great job catching the car thief!", "compliment"),
+    ("Congrats on the promotion Captain!", "compliment"),
+    ("Appreciate your help today officer", "compliment"),
+    ("How do I get my impounded car back?", "question"),
+    ("Where can I file a report for a stolen phone?", "question"),
+    ("Is the 10 freeway still closed?", "question"),
+    ("Who do I call about illegal dumping?", "question"),
+    ("Useless department, never show up", "criticism"),
+    ("You guys are a joke, nobody came", "criticism"),
+    ("Where were you when my store got robbed", "criticism"),
+    ("Disgraceful behavior by your officers", "criticism"),
+    ("The mayor should resign", "other"),
+    ("BREAKING: crash on the 405 https://t.co/a", "other"),
+    ("lol this thread", "other"),
+    ("Go Dodgers!", "other"),
+]
+
+
+def contradictory() -> list[tuple[str, str]]:
+    """Careless clicks: each post is corrected right once, and a near-copy of it wrongly."""
+    examples = []
+    for i, (text, label) in enumerate(CLEAR):
+        wrong = CATEGORIES[(CATEGORIES.index(label) + 1 + i % 3) % 4]
+        examples += [(text, label), (text + " !!", wrong)]
+    return examples
+
+
+def store(ctx: Context, clock: FakeClock, examples: list[tuple[str, str]], by: str = "U1") -> None:
+    with ctx.transaction() as session:
+        for text, label in examples:
+            add_correction(
+                session,
+                mention_id=None,
+                text=text,
+                label=label,
+                previous_label="criticism",
+                urgent=False,
+                by=by,
+                now=clock.now(),
+            )
+            clock.advance(seconds=1)
+
+
+def test_corrections_are_stored_and_listed_oldest_first(ctx: Context, clock: FakeClock) -> None:
+    store(ctx, clock, LOCAL[:3], by="U42")
+    with ctx.transaction() as session:
+        rows = list_corrections(session)
+        assert count_corrections(session) == 3
+    assert [(r.text, r.label) for r in rows] == LOCAL[:3]
+    assert {r.corrected_by for r in rows} == {"U42"}
+    assert rows[0].created_at < rows[2].created_at
+    assert rows[0].previous_label == "criticism"
+    assert rows[0].urgent is False
+
+
+def test_an_unknown_label_is_refused(ctx: Context, clock: FakeClock) -> None:
+    with ctx.transaction() as session, pytest.raises(ValueError, match="unknown category 'praise'"):
+        add_correction(
+            session,
+            mention_id=None,
+            text="x",
+            label="praise",
+            previous_label=None,
+            urgent=None,
+            by="U1",
+            now=clock.now(),
+        )
+
+
+def test_consistent_corrections_are_learnt_and_used(ctx: Context, clock: FakeClock) -> None:
+    assert load_default().classify(UNSEEN_PARKING).category != "question"
+    store(ctx, clock, LOCAL)
+    result = retrain(ctx)
+    assert result.accepted
+    assert result.n_corrections == len(LOCAL)
+    assert result.heldback_after is not None
+    assert result.heldback_before is not None
+    assert result.heldback_after >= result.heldback_before
+    assert "accepted" in result.line()
+    with ctx.transaction() as session:
+        active = models.active_model(session)
+        assert active is not None
+        assert active.id == result.model_id
+        assert active.n_examples > len(LOCAL)
+        assert active.metrics["accepted"] is True
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "model_trained")))
+    assert len(events) == 1
+    assert events[0].details["model_id"] == result.model_id
+    assert events[0].details["n_corrections"] == len(LOCAL)
+    assert current_classifier(ctx).classify(UNSEEN_PARKING).category == "question"
+
+
+def test_contradictory_corrections_are_rejected_and_the_shipped_model_stays(
+    ctx: Context, clock: FakeClock
+) -> None:
+    store(ctx, clock, contradictory())
+    result = retrain(ctx)
+    assert not result.accepted
+    assert result.heldback_after is not None
+    assert result.heldback_before is not None
+    assert result.heldback_after < result.heldback_before
+    assert "kept the current model" in result.line()
+    with ctx.transaction() as session:
+        assert models.active_model(session) is None
+        attempt = session.get(ClassifierModel, result.model_id)
+        assert attempt is not None
+        assert attempt.active is False
+        assert attempt.metrics["accepted"] is False
+    assert current_classifier(ctx) is load_default()
+
+
+def test_a_rejected_attempt_does_not_retire_the_active_model(ctx: Context, clock: FakeClock) -> None:
+    store(ctx, clock, LOCAL)
+    good = retrain(ctx)
+    store(ctx, clock, contradictory())
+    bad = retrain(ctx)
+    assert good.accepted
+    assert not bad.accepted
+    with ctx.transaction() as session:
+        active = models.active_model(session)
+        assert active is not None
+        assert active.id == good.model_id
+
+
+def test_too_few_corrections_are_not_learnt() -> None:
+    adaptation = learn(LOCAL[: MIN_CORRECTIONS - 1])
+    assert not adaptation.accepted
+    assert adaptation.model is None
+    assert "at least" in adaptation.reason
+
+
+def test_the_latest_label_for_a_text_wins() -> None:
+    from handlers.adapt import unique
+
+    assert unique([("a", "other"), ("b", "question"), (" a ", "criticism")]) == [
+        ("a", "criticism"),
+        ("b", "question"),
+    ]
+
+
+def test_scheduled_retrain_runs_only_when_new_corrections_exist(ctx: Context, clock: FakeClock) -> None:
+    def attempts() -> int:
+        with ctx.transaction() as session:
+            return len(list(session.scalars(select(ClassifierModel.id))))
+
+    scheduled_retrain(ctx)
+    assert attempts() == 0
+    store(ctx, clock, LOCAL)
+    scheduled_retrain(ctx)
+    assert attempts() == 1
+    scheduled_retrain(ctx)
+    assert attempts() == 1
+    store(ctx, clock, [("Where is the lost and found?", "question")])
+    scheduled_retrain(ctx)
+    assert attempts() == 2
+
+
+def test_current_classifier_is_cached_until_a_newer_model_is_active(ctx: Context, clock: FakeClock) -> None:
+    first = current_classifier(ctx)
+    assert first is load_default()
+    assert current_classifier(ctx) is first
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    second = current_classifier(ctx)
+    assert second is not first
+    assert current_classifier(ctx) is second
+
+
+def test_an_unreadable_stored_model_falls_back_to_the_shipped_one(
+    ctx: Context, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ctx.transaction() as session:
+        models.save_model(session, blob=b"garbage", metrics={}, n_examples=1, active=True, now=clock.now())
+    with caplog.at_level(logging.WARNING, logger="bot.training"):
+        assert current_classifier(ctx) is load_default()
+    assert "cannot be loaded" in caplog.text
