@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/classifier.py
 
 eval: $(VENV)/.installed-dev
 	$(BIN)/twoway eval ../shared/data/mentions-dev.csv

@@ -113,12 +113,11 @@ def report_text(title: str, figures: dict[str, Any]) -> str:
         lines.append(f"{label:12}" + "".join(f"{counts[p]:11d}" for p in CATEGORIES))
     lines.append("")
     share = f"{figures['urgent_share']:.1%} of posts flagged urgent ({figures['urgent_flagged']})"
-    if figures["urgent_recall"] is None:
-        lines.append(f"urgent: no urgent column; {share}")
-    else:
-        lines.append(
-            f"urgent recall {figures['urgent_recall']:.3f}, precision {figures['urgent_precision']:.3f}; {share}"
-        )
+    recall, precision = figures["urgent_recall"], figures["urgent_precision"]
+    lines.append(
+        f"urgent recall {'n/a' if recall is None else f'{recall:.3f}'}, "
+        f"precision {'n/a' if precision is None else f'{precision:.3f}'}; {share}"
+    )
     lines.append(f"speed {figures['mentions_per_s']} mentions/s (one batch, this process)")
     return "\n".join(lines)
 

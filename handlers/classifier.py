@@ -1,15 +1,16 @@
 """The category of a post (compliment, question, criticism, other), its confidence and urgency.
 
-A linear model over TF-IDF word and character n-grams plus the hand-built cues of
-`handlers.features` (VADER sentiment, requests, praise, sarcasm, hostility, link shares...). It
+A linear model over TF-IDF word 1-2-grams plus the hand-built cues of `handlers.features`
+(VADER sentiment, requests, praise, sarcasm, hostility, link shares...). It
 ships as the handwritten examples in `handlers/data/` and is trained from them on first use
 (about a second, cached per process): nothing is downloaded and the same examples always give
 the same model. An agency model is the same recipe fed the base examples plus the staff
 corrections, and is stored as JSON bytes of its fitted numbers (no pickle).
 
 Compliment is the only class guarded after the model: a "thank you" sent to an angry complaint
-is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm
-or hostility; otherwise the runner-up class wins.
+is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm,
+hostility or a request; otherwise the runner-up class wins. Urgency is rules
+(`handlers.urgency`), applied to every post whatever its category.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ Float = npt.NDArray[np.float64]
 
 COMPLIMENT_MIN = 0.7  # probability compliment needs before a thank-you is suggested
 FOREIGN_CONFIDENCE = 0.35  # posts in another language go to "other", and say they are unsure
-CORRECTION_WEIGHT = 20.0  # one staff correction counts as much as this many shipped examples
+CORRECTION_WEIGHT = 5.0  # one staff correction counts as much as this many shipped examples
 DENSE_WEIGHT = 0.6  # scale of the standardised cues next to the L2-normalised n-gram blocks
 C = 4.0
 
@@ -271,7 +272,7 @@ def fit(examples: Sequence[tuple[str, str]], weights: Sequence[float] | None = N
     )
 
 
-def read_examples(paths: Iterable[Path] | None = None) -> list[tuple[str, str]]:
+def read_examples() -> list[tuple[str, str]]:
     """The shipped examples: `data/<category>.txt`, one post per line, `\\n` for a line break."""
     examples: list[tuple[str, str]] = []
     for category in CATEGORIES:

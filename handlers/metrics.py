@@ -44,12 +44,14 @@ def confusion(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[
 
 
 def urgency(truth: Sequence[bool | None], flagged: Sequence[bool]) -> dict[str, Any]:
-    """Recall and precision over rows that carry an urgent label; the share over all rows."""
+    """Recall and precision over rows that carry an urgent label (None when undefined: no urgent
+    row, or nothing flagged among them); the share flagged is over all rows."""
     pairs = [(t, f) for t, f in zip(truth, flagged, strict=True) if t is not None]
     tp = sum(1 for t, f in pairs if t and f)
-    labelled = bool(pairs)
+    positives = sum(1 for t, _ in pairs if t)
+    flagged_labelled = sum(1 for _, f in pairs if f)
     return {
-        "urgent_recall": _ratio(tp, sum(1 for t, _ in pairs if t)) if labelled else None,
-        "urgent_precision": _ratio(tp, sum(1 for _, f in pairs if f)) if labelled else None,
+        "urgent_recall": tp / positives if positives else None,
+        "urgent_precision": tp / flagged_labelled if flagged_labelled else None,
         "urgent_share": _ratio(sum(1 for f in flagged if f), len(flagged)),
     }

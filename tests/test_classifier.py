@@ -170,3 +170,37 @@ def test_out_of_the_box_targets_on_the_dev_file(model: Classifier) -> None:
     urgency = metrics.urgency([r["urgent"] == "1" for r in rows], [t.urgent for t in triages])
     assert urgency["urgent_recall"] >= 0.8
     assert urgency["urgent_share"] <= 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "foreign"),
+    [
+        ("Great work Lillian", False),  # unknown names are not another language
+        ("Good job guys", False),
+        ("Gracias LAPD, great job", False),
+        ("¿Dónde puedo recoger mi carro? La grúa se lo llevó ayer", True),
+        ("경찰 감사합니다", True),
+        ("Salamat po sa tulong ng mga pulis", True),
+        ("", False),
+    ],
+)
+def test_other_language_detection(text: str, foreign: bool) -> None:
+    from handlers.features import foreign_share
+
+    assert (foreign_share(text) >= 0.5) is foreign
+
+
+@pytest.mark.parametrize(
+    ("text", "emoji_only"),
+    [
+        ("👏👏👏", True),
+        ("🙏 @LAPDHQ", True),
+        ("🤡🤡 #acab", True),
+        ("👏 great", False),
+        ("", False),
+    ],
+)
+def test_emoji_only_detection(text: str, emoji_only: bool) -> None:
+    from handlers.features import is_emoji_only
+
+    assert is_emoji_only(text) is emoji_only

@@ -100,6 +100,14 @@ def test_without_an_urgent_column_urgent_figures_are_null(
     assert figures["urgent_share"] > 0
 
 
+def test_urgent_recall_is_undefined_when_no_row_is_urgent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path / "calm.csv", [row for row in ROWS if row[2] == "0"])
+    assert main(["eval", str(path)]) == 0
+    assert "urgent recall n/a, precision n/a; 0.0% of posts flagged urgent (0)" in capsys.readouterr().out
+
+
 def test_corrections_report_after_and_before(tmp_path: Path) -> None:
     """The real CLI: stdout is the JSON object alone, learning figures included."""
     corrections = [

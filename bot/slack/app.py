@@ -94,6 +94,13 @@ class SlackApp:
         self.listeners.shutdown(wait=False, cancel_futures=True)
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _QuietTokenNotice) for f in logger.filters):
+        logger.addFilter(_QuietTokenNotice())
+    return logger
+
+
 def slack_app(ctx: Context) -> SlackApp:
     found = ctx.extras.get(SLACK_APP_KEY)
     if not isinstance(found, SlackApp):
@@ -116,6 +123,15 @@ def user_message(error: BaseException) -> str:
     return "Sorry, something went wrong and nothing was changed. The error has been logged for your admins."
 
 
+class _QuietTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that it is unused because we pass our own
+    client (which carries the same token and our base URL and retry handlers); the warning
+    would only alarm admins reading the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
 def build_slack(ctx: Context) -> SlackApp:
     """Build the Bolt app with TwoWay's listeners and set `ctx.slack`."""
     settings = ctx.settings
@@ -132,7 +148,7 @@ def build_slack(ctx: Context) -> SlackApp:
         token_verification_enabled=False,  # auth.test on the first request, not at import time
         process_before_response=False,
         listener_executor=listeners,
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_logger(),
     )
     slack = SlackApp(
         app=app,

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.slack.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
+from bot.status import review_channel
 from storage import audit
-from storage import settings as stored_settings
 from storage.models import (
     CARD_FAILED,
     CARD_PENDING,
@@ -35,7 +35,6 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-CHANNEL_KEY = "channel"
 EVENT_TYPE = "twoway_card"
 BATCH = 50
 STALE_CLAIM = timedelta(minutes=5)
@@ -43,14 +42,6 @@ AMBIGUOUS = "ambiguous: "  # card_error prefix: the post may have happened
 HISTORY_PAGES = 5
 # How far back to look for a card whose post may have happened; generous against clock skew.
 HISTORY_WINDOW = timedelta(days=1)
-
-
-def review_channel(ctx: Context, session: Session) -> str | None:
-    """TWOWAY_CHANNEL wins; otherwise the channel an admin chose with `/twoway setup`."""
-    if ctx.settings.twoway_channel:
-        return ctx.settings.twoway_channel
-    value = stored_settings.get(session, CHANNEL_KEY)
-    return str(value) if value else None
 
 
 def _poster(ctx: Context) -> WebClient:
@@ -164,7 +155,7 @@ def post_pending_cards(ctx: Context) -> int:
         refresh_card(ctx, stuck)
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        channel = review_channel(ctx, session)
+        channel = review_channel(session, ctx.settings)
         if channel is None:
             if not ctx.extras.get("cards.no_channel_logged"):
                 log.warning("no review channel: set TWOWAY_CHANNEL or run /twoway setup; cards wait")
