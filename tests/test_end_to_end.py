@@ -55,13 +55,20 @@ def _wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
 def world(tmp_path: Path, backend: str, db_url: str) -> Iterator[dict[str, Any]]:
     """Fakes seeded with fresh mentions, and `twoway run` pointed at them."""
     now = datetime.now(UTC)
-    slack, x, graph = FakeSlack(), FakeX(now=now - timedelta(minutes=10)), FakeGraph(now=now - timedelta(minutes=10))
+    slack, x, graph = (
+        FakeSlack(),
+        FakeX(now=now - timedelta(minutes=10)),
+        FakeGraph(now=now - timedelta(minutes=10)),
+    )
     for fake in (slack, x, graph):
         fake.start()
     slack.set_channel(CHANNEL, name="community-replies")
     for user in (ADMIN, OFFICER, STRANGER):
         slack.add_user(user, name=user.lower())
-    x.add_mention("Thank you to the officers who helped my dad after his fall today. You were so kind.", author="grateful_son")
+    x.add_mention(
+        "Thank you to the officers who helped my dad after his fall today. You were so kind.",
+        author="grateful_son",
+    )
     x.add_mention("How do I get a copy of the police report for my stolen car?", author="carowner")
     post = graph.add_post("Join us for coffee with a cop this Saturday at the library.")
     graph.add_comment(post, "What time does it start? Can I bring my kids?", author="Maria Lopez")
@@ -128,7 +135,11 @@ def _healthy(base: str, process: subprocess.Popen[bytes]) -> bool:
 
 
 def _cards(slack: FakeSlack) -> list[Message]:
-    return [m for m in slack.messages(CHANNEL, top_level=True) if (m.metadata or {}).get("event_type") == "twoway_card"]
+    return [
+        m
+        for m in slack.messages(CHANNEL, top_level=True)
+        if (m.metadata or {}).get("event_type") == "twoway_card"
+    ]
 
 
 def _card_for(slack: FakeSlack, words: str) -> Message:
@@ -174,7 +185,9 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
     question = next(t for t in x.tweets.values() if "police report" in t["text"])
     assert len(x.replies) == 1
     assert x.replies[0]["reply"]["in_reply_to_tweet_id"] == question["id"]
-    _wait_for("the card to show who sent it", lambda: OFFICER in str(slack.message(CHANNEL, x_card.ts).blocks))
+    _wait_for(
+        "the card to show who sent it", lambda: OFFICER in str(slack.message(CHANNEL, x_card.ts).blocks)
+    )
     assert "send_reply:1" not in str(slack.message(CHANNEL, x_card.ts).blocks)
 
     # A second click on the same card (a double-click, another officer) posts nothing more.
