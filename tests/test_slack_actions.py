@@ -350,6 +350,55 @@ def test_dismiss_with_an_unknown_reason_changes_nothing(ctx: Context) -> None:
         assert mention(ctx, mid).state == "open"
 
 
+@pytest.mark.parametrize(
+    ("action_id", "value", "state", "category"),
+    [
+        ("dismiss", "{mid}", "dismissed", None),  # a plain "No reply needed" button
+        ("dismiss", "{mid}:spam", "dismissed", None),
+        ("reclassify", "{mid}:question", "open", "question"),
+    ],
+)
+def test_buttons_naming_the_item_in_their_value_work_too(
+    ctx: Context, action_id: str, value: str, state: str, category: str | None
+) -> None:
+    """A client that sends `<id>[:choice]` as a button value instead of a select is understood."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.sender.click(
+            action_id,
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id="actions",
+            value=value.format(mid=mid),
+        )
+        w.h.wait()
+        row = mention(ctx, mid)
+        assert row.state == state
+        if category is not None:
+            assert row.category == category
+        else:
+            assert row.dismissed_reason in {"not_needed", "spam"}
+
+
+def test_a_button_value_naming_another_card_changes_nothing(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        other, _ = w.posted()
+        result = w.h.sender.click(
+            "dismiss",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id="actions",
+            value=str(other),
+        )
+        w.h.wait()
+        assert "doesn't belong" in told(w, result)
+        assert mention(ctx, other).state == "open"
+        assert mention(ctx, mid).state == "open"
+
+
 def test_reclassify_records_the_correction_and_redraws(ctx: Context) -> None:
     with world(ctx) as w:
         mid, card = w.posted()

@@ -201,29 +201,44 @@ def on_like(ctx: Context, click: Click) -> str | None:
 
 
 def _block_mention(click: Click) -> int:
+    """The mention named by the block id `m:<id>`, or by a value `<id>[:choice]` on a button."""
     mention_id = ids.mention_from_block(click.block_id)
+    if mention_id is None and click.value:
+        head = click.value.split(":", 1)[0]
+        mention_id = int(head) if head.isdigit() else None
     if mention_id is None:
         raise Refused(BAD_VALUE)
     return mention_id
 
 
+def _choice(click: Click) -> str | None:
+    """The option picked in a select or overflow, or the `:choice` part of a button's value."""
+    if click.selected is not None:
+        return click.selected
+    if click.value and ":" in click.value:
+        return click.value.split(":", 1)[1]
+    return None
+
+
 def on_dismiss(ctx: Context, click: Click) -> str | None:
     mention_id = _block_mention(click)
-    if click.selected not in ids.DISMISS_REASONS:
+    reason = _choice(click) or "not_needed"  # a plain "No reply needed" button says just that
+    if reason not in ids.DISMISS_REASONS:
         raise Refused(BAD_VALUE)
     check_card(ctx, click, mention_id, "officer", "mark items as needing no reply")
-    return _finish(ctx, replies.dismiss(ctx, mention_id, click.selected, click.user))
+    return _finish(ctx, replies.dismiss(ctx, mention_id, reason, click.user))
 
 
 def on_reclassify(ctx: Context, click: Click) -> str | None:
     from bot.triage import reclassify
 
     mention_id = _block_mention(click)
-    if click.selected not in CATEGORIES:
+    category = _choice(click)
+    if category not in CATEGORIES:
         raise Refused(BAD_VALUE)
     check_card(ctx, click, mention_id, "officer", "reclassify items")
     try:
-        reclassify(ctx, mention_id, click.selected, click.user)
+        reclassify(ctx, mention_id, category, click.user)
     except (KeyError, LookupError, ValueError) as exc:
         raise Refused(f"Could not reclassify #{mention_id}: {exc}") from None
     _refresh(ctx, mention_id)
