@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +90,26 @@ def why_not(session: Session, mention: Mention) -> str:
 # -- send -----------------------------------------------------------------------------------------
 
 
+def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Result | None:
+    """Move an open, unanswered mention on with `values`; only one caller can win it.
+
+    The guarded UPDATE is what makes a public reply happen once: of any number of concurrent
+    clicks, exactly one sees rowcount 1. The others get the reason, e.g. who already sent it.
+    """
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        return Result("refused", mention_id, f"There is no item #{mention_id}.")
+    claimed = session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY))
+        .values(**values)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(mention)
+        return Result("refused", mention_id, why_not(session, mention))
+    return None
+
+
 def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -> Result:
     """Post `text` publicly as the reply to the mention, exactly once."""
     if not text.strip():
@@ -97,19 +117,9 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:
-            mention = session.get(Mention, mention_id)
-            if mention is None:
-                return Result("refused", mention_id, f"There is no item #{mention_id}.")
-            claimed = session.execute(
-                update(Mention)
-                .where(
-                    Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY)
-                )
-                .values(reply_status=REPLY_SENDING)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                session.refresh(mention)
-                return Result("refused", mention_id, why_not(session, mention))
+            refused = _claim_unanswered(session, mention_id, reply_status=REPLY_SENDING)
+            if refused is not None:
+                return refused
             reply = Reply(
                 mention_id=mention_id,
                 text=text,
@@ -314,24 +324,16 @@ def mark_replied_manually(ctx: Context, mention_id: int, by: str) -> Result:
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:
-            mention = session.get(Mention, mention_id)
-            if mention is None:
-                return Result("refused", mention_id, f"There is no item #{mention_id}.")
-            claimed = session.execute(
-                update(Mention)
-                .where(
-                    Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY)
-                )
-                .values(
-                    reply_status=REPLY_MANUAL,
-                    state=REPLIED,
-                    responded_by=by,
-                    first_response_at=func.coalesce(Mention.first_response_at, now),
-                )
+            refused = _claim_unanswered(
+                session,
+                mention_id,
+                reply_status=REPLY_MANUAL,
+                state=REPLIED,
+                responded_by=by,
+                first_response_at=func.coalesce(Mention.first_response_at, now),
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                session.refresh(mention)
-                return Result("refused", mention_id, why_not(session, mention))
+            if refused is not None:
+                return refused
             session.add(
                 Reply(
                     mention_id=mention_id,
