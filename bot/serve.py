@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+from types import FrameType
 
 from bot.config import load_settings
 from bot.startup import prepare
@@ -16,7 +18,14 @@ from bot.startup import prepare
 log = logging.getLogger(__name__)
 
 
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main(args: argparse.Namespace) -> int:
+    # Hosting platforms stop a process with SIGTERM: turn it into an orderly exit so the Slack
+    # connection is closed, queued clicks finish and the scheduler stops, as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _stop)
     settings = load_settings()
     settings.require_for_slack()
     ctx = prepare(settings)
@@ -29,7 +38,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         serve_forever(ctx, slack)
     finally:
+        log.info("stopping")
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         ctx.engine.dispose()
+        log.info("stopped")
     return 0

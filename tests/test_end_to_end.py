@@ -200,7 +200,10 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
     _wait_for("the reply on Facebook", lambda: graph.comment_replies)
     assert len(graph.comment_replies) == 1
 
-    world["log"].flush()
+    process = world["process"]
+    process.send_signal(signal.SIGTERM)  # how a hosting platform stops a process
+    assert process.wait(timeout=30) == 0
     printed = Path(world["log"].name).read_text()
+    assert "bot.serve: stopped" in printed  # the orderly shutdown ran
     for secret in SECRETS:
         assert secret not in printed, "a secret reached the log"

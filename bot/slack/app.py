@@ -348,9 +348,12 @@ def serve_forever(ctx: Context, slack: SlackApp) -> None:
 
         health = start_http_server(ctx, None, host="0.0.0.0", port=settings.port, events=False)  # noqa: S104
         log.info("Socket Mode; health check on :%s%s", health.port, HEALTH_PATH)
+        handler = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
         try:
-            SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+            handler.start()  # type: ignore[no-untyped-call]
         finally:
+            # Hang up first: an envelope acked while the work pool drains would lose its work.
+            handler.close()  # type: ignore[no-untyped-call]
             health.stop()
             slack.close()
         return

@@ -169,6 +169,7 @@ class FakeSlack(FakeServer):
         self.channels: dict[str, dict[str, Any]] = {}
         self.missing_channels: set[str] = set()
         self.revoked_tokens: set[str] = set()
+        self.socket_mode_url = ""  # set to a FakeSocketMode's `url` to hand it out
         self.route("POST", r"/api/([a-zA-Z.]+)", self._api)
         self.route("GET", r"/api/([a-zA-Z.]+)", self._api)
         self.route("POST", r"/response/([A-Za-z0-9_-]+)", self._response_url)
@@ -261,6 +262,9 @@ class FakeSlack(FakeServer):
         handler = getattr(self, "api_" + method.replace(".", "_"), None)
         if handler is None:
             return self.error("unknown_method")
+        if method == "apps.connections.open":
+            # Slack checks the token type here: only an app-level token may open a socket.
+            args = {**args, "app_token": token}
         with self.data_lock:
             response: Response = handler(args)
         return response
@@ -294,6 +298,13 @@ class FakeSlack(FakeServer):
             bot_id=BOT_ID,
             is_enterprise_install=False,
         )
+
+    def api_apps_connections_open(self, args: dict[str, Any]) -> Response:
+        if not str(args.get("app_token", "")).startswith("xapp-"):
+            return self.error("not_allowed_token_type")
+        if not self.socket_mode_url:
+            return self.error("internal_error")
+        return self.ok(url=f"{self.socket_mode_url}?ticket={next(self._ids)}&app_id=A0TWOWAY")
 
     def api_chat_postMessage(self, args: dict[str, Any]) -> Response:
         channel = self._channel_for(str(args.get("channel") or ""))
