@@ -90,6 +90,16 @@ def why_not(session: Session, mention: Mention) -> str:
 # -- send -----------------------------------------------------------------------------------------
 
 
+def _answered(status: str, by: str, now: datetime) -> dict[str, Any]:
+    """The mention's columns once its reply reaches `status`: a sent or manual reply answers it."""
+    values: dict[str, Any] = {"reply_status": status}
+    if status in (REPLY_SENT, REPLY_MANUAL):
+        values.update(
+            state=REPLIED, responded_by=by, first_response_at=func.coalesce(Mention.first_response_at, now)
+        )
+    return values
+
+
 def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Result | None:
     """Move an open, unanswered mention on with `values`; only one caller can win it.
 
@@ -202,17 +212,10 @@ def _finish(
             .where(Reply.id == reply_id, Reply.status == REPLY_SENDING)
             .values(status=status, completed_at=now, error=error, external_id=external_id, url=url or None)
         )
-        values: dict[str, object] = {"reply_status": status}
-        if status == REPLY_SENT:
-            values.update(
-                state=REPLIED,
-                responded_by=by,
-                first_response_at=func.coalesce(Mention.first_response_at, now),
-            )
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status == REPLY_SENDING)
-            .values(**values)
+            .values(**_answered(status, by, now))
         )
         action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
             status
@@ -272,17 +275,10 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return Result("refused", mention_id, "That question was already answered.")
-        values: dict[str, object] = {"reply_status": REPLY_SENT if posted else REPLY_FAILED}
-        if posted:
-            values.update(
-                state=REPLIED,
-                responded_by=by,
-                first_response_at=func.coalesce(Mention.first_response_at, now),
-            )
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)
-            .values(**values)
+            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, now))
         )
         action = "reply_confirmed_posted" if posted else "reply_confirmed_not_posted"
         audit.record(session, now, action, actor=by, mention_id=mention_id, reply_id=reply_id)
@@ -324,14 +320,7 @@ def mark_replied_manually(ctx: Context, mention_id: int, by: str) -> Result:
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:
-            refused = _claim_unanswered(
-                session,
-                mention_id,
-                reply_status=REPLY_MANUAL,
-                state=REPLIED,
-                responded_by=by,
-                first_response_at=func.coalesce(Mention.first_response_at, now),
-            )
+            refused = _claim_unanswered(session, mention_id, **_answered(REPLY_MANUAL, by, now))
             if refused is not None:
                 return refused
             session.add(
