@@ -11,44 +11,27 @@ from __future__ import annotations
 import copy
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.conftest import REPO
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.x_api import FakeX
+from tests.process import free_port, healthy, wait_for
 from tests.slack_requests import SlackSender, find_element
 
 CHANNEL = "C0REVIEW01"
 ADMIN, OFFICER, STRANGER = "U0ADMIN001", "U0OFFICER1", "U0STRANGER"
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 SECRETS = ("xoxb-e2e-bot-token-123", SIGNING_SECRET, "x-bearer-token", "x-api-secret", "fb-page-token")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -73,7 +56,7 @@ def world(tmp_path: Path, backend: str, db_url: str) -> Iterator[dict[str, Any]]
     post = graph.add_post("Join us for coffee with a cop this Saturday at the library.")
     graph.add_comment(post, "What time does it start? Can I bring my kids?", author="Maria Lopez")
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_", "FACEBOOK_", "TWOWAY_"))}
     env.update(
         PYTHONPATH=str(REPO),
@@ -103,7 +86,7 @@ def world(tmp_path: Path, backend: str, db_url: str) -> Iterator[dict[str, Any]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for("the app to listen", lambda: _healthy(base, process), timeout=60)
+        wait_for("the app to listen", lambda: healthy(base, process), timeout=60)
         yield {
             "slack": slack,
             "x": x,
@@ -123,15 +106,6 @@ def world(tmp_path: Path, backend: str, db_url: str) -> Iterator[dict[str, Any]]
         for fake in (slack, x, graph):
             fake.stop()
         log.close()
-
-
-def _healthy(base: str, process: subprocess.Popen[bytes]) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"twoway run exited with {process.returncode}")
-    try:
-        return requests.get(base + "/healthz", timeout=2).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def _cards(slack: FakeSlack) -> list[Message]:
@@ -166,7 +140,7 @@ def _send_first_draft(sender: SlackSender, card: Message, user: str) -> Any:
 def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, Any]) -> None:
     slack, x, graph, sender = world["slack"], world["x"], world["graph"], world["sender"]
 
-    _wait_for("a card per mention", lambda: len(_cards(slack)) >= 3)
+    wait_for("a card per mention", lambda: len(_cards(slack)) >= 3)
     time.sleep(1)  # a second poll cycle must not add cards
     assert len(_cards(slack)) == 3
 
@@ -181,13 +155,11 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
     assert x.replies == []
 
     assert _send_first_draft(sender, x_card, OFFICER).status == 200
-    _wait_for("the reply on X", lambda: x.replies)
+    wait_for("the reply on X", lambda: x.replies)
     question = next(t for t in x.tweets.values() if "police report" in t["text"])
     assert len(x.replies) == 1
     assert x.replies[0]["reply"]["in_reply_to_tweet_id"] == question["id"]
-    _wait_for(
-        "the card to show who sent it", lambda: OFFICER in str(slack.message(CHANNEL, x_card.ts).blocks)
-    )
+    wait_for("the card to show who sent it", lambda: OFFICER in str(slack.message(CHANNEL, x_card.ts).blocks))
     assert "send_reply:1" not in str(slack.message(CHANNEL, x_card.ts).blocks)
 
     # A second click on the same card (a double-click, another officer) posts nothing more.
@@ -197,7 +169,7 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
 
     fb_card = _card_for(slack, "What time does it start")
     _send_first_draft(sender, fb_card, OFFICER)
-    _wait_for("the reply on Facebook", lambda: graph.comment_replies)
+    wait_for("the reply on Facebook", lambda: graph.comment_replies)
     assert len(graph.comment_replies) == 1
 
     process = world["process"]

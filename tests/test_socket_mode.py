@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,27 +27,12 @@ from storage import staff
 from tests.conftest import REPO
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
+from tests.process import free_port, healthy, wait_for
 
 ADMIN, OFFICER, STRANGER = "U0ADMIN001", "U0OFFICER1", "U0STRANGER"
 CHANNEL = "C0REVIEW01"
 APP_TOKEN = "xapp-1-A0TWOWAY-socket-secret-123"
 BOT_TOKEN = "xoxb-socket-bot-token-456"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -111,15 +95,6 @@ class Running:
         return self.socket.wait_ack(envelope), response_url
 
 
-def _healthy(base: str, process: subprocess.Popen[bytes]) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"twoway run exited with {process.returncode}")
-    try:
-        return requests.get(base + "/healthz", timeout=2).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
 @pytest.fixture
 def running(tmp_path: Path, db_url: str) -> Iterator[Running]:
     slack, sockets = FakeSlack(), FakeSocketMode().start()
@@ -128,7 +103,7 @@ def running(tmp_path: Path, db_url: str) -> Iterator[Running]:
     slack.set_channel(CHANNEL, name="community-replies")
     for user in (ADMIN, OFFICER, STRANGER):
         slack.add_user(user, name=user.lower())
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_", "FACEBOOK_", "TWOWAY_"))}
     env.update(
         PYTHONPATH=str(REPO),
@@ -149,7 +124,7 @@ def running(tmp_path: Path, db_url: str) -> Iterator[Running]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for("the health check", lambda: _healthy(base, process), timeout=30)
+        wait_for("the health check", lambda: healthy(base, process), timeout=30)
         sockets.wait_connected(timeout=10)
         yield Running(slack, sockets, process, base, log)
     finally:
@@ -185,7 +160,7 @@ def test_commands_arrive_over_the_socket_and_are_answered_in_the_ack(
     granted = running.command(f"role <@{OFFICER}|officer> officer", ADMIN)["payload"]
     assert f"<@{OFFICER}> is now" in granted["text"]
     assert _role(engine, OFFICER) == "officer"
-    _wait_for("the DM to the new officer", lambda: running.slack.dms(OFFICER))
+    wait_for("the DM to the new officer", lambda: running.slack.dms(OFFICER))
 
     assert "your role: officer" in running.command("help", OFFICER)["payload"]["text"]
 
@@ -197,16 +172,16 @@ def test_commands_arrive_over_the_socket_and_are_answered_in_the_ack(
 def test_button_clicks_arrive_over_the_socket_and_are_answered_via_response_url(running: Running) -> None:
     """A click is acked at once; the refusal reaches the clicker through the response_url."""
     running.command(f"role <@{OFFICER}|officer> officer", ADMIN)
-    _wait_for("the role DM", lambda: running.slack.dms(OFFICER))
+    wait_for("the role DM", lambda: running.slack.dms(OFFICER))
 
     ack, response_url = running.click("send_reply:1", "999:1", OFFICER)
     assert not ack.get("payload")  # an empty ack: nothing to show in place of the card
-    told = _wait_for("the answer to the officer", lambda: running.slack.responses_to(response_url))
+    told = wait_for("the answer to the officer", lambda: running.slack.responses_to(response_url))
     assert "There is no item #999" in told[0]["text"]
     assert told[0]["response_type"] == "ephemeral"
 
     _, stranger_url = running.click("send_reply:1", "999:1", STRANGER)
-    refused = _wait_for("the refusal", lambda: running.slack.responses_to(stranger_url))
+    refused = wait_for("the refusal", lambda: running.slack.responses_to(stranger_url))
     assert "You need the officer role" in refused[0]["text"]
     # Only the officer's role DM was posted: no card, no reply, nothing in the channel.
     assert [c["channel"] for c in running.slack.api_calls("chat.postMessage")] == [OFFICER]
