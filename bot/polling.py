@@ -139,39 +139,16 @@ def _failed(ctx: Context, account_id: int, summary: PollSummary, exc: Exception,
         if isinstance(exc, AuthFailed):
             summary.status = ACCOUNT_NEEDS_ATTENTION
             accounts.mark_needs_attention(session, row, now, message, retry_after=now + ATTENTION_RETRY)
-        elif isinstance(exc, RateLimited):
-            summary.status = ACCOUNT_RATE_LIMITED
-            if exc.reset_at is not None:
-                retry = max(exc.reset_at, now) + timedelta(seconds=1)
-                accounts.mark_failure(
-                    session,
-                    row,
-                    now,
-                    status=ACCOUNT_RATE_LIMITED,
-                    error=message,
-                    retry_after=retry,
-                    count=False,
-                )
+        else:
+            summary.status = ACCOUNT_RATE_LIMITED if isinstance(exc, RateLimited) else ACCOUNT_ERROR
+            if isinstance(exc, RateLimited) and exc.reset_at is not None:
+                # The platform said when: wait exactly that long, and it is not our failure.
+                retry, count = max(exc.reset_at, now) + timedelta(seconds=1), False
             else:
                 failures = (row.consecutive_failures or 0) + 1
-                accounts.mark_failure(
-                    session,
-                    row,
-                    now,
-                    status=ACCOUNT_RATE_LIMITED,
-                    error=message,
-                    retry_after=now + backoff(failures, poll_seconds),
-                )
-        else:
-            summary.status = ACCOUNT_ERROR
-            failures = (row.consecutive_failures or 0) + 1
+                retry, count = now + backoff(failures, poll_seconds), True
             accounts.mark_failure(
-                session,
-                row,
-                now,
-                status=ACCOUNT_ERROR,
-                error=message,
-                retry_after=now + backoff(failures, poll_seconds),
+                session, row, now, status=summary.status, error=message, retry_after=retry, count=count
             )
     log.warning("poll of %s failed: %s", summary.account, summary.error)
 

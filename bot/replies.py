@@ -344,17 +344,11 @@ def dismiss(ctx: Context, mention_id: int, reason: str, by: str) -> Result:
     """No reply needed: open -> dismissed, once, with the reason kept for the record."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        mention = session.get(Mention, mention_id)
-        if mention is None:
-            return Result("refused", mention_id, f"There is no item #{mention_id}.")
-        done = session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY))
-            .values(state=DISMISSED, dismissed_reason=reason, dismissed_by=by, dismissed_at=now)
+        refused = _claim_unanswered(
+            session, mention_id, state=DISMISSED, dismissed_reason=reason, dismissed_by=by, dismissed_at=now
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            session.refresh(mention)
-            return Result("refused", mention_id, why_not(session, mention))
+        if refused is not None:
+            return refused
         audit.record(session, now, "dismissed", actor=by, mention_id=mention_id, reason=reason)
     return Result("done", mention_id, "Marked as needing no reply.")
 

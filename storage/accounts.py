@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +39,29 @@ def env_accounts(session: Session, platform: str) -> list[Account]:
     return list(session.scalars(select(Account).where(Account.platform == platform, Account.source == "env")))
 
 
+def _audit_connected(
+    session: Session,
+    account: Account,
+    identity: AccountIdentity,
+    source: str,
+    actor: str,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    audit.record(
+        session,
+        now,
+        "account_connected",
+        actor=actor,
+        account_id=account.id,
+        platform=identity.platform,
+        external_id=identity.external_id,
+        handle=identity.handle,
+        source=source,
+        **extra,
+    )
+
+
 def upsert_account(
     session: Session,
     identity: AccountIdentity,
@@ -68,35 +92,14 @@ def upsert_account(
         )
         session.add(account)
         session.flush()
-        audit.record(
-            session,
-            now,
-            "account_connected",
-            actor=actor,
-            account_id=account.id,
-            platform=identity.platform,
-            external_id=identity.external_id,
-            handle=identity.handle,
-            source=source,
-        )
+        _audit_connected(session, account, identity, source, actor, now)
         return account
     account.handle, account.name, account.source = identity.handle, identity.name, source
     account.credentials = credentials_token
     if source != "env":
         if not account.enabled:
             set_enabled(session, account.id, True, by=actor, now=now)
-        audit.record(
-            session,
-            now,
-            "account_connected",
-            actor=actor,
-            account_id=account.id,
-            platform=identity.platform,
-            external_id=identity.external_id,
-            handle=identity.handle,
-            source=source,
-            reconnected=True,
-        )
+        _audit_connected(session, account, identity, source, actor, now, reconnected=True)
     if account.status in _ALARMING:
         mark_recovered(session, account, now, actor=actor)
     account.retry_after = None
