@@ -2,7 +2,7 @@
 
 Speed is the best of several batch runs over the texts (the dev file when present, else the
 shipped examples), pinned to one CPU. Memory is the peak resident size after importing the
-classifier and building the shipped model, minus the interpreter's before it.
+classifier and loading the shipped model, minus the interpreter's before it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> int:
     print(f"texts: {path.name if path.exists() else 'shipped examples'}, batch of {len(batch)}, one core")
     print(f"batch: {max(rates):,.0f} mentions/s (best of 5; median {sorted(rates)[2]:,.0f})")
     print(f"one at a time: {single:,.0f} mentions/s")
-    print(f"import + train shipped model: {load_s:.1f} s, {added:.0f} MB added peak RSS")
+    print(f"import + load shipped model: {load_s:.1f} s, {added:.0f} MB added peak RSS")
     return 0
 
 

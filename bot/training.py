@@ -93,13 +93,27 @@ def retrain(ctx: Context) -> TrainResult:
 
 
 def scheduled_retrain(ctx: Context) -> None:
-    """The periodic job: retrain only when corrections arrived since the last attempt."""
+    """The periodic job: retrain when corrections arrived since the last attempt, or when the
+    active model can no longer be loaded (saved by an older version, or trained with the
+    `embeddings` extra that is no longer installed), so the agency does not silently lose it."""
     with ctx.transaction() as session:
         newest = last_correction_id(session)
         seen = (models.latest_metrics(session) or {}).get("last_correction_id")
-    if newest is None or (seen is not None and newest <= int(seen)):
+        row = models.active_model(session)
+        blob = row.blob if row is not None else None
+    if newest is None:
+        return
+    if seen is not None and newest <= int(seen) and (blob is None or _loads(blob)):
         return
     retrain(ctx)
+
+
+def _loads(blob: bytes) -> bool:
+    try:
+        Classifier.from_bytes(blob)
+    except ValueError:
+        return False
+    return True
 
 
 def main(args: argparse.Namespace) -> int:

@@ -75,10 +75,10 @@ def learn(
         texts = [t for t, _ in held]
         truth += [label for _, label in held]
         before += [t.category for t in base.classify_many(texts)]
-        after += [t.category for t in train_agency(kept).classify_many(texts)]
+        after += [t.category for t in train_agency(kept, base.encoder).classify_many(texts)]
     score_before, score_after = round(macro_f1(truth, before), 4), round(macro_f1(truth, after), 4)
     accepted = score_after >= score_before
     verdict = "not worse than" if accepted else "worse than"
     reason = f"held-back macro-F1 {score_after:.3f} is {verdict} the base model's {score_before:.3f}"
-    model = train_agency(examples) if accepted else None
+    model = train_agency(examples, base.encoder) if accepted else None
     return Adaptation(model, accepted, n, score_before, score_after, reason)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
+import sys
+import textwrap
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import CountVectorizer
 
 from domain import CATEGORIES
-from handlers import metrics
+from handlers import embeddings, metrics
 from handlers.classifier import Classifier, base_examples, fit, load_default
 from tests.conftest import DEV_CSV
 
@@ -115,6 +122,56 @@ def test_training_is_deterministic() -> None:
     """The same examples always give the same model, byte for byte."""
     examples = list(base_examples())
     assert fit(examples).to_bytes() == fit(examples).to_bytes()
+
+
+def test_the_shipped_model_is_the_one_the_shipped_examples_give(model: Classifier) -> None:
+    """data/base-model.bin must be refitted when the examples change: scripts/build_base_model.py."""
+    fresh = fit(list(base_examples()), encoder=embeddings.STATIC)
+    assert model.encoder == embeddings.STATIC
+    assert model.n_examples == fresh.n_examples
+    assert [b.vocabulary for b in model.blocks] == [b.vocabulary for b in fresh.blocks]
+    texts = [t for t, _ in base_examples()] + [t for t, _ in CLEAR] + SARCASM + OTHER_LANGUAGES
+    assert np.allclose(model.probabilities(texts), fresh.probabilities(texts), atol=2e-3)
+
+
+# Pieces of posts: words the vocabulary knows, case, apostrophes, punctuation, emoji, odd Unicode.
+PIECES = [
+    *"aXé'’!?.,:-_#@/ \n\t7",
+    "🙏",
+    "Ａ",
+    "ß",
+    "İ",
+    "don't",
+    "Thank",
+    "you",
+    "officers",
+    "parking",
+    "ticket",
+]
+POST_TEXT = st.lists(st.sampled_from(PIECES), max_size=25).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(POST_TEXT, max_size=6))
+def test_ngram_counts_match_scikit_learn(model: Classifier, texts: list[str]) -> None:
+    """Classifying counts n-grams without scikit-learn; it must count exactly as training did."""
+    for block in model.blocks:
+        expected = CountVectorizer(vocabulary=block.vocabulary, **block.params).transform(texts)
+        assert (block.counts(texts) != expected).nnz == 0
+
+
+def test_classifying_with_the_shipped_model_does_not_import_scikit_learn() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from handlers.classifier import load_default
+        print(load_default().classify("Thank you officers!").category)
+        print("sklearn" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["compliment", "False"]
 
 
 def test_round_trip_through_bytes_keeps_every_judgement(model: Classifier) -> None:

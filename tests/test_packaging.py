@@ -50,6 +50,8 @@ def test_wheel_ships_migrations_and_default_data(wheel: zipfile.ZipFile) -> None
     assert "storage/migrations/script.py.mako" in names
     assert any(n.startswith("storage/migrations/versions/0001_") for n in names)
     assert "handlers/data/templates.json" in names
+    for part in ("model.safetensors", "tokenizer.json", "config.json", "NOTICE.md"):
+        assert f"handlers/data/static-minilm/{part}" in names  # the sentence vectors load offline
     assert "domain.py" in names
     assert not any(n.startswith("tests/") for n in names)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import zlib
 
 import pytest
 from sqlalchemy import select
@@ -219,3 +221,23 @@ def test_an_unreadable_stored_model_falls_back_to_the_shipped_one(
     with caplog.at_level(logging.WARNING, logger="bot.training"):
         assert current_classifier(ctx) is load_default()
     assert "cannot be loaded" in caplog.text
+
+
+def test_an_active_model_this_version_cannot_load_is_retrained(ctx: Context, clock: FakeClock) -> None:
+    """After an upgrade changes the model format, the agency's corrections are learnt again."""
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        row.blob = zlib.compress(json.dumps({"format": 1}).encode())  # what an older TwoWay saved
+        stale = row.id
+    scheduled_retrain(ctx)
+    with ctx.transaction() as session:
+        fresh = models.active_model_id(session)
+    assert fresh is not None
+    assert fresh != stale
+    assert current_classifier(ctx).classify(UNSEEN_PARKING).category == "question"
+    scheduled_retrain(ctx)  # a loadable model and no new corrections: nothing to do
+    with ctx.transaction() as session:
+        assert models.active_model_id(session) == fresh
