@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.context import Context
+from handlers import embeddings
 from handlers.adapt import learn
 from handlers.classifier import Classifier, load_default
 from storage import audit
@@ -94,8 +95,8 @@ def retrain(ctx: Context) -> TrainResult:
 
 def scheduled_retrain(ctx: Context) -> None:
     """The periodic job: retrain when corrections arrived since the last attempt, or when the
-    active model can no longer be loaded (saved by an older version, or trained with the
-    `embeddings` extra that is no longer installed), so the agency does not silently lose it."""
+    active model is not what this install would train: saved by an older version, or trained
+    with other sentence vectors because the `embeddings` extra was installed or removed since."""
     with ctx.transaction() as session:
         newest = last_correction_id(session)
         seen = (models.latest_metrics(session) or {}).get("last_correction_id")
@@ -103,17 +104,16 @@ def scheduled_retrain(ctx: Context) -> None:
         blob = row.blob if row is not None else None
     if newest is None:
         return
-    if seen is not None and newest <= int(seen) and (blob is None or _loads(blob)):
+    if seen is not None and newest <= int(seen) and (blob is None or _current(blob)):
         return
     retrain(ctx)
 
 
-def _loads(blob: bytes) -> bool:
+def _current(blob: bytes) -> bool:
     try:
-        Classifier.from_bytes(blob)
+        return Classifier.from_bytes(blob).encoder == embeddings.default_name()
     except ValueError:
         return False
-    return True
 
 
 def main(args: argparse.Namespace) -> int:

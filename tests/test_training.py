@@ -9,11 +9,13 @@ import zlib
 import pytest
 from sqlalchemy import select
 
+import handlers.adapt
 from bot.context import Context
 from bot.training import current_classifier, retrain, scheduled_retrain
 from domain import CATEGORIES
+from handlers import embeddings
 from handlers.adapt import MIN_CORRECTIONS, learn
-from handlers.classifier import load_default
+from handlers.classifier import Classifier, base_examples, fit, load_default
 from storage import classifiers as models
 from storage.corrections import add_correction, count_corrections, list_corrections
 from storage.models import AuditEvent, ClassifierModel
@@ -241,3 +243,24 @@ def test_an_active_model_this_version_cannot_load_is_retrained(ctx: Context, clo
     scheduled_retrain(ctx)  # a loadable model and no new corrections: nothing to do
     with ctx.transaction() as session:
         assert models.active_model_id(session) == fresh
+
+
+def test_installing_the_embeddings_extra_retrains_the_agency_model_with_it(
+    ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    with ctx.transaction() as session:
+        static = models.active_model_id(session)
+    # The extra is installed: this stand-in only records the choice, the static vectors do the work.
+    vectors = embeddings.load(embeddings.STATIC)
+    monkeypatch.setattr(embeddings, "default_name", lambda: "minilm")
+    monkeypatch.setattr(embeddings, "load", lambda _name: vectors)
+    minilm_base = fit(list(base_examples()), encoder="minilm")  # what a fresh process would load
+    monkeypatch.setattr(handlers.adapt, "load_default", lambda: minilm_base)
+    scheduled_retrain(ctx)
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        assert row.id != static
+        assert Classifier.from_bytes(row.blob).encoder == "minilm"
