@@ -205,26 +205,31 @@ class Classifier:
             state = json.loads(zlib.decompress(blob))
         except (zlib.error, ValueError) as exc:
             raise ValueError("not a TwoWay classifier model") from exc
+        if not isinstance(state, dict):
+            raise ValueError("not a TwoWay classifier model")
         if state.get("format") != FORMAT or state.get("dense_names") != list(features.DENSE_NAMES):
             raise ValueError("classifier model was saved by an incompatible version")
-        blocks = [
-            _Block(
-                {k: tuple(v) if isinstance(v, list) else v for k, v in b["params"].items()},
-                b["vocabulary"],
-                np.asarray(b["idf"], dtype=np.float64),
+        try:
+            blocks = [
+                _Block(
+                    {k: tuple(v) if isinstance(v, list) else v for k, v in b["params"].items()},
+                    b["vocabulary"],
+                    np.asarray(b["idf"], dtype=np.float64),
+                )
+                for b in state["blocks"]
+            ]
+            return cls(
+                blocks,
+                np.asarray(state["dense_mean"], dtype=np.float64),
+                np.asarray(state["dense_scale"], dtype=np.float64),
+                np.asarray(state["coef"], dtype=np.float64),
+                np.asarray(state["intercept"], dtype=np.float64),
+                state["classes"],
+                int(state["n_examples"]),
+                state["encoder"],  # ValueError when that encoder is not installed here
             )
-            for b in state["blocks"]
-        ]
-        return cls(
-            blocks,
-            np.asarray(state["dense_mean"], dtype=np.float64),
-            np.asarray(state["dense_scale"], dtype=np.float64),
-            np.asarray(state["coef"], dtype=np.float64),
-            np.asarray(state["intercept"], dtype=np.float64),
-            state["classes"],
-            int(state["n_examples"]),
-            state["encoder"],  # ValueError when that encoder is not installed here
-        )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"classifier model is incomplete: {exc!r}") from exc
 
 
 @lru_cache(maxsize=1)

