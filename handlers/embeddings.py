@@ -49,6 +49,9 @@ class _Static:
     def __init__(self) -> None:
         from model2vec import StaticModel
 
+        if not (STATIC_DIR / "model.safetensors").is_file():
+            # model2vec would take a missing folder for a model hub name and try to download it.
+            raise FileNotFoundError(f"the shipped sentence vectors are missing from {STATIC_DIR}")
         self._model = StaticModel.from_pretrained(STATIC_DIR, normalize=True)
         self.dimensions = int(self._model.dim)
 

@@ -142,3 +142,15 @@ def test_a_model_records_its_encoder_and_refuses_to_load_without_it(
     embeddings.load.cache_clear()
     with pytest.raises(ValueError, match="embeddings extra"):
         Classifier.from_bytes(blob)
+
+
+def test_missing_shipped_vectors_are_an_error_not_a_download(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(embeddings, "STATIC_DIR", tmp_path / "static-minilm")
+    embeddings.load.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError, match="shipped sentence vectors are missing"):
+            embeddings.load(embeddings.STATIC)
+    finally:
+        embeddings.load.cache_clear()
