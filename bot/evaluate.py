@@ -68,9 +68,16 @@ def _row(path: str, line: int, record: dict[str, Any]) -> Row:
     return Row(text=str(record.get("text") or ""), label=label, urgent=urgent)
 
 
+WARM_UP = ["Thank you officers!", "How do I get a copy of my report?", "Nobody came. Useless", "lol"]
+
+
 def evaluate(model: Classifier, rows: Sequence[Row]) -> dict[str, Any]:
     """The figures for one model on labelled rows (the keys `--json` promises)."""
     texts = [r.text for r in rows]
+    # Start-up is not classification: the first call loads VADER's lexicon and warms caches,
+    # which on a few hundred rows would otherwise cut the speed reported by a quarter. Posts of
+    # its own, so that no row is timed from an encoder's cache.
+    model.classify_many(WARM_UP)
     started = time.perf_counter()
     triages = model.classify_many(texts)
     elapsed = time.perf_counter() - started
