@@ -206,6 +206,10 @@ def _register_events(app: App, ctx: Context) -> None:
             return  # Slack re-sent an event it thinks we missed; the first delivery did the work
         kind = str(event.get("type", "app_uninstalled"))
         log.error("Slack says %s: TwoWay can no longer post; reinstall the app and update the token", kind)
+        # In the work pool, like every other write after an ack, so shutdown and tests can wait for it.
+        after_ack(ctx, record, kind)
+
+    def record(kind: str) -> None:
         with ctx.transaction() as session:
             audit.record(session, ctx.clock.now(), "slack_" + kind)
 
