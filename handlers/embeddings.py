@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Sequence
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,8 +94,10 @@ class _MiniLM:
                 for text, vector in zip(missing, vectors, strict=True):
                     self._cache[text] = np.asarray(vector, dtype=np.float32)
             rows = np.asarray([self._cache[t] for t in texts], dtype=np.float64)
-            for text in list(self._cache)[: max(0, len(self._cache) - self.CACHE)]:
-                del self._cache[text]  # oldest first
+            excess = len(self._cache) - self.CACHE
+            if excess > 0:  # not on every call: listing 20,000 keys to drop none is waste
+                for text in list(islice(self._cache, excess)):
+                    del self._cache[text]  # oldest first
         return rows
 
 

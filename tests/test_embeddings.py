@@ -134,6 +134,19 @@ def test_with_the_extra_installed_minilm_is_the_default_and_loads_offline(
     assert fake_minilm.encoded == ["a", "bb", "ccc"]  # each text is encoded once, then remembered
 
 
+def test_the_minilm_cache_is_bounded_and_forgets_the_oldest_first(
+    fake_minilm: _FakeSentenceModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running bot sees an endless stream of new posts; memory must not grow with it."""
+    monkeypatch.setattr(embeddings._MiniLM, "CACHE", 2)
+    encoder = embeddings.load(embeddings.MINILM)
+    first = encoder.encode(["a", "bb"])
+    encoder.encode(["ccc"])  # over the bound: "a", the oldest, is forgotten
+    again = encoder.encode(["bb", "a"])
+    assert fake_minilm.encoded == ["a", "bb", "ccc", "a"]
+    assert np.array_equal(again, first[::-1])  # re-encoded, the same vectors
+
+
 def test_a_model_records_its_encoder_and_refuses_to_load_without_it(
     fake_minilm: _FakeSentenceModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
