@@ -353,9 +353,10 @@ def _is_latin(c: str) -> bool:
 
 def foreign_share(text: str, tokens: list[str] | None = None) -> float:
     """How much of a text reads as another language: 0 plainly English, 1 plainly not."""
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
-        return 1.0
+    if not text.isascii():  # ASCII letters are all Latin
+        letters = [c for c in text if c.isalpha()]
+        if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
+            return 1.0
     tokens = words(text) if tokens is None else tokens
     foreign = sum(1 for t in tokens if t in FOREIGN_WORDS and t not in ENGLISH)
     if foreign < 2:

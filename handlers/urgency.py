@@ -140,6 +140,10 @@ RULES = (
     ),
 )
 
+# Every rule at once: most posts match none, and one pass over them is cheaper than the guard
+# and thirteen searches (a third of the time per post).
+ANY_RULE = _rx(*(rule.pattern.pattern for rule in RULES))
+
 NOW = _rx(
     r"\bright now\b",
     r"\bhappening (?:now|right now)\b",
@@ -183,6 +187,8 @@ def urgent_reason(text: str, parent_text: str | None = None) -> str | None:
     already said, not a new report, so it does not count.
     """
     text = text.lower().replace("’", "'")
+    if not ANY_RULE.search(text):
+        return None
     parent_text = parent_text.lower().replace("’", "'") if parent_text else None
     if GUARD.search(text):
         return None
