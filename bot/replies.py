@@ -35,6 +35,7 @@ from storage.models import (
     REPLY_SENT,
     REPLY_UNKNOWN,
     Account,
+    AuditEvent,
     Mention,
     Reply,
 )
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "failed", "unknown", "refused", "done"]
 STALE_SENDING = timedelta(minutes=10)
+STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
 _OPEN_TO_REPLY = (REPLY_NONE, REPLY_FAILED)
 
 
@@ -310,6 +312,47 @@ def recover_stale_sends(ctx: Context) -> list[int]:
                 error=reply.error,
             )
         return [r.mention_id for r in stale]
+
+
+def recover_stale_likes(ctx: Context) -> list[int]:
+    """Likes left `liking` by a crash become `failed`, so the card offers Like again.
+
+    Repeating a like is harmless on both platforms, but it is still a public act: a person clicks
+    again rather than the sweep liking on its own. The claim time is the `like_requested` event.
+    """
+    cutoff = ctx.clock.now() - STALE_LIKING
+    with ctx.transaction() as session:
+        requested = (
+            select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
+            .where(AuditEvent.action == "like_requested")
+            .group_by(AuditEvent.mention_id)
+            .subquery()
+        )
+        stale = list(
+            session.scalars(
+                select(Mention.id)
+                .outerjoin(requested, requested.c.mention_id == Mention.id)
+                .where(Mention.like_status == "liking", (requested.c.at < cutoff) | requested.c.at.is_(None))
+                .order_by(Mention.id)
+            )
+        )
+        recovered = []
+        for mention_id in stale:
+            done = session.execute(
+                update(Mention)
+                .where(Mention.id == mention_id, Mention.like_status == "liking")
+                .values(like_status="failed")
+            )
+            if done.rowcount == 1:  # type: ignore[attr-defined]
+                recovered.append(mention_id)
+                audit.record(
+                    session,
+                    ctx.clock.now(),
+                    "like_failed",
+                    mention_id=mention_id,
+                    error="interrupted while liking",
+                )
+        return recovered
 
 
 # -- manual, dismiss, like ----------------------------------------------------------------------------------

@@ -491,6 +491,31 @@ def test_reply_left_sending_by_a_crash_becomes_unknown_not_resent(ctx: Context, 
         assert w.fake_x.replies == []
 
 
+def test_like_left_liking_by_a_crash_is_offered_again_not_repeated_by_itself(
+    ctx: Context, clock: Any
+) -> None:
+    from bot.slack.cards import post_pending_cards
+    from storage import audit
+
+    with world(ctx) as w:
+        mid, _card = w.posted()
+        with ctx.transaction() as session:  # what the claim leaves behind when the process dies
+            session.execute(update(Mention).where(Mention.id == mid).values(like_status="liking"))
+            audit.record(session, clock.now(), "like_requested", actor=OFFICER, mention_id=mid)
+        post_pending_cards(ctx)
+        assert mention(ctx, mid).like_status == "liking"  # still fresh: the like may be under way
+        clock.advance(minutes=11)
+        post_pending_cards(ctx)
+        post_pending_cards(ctx)
+        assert mention(ctx, mid).like_status == "failed"
+        assert w.fake_x.likes == [], "the sweep never likes on its own"
+        assert audit_actions(ctx, mid)[-2:] == ["like_requested", "like_failed"]
+        assert "The like did not go through" in str(w.card(mid).blocks)
+        w.h.click(w.card(mid), "like", user_id=OFFICER)
+        assert w.fake_x.likes == [mention(ctx, mid).external_id]
+        assert mention(ctx, mid).like_status == "liked"
+
+
 def test_revoked_credentials_are_a_definite_failure_with_retry(ctx: Context) -> None:
     with world(ctx) as w:
         mid, card = w.posted()

@@ -147,11 +147,12 @@ def message_for(view: CardView) -> dict[str, Any]:
 def post_pending_cards(ctx: Context) -> int:
     """Post cards for pending and failed mentions, oldest first; returns how many were posted.
 
-    The same sweep turns replies left `sending` by a crash into `unknown` and redraws their cards.
+    The same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
+    `failed`, and redraws their cards.
     """
-    from bot.replies import recover_stale_sends
+    from bot.replies import recover_stale_likes, recover_stale_sends
 
-    for stuck in recover_stale_sends(ctx):
+    for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx):
         refresh_card(ctx, stuck)
     now = ctx.clock.now()
     with ctx.transaction() as session:
