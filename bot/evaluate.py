@@ -23,8 +23,9 @@ from handlers import metrics
 from handlers.adapt import learn
 from handlers.classifier import Classifier, load_default
 
-TRUE_VALUES = {"1", "true", "yes", "y"}
-FALSE_VALUES = {"0", "false", "no", "n"}
+# Spreadsheets export flags as 1.0/0.0 and TRUE/FALSE as often as 1/0.
+TRUE_VALUES = {"1", "1.0", "true", "yes", "y"}
+FALSE_VALUES = {"0", "0.0", "false", "no", "n"}
 
 
 @dataclass(frozen=True)

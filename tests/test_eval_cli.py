@@ -131,6 +131,23 @@ def test_corrections_report_after_and_before(tmp_path: Path) -> None:
     assert figures["before"]["n"] == figures["n"] == len(ROWS)
 
 
+def test_a_spreadsheet_export_is_read_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Byte-order mark, CRLF line ends, capitalised headers and labels, 1.0/TRUE flags, a quoted line break."""
+    content = (
+        "\ufeffID,Text,Label,Urgent,Note\r\n"
+        "a1,Thank you officers for the help today!, Compliment ,0.0,\r\n"
+        'a2,"Shots fired outside my house right now\r\nplease send someone",QUESTION,TRUE,hard\r\n'
+        "a3,How do I get a copy of my police report,question,1.0,\r\n"
+    )
+    path = tmp_path / "export.csv"
+    path.write_bytes(content.encode("utf-8"))
+    assert main(["eval", str(path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["n"] == 3
+    assert figures["support"] == {"compliment": 1, "question": 2, "criticism": 0, "other": 0}
+    assert figures["urgent_recall"] == 0.5  # the shots-fired post is flagged; the report request is not
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
