@@ -151,7 +151,7 @@ def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
     try:
         validate_template(text)
     except TemplateError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(public(str(error))) from None
     notes = _unset_notes(text, ctx)
     if category == "urgent" and not text.startswith(URGENT_LEAD):
         notes.append(f"Drafts for urgent posts put “{URGENT_LEAD}” in front of it.")
@@ -220,7 +220,7 @@ def _faq_add(ctx: Context, user: str, rest: str) -> CommandReply:
     try:
         validate_template(answer)
     except TemplateError as error:
-        raise CommandError(f"in the answer: {error}") from None
+        raise CommandError(f"in the answer: {public(str(error))}") from None
     notes = _unset_notes(answer, ctx)
     if x_weighted_length(answer) > X_LIMIT:
         notes.append(

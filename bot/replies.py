@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from bot.slack.escape import public
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Rejected
 from storage import audit
 from storage.models import (
@@ -237,12 +238,15 @@ def _finish(
         return Result("sent", mention_id, "Reply posted.", reply_id, url)
     if status == REPLY_FAILED:
         return Result(
-            "failed", mention_id, f"The platform refused the reply: {error}. Nothing was posted.", reply_id
+            "failed",
+            mention_id,
+            f"The platform refused the reply: {public(error)}. Nothing was posted.",
+            reply_id,
         )
     return Result(
         "unknown",
         mention_id,
-        f"We could not confirm whether the reply was posted ({error}). Check the platform before doing anything else.",
+        f"We could not confirm whether the reply was posted ({public(error)}). Check the platform before doing anything else.",
         reply_id,
     )
 
@@ -439,7 +443,9 @@ def like(ctx: Context, mention_id: int, by: str) -> Result:
             audit.record(
                 session, ctx.clock.now(), "like_failed", actor=by, mention_id=mention_id, error=error
             )
-        return Result("failed", mention_id, f"The like did not go through ({error}); you can try again.")
+        return Result(
+            "failed", mention_id, f"The like did not go through ({public(error)}); you can try again."
+        )
     with ctx.transaction() as session:
         session.execute(
             update(Mention)

@@ -186,7 +186,7 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
             quiet = None if args[1].lower() == "off" else parse_quiet(args[1])
             tz = parse_timezone(args[2]) if len(args) == 3 else None
         except ValueError as exc:
-            raise CommandError(f"{exc}. Nothing was changed.") from None
+            raise CommandError(f"{public(str(exc))}. Nothing was changed.") from None
         with ctx.transaction() as session:
             if quiet is None:
                 settings.delete(session, QUIET_KEY, request.user_id, now)
@@ -202,7 +202,7 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
     try:
         seconds = parse_duration(args[1])
     except ValueError as exc:
-        raise CommandError(f"{exc}. Nothing was changed.") from None
+        raise CommandError(f"{public(str(exc))}. Nothing was changed.") from None
     with ctx.transaction() as session:
         settings.put(session, f"sla.{key}", seconds, request.user_id, now)
     return CommandReply("Saved.\n" + _sla_summary(ctx))
@@ -261,7 +261,7 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
         else:
             raise ValueError("that is not a digest setting")
     except ValueError as exc:
-        raise CommandError(f"{str(exc).capitalize()}. Nothing was changed.") from None
+        raise CommandError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
     with ctx.transaction() as session:
         for key, value in changes.items():
             settings.put(session, key, value, request.user_id, ctx.clock.now())
@@ -269,6 +269,11 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
 
 # -- report ---------------------------------------------------------------------------------------
+
+
+def _sentence(text: str) -> str:
+    """A message as a sentence: `str.capitalize` would also lowercase the time zone it names."""
+    return text[:1].upper() + text[1:]
 
 
 def parse_days(text: str, default: int) -> int:
@@ -331,7 +336,7 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
         try:
             since, until = parse_day(args[0], "the first date"), parse_day(args[1], "the second date")
         except Exception as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(public(str(exc))) from None
         if since > until:
             raise CommandError(f"{since} is after {until}.")
         return since, until, fmt

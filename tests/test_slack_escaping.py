@@ -19,7 +19,7 @@ from bot.slack.blocks import CardView, DraftView, card_blocks, fallback_text
 from bot.slack.cards import post_pending_cards
 from storage.models import Mention
 from tests.fakes.slack_api import args_of
-from tests.slack_data import OFFICER, SUPERVISOR, World, world
+from tests.slack_data import ADMIN, OFFICER, SUPERVISOR, World, world
 
 HOSTILE = [
     "<!channel>",
@@ -176,7 +176,7 @@ def test_no_public_text_reaches_slack_live_through_the_app(ctx: Context) -> None
         assert len(w.fake.views_opened) == 25
         assert w.fake.dms(OFFICER)
         checked = 0
-        staff_ids = {OFFICER, SUPERVISOR, "U0ADMIN01"}
+        staff_ids = {OFFICER, SUPERVISOR, ADMIN}
         for recorded in w.fake.requests:
             for text in strings_in(args_of(recorded)):
                 assert problems(text, staff_ids) == [], (recorded.path, text)
@@ -205,3 +205,49 @@ def seed_mention(w: World, five: list[str], i: int) -> int:
             update(Mention).where(Mention.id == mid).values(text=text, author_handle=handle, drafts=drafts)
         )
     return mid
+
+
+# What Slack sends for a typed `@channel`, `@here` or link (the manifest sets should_escape), and
+# a literal `<` typed by the admin, which Slack sends as `&lt;`.
+ECHOED = {
+    "<!channel>": "unknown subcommand",
+    "role <!channel> officer": "not a Slack user",
+    "role <@U0OFFICER1> <!here>": "not a role",
+    "pause <!channel>": "No connected account matches",
+    "sla urgent <!channel>": "not a duration",
+    "sla quiet <!channel>": "not a range",
+    "sla quiet 22:00-07:00 <!here>": "not a time zone",
+    "digest daily <!channel>": "not a time",
+    "digest weekly <!here>": "not a weekday",
+    "digest timezone <https://evil.example|click>": "not a time zone",
+    "export <!channel> 2026-01-31": "must be a date",
+    "template add question {&lt;!channel&gt;}": "not a placeholder",
+    "template add question {&lt;https://evil.example|click&gt;}": "not a placeholder",
+    "faq add hours? | {&lt;!here&gt;}": "not a placeholder",
+}
+
+
+def test_command_arguments_echoed_in_an_error_stay_inert(ctx: Context) -> None:
+    """A bad argument is quoted back to the admin, never as a live mention or link."""
+    with world(ctx) as w:
+        for text, expected in ECHOED.items():
+            answer = w.h.command(text, ADMIN).text
+            assert expected.lower() in answer.lower(), (text, answer)
+            assert problems(answer, set()) == [], (text, answer)
+
+
+def test_platform_error_text_told_to_the_clicker_stays_inert(ctx: Context) -> None:
+    """X's error detail is quoted in the ephemeral answer; it is the platform's text, not ours."""
+    from tests.fakes.x_api import error
+
+    hostile = "<!channel> <https://evil.example|click> @here"
+    with world(ctx) as w:
+        _, card = w.posted()
+        w.fake_x.fail_next(r"/2/tweets$", error(403, "Forbidden", hostile))
+        told = w.h.ephemeral_texts(w.h.click(card, "send_reply:1", user_id=OFFICER), OFFICER)
+        _, card = w.posted("thanks so much for your help")
+        w.fake_x.fail_next(r"/likes$", error(403, "Forbidden", hostile))
+        told += w.h.ephemeral_texts(w.h.click(card, "like", user_id=OFFICER), OFFICER)
+        assert any("refused the reply" in t for t in told), told
+        assert any("like did not go through" in t for t in told), told
+        assert all(problems(t, {OFFICER}) == [] for t in told), told

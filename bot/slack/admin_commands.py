@@ -17,6 +17,7 @@ from bot import __version__
 from bot.commands import REGISTRY, CommandError, CommandReply, CommandRequest, subcommand
 from bot.context import Context
 from bot.slack import connect
+from bot.slack.escape import public
 from bot.slack.roles import ROLE_WORDS
 from bot.status import (
     CHANNEL_KEY,
@@ -194,7 +195,7 @@ def _pick_accounts(accounts: list[Account], args: tuple[str, ...]) -> list[Accou
             a for a in accounts if name and name in (a.handle.lstrip("@").lower(), a.external_id.lower())
         ]
     if not chosen:
-        raise CommandError(f"No connected account matches `{wanted[:40]}`; see `/twoway accounts`.")
+        raise CommandError(f"No connected account matches `{public(wanted, 40)}`; see `/twoway accounts`.")
     return chosen
 
 
@@ -244,7 +245,7 @@ def parse_user(token: str) -> str:
         return match.group(1)
     if BARE_USER_ID.match(token):
         return token
-    raise CommandError(f"`{token[:40]}` is not a Slack user; mention them like `@name`.")
+    raise CommandError(f"`{public(token, 40)}` is not a Slack user; mention them like `@name`.")
 
 
 @subcommand(
@@ -256,7 +257,9 @@ def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
     user_id = parse_user(request.args[0])
     wanted = request.args[1].lower()
     if wanted not in (*ROLES, "none"):
-        raise CommandError(f"`{request.args[1][:20]}` is not a role: use officer, supervisor, admin or none.")
+        raise CommandError(
+            f"`{public(request.args[1], 20)}` is not a role: use officer, supervisor, admin or none."
+        )
     role = None if wanted == "none" else wanted
     now = ctx.clock.now()
     with ctx.transaction() as session:

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from bot.commands import COMMAND_MODULES, REGISTRY, CommandError, CommandReply, CommandRequest, Subcommand
 from bot.context import Context
 from bot.slack.app import after_ack, user_message
+from bot.slack.escape import public
 from bot.slack.roles import Refused, role_message
 from storage import staff
 
@@ -60,7 +61,7 @@ def run_command(ctx: Context, body: dict[str, Any]) -> CommandReply:
     command = registry.get(name)
     if command is None:
         return CommandReply(
-            f"Unknown subcommand `{name[:40]}`. Nothing was changed. Usage:\n{usage_list(registry)}"
+            f"Unknown subcommand `{public(name, 40)}`. Nothing was changed. Usage:\n{usage_list(registry)}"
         )
     if command.role is not None:
         with ctx.transaction() as session:
