@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from bot.commands import CommandError, CommandReply, CommandRequest, subcommand
 from bot.context import Context
+from bot.slack import ids
 from bot.slack.escape import public
 from bot.triage import template_specs
 from handlers.templates import (
@@ -80,7 +81,7 @@ def _words(request: CommandRequest) -> tuple[str, str]:
 
 
 def _id(rest: str, what: str) -> int:
-    if not rest.isdigit():
+    if not ids.is_number(rest):
         raise CommandError(
             f"give the {what} number shown by `/twoway {what} list`, e.g. `/twoway {what} remove 12`"
         )
@@ -256,8 +257,13 @@ def clean_setting(name: str, value: str) -> str:
         if digits == "911":
             raise CommandError("this is the *non-emergency* number; urgent drafts already say to call 911")
         return value
-    parts = urlsplit(value)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:  # "https://[x.y": an unclosed IPv6 bracket
+        raise CommandError(
+            f"the {name} is a full web address, e.g. `https://www.example.gov/records`"
+        ) from None
     if parts.scheme not in ("http", "https") or "." not in host or " " in value or len(value) > 300:
         raise CommandError(f"the {name} is a full web address, e.g. `https://www.example.gov/records`")
     return value

@@ -32,6 +32,7 @@ from storage.models import Account, AuditEvent, Mention, Reply, SlaNotice
 
 PAGE_SIZE = 500
 FORMATS = ("csv", "jsonl")
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SENT_STATES = ("sent", "manual")
 ASSIGNMENT_ACTIONS = ("assigned", "reassigned", "unassigned")
@@ -307,9 +308,12 @@ def parse_day(text: str, name: str) -> date:
     if not _DATE.match(text):
         raise UsageError(f"{name} must be a date like 2026-01-31, got {text!r}")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{name} is not a real date: {text!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # beyond these, converting the day to UTC overflows
+        raise UsageError(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {text!r}")
+    return day
 
 
 def main(args: argparse.Namespace) -> int:

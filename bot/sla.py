@@ -99,8 +99,10 @@ def parse_quiet(text: str) -> dict[str, str]:
 
 def parse_timezone(name: str) -> ZoneInfo:
     try:
+        if len(name) > 64:  # the longest IANA name is about 30 characters
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
         raise ValueError(f"{name!r} is not a time zone like America/Los_Angeles or UTC") from None
 
 

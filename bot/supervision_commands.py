@@ -27,6 +27,7 @@ from bot.sla import (
     parse_quiet,
     parse_timezone,
 )
+from bot.slack import ids
 from bot.slack.escape import public
 from storage import settings, staff
 from storage.queue import QUEUE_FILTERS, SLA_KEYS, QueueItem, sla_settings, threshold, unanswered
@@ -35,9 +36,11 @@ log = logging.getLogger(__name__)
 
 PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 _ITEM = re.compile(r"^#?(\d{1,18})$")
-_USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+# A bare id must hold a digit, as every id Slack makes does: `UNICORN` is a word, not a person.
+_USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,})$")
 _DAYS = re.compile(r"^(\d{1,3})d$")
 MAX_REPORT_DAYS = 366
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _require(ctx: Context, user: str, role: str, doing: str) -> None:
@@ -125,7 +128,7 @@ def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, in
 def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = [a.lower() for a in request.args]
     page = 1
-    if args and args[-1].isdigit():
+    if args and ids.is_number(args[-1]):
         page = int(args.pop())
     if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
         raise CommandError("Choose `mine`, `unassigned` or `all`, optionally followed by a page number.")
@@ -251,8 +254,9 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
         elif kind == "weekly" and rest == ["off"]:
             changes = {WEEKLY_KEY: False}
         elif kind == "weekly" and 1 <= len(rest) <= 3:
-            day = rest[0].lower()[:3]
-            if day not in WEEKDAYS:
+            word = rest[0].lower()
+            day = word[:3]
+            if day not in WEEKDAYS or not any(full.startswith(word) for full in WEEKDAY_NAMES):
                 raise ValueError(f"{rest[0]!r} is not a weekday like mon or friday")
             at = parse_clock(rest[1]).strftime("%H:%M") if len(rest) >= 2 else WEEKLY_DEFAULT["time"]
             changes = {WEEKLY_KEY: {"day": day, "time": at}}
@@ -329,6 +333,8 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
     fmt = "csv"
     if args and args[-1].lower() in FORMATS:
         fmt = args.pop().lower()
+    elif len(args) >= 2 and args[-1].isalpha():
+        raise CommandError(f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}.")
     if len(args) == 1:
         days = parse_days(args[0], 30)
         return today - timedelta(days=days - 1), today, fmt

@@ -48,21 +48,31 @@ class Click:
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Click:
-        action = (body.get("actions") or [{}])[0]
-        selected = (action.get("selected_option") or {}).get("value") or action.get("selected_user")
+        """Fields of the wrong type become empty, so a forged payload meets the value checks."""
+        actions = body.get("actions")
+        action = _mapping(actions[0] if isinstance(actions, list) and actions else None)
+        option = _mapping(action.get("selected_option")).get("value")
+        if "selected_option" in action and not isinstance(option, str):
+            option = ""  # a selection that names nothing is not "no selection"
+        selected = option if isinstance(option, str) else action.get("selected_user")
+        value = action.get("value")
         return cls(
-            user=str((body.get("user") or {}).get("id") or ""),
+            user=str(_mapping(body.get("user")).get("id") or ""),
             action_id=str(action.get("action_id") or ""),
             block_id=str(action.get("block_id") or ""),
-            value=action.get("value"),
-            selected=str(selected) if selected is not None else None,
-            container=body.get("container") or {},
+            value=value if isinstance(value, str) else None,
+            selected=selected if isinstance(selected, str) else None,
+            container=_mapping(body.get("container")),
             trigger_id=str(body.get("trigger_id") or ""),
         )
 
     @property
     def from_message(self) -> bool:
         return self.container.get("type") == "message" and not self.container.get("is_ephemeral")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def check_card(
@@ -205,7 +215,7 @@ def _block_mention(click: Click) -> int:
     mention_id = ids.mention_from_block(click.block_id)
     if mention_id is None and click.value:
         head = click.value.split(":", 1)[0]
-        mention_id = int(head) if head.isdigit() else None
+        mention_id = int(head) if ids.is_number(head) else None
     if mention_id is None:
         raise Refused(BAD_VALUE)
     return mention_id
@@ -222,7 +232,9 @@ def _choice(click: Click) -> str | None:
 
 def on_dismiss(ctx: Context, click: Click) -> str | None:
     mention_id = _block_mention(click)
-    reason = _choice(click) or "not_needed"  # a plain "No reply needed" button says just that
+    reason = _choice(click)
+    if reason is None:
+        reason = "not_needed"  # a plain "No reply needed" button says just that
     if reason not in ids.DISMISS_REASONS:
         raise Refused(BAD_VALUE)
     check_card(ctx, click, mention_id, "officer", "mark items as needing no reply")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot import __version__
 from bot.commands import REGISTRY, CommandError, CommandReply, CommandRequest, subcommand
 from bot.context import Context
-from bot.slack import connect
+from bot.slack import connect, ids
 from bot.slack.escape import public
 from bot.slack.roles import ROLE_WORDS
 from bot.status import (
@@ -36,7 +36,7 @@ from storage.models import ROLES, Account, Staff
 log = logging.getLogger(__name__)
 
 USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-BARE_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+BARE_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,}$")  # Slack ids hold digits: not UNICORN
 ROLE_TITLES = {None: "Everyone", "officer": "Officers", "supervisor": "Supervisors", "admin": "Admins"}
 INVITE = "Invite me first: `/invite @TwoWay`, then run `/twoway setup` again."
 
@@ -187,7 +187,7 @@ def _pick_accounts(accounts: list[Account], args: tuple[str, ...]) -> list[Accou
         if not chosen:
             raise CommandError(f"No {connect.PLATFORM_NAMES[wanted.lower()]} account is connected.")
         return chosen
-    if wanted.isdigit():
+    if ids.is_number(wanted):
         chosen = [a for a in accounts if a.id == int(wanted)]
     else:
         name = wanted.lstrip("@").lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -172,7 +173,38 @@ def build_slack(ctx: Context) -> SlackApp:
             log.warning("Slack listener module %s is not installed; its features are off", name)
             continue
         module.register(app, ctx)
+    _register_fallbacks(app)
     return slack
+
+
+UNKNOWN_ACTION = "TwoWay does not know this button (it may be from an older card). Nothing was changed."
+UNKNOWN_FORM = "TwoWay does not know this form (it may be from an older version). Nothing was saved."
+
+
+def _register_fallbacks(app: App) -> None:
+    """Registered last, so they only catch what no listener took: an answer instead of a 404."""
+
+    def unknown_action(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        ack()
+        actions = body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+        log.info("unknown action id %r", str(action.get("action_id"))[:60])
+        if body.get("response_url"):
+            try:
+                respond(text=UNKNOWN_ACTION, response_type="ephemeral", replace_original=False)
+            except Exception:
+                log.warning("could not tell the user about an unknown action")
+
+    def unknown_form(ack: Any, body: dict[str, Any]) -> None:
+        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        first = next(iter(values), None)
+        if first is None:
+            ack()
+        else:
+            ack(response_action="errors", errors={first: UNKNOWN_FORM})
+
+    app.action(re.compile(".*"))(unknown_action)
+    app.view(re.compile(".*"))(unknown_form)
 
 
 def _on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse:

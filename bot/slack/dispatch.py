@@ -44,8 +44,8 @@ def parse(text: str) -> tuple[str, str, tuple[str, ...]]:
     stripped = (text or "").strip()
     if not stripped:
         return DEFAULT, "", ()
-    name, _, rest = stripped.partition(" ")
-    rest = rest.strip()
+    name, *others = stripped.split(None, 1)  # any whitespace: a newline, a tab, a no-break space
+    rest = others[0].strip() if others else ""
     return name.lower(), rest, tuple(rest.split())
 
 

@@ -52,10 +52,15 @@ def mention_from_block(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits that fit a database id; `str.isdigit` also takes "²", which `int` refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def parse_ids(value: str | None, count: int) -> tuple[int, ...] | None:
     """`count` positive integers joined by ':' (a button value), or None for anything else."""
     parts = (value or "").split(":")
-    if len(parts) != count or not all(p.isdigit() and 0 < len(p) <= 18 for p in parts):
+    if len(parts) != count or not all(is_number(p) for p in parts):
         return None
     numbers = tuple(int(p) for p in parts)
     return numbers if all(n > 0 for n in numbers) else None

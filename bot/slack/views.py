@@ -70,9 +70,9 @@ def edit_metadata(raw: str | None) -> tuple[int, str | None, str | None] | None:
     try:
         data = json.loads(raw or "")
         mention_id = int(data["m"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: {"m": 1e400}
         return None
-    if mention_id <= 0:
+    if not 0 < mention_id < 10**18:
         return None
     return mention_id, str(data.get("c") or "") or None, str(data.get("t") or "") or None
 

@@ -1,0 +1,165 @@
+"""Odd and hostile input sent as Slack sends it: a specific answer, never the generic error, nothing saved.
+
+Each row is a signed `/twoway` command or click through the real `/slack/events` endpoint. Every
+change TwoWay makes is audited, so "nothing was saved" is checked on the audit trail and on the
+tables a bad argument could write.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.context import Context
+from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
+from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
+from tests.slack_data import ADMIN, World, world
+
+GENERIC = "something went wrong"
+BAD_VALUE = "This button's value is not valid. Nothing was changed."
+
+
+def footprint(ctx: Context) -> tuple[Any, ...]:
+    with ctx.transaction() as session:
+        counts = tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (AuditEvent, Setting, Staff, Template, Faq)
+        )
+        states = tuple(session.execute(select(Mention.id, Mention.state, Mention.assignee)).all())
+    return counts, states
+
+
+def answer_to(w: World, text: str) -> str:
+    before = footprint(w.h.ctx)
+    result = w.h.command(text, ADMIN)
+    assert result.status == 200
+    assert footprint(w.h.ctx) == before, f"{text!r} changed something"
+    return "\n".join(w.h.ephemeral_texts(result))
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("queue ²", "Choose `mine`"),  # "²".isdigit() is true, int("²") fails
+        ("pause ²", "No connected account matches"),
+        ("template remove ²", "give the template number"),
+        ("faq remove 99999999999999999999", "give the faq number"),  # beyond a 64-bit id
+        ("digest timezone America", "not a time zone"),  # a folder in tzdata
+        ("digest timezone " + "a" * 300, "not a time zone"),
+        ("sla quiet 22:00-07:00 Etc", "not a time zone"),
+        ("set website https://[x.y", "full web address"),
+        ("export 2026-01-01 9999-12-31", "must be between 1970-01-01 and 9998-12-31"),
+        ("export 0001-01-01 0001-01-02", "must be between"),
+        ("export 30d pdf", "`pdf` is not a format"),
+        ("digest weekly monkey", "not a weekday"),
+        ("digest weekly sunshine 09:00", "not a weekday"),
+        ("role UNICORN admin", "is not a Slack user"),
+        ("assign 1 WHATEVER", "is not a Slack user"),
+    ],
+)
+def test_bad_arguments_get_a_specific_answer_and_change_nothing(ctx: Context, text: str, says: str) -> None:
+    with world(ctx) as w:
+        w.posted()
+        told = answer_to(w, text)
+        assert says in told, told
+        assert GENERIC not in told
+        assert "Usage:" in told
+
+
+def test_time_zone_in_a_digest_error_keeps_its_case(ctx: Context) -> None:
+    with world(ctx) as w:
+        assert "America/Los_Angeles" in answer_to(w, "digest timezone Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("text", "saved"),
+    [
+        ("digest weekly monday 09:00", "Mon"),
+        ("digest weekly thurs", "Thu"),
+        ("role U0TEAM42 officer", "officer"),
+    ],
+)
+def test_real_weekdays_and_user_ids_still_work(ctx: Context, text: str, saved: str) -> None:
+    with world(ctx) as w:
+        told = "\n".join(w.h.ephemeral_texts(w.h.command(text, ADMIN)))
+        assert saved in told, told
+        assert "Usage:" not in told
+
+
+@pytest.mark.parametrize("separator", ["\n", "\t", "\u00a0"])
+def test_any_whitespace_ends_the_subcommand(ctx: Context, separator: str) -> None:
+    with world(ctx) as w:
+        told = "\n".join(w.h.ephemeral_texts(w.h.command(f"sla{separator}urgent 10m", ADMIN)))
+        assert "Unknown subcommand" not in told
+        assert "10m" in told or "10 min" in told, told
+
+
+def click(w: World, action: dict[str, Any]) -> tuple[int, list[str]]:
+    """A block action on the posted card whose fields may be of the wrong type."""
+    mid, card = w.h.ctx.extras["test.card"]
+    action = json.loads(json.dumps(action).replace('"MID"', f'"{mid}"').replace("m:MID", f"m:{mid}"))
+    url = w.h.sender.new_response_url()
+    payload = {
+        "type": "block_actions",
+        "user": {"id": ADMIN, "username": "admin", "team_id": "T0TWOWAY"},
+        "api_app_id": "A0TWOWAY",
+        "team": {"id": "T0TWOWAY", "domain": "twoway-test"},
+        "container": {"type": "message", "message_ts": card.ts, "channel_id": card.channel},
+        "channel": {"id": card.channel},
+        "message": card.as_api(),
+        "response_url": url,
+        "trigger_id": "trigger-1",
+        "actions": [{"block_id": f"m:{mid}", "action_ts": f"{time.time():.6f}", "type": "button", **action}],
+    }
+    before = footprint(w.h.ctx)
+    result = w.h.sender.post(urlencode({"payload": json.dumps(payload)}))
+    w.h.wait()
+    assert footprint(w.h.ctx) == before
+    return result.status, [str(r.get("text", "")) for r in w.fake.responses_to(url)]
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"action_id": "like", "value": "²"},
+        {"action_id": "like", "value": ["MID"]},
+        {"action_id": "send_reply:1", "value": 5, "block_id": "m:MID:d1"},
+        {"action_id": "dismiss", "type": "static_select", "selected_option": "spam"},
+        {"action_id": "reclassify", "type": "overflow", "selected_option": {"value": 3}},
+    ],
+    ids=["superscript-digit", "list-value", "number-value", "option-not-an-object", "option-value-a-number"],
+)
+def test_click_values_of_the_wrong_type_are_refused_as_invalid(ctx: Context, action: dict[str, Any]) -> None:
+    with world(ctx) as w:
+        ctx.extras["test.card"] = w.posted()
+        assert click(w, action) == (200, [BAD_VALUE])
+
+
+def test_an_unknown_button_is_answered_not_left_spinning(ctx: Context) -> None:
+    with world(ctx) as w:
+        ctx.extras["test.card"] = w.posted()
+        assert click(w, {"action_id": "frobnicate", "value": "MID"}) == (200, [UNKNOWN_ACTION])
+
+
+REPLY = {"reply": {"text": {"type": "plain_text_input", "value": "hello"}}}
+
+
+def test_an_unknown_form_keeps_the_modal_open_with_a_message(ctx: Context) -> None:
+    with world(ctx) as w:
+        result = w.h.sender.submit_view("frobnicate", REPLY, "{}", user_id=ADMIN)
+        assert result.status == 200
+        assert json.loads(result.body) == {"response_action": "errors", "errors": {"reply": UNKNOWN_FORM}}
+
+
+@pytest.mark.parametrize("metadata", ['{"m": 99999999999999999999999}', '{"m": 1e400}'])
+def test_edit_form_metadata_out_of_range_is_refused_in_the_form(ctx: Context, metadata: str) -> None:
+    with world(ctx) as w:
+        w.posted()
+        result = w.h.sender.submit_view("edit_reply", REPLY, metadata, user_id=ADMIN)
+        assert json.loads(result.body)["errors"]["reply"] == BAD_VALUE
+        assert w.fake_x.replies == []
