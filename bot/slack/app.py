@@ -173,7 +173,7 @@ def build_slack(ctx: Context) -> SlackApp:
             log.warning("Slack listener module %s is not installed; its features are off", name)
             continue
         module.register(app, ctx)
-    _register_fallbacks(app)
+    _register_fallbacks(app, ctx)
     return slack
 
 
@@ -181,7 +181,7 @@ UNKNOWN_ACTION = "TwoWay does not know this button (it may be from an older card
 UNKNOWN_FORM = "TwoWay does not know this form (it may be from an older version). Nothing was saved."
 
 
-def _register_fallbacks(app: App) -> None:
+def _register_fallbacks(app: App, ctx: Context) -> None:
     """Registered last, so they only catch what no listener took: an answer instead of a 404."""
 
     def unknown_action(ack: Any, body: dict[str, Any], respond: Any) -> None:
@@ -190,10 +190,7 @@ def _register_fallbacks(app: App) -> None:
         action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
         log.info("unknown action id %r", str(action.get("action_id"))[:60])
         if body.get("response_url"):
-            try:
-                respond(text=UNKNOWN_ACTION, response_type="ephemeral", replace_original=False)
-            except Exception:
-                log.warning("could not tell the user about an unknown action")
+            after_ack(ctx, _tell_unknown, respond, fast=True)
 
     def unknown_form(ack: Any, body: dict[str, Any]) -> None:
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
@@ -205,6 +202,13 @@ def _register_fallbacks(app: App) -> None:
 
     app.action(re.compile(".*"))(unknown_action)
     app.view(re.compile(".*"))(unknown_form)
+
+
+def _tell_unknown(respond: Any) -> None:
+    try:
+        respond(text=UNKNOWN_ACTION, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.warning("could not tell the user about an unknown action")
 
 
 def _on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse:
