@@ -143,7 +143,8 @@ def _failed(ctx: Context, account_id: int, summary: PollSummary, exc: Exception,
             summary.status = ACCOUNT_RATE_LIMITED if isinstance(exc, RateLimited) else ACCOUNT_ERROR
             if isinstance(exc, RateLimited) and exc.reset_at is not None:
                 # The platform said when: wait exactly that long, and it is not our failure.
-                retry, count = max(exc.reset_at, now) + timedelta(seconds=1), False
+                # A reset beyond the longest backoff is not believed (a clock or header gone wrong).
+                retry, count = min(max(exc.reset_at, now), now + MAX_BACKOFF) + timedelta(seconds=1), False
             else:
                 failures = (row.consecutive_failures or 0) + 1
                 retry, count = now + backoff(failures, poll_seconds), True
@@ -171,7 +172,8 @@ NO_ACCOUNTS = (
 
 def main(args: argparse.Namespace) -> int:
     """`twoway poll --once`: poll, pass new mentions to triage and Slack, print one line per account."""
-    from bot.startup import prepare
+    from bot.logs import RedactingFilter
+    from bot.startup import prepare, secrets_of
 
     ctx = prepare()
     try:
@@ -184,8 +186,9 @@ def main(args: argparse.Namespace) -> int:
         if not summaries:
             print(NO_ACCOUNTS)
             return 0
+        scrub = RedactingFilter(secrets_of(ctx.settings)).scrub  # print() passes no log filter
         for summary in summaries:
-            print(summary.line())
+            print(scrub(summary.line()))
         try:
             from bot.pipeline import process
 

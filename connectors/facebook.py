@@ -29,7 +29,7 @@ from connectors.base import (
     Rejected,
     TransientError,
 )
-from connectors.http import GRAPH_HOST, RewritingSession, describe, quiet_library_debug_logs
+from connectors.http import GRAPH_HOST, RewritingSession, describe, quiet_library_debug_logs, redact
 from domain import AccountIdentity, Author, Mention, Platform, PostedReply
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ AUTH_CODES = {102, 190}  # token expired, revoked or invalidated
 PERMISSION_CODES = {10} | set(range(200, 300))
 RATE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 TEMPORARY_CODES = {1, 2}  # "unknown error" / "service temporarily unavailable"
+GONE_CODES = {100}  # "does not exist / cannot be loaded": a post deleted since it was listed
+MAX_PAGES = 200  # of posts, or of one post's comments, in one poll: beyond it Graph is looping
 MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
@@ -74,6 +76,27 @@ def _next_args(body: Mapping[str, Any]) -> dict[str, str] | None:
     return args or None
 
 
+class _Gone(TransientError):
+    """One post's comments cannot be read (Graph code 100): the other posts are still read."""
+
+
+class _Pages:
+    """The next page's arguments, unless Graph repeats a page or pages without end."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.seen: set[tuple[tuple[str, str], ...]] = set()
+
+    def next(self, args: dict[str, str] | None) -> dict[str, str] | None:
+        if args is None:
+            return None
+        key = tuple(sorted(args.items()))
+        if key in self.seen or len(self.seen) + 1 >= MAX_PAGES:
+            raise TransientError(f"Graph kept paging the {self.what} (a page repeated or over {MAX_PAGES})")
+        self.seen.add(key)
+        return args
+
+
 class FacebookConnector:
     """One Facebook Page, read and answered with its Page access token."""
 
@@ -95,6 +118,7 @@ class FacebookConnector:
         session = RewritingSession(
             prefix=GRAPH_HOST, base_url=base_url, timeout=timeout, raise_server_errors=True
         )
+        self._token = page_token
         self.graph = facebook.GraphAPI(access_token=page_token, timeout=timeout, session=session)
         self.graph.version = version
 
@@ -122,6 +146,8 @@ class FacebookConnector:
             "since": str(int(min(now - self.lookback, since).timestamp())),
             "limit": str(PAGE_SIZE),
         }
+        pages = _Pages("posts")
+        read, gone = 0, []
         while posts_args is not None:
             body = self._read(partial(self.graph.get_connections, self.page_id, "posts", **posts_args))
             outcome.requests += 1
@@ -129,11 +155,21 @@ class FacebookConnector:
                 if not isinstance(post, dict) or not isinstance(post.get("id"), str):
                     log.warning("skipped a Facebook post without an id")
                     continue
-                for page, seen in self._comment_pages(post, since, outcome):
-                    if seen is not None and (newest is None or seen > newest):
-                        newest = seen
-                    yield page
-            posts_args = _next_args(body)
+                try:
+                    for page, seen in self._comment_pages(post, since, outcome):
+                        if seen is not None and (newest is None or seen > newest):
+                            newest = seen
+                        yield page
+                except _Gone as exc:
+                    gone.append(post["id"])
+                    outcome.notes.append(f"skipped the comments of post {post['id']}: {exc}")
+                    continue
+                read += 1
+            posts_args = pages.next(_next_args(body))
+        if gone and not read:
+            # Every post failing the same way is our request at fault, not deleted posts: keep the
+            # cursor where it was, so nothing is skipped for good.
+            raise TransientError(f"Graph could not read the comments of any post ({outcome.notes[-1]})")
         outcome.cursor = newest.isoformat() if newest else cursor
 
     @staticmethod
@@ -163,8 +199,11 @@ class FacebookConnector:
             "fields": COMMENT_FIELDS,
             "limit": str(PAGE_SIZE),
         }
+        pages = _Pages(f"comments of post {post['id']}")
         while args is not None:
-            body = self._read(partial(self.graph.get_connections, post["id"], "comments", **args))
+            body = self._read(
+                partial(self.graph.get_connections, post["id"], "comments", **args), gone=GONE_CODES
+            )
             outcome.requests += 1
             mentions: list[Mention] = []
             skipped = 0
@@ -182,7 +221,7 @@ class FacebookConnector:
                     newest = created
                 try:
                     mention = self._mention(item, post)
-                except _Malformed as exc:
+                except (_Malformed, *MALFORMED) as exc:  # one odd field must not cost the whole page
                     item_id = item.get("id") if isinstance(item, dict) else None
                     log.warning(
                         "skipped a Facebook comment (id=%s) with a missing or malformed field: %s",
@@ -194,7 +233,7 @@ class FacebookConnector:
                 if mention is not None:
                     mentions.append(mention)
             yield Page(mentions=tuple(mentions), skipped=skipped), newest
-            args = None if reached_old else _next_args(body)
+            args = None if reached_old else pages.next(_next_args(body))
 
     def _mention(self, item: Any, post: Mapping[str, Any]) -> Mention | None:
         if not isinstance(item, dict):
@@ -206,7 +245,10 @@ class FacebookConnector:
         author_id = str(author.get("id") or "")
         if author_id == self.page_id:
             return None  # the Page's own comment or reply
-        created_at = parse_time(item["created_time"])
+        try:
+            created_at = parse_time(item["created_time"])
+        except MALFORMED as exc:
+            raise _Malformed("created_time is not a time with an offset") from exc
         parent: Mapping[str, Any] | None = item["parent"] if isinstance(item.get("parent"), dict) else None
         post_text = post.get("message") if isinstance(post.get("message"), str) else None
         if parent is not None and isinstance(parent.get("id"), str):
@@ -262,16 +304,23 @@ class FacebookConnector:
 
     # -- error mapping -------------------------------------------------------------------
 
-    @staticmethod
-    def _graph_error(exc: facebook.GraphAPIError) -> str:
+    def _graph_error(self, exc: facebook.GraphAPIError) -> str:
+        """Graph's own words, which can quote the token back ("Malformed access token EAA...")."""
         code = exc.code if exc.code is not None else "none"
-        return f"Graph error code {code}: {str(exc.message)[:300]}"
+        message = str(exc.message)
+        if self._token:
+            message = message.replace(self._token, "[redacted]")
+        return redact(f"Graph error code {code}: {message[:300]}")
 
-    def _read(self, call: Callable[[], Any], refused: set[int] | None = None) -> Any:
+    def _read(
+        self, call: Callable[[], Any], refused: set[int] | None = None, gone: set[int] | None = None
+    ) -> Any:
         try:
             return call()
         except facebook.GraphAPIError as exc:
             code = exc.code
+            if gone and code in gone:
+                raise _Gone(self._graph_error(exc)) from None
             if refused and code in refused:
                 raise Rejected(f"Facebook refused it ({self._graph_error(exc)})") from None
             if code in AUTH_CODES:

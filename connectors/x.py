@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 REACHABLE_MENTIONS = 800  # X serves only about the newest 800 mentions of an account
 PAGE_SIZE = 100
+MAX_PAGES = REACHABLE_MENTIONS // PAGE_SIZE + 2  # more than X ever serves: a token loop
 EXCERPT_CHARS = 500
 EXPANSIONS = [
     "author_id",
@@ -61,13 +62,21 @@ class _Malformed(Exception):
     """One payload item lacks a field TwoWay needs."""
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
+    """X's `x-rate-limit-reset` (epoch seconds), or None when it is missing or makes no sense."""
     reset = getattr(exc, "reset_time", None)
-    return datetime.fromtimestamp(int(reset), UTC) if reset else None
+    try:
+        return datetime.fromtimestamp(int(reset), UTC) if reset else None
+    except (ValueError, OverflowError, OSError, TypeError):  # milliseconds, garbage, year 300000
+        return None
 
 
 def _api_message(exc: tweepy.HTTPException) -> str:
@@ -158,6 +167,7 @@ class XConnector:
         newest: int | None = None
         total = 0
         saw_previous = False
+        tokens: set[str] = set()
         while True:
             body = self._read(
                 partial(self.client.get_users_mentions, account_id, pagination_token=token, **params)
@@ -175,6 +185,10 @@ class XConnector:
             if not next_token:
                 break
             token = str(next_token)
+            if token in tokens or len(tokens) + 1 >= MAX_PAGES:
+                # Pages read so far are kept; the cursor stays, so the next poll reads them again.
+                raise TransientError(f"X kept paging (page token repeated or over {MAX_PAGES} pages)")
+            tokens.add(token)
         best = max((n for n in (previous, newest) if n is not None), default=None)
         outcome.cursor = str(best) if best is not None else cursor
         if total >= REACHABLE_MENTIONS and not saw_previous:
@@ -205,14 +219,14 @@ class XConnector:
         return max(ids, default=None)
 
     def _page(self, data: list[Any], includes: Mapping[str, Any]) -> Page:
-        users = {u["id"]: u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
-        tweets = {t["id"]: t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+        users = {u["id"]: u for u in _listed(includes.get("users")) if isinstance(u, dict) and "id" in u}
+        tweets = {t["id"]: t for t in _listed(includes.get("tweets")) if isinstance(t, dict) and "id" in t}
         mentions: list[Mention] = []
         skipped = 0
         for item in data:
             try:
                 mention = self._mention(item, users, tweets)
-            except _Malformed as exc:
+            except (_Malformed, *MALFORMED) as exc:  # one odd field must not cost the whole page
                 item_id = item.get("id") if isinstance(item, dict) else None
                 log.warning(
                     "skipped an X mention (id=%s) with a missing or malformed field: %s", item_id, exc
@@ -317,11 +331,17 @@ class XConnector:
     def like(self, mention: Mention) -> None:
         self._need_user_context("like")
         account_id = self._own_id()
-        self._write(
+        response = self._write(
             lambda: self.client.request(
                 "POST", f"/2/users/{account_id}/likes", json={"tweet_id": mention.external_id}, user_auth=True
             )
         )
+        try:  # `Client.request` hands back the HTTP response itself
+            data = response.json().get("data")
+        except (*MALFORMED, requests.RequestException):
+            data = None
+        if not (isinstance(data, dict) and data.get("liked") is True):
+            raise AmbiguousOutcome("X did not confirm the like")
 
     def _need_user_context(self, what: str) -> None:
         if not self.user_context:

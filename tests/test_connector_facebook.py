@@ -225,3 +225,57 @@ def test_reply_failures_say_whether_the_comment_may_exist(
     fake.fail_next("/comments$", fault)
     with pytest.raises(error):
         connect(fake, timeout=0.3).reply(mention, "Hi!")
+
+
+@pytest.mark.parametrize("created", ["yesterday", "2026-11-20T14:00:00"])  # no offset: ambiguous
+def test_a_comment_with_an_unreadable_time_is_skipped_and_the_rest_kept(
+    fake: FakeGraph, created: object
+) -> None:
+    post = fake.add_post()
+    good = fake.add_comment(post, "fine")
+    odd = fake.add_comment(post, "when was this")
+    fake.comments[odd["id"]]["created_time"] = created
+    mentions, skipped, _ = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [good["id"]]
+    assert skipped == 1
+
+
+def test_a_post_whose_comments_cannot_be_read_does_not_block_the_others(fake: FakeGraph) -> None:
+    """A post deleted since it was listed answers code 100; its neighbours are still read."""
+    gone, kept = fake.add_post("deleted a moment ago"), fake.add_post("still here")
+    fake.add_comment(gone, "on the deleted post")
+    comment = fake.add_comment(kept, "a question about the parade")
+    fake.fail_next(rf"/{gone['id']}/comments$", graph_error(100, "Object does not exist"), times=5)
+    mentions, _, outcome = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [comment["id"]]
+    assert outcome.cursor is not None
+    assert any(gone["id"] in note and "100" in note for note in outcome.notes)
+
+
+def test_when_no_post_can_be_read_the_poll_fails_and_keeps_the_cursor(fake: FakeGraph) -> None:
+    for _ in range(2):
+        fake.add_comment(fake.add_post(), "hello")
+    fake.fail_next(r"/comments$", graph_error(100, "(#100) Tried accessing nonexisting field"), times=5)
+    outcome = PollOutcome()
+    with pytest.raises(TransientError, match="any post"):
+        list(connect(fake).fetch("2026-11-20T13:00:00+00:00", NOW, outcome))
+    assert outcome.cursor is None
+
+
+def test_a_token_graph_quotes_back_is_redacted(fake: FakeGraph) -> None:
+    fake.add_post()
+    fake.fail_next("/posts$", graph_error(190, f"Malformed access token {fake.page_token}"))
+    with pytest.raises(AuthFailed) as raised:
+        poll(connect(fake))
+    assert fake.page_token not in str(raised.value)
+    assert "[redacted]" in str(raised.value)
+
+
+def test_a_next_link_that_never_changes_stops_the_poll(fake: FakeGraph) -> None:
+    post = fake.add_post()
+    fake.add_comment(post, "hello")
+    looping = {"data": [], "paging": {"next": f"{fake.url}/v25.0/{post['id']}/comments?after=same"}}
+    fake.fail_next(r"/comments$", Response(200, looping), times=300)
+    with pytest.raises(TransientError, match="kept paging"):
+        poll(connect(fake))
+    assert len(fake.calls(r"/comments$")) == 2

@@ -308,3 +308,49 @@ def test_replying_with_only_a_bearer_token_is_refused_before_any_request(fake: F
     with pytest.raises(Rejected, match="user credentials"):
         connect(fake, user=False).reply(mention, "hi")
     assert fake.calls("^/2/tweets$") == []
+
+
+def test_an_item_with_a_field_of_the_wrong_type_is_skipped_and_the_rest_kept(fake: FakeX) -> None:
+    good = fake.add_mention("fine")
+    odd = {**fake.add_mention("odd"), "referenced_tweets": 5}
+    body = {"data": [odd, good], "meta": {"newest_id": odd["id"], "result_count": 2}}
+    fake.fail_next("/mentions$", Response(200, body))
+    mentions, skipped, _ = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [good["id"]]
+    assert skipped == 1
+
+
+def test_a_page_whose_user_list_is_not_a_list_keeps_its_mentions(fake: FakeX) -> None:
+    tweet = fake.add_mention("who am I")
+    body = {"data": [tweet], "includes": {"users": 5}, "meta": {"newest_id": tweet["id"], "result_count": 1}}
+    fake.fail_next("/mentions$", Response(200, body))
+    (mention,), skipped, _ = poll(connect(fake))
+    assert (mention.external_id, mention.author.handle, skipped) == (tweet["id"], "", 0)
+
+
+@pytest.mark.parametrize("reset", [10**15, 10**12 * 1000])  # milliseconds, or absurd
+def test_a_rate_limit_with_a_reset_that_makes_no_sense_is_still_a_rate_limit(fake: FakeX, reset: int) -> None:
+    fake.add_mention("hi")
+    fake.rate_limit_next(reset)
+    with pytest.raises(RateLimited) as raised:
+        poll(connect(fake))
+    assert raised.value.reset_at is None
+
+
+def test_a_page_token_that_repeats_stops_the_poll_and_keeps_the_cursor(fake: FakeX) -> None:
+    loop = Response(200, {"data": [], "meta": {"result_count": 0, "next_token": "again"}})
+    fake.fail_next("/mentions$", loop, times=100)
+    outcome = PollOutcome()
+    with pytest.raises(TransientError, match="kept paging"):
+        list(connect(fake).fetch("1500", NOW, outcome))
+    assert outcome.cursor is None
+    assert len(fake.calls("/mentions$")) == 2
+
+
+def test_a_like_x_does_not_confirm_is_not_reported_as_done(fake: FakeX) -> None:
+    tweet = fake.add_mention("thanks for everything")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("/likes$", Response(200, {"data": {"liked": False}}))
+    with pytest.raises(AmbiguousOutcome, match="did not confirm"):
+        connect(fake).like(mention)
+    assert tweet["id"] not in fake.likes

@@ -118,5 +118,6 @@ def test_every_subscribed_event_is_handled(db_url: str, engine: Engine, clock: F
         unhandled = env.sender.post(json.dumps(_event("reaction_added")), content_type="application/json")
         assert result.status == 200
         assert unhandled.status == 404  # the check can fail: Bolt refuses what nobody handles
+        assert env.app.wait_idle(), "the audit row is written after the ack"
         with env.ctx.transaction() as session:
             assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == f"slack_{kind}"))
