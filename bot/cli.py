@@ -85,5 +85,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         print(f"twoway: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if not _is_database_error(exc):
+            raise
+        print(f"twoway: DATABASE_URL: cannot use the database ({_database_reason(exc)})", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """Unreachable server, missing file or folder, not a database: a configuration problem."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    # A DBAPIError without a statement happened while connecting, before any query ran.
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and not exc.statement)
+
+
+def _database_reason(exc: BaseException) -> str:
+    from bot.config import hide_password
+
+    original = getattr(exc, "orig", None) or exc
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return hide_password(first)[:300]

@@ -7,10 +7,12 @@ the variable and says what is expected; the CLI turns it into exit status 2.
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -33,7 +35,7 @@ EXPECTED: dict[str, str] = {
     "TWOWAY_CHANNEL": "a Slack channel id such as C0123456789",
     "TWOWAY_ADMINS": "comma-separated Slack user ids such as U012AB3CD,U045EF6GH",
     "TWOWAY_SECRET_KEY": "a random secret of at least 16 characters (it encrypts stored credentials)",
-    "TWOWAY_POLL_SECONDS": "a whole number of seconds, at least 10",
+    "TWOWAY_POLL_SECONDS": "a whole number of seconds from 10 to 86400",
     "TWOWAY_X_FIRST_POLL_HOURS": "a whole number of hours from 1 to 168",
     "TWOWAY_FACEBOOK_LOOKBACK_DAYS": "a whole number of days from 1 to 30",
     "TWOWAY_HTTP_TIMEOUT": "a number of seconds from 1 to 120",
@@ -47,7 +49,7 @@ EXPECTED: dict[str, str] = {
 
 
 def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
+    if not re.match(r"^https?://[^\s/]+\S*$", value):
         raise ValueError("not an http(s) URL")
     return value
 
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
     twoway_channel: str | None = Field(None, alias="TWOWAY_CHANNEL")
     twoway_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="TWOWAY_ADMINS")
     twoway_secret_key: SecretStr | None = Field(None, alias="TWOWAY_SECRET_KEY")
-    twoway_poll_seconds: int = Field(120, ge=10, alias="TWOWAY_POLL_SECONDS")
+    twoway_poll_seconds: int = Field(120, ge=10, le=86_400, alias="TWOWAY_POLL_SECONDS")
     x_first_poll_hours: int = Field(24, ge=1, le=168, alias="TWOWAY_X_FIRST_POLL_HOURS")
     facebook_lookback_days: int = Field(3, ge=1, le=30, alias="TWOWAY_FACEBOOK_LOOKBACK_DAYS")
     http_timeout: float = Field(10.0, ge=1, le=120, alias="TWOWAY_HTTP_TIMEOUT")
@@ -94,6 +96,14 @@ class Settings(BaseSettings):
     facebook_page_id: str | None = Field(None, alias="FACEBOOK_PAGE_ID")
     facebook_page_token: SecretStr | None = Field(None, alias="FACEBOOK_PAGE_TOKEN")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        """A value of only spaces is a copy-paste slip, not a signing secret: treat it as unset."""
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items() if not _blank(v)}
+        return data
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -105,6 +115,10 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL") from exc
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite and postgresql are supported")
+        try:  # a driver that is not installed fails here, in one line, not at the first query
+            url.get_dialect().import_dbapi()
+        except Exception as exc:
+            raise ValueError(f"its driver is not installed ({type(exc).__name__})") from exc
         return value
 
     @field_validator("slack_api_url")
@@ -194,6 +208,25 @@ class Settings(BaseSettings):
             if getattr(self, name.lower(), None) in (None, "", []):
                 raise ConfigError(f"{name} is not set: expected {EXPECTED.get(name, 'a value')}")
 
+    def require_whole_platforms(self) -> None:
+        """Half an X or Facebook set-up would otherwise be ignored without a word."""
+        groups: dict[str, dict[str, object]] = {
+            "the X user credentials": {
+                "X_API_KEY": self.x_api_key,
+                "X_API_SECRET": self.x_api_secret,
+                "X_ACCESS_TOKEN": self.x_access_token,
+                "X_ACCESS_TOKEN_SECRET": self.x_access_token_secret,
+            },
+            "a Facebook Page": {
+                "FACEBOOK_PAGE_ID": self.facebook_page_id,
+                "FACEBOOK_PAGE_TOKEN": self.facebook_page_token,
+            },
+        }
+        for what, group in groups.items():
+            missing = [name for name, value in group.items() if value is None]
+            if 0 < len(missing) < len(group):
+                raise ConfigError(f"{missing[0]} is not set: {what} take all of {', '.join(group)}")
+
     def require_for_slack(self) -> None:
         """What `twoway run` needs to talk to Slack in the chosen mode."""
         self.require("SLACK_BOT_TOKEN")
@@ -203,6 +236,33 @@ class Settings(BaseSettings):
                 raise ConfigError(f"SLACK_APP_TOKEN is malformed: expected {EXPECTED['SLACK_APP_TOKEN']}")
         else:
             self.require("SLACK_SIGNING_SECRET")
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def hide_password(url: str) -> str:
+    """`postgresql://user:PASSWORD@host` with the password replaced, for error lines."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+
+
+def check_env_file(path: Path = Path(".env")) -> None:
+    """`.env` lines python-dotenv cannot read would be skipped with a warning; stop instead."""
+    if not path.is_file():
+        return
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise ConfigError(f"{path}, line {line}: not NAME=VALUE (check for a missing = or quote)")
 
 
 def _field_env_name(loc: tuple[int | str, ...]) -> str:
@@ -215,13 +275,20 @@ def _field_env_name(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the one Settings object, or raise ConfigError naming the first bad variable."""
+    if "_env_file" not in overrides:
+        check_env_file()
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = _field_env_name(tuple(error.get("loc", ())))
         given = error.get("input")
+        if isinstance(given, str) and name == "DATABASE_URL":
+            given = hide_password(given)
         shown = "" if given is None or "SECRET" in name or "TOKEN" in name else f", got {given!r}"
+        why = ""
+        if name == "DATABASE_URL" and error.get("type") == "value_error":
+            why = f" ({str(error.get('msg', '')).removeprefix('Value error, ')})"
         raise ConfigError(
-            f"{name} is malformed: expected {EXPECTED.get(name, error.get('msg', 'a valid value'))}{shown}"
+            f"{name} is malformed: expected {EXPECTED.get(name, error.get('msg', 'a valid value'))}{shown}{why}"
         ) from None

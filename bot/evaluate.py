@@ -38,6 +38,7 @@ class Row:
 def read_labelled(path: str) -> list[Row]:
     """Rows of a CSV with `text,label[,urgent]`; any problem is one UsageError line."""
     try:
+        csv.field_size_limit(16 * 1024 * 1024)  # a long post is not a broken file
         with Path(path).open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             columns = [c.strip().lower() for c in reader.fieldnames or []]
@@ -159,6 +160,8 @@ def classify_main(args: argparse.Namespace) -> int:
     from handlers.drafts import make_drafts
     from handlers.templates import default_pack
 
+    if not args.text.strip():
+        raise UsageError('give the text of a post to classify, e.g. twoway classify "Thank you officers!"')
     triage = load_default().classify(args.text)
     print(f"category:   {triage.category}")
     print(f"confidence: {triage.confidence:.2f}")

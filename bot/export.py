@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import re
 import sys
 from collections import defaultdict
@@ -341,6 +342,9 @@ def main(args: argparse.Namespace) -> int:
                 count = write_export(ctx.sessions, start, end, fmt, stdout)
                 stdout.flush()
                 stdout.detach()
+        except BrokenPipeError:  # `twoway export ... | head`: the reader has had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         except OSError as exc:
             raise UsageError(f"cannot write {args.out or 'standard output'}: {exc.strerror or exc}") from None
         with ctx.transaction() as session:

@@ -172,10 +172,13 @@ NO_ACCOUNTS = (
 
 def main(args: argparse.Namespace) -> int:
     """`twoway poll --once`: poll, pass new mentions to triage and Slack, print one line per account."""
+    from bot.config import load_settings
     from bot.logs import RedactingFilter
     from bot.startup import prepare, secrets_of
 
-    ctx = prepare()
+    settings = load_settings()
+    settings.require_whole_platforms()
+    ctx = prepare(settings)
     try:
         register_env_accounts(ctx)
         if ctx.settings.slack_configured:

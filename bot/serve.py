@@ -28,6 +28,7 @@ def main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     settings = load_settings()
     settings.require_for_slack()
+    settings.require_whole_platforms()
     ctx = prepare(settings)
 
     from bot.scheduler import start_scheduler

@@ -102,5 +102,110 @@ def test_malformed_env_file_value_exits_2(tmp_path: Path) -> None:
     result = _twoway("db", "upgrade", env={}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "twoway: TWOWAY_POLL_SECONDS is malformed: expected a whole number of seconds, at least 10, got 'soon'"
+        "twoway: TWOWAY_POLL_SECONDS is malformed: expected a whole number of seconds from 10 to 86400, got 'soon'"
     )
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [
+        line for line in result.stderr.splitlines() if not line[:4].isdigit()
+    ]  # log lines start with a date
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://agency:hunter2pw@db.internal/twoway", "only sqlite and postgresql"),
+        ("postgresql+psycopg2://agency:hunter2pw@db.internal/twoway", "driver is not installed"),
+        ("postgresql+psycopg://agency:hunter2pw@db.internal:notaport/twoway", "DATABASE_URL is malformed"),
+    ],
+)
+def test_a_database_url_error_never_shows_the_password(tmp_path: Path, url: str, says: str) -> None:
+    line = _one_line(_twoway("db", "current", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert says in line
+    assert "hunter2pw" not in line
+    assert "agency:***@" in line
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("poll", "--once"), ("train",)])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:////nonexistent-folder/twoway.db", "unable to open database file"),
+        ("postgresql+psycopg://agency:hunter2pw@127.0.0.1:1/twoway", "Connection refused"),
+    ],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_naming_database_url(
+    tmp_path: Path, command: tuple[str, ...], url: str, says: str
+) -> None:
+    line = _one_line(_twoway(*command, env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL: cannot use the database")
+    assert says in line
+    assert "hunter2pw" not in line
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"TWOWAY_POLL_SECONDS 60\n", ".env, line 1: not NAME=VALUE"),
+        (b'LOG_LEVEL=INFO\nTWOWAY_CHANNEL="C0123\n', ".env, line 2: not NAME=VALUE"),
+        (b"TWOWAY_CHANNEL=caf\xe9\n", ".env is not UTF-8 text"),
+    ],
+)
+def test_an_env_file_that_cannot_be_read_stops_with_one_line(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    (tmp_path / ".env").write_bytes(content)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert says in _one_line(_twoway("db", "current", env={"DATABASE_URL": db}, cwd=tmp_path))
+
+
+def test_values_of_only_spaces_count_as_unset(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "   ",
+    }
+    assert "SLACK_SIGNING_SECRET is not set" in _one_line(_twoway("run", env=env, cwd=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"X_API_KEY": "k", "X_API_SECRET": "s"}, "X_ACCESS_TOKEN is not set"),
+        ({"X_BEARER_TOKEN": "b", "X_ACCESS_TOKEN_SECRET": "t"}, "X_API_KEY is not set"),
+        ({"FACEBOOK_PAGE_TOKEN": "EAAB-page-token"}, "FACEBOOK_PAGE_ID is not set"),
+    ],
+)
+def test_half_a_platform_set_up_is_named_not_ignored(
+    tmp_path: Path, given: dict[str, str], missing: str
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", **given}
+    line = _one_line(_twoway("poll", "--once", env=env, cwd=tmp_path))
+    assert missing in line
+    assert "EAAB-page-token" not in line
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "signing-secret-123",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "TWOWAY_SCHEDULER": "false",
+            "PORT": str(busy.getsockname()[1]),
+        }
+        assert "is already in use" in _one_line(_twoway("run", env=env, cwd=tmp_path))
+
+
+def test_classify_without_text_is_a_usage_error(tmp_path: Path) -> None:
+    assert "give the text of a post" in _one_line(_twoway("classify", "  ", env={}, cwd=tmp_path))

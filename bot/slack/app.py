@@ -8,13 +8,16 @@ signing secret, in Socket Mode through the authenticated WebSocket.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from socketserver import ThreadingMixIn
@@ -30,6 +33,7 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 
 from bot.commands import CommandError
+from bot.config import ConfigError
 from bot.context import Context
 from bot.slack.client import make_posting_client, make_web_client
 from bot.slack.roles import Refused
@@ -386,11 +390,13 @@ def serve_forever(ctx: Context, slack: SlackApp) -> None:
     if settings.socket_mode and settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        health = start_http_server(ctx, None, host="0.0.0.0", port=settings.port, events=False)  # noqa: S104
+        with _port_in_use(settings.port):
+            health = start_http_server(ctx, None, host="0.0.0.0", port=settings.port, events=False)  # noqa: S104
         log.info("Socket Mode; health check on :%s%s", health.port, HEALTH_PATH)
         handler = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
         try:
-            handler.start()  # type: ignore[no-untyped-call]
+            _connect_socket_mode(handler)
+            threading.Event().wait()  # what handler.start() does after connecting; SIGTERM ends it
         finally:
             # Hang up first: an envelope acked while the work pool drains would lose its work.
             handler.close()  # type: ignore[no-untyped-call]
@@ -401,15 +407,48 @@ def serve_forever(ctx: Context, slack: SlackApp) -> None:
 
     log.info("HTTP mode: Slack requests on :%s%s", settings.port, EVENTS_PATH)
     try:
-        serve(
-            make_wsgi(ctx, slack),
-            host="0.0.0.0",  # noqa: S104
-            port=settings.port,
-            threads=HTTP_THREADS,
-            ident="twoway",
-            connection_limit=200,
-            channel_timeout=60,
-            clear_untrusted_proxy_headers=True,
-        )
+        with _port_in_use(settings.port):
+            serve(
+                make_wsgi(ctx, slack),
+                host="0.0.0.0",  # noqa: S104
+                port=settings.port,
+                threads=HTTP_THREADS,
+                ident="twoway",
+                connection_limit=200,
+                channel_timeout=60,
+                clear_untrusted_proxy_headers=True,
+            )
     finally:
         slack.close()
+
+
+@contextmanager
+def _port_in_use(port: int) -> Iterator[None]:
+    """Another program on $PORT is a configuration problem: one line, exit 2, no traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigError(f"PORT {port} is already in use by another program: stop it or set PORT") from None
+
+
+SOCKET_RETRY_MAX = 60.0  # seconds between attempts to open the first Socket Mode connection
+
+
+def _connect_socket_mode(handler: Any) -> None:
+    """Slack unreachable at start-up is retried, as HTTP mode keeps serving: no crash loop."""
+    delay = 2.0
+    while True:
+        try:
+            handler.connect()
+            return
+        except Exception as exc:
+            log.error(
+                "cannot open the Socket Mode connection to Slack (%s: %s); trying again in %.0f s",
+                type(exc).__name__,
+                str(exc)[:200],
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, SOCKET_RETRY_MAX)
