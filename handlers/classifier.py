@@ -34,7 +34,7 @@ from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from domain import CATEGORIES, Category, Triage
 from handlers import embeddings, features
-from handlers.urgency import urgent_reason
+from handlers.urgency import Alarm, alarm_examples, fit_alarm, learned_reason, shipped_alarm, urgent_reason
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_MODEL = DATA / "base-model.bin"  # `python scripts/build_base_model.py` rewrites it
@@ -146,6 +146,7 @@ class Classifier:
         self.n_examples = n_examples
         self.encoder = encoder
         self._vectors = embeddings.load(encoder)
+        self._alarm = alarm_for(encoder)
 
     # -- judging -------------------------------------------------------------------------------
 
@@ -157,13 +158,17 @@ class Classifier:
 
     def probabilities(self, texts: Sequence[str]) -> Float:
         """Rows of P(category) in the order of `self.classes`, before any guard."""
-        return self._probabilities(texts, _cues(texts))
+        return self._probabilities(texts, _cues(texts), self._vectors.encode(texts))
 
-    def _probabilities(self, texts: Sequence[str], cues: Float) -> Float:
+    def alarm(self, texts: Sequence[str]) -> Float:
+        """P(urgent) of the learned urgency layer, before its guards."""
+        return self._alarm.probability(self._vectors.encode(texts))
+
+    def _probabilities(self, texts: Sequence[str], cues: Float, vectors: Float) -> Float:
         if not texts:
             return np.zeros((0, len(self.classes)))
         with _one_thread():
-            design = _design(self.blocks, self.dense_mean, self.dense_scale, texts, cues, self._vectors)
+            design = _design(self.blocks, self.dense_mean, self.dense_scale, texts, cues, vectors)
             logits = design @ self.coef.T
         logits = np.asarray(logits) + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
@@ -172,11 +177,15 @@ class Classifier:
 
     def _judge(self, texts: list[str], parents: list[str | None]) -> list[Triage]:
         cues = _cues(texts)
-        probabilities = self._probabilities(texts, cues)
+        vectors = self._vectors.encode(texts)
+        probabilities = self._probabilities(texts, cues, vectors)
+        alarms = self._alarm.probability(vectors)
         foreign = cues[:, FOREIGN] if texts else np.zeros(0)
         return [
-            _decide(text, parent, row, self.classes, float(share))
-            for text, parent, row, share in zip(texts, parents, probabilities, foreign, strict=True)
+            _decide(text, parent, row, self.classes, float(share), float(alarm))
+            for text, parent, row, share, alarm in zip(
+                texts, parents, probabilities, foreign, alarms, strict=True
+            )
         ]
 
     # -- persistence ---------------------------------------------------------------------------
@@ -254,18 +263,18 @@ def _design(
     scale: Float,
     texts: Sequence[str],
     cues: Float,
-    encoder: embeddings.Encoder,
+    vectors: Float,
 ) -> sparse.csr_matrix:
     normalised = [_normalise(t) for t in texts]
     scaled = (cues - mean) / scale * DENSE_WEIGHT
-    vectors = encoder.encode(texts) * VECTOR_WEIGHT
+    vectors = vectors * VECTOR_WEIGHT
     parts = [b.transform(normalised) for b in blocks]
     parts += [sparse.csr_matrix(scaled), sparse.csr_matrix(vectors)]
     return sparse.csr_matrix(sparse.hstack(parts, format="csr"))
 
 
 def _decide(
-    text: str, parent: str | None, row: Float, classes: tuple[Category, ...], foreign: float
+    text: str, parent: str | None, row: Float, classes: tuple[Category, ...], foreign: float, alarm: float
 ) -> Triage:
     scores: dict[str, float] = {c: round(float(p), 4) for c, p in zip(classes, row, strict=True)}
     order = [classes[i] for i in np.argsort(-row, kind="stable")]
@@ -275,7 +284,7 @@ def _decide(
     confidence = scores[category]
     if foreign >= 0.5:
         category, confidence = "other", min(confidence, FOREIGN_CONFIDENCE)
-    reason = urgent_reason(text, parent)
+    reason = urgent_reason(text, parent) or learned_reason(text, parent, alarm)
     return Triage(
         category=category,
         confidence=round(confidence, 4),
@@ -313,7 +322,7 @@ def fit(
     mean = cues.mean(axis=0)
     scale = cues.std(axis=0)
     scale[scale == 0] = 1.0
-    design = _design(blocks, mean, scale, texts, cues, embeddings.load(encoder))
+    design = _design(blocks, mean, scale, texts, cues, embeddings.load(encoder).encode(texts))
     from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
 
     model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
@@ -358,6 +367,25 @@ def load_default() -> Classifier:
     if encoder == embeddings.STATIC:
         return Classifier.from_bytes(SHIPPED_MODEL.read_bytes())
     return fit(base_examples(), encoder=encoder)
+
+
+_ALARMS: dict[str, Alarm] = {}
+
+
+def alarm_for(encoder: str) -> Alarm:
+    """The learned urgency layer for these sentence vectors: shipped for the static ones, fitted
+    from the shipped examples on first use for MiniLM (the `embeddings` extra), and fitted again
+    if the encoder of that name now gives vectors of another size."""
+    found = _ALARMS.get(encoder)
+    if found is None or len(found.coef) != embeddings.load(encoder).dimensions:
+        found = shipped_alarm() if encoder == embeddings.STATIC else fit_shipped_alarm(encoder)
+        _ALARMS[encoder] = found
+    return found
+
+
+def fit_shipped_alarm(encoder: str) -> Alarm:
+    texts, labels = alarm_examples([t for t, _ in base_examples()])
+    return fit_alarm(encoder, embeddings.load(encoder).encode(texts), labels)
 
 
 def train_agency(corrections: Sequence[tuple[str, str]], encoder: str | None = None) -> Classifier:
