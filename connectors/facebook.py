@@ -149,8 +149,8 @@ class FacebookConnector:
         pages = _Pages("posts")
         read, gone = 0, []
         while posts_args is not None:
+            outcome.requests += 1  # counted before the call: a refused request is still a request
             body = self._read(partial(self.graph.get_connections, self.page_id, "posts", **posts_args))
-            outcome.requests += 1
             for post in self._items(body):
                 if not isinstance(post, dict) or not isinstance(post.get("id"), str):
                     log.warning("skipped a Facebook post without an id")
@@ -201,10 +201,10 @@ class FacebookConnector:
         }
         pages = _Pages(f"comments of post {post['id']}")
         while args is not None:
+            outcome.requests += 1
             body = self._read(
                 partial(self.graph.get_connections, post["id"], "comments", **args), gone=GONE_CODES
             )
-            outcome.requests += 1
             mentions: list[Mention] = []
             skipped = 0
             newest: datetime | None = None

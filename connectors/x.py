@@ -169,10 +169,10 @@ class XConnector:
         saw_previous = False
         tokens: set[str] = set()
         while True:
+            outcome.requests += 1  # counted before the call: a refused request is still a request
             body = self._read(
                 partial(self.client.get_users_mentions, account_id, pagination_token=token, **params)
             )
-            outcome.requests += 1
             data, includes, meta = self._parts(body)
             if newest is None:
                 newest = self._newest(data, meta)
@@ -209,6 +209,12 @@ class XConnector:
                 raise TypeError("unexpected shape")
         except MALFORMED as exc:
             raise TransientError("X sent a malformed mentions page") from exc
+        errors = body.get("errors")
+        if errors and "data" not in body and not meta:
+            # An idle poll has `meta` (result_count 0); errors alone are X refusing the request.
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            detail = first.get("detail") or first.get("title") if isinstance(first, dict) else None
+            raise TransientError(f"X answered with errors only: {str(detail or errors)[:200]}")
         return data, includes, meta
 
     @staticmethod

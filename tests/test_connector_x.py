@@ -354,3 +354,13 @@ def test_a_like_x_does_not_confirm_is_not_reported_as_done(fake: FakeX) -> None:
     with pytest.raises(AmbiguousOutcome, match="did not confirm"):
         connect(fake).like(mention)
     assert tweet["id"] not in fake.likes
+
+
+def test_a_page_of_errors_alone_is_a_failure_not_an_idle_poll(fake: FakeX) -> None:
+    fake.add_mention("hi")
+    body = {"errors": [{"title": "Forbidden", "detail": "This account is suspended"}]}
+    fake.fail_next("/mentions$", Response(200, body))
+    outcome = PollOutcome()
+    with pytest.raises(TransientError, match="account is suspended"):
+        list(connect(fake).fetch(None, NOW, outcome))
+    assert outcome.requests == 1, "a refused request is still counted"
