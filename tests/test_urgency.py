@@ -47,6 +47,19 @@ URGENT = [
     ),
     ("i took all my pills. i don't want to be here anymore", "may report a risk of suicide happening now"),
     ("@LAPDHQ help me", "may report a call for help happening now"),
+    # Spanish, which many residents write in
+    (
+        "están disparando en la esquina de Cesar Chavez y Soto ahorita",
+        "may report a gun or shots happening now",
+    ),
+    (
+        "ayuda!! un señor le está pegando a una mujer en la calle en Pacoima",
+        "may report violence happening now",
+    ),
+    (
+        "mi hija de 5 años está desaparecida, la perdí en el parque, por favor",
+        "may report a missing person happening now",
+    ),
     (
         "911 just keeps ringing, nobody picks up, a man is bleeding on the sidewalk at 5th and Main",
         "reports someone badly hurt",
@@ -72,6 +85,9 @@ NOT_URGENT = [
     "the movie where the guy is hiding in the closet from the killer was so good",
     "three years since my cousin was shot on Vermont. the case is still unsolved",
     "y'all are beating protesters right now instead of catching real criminals",
+    "gracias por su ayuda con el incendio de ayer",
+    "¿Por qué no hacen nada con la balacera de la semana pasada?",
+    "¿Dónde puedo sacar una copia del reporte? Me robaron el carro",
 ]
 
 
