@@ -396,20 +396,39 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # The same in Spanish, which many of a US city's residents write in.
     ("a gun or shots", _rx(r"\b(?:disparos|balazos|balacera|tiroteo|disparando|pistola|rifle)\b")),
     ("a knife or weapon", _rx(r"\b(?:cuchillo|navaja|machete|apuñal\w*|apunal\w*)\b")),
-    ("violence", _rx(
-        r"\b(?:está|esta|están|estan) (?:golpeando|pegando|pegándole|pegandole|atacando|asaltando|ahorcando)\b",
-        r"\b(?:le|me|nos) (?:está|esta|están|estan) (?:pegando|golpeando)\b",
-        r"\b(?:golpeando|pegándole|pegandole) a\b",
-        r"\b(?:me|nos) (?:quiere|quieren|va|van) a matar\b",
-    )),
-    ("an abduction", _rx(r"\b(?:secuestr\w+|se (?:la|lo) llev(?:aron|ó|o)|(?:la|lo) (?:metieron|subieron) (?:a|en) (?:un|una|el|la) (?:carro|camioneta|van|troca))\b")),
-    ("an intruder in the home", _rx(
-        r"\b(?:alguien|un hombre|un señor|un senor) (?:está |esta )?(?:en|dentro de) (?:mi|nuestra) casa\b",
-        r"\b(?:se )?(?:metió|metio|entró|entro) (?:a|en) (?:mi|nuestra) casa\b",
-    )),
-    ("someone badly hurt", _rx(r"\b(?:no respira|inconsciente|sangrando|desmayad\w+|sobredosis|atropell\w+|no se mueve)\b")),
+    (
+        "violence",
+        _rx(
+            r"\b(?:está|esta|están|estan) (?:golpeando|pegando|pegándole|pegandole|atacando|asaltando|ahorcando)\b",
+            r"\b(?:le|me|nos) (?:está|esta|están|estan) (?:pegando|golpeando)\b",
+            r"\b(?:golpeando|pegándole|pegandole) a\b",
+            r"\b(?:me|nos) (?:quiere|quieren|va|van) a matar\b",
+        ),
+    ),
+    (
+        "an abduction",
+        _rx(
+            r"\b(?:secuestr\w+|se (?:la|lo) llev(?:aron|ó|o)|(?:la|lo) (?:metieron|subieron) (?:a|en) (?:un|una|el|la) (?:carro|camioneta|van|troca))\b"
+        ),
+    ),
+    (
+        "an intruder in the home",
+        _rx(
+            r"\b(?:alguien|un hombre|un señor|un senor) (?:está |esta )?(?:en|dentro de) (?:mi|nuestra) casa\b",
+            r"\b(?:se )?(?:metió|metio|entró|entro) (?:a|en) (?:mi|nuestra) casa\b",
+        ),
+    ),
+    (
+        "someone badly hurt",
+        _rx(r"\b(?:no respira|inconsciente|sangrando|desmayad\w+|sobredosis|atropell\w+|no se mueve)\b"),
+    ),
     ("a fire", _rx(r"\b(?:incendio|se (?:está|esta) quemando|hay fuego)\b")),
-    ("a missing person", _rx(r"\b(?:mi|nuestro|nuestra) (?:hijo|hija|niño|nino|niña|nina|bebé|bebe|abuelo|abuela)\b.{0,40}(?:desaparecid\w*|perdid\w*|no aparece)")),
+    (
+        "a missing person",
+        _rx(
+            r"\b(?:mi|nuestro|nuestra) (?:hijo|hija|niño|nino|niña|nina|bebé|bebe|abuelo|abuela)\b.{0,40}(?:desaparecid\w*|perdid\w*|no aparece)"
+        ),
+    ),
     ("a risk of suicide", _rx(r"\b(?:matarme|suicid\w+|quitarme la vida|quiere matarse|se quiere matar)\b")),
     ("a call for help", _rx(r"^\W*(?:@\w+\W*)*(?:ayuda|auxilio|socorro)\b")),
 )
@@ -449,8 +468,10 @@ SIGNS = _rx(
     r"\bthere(?:'s|s| is| are) (?:a|an|some|two|three|\d+) (?:man|men|guy|guys|dude|woman|lady|person|people|kid|kids|group)\b",
     r"\b(?:pointing|waving|swinging|brandishing)\b",
     r"\bjust got\b",
-    r"\b(?:ahora|ahorita|ayuda|auxilio|socorro|urgente|rápido|rapido)\b", r"\bpor favor\b",
-    r"\b(?:está|esta|están|estan) \w+(?:ando|iendo)\b", r"\ben (?:la )?(?:calle|esquina|estacionamiento)\b",
+    r"\b(?:ahora|ahorita|ayuda|auxilio|socorro|urgente|rápido|rapido)\b",
+    r"\bpor favor\b",
+    r"\b(?:está|esta|están|estan) \w+(?:ando|iendo)\b",
+    r"\ben (?:la )?(?:calle|esquina|estacionamiento)\b",
 )
 # Words that make a post about an emergency something other than a report of one.
 NOT_A_REPORT = _rx(
