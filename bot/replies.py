@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.slack.escape import public
+from bot.slack.ids import CHECKED_NOT_POSTED
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Rejected
 from storage import audit
 from storage.models import (
@@ -276,11 +277,15 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
             .where(Reply.id == reply_id, Reply.mention_id == mention_id, Reply.status == REPLY_UNKNOWN)
             .values(
                 status=REPLY_SENT if posted else REPLY_FAILED,
-                error=None if posted else "not posted (checked by staff)",
+                error=None if posted else CHECKED_NOT_POSTED,
             )
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            return Result("refused", mention_id, "That question was already answered.")
+            return Result(
+                "refused",
+                mention_id,
+                "Someone already recorded what happened to this reply. Nothing was changed.",
+            )
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)

@@ -7,6 +7,8 @@ tables a bad argument could write.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -19,6 +21,7 @@ from bot.context import Context
 from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
 from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
 from tests.slack_data import ADMIN, World, world
+from tests.slack_requests import SIGNING_SECRET
 
 GENERIC = "something went wrong"
 BAD_VALUE = "This button's value is not valid. Nothing was changed."
@@ -163,3 +166,75 @@ def test_edit_form_metadata_out_of_range_is_refused_in_the_form(ctx: Context, me
         result = w.h.sender.submit_view("edit_reply", REPLY, metadata, user_id=ADMIN)
         assert json.loads(result.body)["errors"]["reply"] == BAD_VALUE
         assert w.fake_x.replies == []
+
+
+def test_liking_an_item_that_is_not_a_compliment_is_refused(ctx: Context) -> None:
+    """A like under a complaint reads as mockery; the card shows no Like button there."""
+    with world(ctx) as w:
+        ctx.extras["test.card"] = w.posted("you never show up when we call", category="criticism")
+        status, told = click(w, {"action_id": "like", "value": "MID"})
+        assert status == 200
+        assert told
+        assert "Only compliments are liked" in told[0]
+        assert w.fake_x.likes == []
+
+
+def test_reclassifying_to_the_current_category_changes_nothing(ctx: Context) -> None:
+    with world(ctx) as w:
+        ctx.extras["test.card"] = w.posted("you never show up when we call", category="criticism")
+        status, told = click(
+            w, {"action_id": "reclassify", "type": "overflow", "selected_option": {"value": "criticism"}}
+        )
+        assert (status, len(told)) == (200, 1)
+        assert "already filed as criticism" in told[0]
+
+
+def test_an_edit_form_whose_reply_is_not_text_posts_nothing(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        metadata = json.dumps({"m": mid, "c": card.channel, "t": card.ts})
+        values = {"reply": {"text": {"type": "plain_text_input", "value": 5}}}
+        result = w.h.sender.submit_view("edit_reply", values, metadata, user_id=ADMIN)
+        assert json.loads(result.body)["errors"]["reply"] == BAD_VALUE
+        w.h.wait()
+        assert w.fake_x.replies == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\xff\xfe\x00garbage",
+        urlencode({"payload": "{}"}).encode(),
+        urlencode({"payload": "not json"}).encode(),
+        urlencode({"payload": json.dumps({"type": "block_actions", "actions": "x"})}).encode(),
+        urlencode({"payload": json.dumps({"type": "block_actions", "actions": [1]})}).encode(),
+    ],
+    ids=[
+        "empty",
+        "not-utf8",
+        "payload-without-type",
+        "payload-not-json",
+        "actions-a-string",
+        "actions-not-objects",
+    ],
+)
+def test_a_signed_body_slack_would_never_send_is_400_and_an_unsigned_one_401(
+    ctx: Context, body: bytes
+) -> None:
+    with world(ctx) as w:
+        sender = w.h.sender
+        stamp = str(int(time.time()))
+        digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": f"v0={digest}",
+        }
+        assert (
+            sender.session.post(sender.events_url, data=body, headers=headers, timeout=10).status_code == 400
+        )
+        headers["X-Slack-Signature"] = "v0=" + "0" * 64
+        assert (
+            sender.session.post(sender.events_url, data=body, headers=headers, timeout=10).status_code == 401
+        )

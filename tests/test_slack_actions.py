@@ -127,6 +127,12 @@ def test_ambiguous_outcome_is_unknown_never_retried_and_asks_staff(ctx: Context)
         w.h.click(updated, "confirm_not_posted", user_id=OFFICER)
         assert mention(ctx, mid).reply_status == "failed"
         find_element(w.card(mid).blocks, "send_reply:1")
+        text = str(w.card(mid).blocks)
+        assert "The reply was not posted" in text
+        assert "refused" not in text, "X refused nothing: staff found it was not posted"
+        late = w.h.click(updated, "confirm_posted", user_id=SUPERVISOR)  # a stale copy of the card
+        assert "already recorded what happened" in told(w, late)
+        assert mention(ctx, mid).reply_status == "failed"
 
 
 def test_unknown_reply_confirmed_posted_closes_the_item(ctx: Context) -> None:

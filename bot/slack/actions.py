@@ -206,7 +206,11 @@ def on_manual(ctx: Context, click: Click) -> str | None:
 
 def on_like(ctx: Context, click: Click) -> str | None:
     (mention_id,) = _ids_or_refuse(click.value, 1)
-    check_card(ctx, click, mention_id, "officer", "like posts")
+    mention = check_card(ctx, click, mention_id, "officer", "like posts")
+    if mention.category != "compliment":  # a like on a complaint reads as mockery
+        raise Refused(
+            f"Only compliments are liked from TwoWay; #{mention_id} is filed as {mention.category}."
+        )
     return _finish(ctx, replies.like(ctx, mention_id, click.user))
 
 
@@ -248,7 +252,9 @@ def on_reclassify(ctx: Context, click: Click) -> str | None:
     category = _choice(click)
     if category not in CATEGORIES:
         raise Refused(BAD_VALUE)
-    check_card(ctx, click, mention_id, "officer", "reclassify items")
+    mention = check_card(ctx, click, mention_id, "officer", "reclassify items")
+    if mention.category == category:  # the overflow leaves the current category out
+        raise Refused(f"#{mention_id} is already filed as {category}. Nothing was changed.")
     try:
         reclassify(ctx, mention_id, category, click.user)
     except (KeyError, LookupError, ValueError) as exc:

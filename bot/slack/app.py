@@ -9,7 +9,10 @@ signing secret, in Socket Mode through the authenticated WebSocket.
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import importlib
+import json
 import logging
 import re
 import secrets
@@ -63,6 +66,7 @@ class SlackApp:
     work: ThreadPoolExecutor
     ui: ThreadPoolExecutor  # quick Slack-only work (views.open must beat the trigger's 3 s)
     listeners: ThreadPoolExecutor  # Bolt runs listeners (which only ack and queue) here
+    signing_secret: str = ""  # to tell a signed but unreadable body (400) from a forged one (401)
     _pending: set[Future[Any]] = field(default_factory=set)
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
@@ -162,6 +166,7 @@ def build_slack(ctx: Context) -> SlackApp:
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="twoway-work"),
         ui=ThreadPoolExecutor(max_workers=UI_THREADS, thread_name_prefix="twoway-ui"),
         listeners=listeners,
+        signing_secret=signing,
     )
     ctx.slack = client
     ctx.extras[SLACK_APP_KEY] = slack
@@ -298,18 +303,28 @@ def make_wsgi(ctx: Context, slack: SlackApp | None, events: bool = True) -> Call
             if length > MAX_BODY:
                 status, body = 413, "Payload Too Large"
             else:
-                raw = environ["wsgi.input"].read(length).decode("utf-8", "replace") if length else ""
+                data = environ["wsgi.input"].read(length) if length else b""
                 headers = {
                     k[5:].replace("_", "-").lower(): str(v)
                     for k, v in environ.items()
                     if k.startswith("HTTP_")
                 }
                 headers["content-type"] = environ.get("CONTENT_TYPE", "")
-                try:
-                    response = slack.app.dispatch(bolt_request(raw, environ.get("QUERY_STRING", ""), headers))
-                except Exception as exc:  # a malformed payload that Bolt cannot read: never a 500
-                    log.warning("unreadable Slack request (%s)", type(exc).__name__)
-                    response = BoltResponse(status=400, body="Bad Request")
+                raw = _text(data)
+                if raw is None or _broken(raw, headers["content-type"]):
+                    # Nothing Slack sends looks like this: refuse it, after the signature says who sent it.
+                    signed = _signed(slack.signing_secret, data, headers)
+                    response = BoltResponse(
+                        status=400 if signed else 401, body="Bad Request" if signed else ""
+                    )
+                else:
+                    try:
+                        response = slack.app.dispatch(
+                            bolt_request(raw, environ.get("QUERY_STRING", ""), headers)
+                        )
+                    except Exception as exc:  # a malformed payload that Bolt cannot read: never a 500
+                        log.warning("unreadable Slack request (%s)", type(exc).__name__)
+                        response = BoltResponse(status=400, body="Bad Request")
                 status, body = response.status, response.body
                 content_type = ""
                 for key, values in response.headers.items():
@@ -326,6 +341,53 @@ def make_wsgi(ctx: Context, slack: SlackApp | None, events: bool = True) -> Call
         return [data]
 
     return application
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _signed(secret: str, data: bytes, headers: dict[str, str]) -> bool:
+    """Slack's v0 signature over the raw bytes (slack-sdk's verifier wants text, and these may
+    not be text), at most five minutes old."""
+    stamp, given = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+    if not (secret and stamp.isdigit() and abs(time.time() - int(stamp)) <= 300):
+        return False
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + data, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}", given)
+
+
+def _broken(raw: str, content_type: str) -> bool:
+    """An empty body, or an interaction that is not an object with a type (and, for clicks, a
+    list of actions each with an action id): Slack sends none of these."""
+    if not raw.strip():
+        return True
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return True
+        return not (isinstance(body, dict) and isinstance(body.get("type"), str))
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" not in form or "command" in form:
+        return False
+    try:
+        payload = json.loads(form["payload"])
+    except ValueError:
+        return True
+    if not (isinstance(payload, dict) and isinstance(payload.get("type"), str)):
+        return True
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        return not (
+            isinstance(actions, list)
+            and actions
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    return False
 
 
 class _Handler(WSGIRequestHandler):

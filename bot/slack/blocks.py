@@ -272,6 +272,10 @@ def status_blocks(view: CardView) -> list[Block]:
     if reply.status == "failed":
         error = public(reply.error, REASON_LIMIT) or "refused"
         text = f":x: *{where} refused the reply* ({error}). Nothing was posted.\n{sent_text}"
+        if (
+            reply.error == ids.CHECKED_NOT_POSTED
+        ):  # nobody refused anything: staff looked and it was not there
+            text = f":x: *The reply was not posted* (checked on {where} by staff).\n{sent_text}"
         return [
             section(
                 text,

@@ -64,3 +64,7 @@ def parse_ids(value: str | None, count: int) -> tuple[int, ...] | None:
         return None
     numbers = tuple(int(p) for p in parts)
     return numbers if all(n > 0 for n in numbers) else None
+
+
+# The error a reply carries when staff checked the platform and it was not there (no refusal).
+CHECKED_NOT_POSTED = "not posted (checked by staff)"

@@ -82,9 +82,17 @@ def submitted_text(view: dict[str, Any]) -> str | None:
     values = (view.get("state") or {}).get("values") or {}
     preferred = values.get(ids.EDIT_BLOCK, {}).get(ids.EDIT_ACTION)
     if isinstance(preferred, dict) and preferred.get("type", "plain_text_input") == "plain_text_input":
-        return str(preferred.get("value") or "")
+        return _text_value(preferred)
     for block in values.values():
-        for element in block.values():
+        for element in block.values() if isinstance(block, dict) else ():
             if isinstance(element, dict) and element.get("type") == "plain_text_input":
-                return str(element.get("value") or "")
+                return _text_value(element)
     return None
+
+
+def _text_value(element: dict[str, Any]) -> str | None:
+    """Slack sends text, or null for an empty input; anything else is not a reply to post."""
+    value = element.get("value")
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None
