@@ -11,8 +11,9 @@ sentence encoder (no pickle).
 
 Compliment is the only class guarded after the model: a "thank you" sent to an angry complaint
 is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm,
-hostility or a request; otherwise the runner-up class wins. Urgency is rules
-(`handlers.urgency`), applied to every post whatever its category.
+hostility or a request; otherwise the runner-up class wins. Urgency is `handlers.urgency`: rules
+and cue families, then a learned layer fed the sentence vector computed here, for every post
+whatever its category.
 """
 
 from __future__ import annotations
