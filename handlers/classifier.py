@@ -161,10 +161,6 @@ class Classifier:
         """Rows of P(category) in the order of `self.classes`, before any guard."""
         return self._probabilities(texts, _cues(texts), self._vectors.encode(texts))
 
-    def alarm(self, texts: Sequence[str]) -> Float:
-        """P(urgent) of the learned urgency layer, before its guards."""
-        return self._alarm.probability(self._vectors.encode(texts))
-
     def _probabilities(self, texts: Sequence[str], cues: Float, vectors: Float) -> Float:
         if not texts:
             return np.zeros((0, len(self.classes)))

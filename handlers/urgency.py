@@ -609,6 +609,6 @@ def learned_reason(text: str, parent_text: str | None, probability: float) -> st
         return None
     if parent_text:
         parent = parent_text.lower().replace("’", "'")
-        if ANY_RULE.search(parent) or any(pattern.search(parent) for _, pattern in EVENTS):
+        if ANY_CUE.search(parent):
             return None  # under a post about an emergency: a reaction to it, not a new report
     return LEARNED_REASON
