@@ -13,12 +13,13 @@ import importlib
 import logging
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.commands import CommandError
 from bot.context import Context
 from bot.slack.escape import public
-from bot.supervision_slack import open_dm, permalink
+from bot.supervision_slack import open_dm, permalink, posting_client
 from storage import audit, staff
 from storage.models import DISMISSED, REPLIED, Mention
 
@@ -38,6 +39,7 @@ class AssignResult:
     action: str | None  # assigned | reassigned | unassigned, or None when nothing changed
     warning: str | None = None
     dm_sent: bool = False
+    dm_error: str | None = None  # why Slack could not deliver the DM, when it was tried and failed
 
     @property
     def message(self) -> str:
@@ -50,6 +52,11 @@ class AssignResult:
             text = f"#{self.mention_id} is now assigned to <@{self.assignee}> (was <@{self.previous}>)."
         else:
             text = f"#{self.mention_id} is now assigned to <@{self.assignee}>."
+        if self.dm_error:
+            text += (
+                f" Slack could not send them a direct message ({public(self.dm_error, 60)}),"
+                " so please tell them yourself."
+            )
         return f"{text} {self.warning}" if self.warning else text
 
 
@@ -81,12 +88,15 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
             )
         card = (mention.card_channel, mention.card_ts)
         summary = _summary(mention)
-    dm_sent = False
+    dm_error = None
     if ctx.slack is not None:
         if assignee is not None and assignee != by:  # taking an item yourself needs no DM
-            dm_sent = _notify(ctx, assignee, by, mention_id, summary, card)
+            dm_error = _notify(ctx, assignee, by, mention_id, summary, card)
         _refresh(ctx, mention_id)
-    return AssignResult(mention_id, assignee, previous, True, action, warning, dm_sent)
+    tried = ctx.slack is not None and assignee is not None and assignee != by
+    return AssignResult(
+        mention_id, assignee, previous, True, action, warning, tried and dm_error is None, dm_error
+    )
 
 
 def _summary(mention: Mention) -> str:
@@ -100,18 +110,21 @@ def _summary(mention: Mention) -> str:
 
 def _notify(
     ctx: Context, assignee: str, by: str, mention_id: int, summary: str, card: tuple[str | None, str | None]
-) -> bool:
+) -> str | None:
+    """DM the assignee; None when sent, else Slack's reason (the assignment stands either way)."""
     link = permalink(ctx, *card)
     where = f"<{link}|Open the card>" if link else "The card will appear in the TwoWay channel shortly."
     text = f"<@{by}> assigned you {summary}\n{where}"
     try:
         channel = open_dm(ctx, assignee)
-        assert ctx.slack is not None
-        ctx.slack.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-        return True
-    except Exception:
-        log.warning("could not DM %s about #%s; the assignment stands", assignee, mention_id, exc_info=True)
-        return False
+        posting_client(ctx).chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        return None
+    except SlackApiError as exc:
+        reason = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    except Exception as exc:  # timeout, connection: Slack did not answer
+        reason = type(exc).__name__
+    log.warning("could not DM %s about #%s (%s); the assignment stands", assignee, mention_id, reason)
+    return reason
 
 
 def _refresh(ctx: Context, mention_id: int) -> None:

@@ -5,7 +5,8 @@ of that local day and covers the 24 hours before its time; the weekly one is due
 (default Monday) and covers the 7 days before. A digest missed for a whole day (TwoWay was down)
 is skipped rather than posted late. Once only: the `digest_runs` row for (kind, period) is
 inserted and committed before posting; if Slack refuses the message the row is deleted so the
-next tick retries (at most MAX_ATTEMPTS times per process); an unknown outcome keeps it.
+next tick retries (at most MAX_ATTEMPTS times per process); an unknown outcome (timeout, a 5xx)
+keeps it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.charts import report_chart
 from bot.context import Context
 from bot.sla import agency_timezone, format_duration, parse_clock
+from bot.slack.client import may_have_posted
 from bot.supervision_slack import posting_client
 from storage import audit, settings
 from storage.metrics import Report, build_report
@@ -68,7 +70,9 @@ def due_periods(
             continue
         at: time = parse_clock(config.get("time", "08:00"))
         scheduled = datetime.combine(local.date(), at, tzinfo=tz)
-        if local < scheduled:
+        # Compared as instants: two times in one zone compare by wall clock, and a time skipped
+        # by the spring-forward jump (02:30) would look due at 03:00, half an hour early.
+        if now < scheduled.astimezone(now.tzinfo):
             continue
         # Wall-clock arithmetic: across a DST change the period is 23 or 25 hours long.
         start = scheduled - span
@@ -117,6 +121,14 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
     try:
         response = posting_client(ctx).chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as exc:
+        if may_have_posted(exc):
+            log.warning(
+                "the %s digest for %s: Slack answered HTTP %s, so it may be posted; not posted again",
+                period.kind,
+                period.key,
+                exc.response.status_code,
+            )
+            return False
         failures[(period.kind, period.key)] = failures.get((period.kind, period.key), 0) + 1
         log.warning(
             "the %s digest was refused by Slack (%s); will retry", period.kind, exc.response.get("error")

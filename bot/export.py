@@ -243,12 +243,18 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
 def _chunks(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     if fmt == "jsonl":
         for record in rows:
-            yield json.dumps(record, ensure_ascii=False) + "\n"
+            line = json.dumps(record, ensure_ascii=False)
+            # Valid JSON either way, but readers that split on Unicode line breaks would cut a
+            # record in two: escape the three that JSON leaves raw.
+            yield line.translate(_LINE_BREAKS) + "\n"
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)

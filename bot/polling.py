@@ -18,7 +18,7 @@ from bot.accounts import connector_for, register_env_accounts
 from bot.context import Context
 from connectors.base import AuthFailed, ConnectorError, PollOutcome, RateLimited
 from connectors.http import redact
-from storage import accounts
+from storage import accounts, audit
 from storage.mentions import store_page
 from storage.models import (
     ACCOUNT_ERROR,
@@ -123,6 +123,10 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
             summary.gap = True
             accounts.record_gap(session, row, now, outcome.notes)
             log.warning("%s: backlog gap: %s", summary.account, "; ".join(outcome.notes))
+        elif outcome.notes:  # e.g. a Facebook post whose comments Graph would not serve
+            notes = [redact(note)[:300] for note in outcome.notes[:20]]
+            audit.record(session, now, "poll_notes", account_id=account_id, notes=notes)
+            log.warning("%s: %s", summary.account, "; ".join(notes))
     if summary.new or summary.skipped:
         log.info("%s", summary.line())
     return summary

@@ -94,12 +94,15 @@ def why_not(session: Session, mention: Mention) -> str:
 # -- send -----------------------------------------------------------------------------------------
 
 
-def _answered(status: str, by: str, now: datetime) -> dict[str, Any]:
-    """The mention's columns once its reply reaches `status`: a sent or manual reply answers it."""
+def _answered(status: str, by: str, at: datetime) -> dict[str, Any]:
+    """The mention's columns once its reply reaches `status`: a sent or manual reply answers it.
+
+    `at` is when the answer went out, which for a reply confirmed later is when it was sent.
+    """
     values: dict[str, Any] = {"reply_status": status}
     if status in (REPLY_SENT, REPLY_MANUAL):
         values.update(
-            state=REPLIED, responded_by=by, first_response_at=func.coalesce(Mention.first_response_at, now)
+            state=REPLIED, responded_by=by, first_response_at=func.coalesce(Mention.first_response_at, at)
         )
     return values
 
@@ -210,15 +213,20 @@ def _finish(
     url: str | None = None,
 ) -> Result:
     now = ctx.clock.now()
+    # A platform call that outlived STALE_SENDING finds its reply already turned `unknown` by the
+    # sweep; a definite answer then settles it, unless a person has recorded an outcome since.
+    settles = (REPLY_SENDING,) if status == REPLY_UNKNOWN else (REPLY_SENDING, REPLY_UNKNOWN)
     with ctx.transaction() as session:
-        session.execute(
+        done = session.execute(
             update(Reply)
-            .where(Reply.id == reply_id, Reply.status == REPLY_SENDING)
+            .where(Reply.id == reply_id, Reply.status.in_(settles))
             .values(status=status, completed_at=now, error=error, external_id=external_id, url=url or None)
         )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return _too_late(session, ctx, mention_id, reply_id, by, status, external_id, url, error)
         session.execute(
             update(Mention)
-            .where(Mention.id == mention_id, Mention.reply_status == REPLY_SENDING)
+            .where(Mention.id == mention_id, Mention.reply_status.in_(settles))
             .values(**_answered(status, by, now))
         )
         action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
@@ -248,6 +256,54 @@ def _finish(
         "unknown",
         mention_id,
         f"We could not confirm whether the reply was posted ({public(error)}). Check the platform before doing anything else.",
+        reply_id,
+    )
+
+
+def _too_late(
+    session: Session,
+    ctx: Context,
+    mention_id: int,
+    reply_id: int,
+    by: str,
+    status: str,
+    external_id: str | None,
+    url: str | None,
+    error: str | None,
+) -> Result:
+    """The platform answered after the reply's outcome was settled: keep the record, say so."""
+    audit.record(
+        session,
+        ctx.clock.now(),
+        "reply_late_answer",
+        actor=by,
+        mention_id=mention_id,
+        reply_id=reply_id,
+        outcome=status,
+        external_id=external_id,
+        url=url,
+        error=error,
+    )
+    reply = session.get(Reply, reply_id)
+    recorded = reply.status if reply is not None else "unknown"
+    if status == REPLY_SENT and recorded != REPLY_SENT:
+        log.error(
+            "reply %s of #%s: the platform posted it after it was recorded as %s",
+            reply_id,
+            mention_id,
+            recorded,
+        )
+        return Result(
+            "unknown",
+            mention_id,
+            f"The platform has now posted this reply ({url or 'no link given'}), but it had already been recorded as {recorded}. Check the platform before sending anything else.",
+            reply_id,
+            url,
+        )
+    return Result(
+        "unknown",
+        mention_id,
+        f"The platform answered late; this reply was already recorded as {recorded}. Nothing was changed.",
         reply_id,
     )
 
@@ -286,10 +342,11 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
                 mention_id,
                 "Someone already recorded what happened to this reply. Nothing was changed.",
             )
+        sent_at = session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or now
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)
-            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, now))
+            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, sent_at))
         )
         action = "reply_confirmed_posted" if posted else "reply_confirmed_not_posted"
         audit.record(session, now, action, actor=by, mention_id=mention_id, reply_id=reply_id)

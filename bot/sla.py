@@ -28,9 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from bot.slack.client import may_have_posted
 from bot.supervision_slack import posting_client
 from storage import audit, settings, staff
-from storage.models import CARD_POSTED, OPEN, Mention, SlaNotice
+from storage.models import CARD_POSTED, OPEN, REPLY_SENDING, REPLY_UNKNOWN, Mention, SlaNotice
 from storage.queue import overdue_clause, sla_settings, threshold
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,13 @@ def sweep(ctx: Context) -> SweepResult:
 def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:
     slas = sla_settings(session)
     supervisors = staff.users_with_role(session, "supervisor")
-    waiting = [Mention.state == OPEN, Mention.card_status == CARD_POSTED, Mention.card_ts.is_not(None)]
+    waiting = [
+        Mention.state == OPEN,
+        Mention.card_status == CARD_POSTED,
+        Mention.card_ts.is_not(None),
+        # A reply is going out, or may have: the card already asks staff to check the platform.
+        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
+    ]
 
     def noticed(*kinds: str) -> Exists:
         return exists().where(SlaNotice.mention_id == Mention.id, SlaNotice.kind.in_(kinds))
@@ -236,6 +243,14 @@ def _post(ctx: Context, item: _Due, now: datetime) -> bool:
             reply_broadcast=item.kind == ESCALATION,
         )
     except SlackApiError as exc:
+        if may_have_posted(exc):
+            log.warning(
+                "%s for #%s: Slack answered HTTP %s, so it may be posted; not retried, to avoid a duplicate",
+                item.kind,
+                item.mention_id,
+                exc.response.status_code,
+            )
+            return False
         failures: dict[tuple[int, str], int] = ctx.extras.setdefault(_FAILURES, {})
         tries = failures[(item.mention_id, item.kind)] = failures.get((item.mention_id, item.kind), 0) + 1
         error = exc.response.get("error")

@@ -357,7 +357,7 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
 )
 def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
     from bot.export import day_bounds, record_export, write_export
-    from bot.supervision_slack import open_dm, send_file_to_user
+    from bot.supervision_slack import open_dm, posting_client, send_file_to_user
 
     with ctx.transaction() as session:
         tz = agency_timezone(session)
@@ -385,7 +385,7 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
         except Exception:
             log.exception("the export for %s failed", request.user_id)
             try:
-                ctx.slack.chat_postMessage(
+                posting_client(ctx).chat_postMessage(
                     channel=open_dm(ctx, request.user_id),
                     text=f"Sorry, the export {since} to {until} failed. Please try again or ask your administrator.",
                 )

@@ -34,6 +34,9 @@ from domain import AccountIdentity, Author, Mention, Platform, PostedReply
 log = logging.getLogger(__name__)
 
 REACHABLE_MENTIONS = 800  # X serves only about the newest 800 mentions of an account
+# "About": posts deleted or withheld inside X's window make it serve fewer, so a batch this
+# close to the cap that misses the cursor post is treated as cut short too.
+GAP_SUSPECT = 700
 PAGE_SIZE = 100
 MAX_PAGES = REACHABLE_MENTIONS // PAGE_SIZE + 2  # more than X ever serves: a token loop
 EXCERPT_CHARS = 500
@@ -191,12 +194,12 @@ class XConnector:
             tokens.add(token)
         best = max((n for n in (previous, newest) if n is not None), default=None)
         outcome.cursor = str(best) if best is not None else cursor
-        if total >= REACHABLE_MENTIONS and not saw_previous:
+        if total >= GAP_SUSPECT and not saw_previous:
             outcome.backlog_gap = True
             where = "since the last poll" if previous is not None else "in the first-poll window"
             outcome.notes.append(
-                f"X returned its maximum of about {REACHABLE_MENTIONS} mentions and could not reach back "
-                f"to the previous cursor: older mentions {where} are unreachable through the API"
+                f"X returned {total} mentions, about its maximum of {REACHABLE_MENTIONS}, and could not reach "
+                f"back to the previous cursor: older mentions {where} are unreachable through the API"
             )
 
     @staticmethod
@@ -386,7 +389,13 @@ class XConnector:
         except tweepy.TwitterServerError as exc:
             raise AmbiguousOutcome(f"X answered {_api_message(exc)}; the post may exist") from None
         except tweepy.HTTPException as exc:
-            raise Rejected(f"X refused it ({_api_message(exc)})") from None
+            message = _api_message(exc)
+            if "duplicate content" in message.lower():  # the same template sent to someone else
+                raise Rejected(
+                    f"X refused it ({message}); X never posts the same text twice from one account, "
+                    "so change a few words and send again"
+                ) from None
+            raise Rejected(f"X refused it ({message})") from None
         except requests.RequestException as exc:
             raise AmbiguousOutcome(f"X request {describe(exc)}; the post may exist") from None
         except ConnectorError:

@@ -285,6 +285,30 @@ def test_a_post_slack_did_not_answer_is_found_again_not_posted_twice(
     assert slack.api_calls("conversations.history")
 
 
+def test_a_post_answered_with_a_server_error_is_found_again_not_posted_twice(
+    alert_ctx: Context, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """A gateway 502 after Slack stored the card is an unknown outcome, not a refusal."""
+    original = slack.api_chat_postMessage
+
+    def stored_then_502(args: dict[str, Any]) -> Response:
+        original(args)
+        slack.api_chat_postMessage = original  # type: ignore[method-assign]
+        return Response(502, "<html>Bad Gateway</html>")
+
+    slack.api_chat_postMessage = stored_then_502  # type: ignore[method-assign]
+    account = add_account(alert_ctx, clock)
+    revoked(alert_ctx, account)
+    sync_account_alerts(alert_ctx)
+    (card,) = slack.messages(CHANNEL)
+    assert row(alert_ctx, account).alert_channel == CHANNEL  # the claim stays
+    sync_account_alerts(alert_ctx)
+    clock.advance(minutes=6)
+    sync_account_alerts(alert_ctx)
+    assert slack.messages(CHANNEL) == [card]
+    assert row(alert_ctx, account).alert_ts == card.ts
+
+
 def test_a_stale_claim_whose_post_never_happened_is_posted_once(
     alert_ctx: Context, slack: FakeSlack, clock: FakeClock
 ) -> None:

@@ -55,6 +55,7 @@ def test_assign_records_dms_a_link_to_the_card(sctx: Context, fake: FakeSlack, c
     ts = post_card(sctx, mention_id)
     result = assign(sctx, mention_id, OFFICER, by=SUP)
     assert (result.changed, result.action, result.dm_sent, result.warning) == (True, "assigned", True, None)
+    assert "direct message" not in result.message
     with sctx.transaction() as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
@@ -142,6 +143,8 @@ def test_a_slack_failure_never_loses_the_assignment(sctx: Context, fake: FakeSla
     result = assign(sctx, mention_id, OFFICER, by=SUP)
     assert result.changed
     assert not result.dm_sent
+    assert "could not send them a direct message (ratelimited)" in result.message
+    assert "tell them yourself" in result.message
     with sctx.transaction() as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None

@@ -202,6 +202,27 @@ def test_a_full_window_that_still_reaches_the_cursor_is_not_a_gap(fake: FakeX) -
     assert outcome.backlog_gap is False
 
 
+def test_a_batch_just_short_of_the_cap_that_misses_the_cursor_is_a_gap(fake: FakeX) -> None:
+    """X's "about 800" is fewer when posts inside its window were deleted: 760 served, 240 lost."""
+    cursor = fake.add_mention("last one we saw")
+    for n in range(1000):
+        fake.add_mention(f"flood {n}")
+    fake.reachable = 760
+    mentions, _, outcome = poll(connect(fake), cursor["id"])
+    assert len(mentions) == 760
+    assert outcome.backlog_gap is True
+    assert "760" in outcome.notes[0]
+
+
+def test_a_missing_cursor_post_in_a_small_batch_is_a_deletion_not_a_gap(fake: FakeX) -> None:
+    cursor = fake.add_mention("last one we saw, since deleted")
+    for n in range(300):
+        fake.add_mention(f"busy {n}")
+    fake.reachable = 300  # the cursor post is gone: X serves the 300 newer ones only
+    _, _, outcome = poll(connect(fake), cursor["id"])
+    assert outcome.backlog_gap is False
+
+
 def _rate_limited(fake: FakeX) -> None:
     fake.rate_limit_next(int(NOW.timestamp()) + 600)
 
@@ -300,6 +321,17 @@ def test_reply_failures_say_whether_the_post_may_exist(
         fake.fail_next("^/2/tweets$", faults[fault])
     with pytest.raises(error):
         connector.reply(mention, "Thank you!")
+
+
+def test_a_duplicate_content_refusal_says_how_to_get_the_reply_out(fake: FakeX) -> None:
+    """The same template sent to two people: X refuses the second, and staff need to know why."""
+    first, second = fake.add_mention("thanks!"), fake.add_mention("thank you all")
+    mentions, _, _ = poll(connect(fake))
+    by_id = {m.external_id: m for m in mentions}
+    connector = connect(fake)
+    connector.reply(by_id[first["id"]], "Thank you, we appreciate it.")
+    with pytest.raises(Rejected, match="change a few words and send again"):
+        connector.reply(by_id[second["id"]], "Thank you, we appreciate it.")
 
 
 def test_replying_with_only_a_bearer_token_is_refused_before_any_request(fake: FakeX) -> None:

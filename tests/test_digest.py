@@ -119,6 +119,17 @@ def test_a_refused_digest_is_retried_and_posted_once(
     assert len(fake.messages(CHANNEL, top_level=True)) == 1
 
 
+def test_a_digest_answered_with_a_server_error_is_not_posted_again(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Slack may have posted it before the 503: a second copy would be worse than none."""
+    clock.advance(hours=1)
+    fake.fail_next(r"chat\.postMessage", Response(503, "<html>Service Unavailable</html>"))
+    assert tick(sctx) == []
+    assert _ticks(sctx, clock, 60) == []
+    assert len(fake.api_calls("chat.postMessage")) == 1
+
+
 def test_a_failed_chart_keeps_the_digest(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
     clock.advance(hours=1)
     fake.fail_next(r"files\.getUploadURLExternal", Response(200, {"ok": False, "error": "internal_error"}))
@@ -144,6 +155,9 @@ def test_a_failed_chart_keeps_the_digest(sctx: Context, fake: FakeSlack, clock: 
         (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), None, {"day": "mon", "time": "06:30"}, []),
         # Sunday 1 Nov 2026 is the end of daylight saving time: that day is 25 hours long.
         (datetime(2026, 11, 1, 17, 0, tzinfo=UTC), {"time": "09:00"}, None, [("daily", "2026-11-01", 25)]),
+        # 8 Mar 2026 springs forward from 02:00 to 03:00: 02:30 is skipped and means 03:30 PDT.
+        (datetime(2026, 3, 8, 10, 0, tzinfo=UTC), {"time": "02:30"}, None, []),  # 03:00 PDT
+        (datetime(2026, 3, 8, 10, 30, tzinfo=UTC), {"time": "02:30"}, None, [("daily", "2026-03-08", 24)]),
     ],
 )
 def test_due_periods(

@@ -186,6 +186,16 @@ def test_jsonl_is_one_object_per_mention(ctx: Context, clock: FakeClock) -> None
     assert set(records[0]) == set(COLUMNS)
 
 
+def test_jsonl_keeps_unicode_line_separators_inside_their_record(ctx: Context, clock: FakeClock) -> None:
+    text = "first line\u2028second\u2029third\x85fourth"
+    with ctx.transaction() as session:
+        account = add_account(session, clock.now())
+        add_mention(session, account, datetime(2026, 11, 20, 10, 0, tzinfo=UTC), text=text)
+    exported = _export(ctx, "jsonl", date(2026, 11, 20), date(2026, 11, 20))
+    [line] = exported.splitlines()  # what str.splitlines-style readers see
+    assert json.loads(line)["text_as_ingested"] == text
+
+
 def test_days_are_whole_days_in_the_agency_zone(ctx: Context, clock: FakeClock) -> None:
     """10:00 UTC on 20 Nov is 21:00 on 20 Nov in Sydney, but 02:00 UTC on 21 Nov is 13:00 on the 21st."""
     with ctx.transaction() as session:

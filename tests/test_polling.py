@@ -420,6 +420,22 @@ def test_a_graph_rate_limit_backs_off(ctx: Context, fake_graph: FakeGraph, clock
     assert account_row(ctx, account.id).retry_after == clock.now() + timedelta(seconds=120)
 
 
+def test_a_post_graph_would_not_serve_is_logged_and_kept_in_the_audit_trail(
+    ctx: Context, fake_graph: FakeGraph, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its comments may be lost for good, so the skip must leave a trace someone can find."""
+    configure(ctx, **graph_env(fake_graph))
+    (account,) = register_env_accounts(ctx)
+    gone, kept = fake_graph.add_post("deleted a moment ago"), fake_graph.add_post("still here")
+    fake_graph.add_comment(kept, "a question about the parade")
+    fake_graph.fail_next(rf"/{gone['id']}/comments$", graph_error(100, "Object does not exist"), times=5)
+    summary = poll_account(ctx, account.id)
+    assert (summary.status, summary.new) == (ACCOUNT_OK, 1)
+    [event] = audit_actions(ctx, "poll_notes")
+    assert gone["id"] in str(event.details)
+    assert any(gone["id"] in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
 def test_own_posts_and_page_comments_are_never_stored(
     ctx: Context, fake_x: FakeX, fake_graph: FakeGraph
 ) -> None:

@@ -186,6 +186,33 @@ def test_an_unknown_outcome_is_never_posted_again(sctx: Context, fake: FakeSlack
     assert _run(sctx, clock, 30) == ([], [])
 
 
+@pytest.mark.parametrize("status", [503, 504])
+def test_a_server_error_may_have_posted_so_the_notice_is_not_posted_again(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, status: int
+) -> None:
+    """A 5xx is not a refusal: Slack may have stored the reminder before it failed to answer."""
+    _item(sctx, clock)
+    clock.advance(minutes=59)
+    fake.fail_next(r"chat\.postMessage", Response(status, "<html>Bad Gateway</html>"))
+    assert _run(sctx, clock, 1) == ([], [])
+    assert _run(sctx, clock, 30) == ([], [])
+    reminders = [c for c in fake.api_calls("chat.postMessage") if c.get("thread_ts")]
+    assert len(reminders) == 1
+
+
+@pytest.mark.parametrize("reply_status", ["sending", "unknown"])
+def test_an_item_whose_reply_may_be_out_is_not_chased(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, reply_status: str
+) -> None:
+    mention_id, ts = _item(sctx, clock)
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        mention.reply_status = reply_status
+    assert _run(sctx, clock, 300, step=10) == ([], [])
+    assert _thread(fake, ts) == []
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [

@@ -135,6 +135,90 @@ def test_ambiguous_outcome_is_unknown_never_retried_and_asks_staff(ctx: Context)
         assert mention(ctx, mid).reply_status == "failed"
 
 
+def test_a_reply_confirmed_posted_counts_as_answered_when_it_was_sent(ctx: Context, clock: Any) -> None:
+    """Staff check X hours later: the response time is the reply's, not the check's."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        sent_at = clock.now()
+        w.fake_x.fail_next(r"/2/tweets$", Response(500, {"title": "Internal", "status": 500}))
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        clock.advance(hours=3)
+        w.h.click(w.card(mid), "confirm_posted", user_id=SUPERVISOR)
+        row = mention(ctx, mid)
+        assert row.state == "replied"
+        assert row.first_response_at == sent_at
+
+
+def test_a_platform_answer_that_arrives_after_the_sweep_gave_up_on_it_settles_the_reply(
+    ctx: Context, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """X answers after STALE_SENDING: the reply was `unknown`; X's answer is the truth, once."""
+    from bot.slack.cards import post_pending_cards
+    from connectors.x import XConnector
+
+    real_reply = XConnector.reply
+
+    def slow_reply(self: XConnector, *args: Any) -> Any:
+        posted = real_reply(self, *args)
+        clock.advance(minutes=11)  # the call hung; meanwhile the sweep turned the reply unknown
+        post_pending_cards(ctx)
+        assert mention(ctx, mid).reply_status == "unknown"
+        return posted
+
+    with world(ctx) as w:
+        mid, card = w.posted()
+        monkeypatch.setattr(XConnector, "reply", slow_reply)
+        w.h.click(card, "send_reply:1", user_id=OFFICER)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status) == ("replied", "sent")
+        [reply] = replies_of(ctx, mid)
+        [posted] = w.fake_x.replies
+        assert (reply.status, reply.external_id) == ("sent", posted["id"])
+        assert "could not confirm" not in str(w.card(mid).blocks)
+        assert audit_actions(ctx, mid)[-2:] == ["reply_unknown", "reply_sent"]
+
+
+def test_a_late_platform_answer_never_overwrites_what_staff_recorded(
+    ctx: Context, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import replies
+    from bot.slack.cards import post_pending_cards
+    from connectors.x import XConnector
+
+    real_reply = XConnector.reply
+
+    def slow_reply(self: XConnector, *args: Any) -> Any:
+        posted = real_reply(self, *args)
+        clock.advance(minutes=11)
+        post_pending_cards(ctx)
+        [reply] = replies_of(ctx, mid)
+        replies.confirm_unknown(ctx, mid, reply.id, posted=False, by=SUPERVISOR)  # a wrong check
+        return posted
+
+    with world(ctx) as w:
+        mid, card = w.posted()
+        monkeypatch.setattr(XConnector, "reply", slow_reply)
+        result = w.h.click(card, "send_reply:1", user_id=OFFICER)
+        assert "has now posted this reply" in told(w, result)
+        assert [r.status for r in replies_of(ctx, mid)] == ["failed"]  # the person's record stands
+        assert "reply_late_answer" in audit_actions(ctx, mid)
+
+
+def test_a_click_on_a_card_whose_post_was_not_recorded_yet_says_to_wait(ctx: Context) -> None:
+    """Slack showed the card but its answer was lost (crash, timeout): the sweep adopts it soon."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        with ctx.transaction() as session:
+            session.execute(
+                update(Mention)
+                .where(Mention.id == mid)
+                .values(card_status="posting", card_ts=None, card_channel=None)
+            )
+        result = w.h.click(card, "send_reply:1", user_id=OFFICER)
+        assert "has not recorded this card yet" in told(w, result)
+        assert w.fake_x.replies == []
+
+
 def test_unknown_reply_confirmed_posted_closes_the_item(ctx: Context) -> None:
     with world(ctx) as w:
         mid, card = w.posted()

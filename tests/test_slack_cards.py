@@ -198,3 +198,45 @@ def test_refresh_card_redraws_from_the_database(ctx: Context) -> None:
         assert refresh_card(ctx, mid)
         assert "Assigned to <@U0SUPER01>" in str(w.card(mid).blocks)
         assert len(w.fake.messages(REVIEW)) == 1
+
+
+def test_a_sweep_that_read_a_card_before_another_tried_it_leaves_it_to_the_next(
+    ctx: Context, monkeypatch: Any
+) -> None:
+    """Two sweepers (`twoway run` and a `poll --once`): the other one's post timed out but exists."""
+    from bot.slack import cards
+
+    with world(ctx) as w:
+        mid = w.new_mention()
+        real_claim = cards._claim
+
+        def other_sweep_gets_there_first(*args: Any) -> bool:
+            monkeypatch.setattr(cards, "_claim", real_claim)
+            assert post_pending_cards(ctx) == 1  # the other sweep posts the card...
+            with ctx.transaction() as session:  # ...and its answer is lost: the outcome is unknown
+                session.execute(
+                    update(Mention)
+                    .where(Mention.id == mid)
+                    .values(card_status="failed", card_ts=None, card_error="ambiguous: TimeoutError")
+                )
+            return real_claim(*args)
+
+        monkeypatch.setattr(cards, "_claim", other_sweep_gets_there_first)
+        assert post_pending_cards(ctx) == 0  # its snapshot is out of date: it does not post blindly
+        assert len(w.fake.messages(REVIEW)) == 1
+        assert post_pending_cards(ctx) == 1  # the next sweep looks in history first and finds it
+        assert mention(ctx, mid).card_status == "posted"
+        assert len(w.fake.messages(REVIEW)) == 1
+        assert len(card_posts(w)) == 1
+
+
+def test_slack_still_rate_limiting_stops_the_sweep_instead_of_waiting_card_after_card(ctx: Context) -> None:
+    with world(ctx) as w:
+        mids = [w.new_mention(f"thanks number {n}") for n in range(5)]
+        limited = Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})
+        w.fake.fail_next(r"chat\.postMessage$", limited, times=3)  # the first try and both retries
+        assert post_pending_cards(ctx) == 0
+        assert len(card_posts(w)) == 3  # one card tried; the other four were not
+        assert [mention(ctx, m).card_status for m in mids] == ["failed"] + ["pending"] * 4
+        assert post_pending_cards(ctx) == 5  # Slack has calmed down: every card goes out once
+        assert len(w.fake.messages(REVIEW)) == 5

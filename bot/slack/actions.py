@@ -26,11 +26,15 @@ from bot.slack.cards import refresh_card
 from bot.slack.roles import Refused, require
 from bot.slack.views import edit_metadata, edit_modal, submitted_text
 from domain import CATEGORIES
-from storage.models import OPEN, REPLY_FAILED, REPLY_NONE, Mention
+from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention
 
 log = logging.getLogger(__name__)
 
 NOT_THIS_CARD = "This button doesn't belong to this card. Nothing was changed."
+STILL_RECORDING = (
+    "TwoWay has not recorded this card yet (Slack was slow to confirm it); it will within a few"
+    " minutes. Try again then. Nothing was changed."
+)
 BAD_VALUE = "This button's value is not valid. Nothing was changed."
 
 
@@ -90,6 +94,8 @@ def check_card(
         if click.from_message:
             channel, ts = click.container.get("channel_id"), click.container.get("message_ts")
             same = (mention.card_channel, mention.card_ts) == (channel, ts)
+            if not same and mention.card_ts is None and mention.card_status in (CARD_POSTING, CARD_FAILED):
+                raise Refused(STILL_RECORDING)  # a post whose answer was lost (crash, timeout)
             if not same and (card_only or _is_some_card(session, channel, ts)):
                 raise Refused(NOT_THIS_CARD)
         return mention

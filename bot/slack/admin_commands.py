@@ -291,7 +291,9 @@ def _tell(ctx: Context, user_id: str, text: str) -> None:
     """A DM after the ack; a refusal is logged, the role change stands."""
     if ctx.slack is None:
         return
+    from bot.supervision_slack import posting_client  # retries only 429s: one DM, not two
+
     try:
-        ctx.slack.chat_postMessage(channel=user_id, text=text)
+        posting_client(ctx).chat_postMessage(channel=user_id, text=text)
     except SlackApiError as exc:
         log.warning("could not tell %s about their role: %s", user_id, exc.response.get("error"))

@@ -4,7 +4,7 @@ An account that needs a person (revoked token, rate limited or failing for a lon
 ONE card in the review channel that mentions the admins; `accounts.alert_channel/alert_ts/
 alert_at` remember it, so repeated polls never repeat it. Every post is claimed first with a
 guarded UPDATE, so two processes cannot both post. A claim whose post may or may not have
-happened (a timeout) is settled later by looking for the card's metadata in the channel
+happened (a timeout, a 5xx) is settled later by looking for the card's metadata in the channel
 history, never by posting blindly. A backlog gap (X served fewer mentions than arrived) is a
 one-off event, announced once per `backlog_gap_at`.
 
@@ -26,6 +26,7 @@ from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.context import Context
+from bot.slack.client import may_have_posted
 from bot.slack.escape import public
 from bot.status import account_label, review_channel, when
 from storage import audit, staff
@@ -227,7 +228,14 @@ class _Sweep:
                 blocks=blocks,
                 metadata={"event_type": EVENT_TYPE, "event_payload": payload},
             )
-        except SlackApiError as exc:  # refused: nothing was posted
+        except SlackApiError as exc:
+            if may_have_posted(exc):  # a 5xx: maybe posted; settled later like a timeout
+                log.warning(
+                    "Account alert %s: Slack answered HTTP %s; checked later",
+                    account.id,
+                    exc.response.status_code,
+                )
+                return
             self.update_claim(account.id, claimed_at, alert_channel=None, alert_at=None)
             self.refused(exc, "alert")
             return
@@ -369,6 +377,9 @@ class _Sweep:
         try:
             response = self.poster.chat_postMessage(channel=channel, text=text)
         except SlackApiError as exc:
+            if may_have_posted(exc):  # a 5xx: maybe posted; the claim stays, as after a timeout
+                log.warning("Backlog notice %s: Slack answered HTTP %s", account.id, exc.response.status_code)
+                return
             with self.ctx.transaction() as session:
                 give_back = (
                     update(Account)

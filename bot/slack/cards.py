@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import Context
 from bot.slack.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
+from bot.slack.client import may_have_posted
 from bot.status import review_channel
 from storage import audit
 from storage.models import (
@@ -165,7 +166,7 @@ def post_pending_cards(ctx: Context) -> int:
         ctx.extras.pop("cards.no_channel_logged", None)
         stale = list(
             session.execute(
-                select(Mention.id, Mention.card_claimed_at)
+                select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
                 .where(Mention.card_status == CARD_POSTING, Mention.card_claimed_at < now - STALE_CLAIM)
                 .order_by(Mention.id)
                 .limit(BATCH)
@@ -173,31 +174,43 @@ def post_pending_cards(ctx: Context) -> int:
         )
         waiting = list(
             session.execute(
-                select(Mention.id, Mention.card_claimed_at, Mention.card_error)
+                select(Mention.id, Mention.card_claimed_at, Mention.card_error, Mention.card_attempts)
                 .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED)))
                 .order_by(Mention.ingested_at, Mention.id)
                 .limit(BATCH)
             )
         )
     posted = 0
-    for mention_id, claimed_at in stale:
-        if _claim(ctx, mention_id, (CARD_POSTING,), claimed_at, now):
-            posted += _post(ctx, mention_id, channel, check_since=claimed_at)
-    for mention_id, claimed_at, error in waiting:
-        if _claim(ctx, mention_id, (CARD_PENDING, CARD_FAILED), None, now):
-            ambiguous = bool(error and error.startswith(AMBIGUOUS))
-            posted += _post(ctx, mention_id, channel, check_since=claimed_at if ambiguous else None)
+    try:
+        for mention_id, claimed_at, attempts in stale:
+            if _claim(ctx, mention_id, (CARD_POSTING,), attempts, now):
+                posted += _post(ctx, mention_id, channel, check_since=claimed_at)
+        for mention_id, claimed_at, error, attempts in waiting:
+            if _claim(ctx, mention_id, (CARD_PENDING, CARD_FAILED), attempts, now):
+                ambiguous = bool(error and error.startswith(AMBIGUOUS))
+                posted += _post(ctx, mention_id, channel, check_since=claimed_at if ambiguous else None)
+    except _StillRateLimited:
+        # Waiting out Retry-After for every card left would hold the pipeline (and triage of new,
+        # perhaps urgent, mentions) for minutes; the rest wait for the next sweep instead.
+        log.warning("Slack is rate limiting card posts; the remaining cards wait for the next sweep")
     return posted
 
 
-def _claim(
-    ctx: Context, mention_id: int, states: tuple[str, ...], claimed_at: datetime | None, now: datetime
-) -> bool:
-    """One caller wins the right to post this card."""
+class _StillRateLimited(Exception):
+    """Slack still answered 429 after the posting client's own retries."""
+
+
+def _claim(ctx: Context, mention_id: int, states: tuple[str, ...], attempts: int, now: datetime) -> bool:
+    """One caller wins the right to post this card, and only as the sweep last read it.
+
+    `card_attempts` is the row's version: if another sweep has tried the card since this one
+    read it (and perhaps left an ambiguous error that calls for a history check first), the
+    claim fails and the next sweep starts from what that attempt left.
+    """
     with ctx.transaction() as session:
-        query = update(Mention).where(Mention.id == mention_id, Mention.card_status.in_(states))
-        if claimed_at is not None:
-            query = query.where(Mention.card_claimed_at == claimed_at)
+        query = update(Mention).where(
+            Mention.id == mention_id, Mention.card_status.in_(states), Mention.card_attempts == attempts
+        )
         result = session.execute(
             query.values(
                 card_status=CARD_POSTING, card_claimed_at=now, card_attempts=Mention.card_attempts + 1
@@ -239,9 +252,12 @@ def _post(ctx: Context, mention_id: int, channel: str, check_since: datetime | N
             unfurl_media=False,
         )
     except SlackApiError as exc:
-        status = getattr(exc.response, "status_code", 200)
-        code = str(exc.response.get("error", "error")) if status < 500 else f"HTTP {status}"
-        _failed(ctx, mention_id, (AMBIGUOUS if status >= 500 else "") + code)
+        if may_have_posted(exc):
+            _failed(ctx, mention_id, AMBIGUOUS + f"HTTP {exc.response.status_code}")
+        else:
+            _failed(ctx, mention_id, str(exc.response.get("error", "error")))
+        if exc.response.status_code == 429:
+            raise _StillRateLimited from None
         return 0
     except Exception as exc:  # timeout, connection reset: the post may have happened
         _failed(ctx, mention_id, AMBIGUOUS + type(exc).__name__)

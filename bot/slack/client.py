@@ -10,6 +10,7 @@ refused, so nothing was posted) and leaves every ambiguous failure to the caller
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -47,3 +48,9 @@ def make_posting_client(settings: Settings) -> WebClient:
         timeout=int(settings.http_timeout),
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
+
+
+def may_have_posted(exc: SlackApiError) -> bool:
+    """A 5xx (an HTML gateway page too) is not a refusal: Slack may have done the work anyway."""
+    status = getattr(exc.response, "status_code", 200)
+    return isinstance(status, int) and status >= 500
