@@ -8,8 +8,9 @@ Connectors are cached per account and rebuilt when the row's credentials change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from bot.context import Context
 from bot.crypto import CredentialsError, seal, unseal
 from connectors.base import AuthFailed, Connector, ConnectorError
 from connectors.facebook import FacebookConnector
+from connectors.http import redact
 from connectors.x import XConnector
 from domain import AccountIdentity
 from storage import accounts
@@ -28,6 +30,9 @@ from storage.models import ACCOUNT_ERROR, Account
 log = logging.getLogger(__name__)
 
 CACHE_KEY = "bot.accounts.connectors"
+PENDING_KEY = "bot.accounts.env_pending"
+RETRY_BASE_SECONDS = 60  # an unidentified env account is retried after 1, 2, 4 ... minutes
+DUE_SLACK = timedelta(seconds=5)
 X_KEYS = ("bearer_token", "api_key", "api_secret", "access_token", "access_token_secret")
 FACEBOOK_KEYS = ("page_id", "page_token")
 NAMES = {"x": "X", "facebook": "Facebook"}
@@ -151,34 +156,61 @@ def save_connected_account(
     return accounts.upsert_account(session, identity, "slack", token, now, actor=by)
 
 
+@dataclass
+class Pending:
+    """An env account whose identification failed and that no stored row stands in for."""
+
+    reason: str
+    kind: str
+    failures: int
+    retry_at: datetime
+
+
+def _pending(ctx: Context) -> dict[str, Pending]:
+    return ctx.extras.setdefault(PENDING_KEY, {})  # type: ignore[no-any-return]
+
+
+def unidentified_env_accounts(ctx: Context) -> dict[str, str]:
+    """Platform -> reason for each env account that is configured but not being polled."""
+    return {platform: pending.reason for platform, pending in _pending(ctx).items()}
+
+
 def register_env_accounts(ctx: Context) -> list[Account]:
     """Register the X account and Facebook Page whose credentials are in the environment.
 
     A platform that refuses or does not answer must not stop start-up: one log line says why,
-    and an existing row shows the trouble (needs attention for refused credentials).
+    and an existing row shows the trouble (needs attention for refused credentials). Without a
+    row the account is remembered as pending, for `retry_env_accounts` to try again.
     """
-    settings = ctx.settings
     registered: list[Account] = []
-    if settings.x_configured:
-        registered += _register(
-            ctx, "x", lambda: connector_from_credentials(settings, "x", env_credentials(settings, "x"))
-        )
-    if settings.facebook_configured:
-        registered += _register(
-            ctx,
-            "facebook",
-            lambda: connector_from_credentials(settings, "facebook", env_credentials(settings, "facebook")),
-        )
+    for platform in _env_platforms(ctx.settings):
+        registered += _register(ctx, platform)
     return registered
 
 
-def _register(ctx: Context, platform: str, build: Callable[[], Connector]) -> list[Account]:
+def retry_env_accounts(ctx: Context) -> list[Account]:
+    """Try again the env accounts start-up could not identify, once each is due (backoff)."""
+    now = ctx.clock.now()
+    registered: list[Account] = []
+    for platform, pending in list(_pending(ctx).items()):
+        if pending.retry_at - now <= DUE_SLACK:
+            registered += _register(ctx, platform)
+    return registered
+
+
+def _env_platforms(settings: Settings) -> list[str]:
+    return [p for p, on in (("x", settings.x_configured), ("facebook", settings.facebook_configured)) if on]
+
+
+def _register(ctx: Context, platform: str) -> list[Account]:
+    settings = ctx.settings
     name = NAMES[platform]
     now = ctx.clock.now()
     try:
-        identity = build().identify()
+        identity = connector_from_credentials(
+            settings, platform, env_credentials(settings, platform)
+        ).identify()
     except (ConnectorError, ConfigError, ValueError) as exc:
-        log.warning("%s account from the environment could not be checked: %s", name, exc)
         with ctx.transaction() as session:
             existing = _existing_env_rows(session, ctx.settings, platform)
             for account in existing:
@@ -188,6 +220,11 @@ def _register(ctx: Context, platform: str, build: Callable[[], Connector]) -> li
                     accounts.mark_failure(
                         session, account, now, status=ACCOUNT_ERROR, error=str(exc), retry_after=None
                     )
+        if existing:  # the stored row is polled (and shows the trouble) meanwhile
+            _pending(ctx).pop(platform, None)
+            log.warning("%s account from the environment could not be checked: %s", name, exc)
+        else:
+            _remember_failure(ctx, platform, exc, now)
         return existing
     with ctx.transaction() as session:
         account = accounts.upsert_account(session, identity, "env", None, now)
@@ -199,9 +236,32 @@ def _register(ctx: Context, platform: str, build: Callable[[], Connector]) -> li
                     other.external_id,
                 )
                 accounts.set_enabled(session, other.id, False, by=SYSTEM, now=now)
+    _pending(ctx).pop(platform, None)
     label = f"@{identity.handle}" if platform == "x" else identity.name or identity.external_id
     log.info("%s account %s from the environment is connected (account id %s)", name, label, account.id)
     return [account]
+
+
+def _remember_failure(ctx: Context, platform: str, exc: Exception, now: datetime) -> None:
+    """Back off like a failing poll; warn once per kind of failure, not at every retry."""
+    from bot.polling import backoff
+
+    previous = _pending(ctx).get(platform)
+    failures = (previous.failures if previous else 0) + 1
+    delay = backoff(failures, RETRY_BASE_SECONDS)
+    reason = redact(str(exc))[:300]
+    kind = type(exc).__name__
+    _pending(ctx)[platform] = Pending(reason, kind, failures, now + delay)
+    level = logging.WARNING if previous is None or previous.kind != kind else logging.INFO
+    log.log(
+        level,
+        "%s account from the environment could not be identified, so it is not polled yet: %s "
+        "(try %s; next in %s s)",
+        NAMES[platform],
+        reason,
+        failures,
+        int(delay.total_seconds()),
+    )
 
 
 def _existing_env_rows(session: Session, settings: Settings, platform: str) -> list[Account]:

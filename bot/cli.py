@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bot import __version__
 from bot.config import ConfigError
@@ -30,10 +31,15 @@ class UsageError(Exception):
     """Bad command-line input, worded for the person who typed it."""
 
 
+class Parser(argparse.ArgumentParser):
+    """Argument errors in one line on stderr, exit 2, as for bad configuration (not usage + error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"twoway: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="twoway", description="Answer your community on X and Facebook from Slack."
-    )
+    parser = Parser(prog="twoway", description="Answer your community on X and Facebook from Slack.")
     parser.add_argument("--version", action="version", version=f"twoway {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -72,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 2
+        parser.error(f"a command is needed: one of {', '.join(COMMANDS)}")
     if args.command == "poll" and not args.once:
         parser.error("poll needs --once (the continuous poller runs inside `twoway run`)")
     if args.command == "db" and args.db_command is None:

@@ -260,9 +260,14 @@ def check_env_file(path: Path = Path(".env")) -> None:
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read ({exc.strerror or exc})") from None
     for binding in parse_stream(io.StringIO(text)):
+        # A binding's text starts with the blank lines before it; count from its first character.
+        string = binding.original.string
+        line = binding.original.line + string[: len(string) - len(string.lstrip())].count("\n")
         if binding.error:
-            line = binding.original.line
             raise ConfigError(f"{path}, line {line}: not NAME=VALUE (check for a missing = or quote)")
+        if binding.key is not None and binding.value is None:
+            # python-dotenv reads a bare `NAME` as unset: a value lost without a word.
+            raise ConfigError(f"{path}, line {line}: not NAME=VALUE ({binding.key} has no =)")
 
 
 def _field_env_name(loc: tuple[int | str, ...]) -> str:

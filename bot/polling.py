@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.accounts import connector_for, register_env_accounts
+from bot.accounts import connector_for, register_env_accounts, unidentified_env_accounts
 from bot.context import Context
 from connectors.base import AuthFailed, ConnectorError, PollOutcome, RateLimited
 from connectors.http import redact
@@ -190,12 +190,15 @@ def main(args: argparse.Namespace) -> int:
 
             ctx.slack = make_web_client(ctx.settings)
         summaries = poll_all_once(ctx)
-        if not summaries:
+        unidentified = unidentified_env_accounts(ctx)
+        if not summaries and not unidentified:
             print(NO_ACCOUNTS)
             return 0
         scrub = RedactingFilter(secrets_of(ctx.settings)).scrub  # print() passes no log filter
         for summary in summaries:
             print(scrub(summary.line()))
+        for platform, reason in unidentified.items():
+            print(scrub(f"{platform} (from the environment): not polled, could not be identified ({reason})"))
         try:
             from bot.pipeline import process
 
@@ -204,6 +207,6 @@ def main(args: argparse.Namespace) -> int:
             log.error("triage and cards failed:\n%s", redact("".join(traceback.format_exception(exc))))
             print(f"triage and cards failed: {type(exc).__name__}: {redact(str(exc))[:200]}")
             return 1
-        return 0
+        return 1 if unidentified else 0
     finally:
         ctx.engine.dispose()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.accounts import register_env_accounts
+from bot.accounts import register_env_accounts, retry_env_accounts
 from bot.context import Context
 from bot.jobs import JOBS
 from bot.polling import enabled_account_ids, poll_account
@@ -141,6 +141,19 @@ def sync_poll_jobs(ctx: Context, scheduler: BackgroundScheduler) -> None:
             pass
 
 
+def sync(ctx: Context, scheduler: BackgroundScheduler) -> None:
+    """Retry the env accounts start-up could not identify, then match the poll jobs.
+
+    Without the retry, one failed identification at start-up would leave that account unpolled
+    until the next restart, and its mentions would age out of the first-poll window.
+    """
+    try:
+        retry_env_accounts(ctx)
+    except Exception as exc:
+        _log_failure("retrying the accounts from the environment", exc)
+    sync_poll_jobs(ctx, scheduler)
+
+
 def build_scheduler(ctx: Context) -> BackgroundScheduler:
     """The scheduler with every job added, not yet started."""
     # misfire_grace_time=None: a run that starts late (slow start-up, a busy machine) still runs,
@@ -166,7 +179,7 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
             replace_existing=True,
         )
     scheduler.add_job(
-        guarded("sync", lambda c: sync_poll_jobs(c, scheduler), ctx),
+        guarded("sync", lambda c: sync(c, scheduler), ctx),
         "interval",
         seconds=SYNC_SECONDS,
         id="sync",

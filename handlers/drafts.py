@@ -103,8 +103,9 @@ class DraftMaker:
         values = {**self.variables, **author_variables(platform, author_handle, author_name)}
         drafts: list[domain.Draft] = []
         seen: set[str] = set()
+        address = values["author_handle"] if platform == "x" else ""
         for candidate in self._candidates(triage, text, values):
-            final = self._fit(candidate, platform, triage.urgent)
+            final = self._fit(candidate, platform, triage.urgent, address)
             if final is None or _normal(final) in seen:
                 continue
             seen.add(_normal(final))
@@ -191,13 +192,28 @@ class DraftMaker:
 
     # -- fitting the platform --
 
-    def _fit(self, candidate: _Candidate, platform: str, urgent: bool) -> str | None:
+    def _fit(self, candidate: _Candidate, platform: str, urgent: bool, address: str = "") -> str | None:
+        """The draft as it would be posted, or None when it cannot fit at a sentence boundary.
+
+        On X a draft is addressed to its author: X refuses a post whose text repeats an earlier
+        one, so the same template or FAQ answer sent to two people would fail the second time.
+        """
         body = candidate.text.strip()
         lead = ""
         if urgent and not body.lower().startswith(URGENT_LEAD[:-5].lower()):
             lead = URGENT_LEAD + " "
-        if fits(lead + body, platform):
-            return lead + body
+        if address and address.lower() in body.lower():
+            address = ""
+
+        def posted(text: str) -> str:
+            if not address:
+                return text
+            if text.startswith(URGENT_LEAD):  # the 911 line always comes first
+                return f"{URGENT_LEAD} {address}{text[len(URGENT_LEAD) :]}".rstrip()
+            return f"{address} {text}"
+
+        if fits(posted(lead + body), platform):
+            return posted(lead + body)
         sentences = _SENTENCE_END.split(body)
         if not (candidate.shorten or lead) or len(sentences) < 2:
             return None
@@ -205,11 +221,11 @@ class DraftMaker:
         for keep in range(len(sentences) - 1, 0, -1):
             kept = lead + " ".join(sentences[:keep])
             if candidate.source == "faq" and website and website not in kept:
-                with_link = f"{kept} More at {website}"
+                with_link = posted(f"{kept} More at {website}")
                 if fits(with_link, platform):
                     return with_link
-            if fits(kept, platform):
-                return kept
+            if fits(posted(kept), platform):
+                return posted(kept)
         return None
 
 

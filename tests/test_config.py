@@ -154,6 +154,9 @@ def test_a_database_that_cannot_be_reached_is_one_line_naming_database_url(
         (b"TWOWAY_POLL_SECONDS 60\n", ".env, line 1: not NAME=VALUE"),
         (b'LOG_LEVEL=INFO\nTWOWAY_CHANNEL="C0123\n', ".env, line 2: not NAME=VALUE"),
         (b"TWOWAY_CHANNEL=caf\xe9\n", ".env is not UTF-8 text"),
+        (b"# Slack\n\nSLACK_BOT_TOKEN\n", ".env, line 3: not NAME=VALUE (SLACK_BOT_TOKEN has no =)"),
+        (b"LOG_LEVEL=INFO\n  PORT  \n", ".env, line 2: not NAME=VALUE (PORT has no =)"),
+        (b"export PORT\n", ".env, line 1: not NAME=VALUE (PORT has no =)"),
     ],
 )
 def test_an_env_file_that_cannot_be_read_stops_with_one_line(
@@ -162,6 +165,13 @@ def test_an_env_file_that_cannot_be_read_stops_with_one_line(
     (tmp_path / ".env").write_bytes(content)
     db = f"sqlite:///{tmp_path / 'x.db'}"
     assert says in _one_line(_twoway("db", "current", env={"DATABASE_URL": db}, cwd=tmp_path))
+
+
+def test_comments_blank_lines_export_and_empty_values_are_fine_in_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# TwoWay\n\n   \nexport TWOWAY_POLL_SECONDS=60\nLOG_LEVEL=\n")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _twoway("db", "upgrade", env={"DATABASE_URL": db}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_values_of_only_spaces_count_as_unset(tmp_path: Path) -> None:
@@ -209,3 +219,35 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 def test_classify_without_text_is_a_usage_error(tmp_path: Path) -> None:
     assert "give the text of a post" in _one_line(_twoway("classify", "  ", env={}, cwd=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("bogus",), "twoway: error: argument COMMAND: invalid choice: 'bogus'"),
+        (("poll",), "twoway: error: poll needs --once"),
+        (("db",), "twoway: error: db needs an action"),
+        (("export", "--since", "2026-01-01"), "twoway: error: the following arguments are required: --until"),
+        (
+            ("export", "--since", "2026-01-01", "--until", "2026-02-01", "--format", "xml"),
+            "twoway: error: argument --format: invalid choice: 'xml'",
+        ),
+        ((), "twoway: error: a command is needed: one of run, poll, db, eval, classify, train, export"),
+    ],
+)
+def test_an_argument_error_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    """README: exit 2 means bad configuration or arguments, with one line saying which."""
+    result = _twoway(*args, env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(says)
+    assert line.endswith(" --help")
+
+
+@pytest.mark.parametrize("args", [("--help",), ("export", "--help"), ("poll", "--help")])
+def test_help_is_still_the_full_help_with_exit_0(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = _twoway(*args, env={}, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: twoway")
+    assert "options:" in result.stdout

@@ -215,7 +215,8 @@ def test_faq_answer_comes_first_for_a_question_with_its_match() -> None:
     assert first.score is not None
     assert first.score > 0.42
     assert (
-        first.text == "You can request a copy of a police report at https://springfield.example.gov/records."
+        first.text
+        == "@jane_doe You can request a copy of a police report at https://springfield.example.gov/records."
     )
 
 
@@ -270,7 +271,7 @@ def test_a_long_faq_answer_is_cut_at_a_sentence_on_x_and_kept_whole_on_facebook(
     assert on_x.source == "faq"
     assert x_weighted_length(on_x.text) <= 280
     assert on_x.text.startswith(
-        "You can request a copy of a police report at https://springfield.example.gov/records."
+        "@jane_doe You can request a copy of a police report at https://springfield.example.gov/records."
     )
     assert on_x.text.endswith((".", "https://springfield.example.gov"))
     on_facebook = drafts_for(
@@ -294,8 +295,37 @@ def test_urgent_lead_fits_by_cutting_sentences() -> None:
         "how do I get a copy of a police report, he is hitting me", "question", urgent=True, faqs=faqs
     )
     faq = next(d for d in drafts if d.source == "faq")
-    assert faq.text.startswith(URGENT_LEAD + " You can request")
+    assert faq.text.startswith(URGENT_LEAD + " @jane_doe You can request")
     assert x_weighted_length(faq.text) <= 280
+
+
+def test_on_x_every_draft_is_addressed_to_its_author_so_two_people_never_get_the_same_text() -> None:
+    """X refuses a post that repeats an earlier one: the same template to two people must differ."""
+    texts = {}
+    for handle in ("jane_doe", "sam_r"):
+        drafts = make_drafts(
+            triage=domain.Triage(category="question", confidence=0.9, urgent=False, scores={"question": 0.9}),
+            text="where do I pick up my impounded car",
+            platform="x",
+            author_handle=handle,
+            author_name="",
+            variables={},
+            templates=default_pack(),
+            faqs=[],
+            history=[],
+        )
+        assert drafts
+        assert all(d.text.startswith(f"@{handle} ") for d in drafts)
+        texts[handle] = [d.text for d in drafts]
+    assert not set(texts["jane_doe"]) & set(texts["sam_r"])
+    on_facebook = drafts_for("where do I pick up my impounded car", "question", platform="facebook")
+    assert all("@" not in d.text for d in on_facebook)
+
+
+def test_on_x_an_urgent_draft_still_opens_with_the_911_line() -> None:
+    drafts = drafts_for("someone is breaking into my neighbor's car right now", "question", urgent=True)
+    assert all(d.text.startswith(URGENT_LEAD + " @jane_doe") for d in drafts)
+    assert all(x_weighted_length(d.text) <= 280 for d in drafts)
 
 
 PAST = PastReply(
@@ -314,7 +344,7 @@ def test_a_reply_sent_before_to_a_similar_post_is_offered_for_the_new_author() -
     )
     assert drafts[0].source == "history"
     assert drafts[0].key == "41"
-    assert drafts[0].text == "Thanks so much, Jane! We'll pass this along to the team."
+    assert drafts[0].text == "@jane_doe Thanks so much, Jane! We'll pass this along to the team."
     assert drafts[0].match == PAST.mention_text
 
 

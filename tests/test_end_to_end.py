@@ -53,6 +53,7 @@ def world(tmp_path: Path, backend: str, db_url: str) -> Iterator[dict[str, Any]]
         author="grateful_son",
     )
     x.add_mention("How do I get a copy of the police report for my stolen car?", author="carowner")
+    x.add_mention("Where do I pick up my car from the impound lot?", author="driver22")
     post = graph.add_post("Join us for coffee with a cop this Saturday at the library.")
     graph.add_comment(post, "What time does it start? Can I bring my kids?", author="Maria Lopez")
 
@@ -140,9 +141,9 @@ def _send_first_draft(sender: SlackSender, card: Message, user: str) -> Any:
 def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, Any]) -> None:
     slack, x, graph, sender = world["slack"], world["x"], world["graph"], world["sender"]
 
-    wait_for("a card per mention", lambda: len(_cards(slack)) >= 3)
+    wait_for("a card per mention", lambda: len(_cards(slack)) >= 4)
     time.sleep(1)  # a second poll cycle must not add cards
-    assert len(_cards(slack)) == 3
+    assert len(_cards(slack)) == 4
 
     granted = sender.command(f"role <@{OFFICER}|officer> officer", user_id=ADMIN, channel_id=CHANNEL)
     assert granted.status == 200
@@ -166,6 +167,12 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
     _send_first_draft(sender, x_card, OFFICER)
     time.sleep(1)
     assert len(x.replies) == 1
+
+    # Another question on X, and the same one-click draft: X refuses a repeated text, so the
+    # drafts must not repeat what went to the first person.
+    _send_first_draft(sender, _card_for(slack, "impound lot"), OFFICER)
+    wait_for("the second reply on X", lambda: len(x.replies) == 2)
+    assert x.replies[0]["text"] != x.replies[1]["text"]
 
     fb_card = _card_for(slack, "What time does it start")
     _send_first_draft(sender, fb_card, OFFICER)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from storage.models import OPEN, Account, Mention
 from tests.conftest import REPO
 from tests.fakes.graph_api import FakeGraph
+from tests.fakes.server import Response
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.x_api import FakeX
 
@@ -107,6 +108,29 @@ def test_poll_once_without_accounts_says_none_are_connected(db_url: str, tmp_pat
     result = poll_once(env_for(db_url), tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("No accounts are connected")
+
+
+def test_an_env_account_that_cannot_be_identified_is_named_and_fails_the_run(
+    db_url: str, tmp_path: Path, fake_x: FakeX, fake_graph: FakeGraph
+) -> None:
+    """X_BEARER_TOKEN is set: saying "no accounts are connected" and exiting 0 would mislead."""
+    fake_x.fail_next("^/2/users/me$", Response(503, {"title": "Service Unavailable"}))
+    result = poll_once(env_for(db_url, fake_x, fake_graph), tmp_path)
+    assert result.returncode == 1, result.stderr
+    fb_line, x_line = result.stdout.splitlines()
+    assert fb_line.startswith("facebook Agency Police: 0 new")
+    assert x_line.startswith("x (from the environment): not polled, could not be identified (X answered")
+    assert "503" in x_line
+    assert "No accounts are connected" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert fake_x.bearer_token not in result.stdout + result.stderr
+
+    result = poll_once(env_for(db_url, fake_x, fake_graph), tmp_path)  # X answers again
+    assert result.returncode == 0, result.stderr
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {
+        "x @agency",
+        "facebook Agency Police",
+    }
 
 
 def test_an_account_error_is_reported_in_its_line_not_as_a_crash(

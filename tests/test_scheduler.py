@@ -17,6 +17,7 @@ from bot.jobs import Job
 from storage import accounts
 from tests.conftest import FakeClock, make_settings
 from tests.fakes.graph_api import FakeGraph
+from tests.fakes.server import Response
 from tests.fakes.x_api import FakeX
 
 PIPELINE_RUNS = threading.Event()
@@ -180,3 +181,51 @@ def test_a_wake_up_during_a_sweep_runs_the_pipeline_again(ctx: Context) -> None:
 
     rerun_while_woken(ctx, sweep)(ctx)
     assert calls == [0, 1]
+
+
+def platforms_enabled(ctx: Context) -> set[str]:
+    with ctx.transaction() as session:
+        return {a.platform for a in accounts.enabled_accounts(session)}
+
+
+def test_an_env_account_that_failed_at_start_up_is_retried_by_the_sync_job(
+    configured: Context,
+    fakes: tuple[FakeX, FakeGraph],
+    paused_scheduler: list[BackgroundScheduler],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One 503 at start-up must not leave the X account unpolled until the next restart."""
+    caplog.set_level(logging.INFO, logger="bot.accounts")
+    x = fakes[0]
+    x.fail_next("^/2/users/me$", Response(503, {"title": "Service Unavailable"}), times=2)
+    register_env_accounts(configured)
+    scheduler = scheduling.build_scheduler(configured)
+    scheduler.start(paused=True)
+    paused_scheduler.append(scheduler)
+    assert platforms_enabled(configured) == {"facebook"}
+    assert "X account from the environment could not be identified" in caplog.text
+    assert "503" in caplog.text
+    assert x.bearer_token not in caplog.text
+    run_sync = scheduler.get_job("sync").func
+
+    run_sync()  # not due yet: a retry waits a minute
+    assert len(x.calls("^/2/users/me$")) == 1
+    configured.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    run_sync()  # the second 503: the next try waits two minutes
+    assert len(x.calls("^/2/users/me$")) == 2
+    assert platforms_enabled(configured) == {"facebook"}
+    configured.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    run_sync()
+    assert len(x.calls("^/2/users/me$")) == 2
+    configured.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    run_sync()  # X answers now
+
+    assert platforms_enabled(configured) == {"x", "facebook"}
+    with configured.transaction() as session:
+        enabled = accounts.enabled_accounts(session)
+    assert poll_job_ids(scheduler) == {f"poll:{a.id}" for a in enabled}
+    configured.clock.advance(minutes=5)  # type: ignore[attr-defined]
+    run_sync()  # registered: no more identification calls
+    assert len(x.calls("^/2/users/me$")) == 3
+    warnings = [r for r in caplog.records if "could not be identified" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING, logging.INFO]  # one warning per kind

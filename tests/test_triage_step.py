@@ -165,7 +165,7 @@ def test_an_faq_and_the_agency_phone_reach_the_drafts(ctx: Context) -> None:
     mention = reclassify(ctx, mention_id, "question", by="UOFFICER")
     first = mention.drafts["items"][0]  # type: ignore[index]
     assert first["source"] == "faq"
-    assert first["text"] == "Request it online at https://springfield.example.gov/records."
+    assert first["text"] == "@neighbor0 Request it online at https://springfield.example.gov/records."
     assert first["match"] == "How do I get a copy of a police report?"
     texts = " ".join(item["text"] for item in mention.drafts["items"])  # type: ignore[index]
     assert "https://springfield.example.gov/records" in texts
@@ -292,7 +292,9 @@ def test_a_reply_the_agency_sent_before_is_offered_for_a_similar_post(ctx: Conte
     mention = reclassify(ctx, new_id, "compliment", by="UOFFICER")
     first = mention.drafts["items"][0]  # type: ignore[index]
     assert first["source"] == "history"
-    assert first["text"] == f"Thank you, {mention.author_name}! We'll pass this along to the team."
+    assert first["text"] == (
+        f"@{mention.author_handle} Thank you, {mention.author_name}! We'll pass this along to the team."
+    )
 
 
 def test_redraft_uses_settings_changed_since_triage(ctx: Context) -> None:
