@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
@@ -62,6 +63,10 @@ class AssignResult:
 
 def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> AssignResult:
     """Assign (or with None, unassign) one mention; records it, DMs the assignee, redraws the card."""
+    if assignee is not None:
+        problem = _not_a_person(ctx, assignee)
+        if problem:
+            raise AssignError(problem)
     now = ctx.clock.now()
     with ctx.transaction() as session:
         mention = session.scalar(select(Mention).where(Mention.id == mention_id).with_for_update())
@@ -97,6 +102,26 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
     return AssignResult(
         mention_id, assignee, previous, True, action, warning, tried and dm_error is None, dm_error
     )
+
+
+def _not_a_person(ctx: Context, user: str) -> str | None:
+    """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
+
+    Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
+    Slack cannot say (an install without `users:read`, Slack down), the assignment goes ahead.
+    """
+    if ctx.slack is None:
+        return None
+    try:
+        info: Any = ctx.slack.users_info(user=user).get("user") or {}
+    except Exception as exc:
+        log.info("could not look up %s before assigning (%s); assigning anyway", user, type(exc).__name__)
+        return None
+    if info.get("is_bot") or user == "USLACKBOT":
+        return f"<@{user}> is an app, not a person. Assign the item to a member of staff."
+    if info.get("deleted"):
+        return f"<@{user}> has been deactivated in Slack. Assign the item to someone else."
+    return None
 
 
 def _summary(mention: Mention) -> str:

@@ -20,6 +20,9 @@ from storage.models import (
     ACCOUNT_NEEDS_ATTENTION,
     ACCOUNT_OK,
     ACCOUNT_RATE_LIMITED,
+    CARD_FAILED,
+    CARD_PENDING,
+    CARD_POSTING,
     OPEN,
     Account,
     Mention,
@@ -46,6 +49,29 @@ def review_channel(session: Session, settings: Settings) -> str | None:
 
 def unanswered_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Mention).where(Mention.state == OPEN)) or 0
+
+
+def cards_not_posted(session: Session) -> tuple[int, str | None]:
+    """Cards still waiting to reach Slack, and the latest error among those that failed.
+
+    A card Slack keeps refusing (the bot removed from the channel) is retried every sweep; alerts
+    go to that same channel, so `/twoway status` is where someone can see it.
+    """
+    waiting = (
+        session.scalar(
+            select(func.count())
+            .select_from(Mention)
+            .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED, CARD_POSTING)))
+        )
+        or 0
+    )
+    error = session.scalar(
+        select(Mention.card_error)
+        .where(Mention.card_status == CARD_FAILED, Mention.card_error.is_not(None))
+        .order_by(Mention.id.desc())
+        .limit(1)
+    )
+    return waiting, error
 
 
 def all_accounts(session: Session) -> list[Account]:

@@ -504,3 +504,30 @@ def test_help_is_the_default_and_fits_one_slack_message(
     for command in load_all().values():
         assert command.usage in answer
     assert len(answer) < 3900
+
+
+def test_status_shows_cards_slack_keeps_refusing(admin_ctx: Context, clock: FakeClock) -> None:
+    """Alerts go to the same channel, so a bot removed from it is only visible here."""
+    now = clock.now()
+    account = add_account(admin_ctx, clock, last_poll_at=now, last_success_at=now)
+    assert "Cards not in the channel" not in run(admin_ctx, "status", user=OFFICER).text
+    with admin_ctx.transaction() as session:
+        for number, (status, error) in enumerate(
+            [("failed", "channel_not_found"), ("failed", "not_in_channel"), ("posted", None)]
+        ):
+            session.add(
+                Mention(
+                    account_id=account.id,
+                    platform="x",
+                    external_id=str(number),
+                    author_id="42",
+                    text="hello",
+                    created_at=now,
+                    ingested_at=now,
+                    state=OPEN,
+                    card_status=status,
+                    card_error=error,
+                )
+            )
+    text = run(admin_ctx, "status", user=OFFICER).text
+    assert "Cards not in the channel yet: 2; Slack last said `not_in_channel`" in text

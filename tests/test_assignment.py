@@ -171,3 +171,36 @@ def test_taking_an_item_yourself_sends_no_dm(sctx: Context, fake: FakeSlack, clo
     result = assign(sctx, mention_id, SUP, by=SUP)
     assert result.action == "assigned"
     assert fake.dms(SUP) == []
+
+
+@pytest.mark.parametrize(
+    ("user", "extra", "says"),
+    [
+        ("U0BOTUSER1", {"is_bot": True}, "is an app, not a person"),
+        ("USLACKBOT", {}, "is an app, not a person"),
+        ("U0GONE0001", {"deleted": True}, "has been deactivated"),
+    ],
+)
+def test_work_goes_to_people_not_apps_or_deactivated_accounts(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, user: str, extra: dict[str, object], says: str
+) -> None:
+    mention_id = _mention(sctx, clock)
+    post_card(sctx, mention_id)
+    fake.add_user(user, name="someone", **extra)
+    with pytest.raises(AssignError, match=says):
+        assign(sctx, mention_id, user, by=SUP)
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert mention.assignee is None
+    assert fake.api_calls("conversations.open") == []
+
+
+def test_when_slack_cannot_say_who_someone_is_the_assignment_goes_ahead(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """An install from before `users:read` was asked for answers missing_scope."""
+    mention_id = _mention(sctx, clock)
+    post_card(sctx, mention_id)
+    fake.fail_next(r"users\.info", Response(200, {"ok": False, "error": "missing_scope"}))
+    assert assign(sctx, mention_id, OFFICER, by=SUP).changed

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bot.context import Context
 from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
 from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
-from tests.slack_data import ADMIN, World, world
+from tests.slack_data import ADMIN, OFFICER, World, world
 from tests.slack_requests import SIGNING_SECRET
 
 GENERIC = "something went wrong"
@@ -209,6 +209,8 @@ def test_an_edit_form_whose_reply_is_not_text_posts_nothing(ctx: Context) -> Non
         urlencode({"payload": "not json"}).encode(),
         urlencode({"payload": json.dumps({"type": "block_actions", "actions": "x"})}).encode(),
         urlencode({"payload": json.dumps({"type": "block_actions", "actions": [1]})}).encode(),
+        "ÿþ".encode(),
+        b"team_id=T1&user_id=U1",
     ],
     ids=[
         "empty",
@@ -217,6 +219,8 @@ def test_an_edit_form_whose_reply_is_not_text_posts_nothing(ctx: Context) -> Non
         "payload-not-json",
         "actions-a-string",
         "actions-not-objects",
+        "utf8-neither-form-nor-json",
+        "form-neither-command-nor-interaction",
     ],
 )
 def test_a_signed_body_slack_would_never_send_is_400_and_an_unsigned_one_401(
@@ -238,3 +242,41 @@ def test_a_signed_body_slack_would_never_send_is_400_and_an_unsigned_one_401(
         assert (
             sender.session.post(sender.events_url, data=body, headers=headers, timeout=10).status_code == 401
         )
+
+
+def test_a_closed_modal_is_acknowledged_and_changes_nothing(ctx: Context) -> None:
+    """Slack sends view_closed for modals that ask for it: 200, not "unhandled request"."""
+    with world(ctx) as w:
+        payload = {
+            "type": "view_closed",
+            "user": {"id": OFFICER},
+            "team": {"id": "T0TEAM0001"},
+            "view": {"id": "V0CLOSED01", "callback_id": "edit_reply", "private_metadata": "", "state": {}},
+            "is_cleared": False,
+        }
+        stamp = str(int(time.time()))
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": f"v0={digest}",
+        }
+        answer = w.h.sender.session.post(w.h.sender.events_url, data=body, headers=headers, timeout=10)
+        assert answer.status_code == 200
+
+
+def test_a_json_event_sent_without_a_content_type_is_still_read(ctx: Context) -> None:
+    """Bolt reads a body starting with "{" as JSON whatever the header says; so does the guard."""
+    with world(ctx) as w:
+        body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}).encode()
+        stamp = str(int(time.time()))
+        digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+        headers = {
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "",
+        }
+        answer = w.h.sender.session.post(w.h.sender.events_url, data=body, headers=headers, timeout=10)
+        assert answer.status_code == 200
+        assert "abc123" in answer.text

@@ -229,3 +229,23 @@ def test_an_env_account_that_failed_at_start_up_is_retried_by_the_sync_job(
     assert len(x.calls("^/2/users/me$")) == 3
     warnings = [r for r in caplog.records if "could not be identified" in r.getMessage()]
     assert [r.levelno for r in warnings] == [logging.WARNING, logging.INFO]  # one warning per kind
+
+
+def test_status_and_accounts_name_an_env_account_that_is_not_polled_yet(
+    configured: Context, fakes: tuple[FakeX, FakeGraph]
+) -> None:
+    """Otherwise `/twoway status` would say nothing while the X account waits for a retry."""
+    import bot.slack.admin_commands  # noqa: F401 - registers the subcommands
+    from bot.commands import REGISTRY, CommandRequest
+    from storage import staff
+
+    fakes[0].fail_next("^/2/users/me$", Response(503, {"title": "Service Unavailable"}))
+    register_env_accounts(configured)
+    with configured.transaction() as session:
+        staff.set_role(session, "U0ADMIN", "admin", by="test", now=configured.clock.now())
+    for name in ("status", "accounts"):
+        request = CommandRequest(user_id="U0ADMIN", channel_id="C0X", text="", args=(), trigger_id="t")
+        text = REGISTRY[name].handler(configured, request).text
+        assert "X account from the environment: not polled yet" in text
+        assert "503" in text
+        assert fakes[0].bearer_token not in text

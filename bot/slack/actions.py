@@ -278,7 +278,7 @@ def on_assign(ctx: Context, click: Click) -> str | None:
         raise Refused(BAD_VALUE)
     check_card(ctx, click, mention_id, "supervisor", "assign items", card_only=False)
     result = assign(ctx, mention_id, assignee, click.user)
-    return result.message if result.warning or not result.changed else None
+    return result.message if result.warning or result.dm_error or not result.changed else None
 
 
 # -- Edit & send ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from bot.status import (
     CHANNEL_KEY,
     account_label,
     all_accounts,
+    cards_not_posted,
     health_line,
     next_poll_overall,
     review_channel,
@@ -135,6 +136,7 @@ def accounts_command(ctx: Context, request: CommandRequest) -> CommandReply:
     with ctx.transaction() as session:
         accounts = all_accounts(session)
         lines = [health_line(a, ctx.settings.twoway_poll_seconds, now) for a in accounts]
+    lines += _unidentified(ctx)
     if not lines:
         return CommandReply(
             "No accounts are connected yet. An admin connects one with `/twoway connect x`"
@@ -154,6 +156,8 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
         accounts = all_accounts(session)
         health = [health_line(a, poll_seconds, now) for a in accounts]
         unanswered = unanswered_count(session)
+        waiting, card_error = cards_not_posted(session)
+    health += _unidentified(ctx)
     lines = [f"*TwoWay {__version__}*"]
     if channel:
         source = " (from TWOWAY_CHANNEL)" if ctx.settings.twoway_channel else ""
@@ -161,6 +165,9 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
     else:
         lines.append("Review channel: not set; an admin runs `/twoway setup` in the channel to use")
     lines.append(f"Unanswered: {unanswered}")
+    if waiting:
+        why = f"; Slack last said `{public(card_error, 80)}`" if card_error else ""
+        lines.append(f"Cards not in the channel yet: {waiting}{why}")
     due = next_poll_overall(accounts, poll_seconds, now)
     lines.append(f"Next poll: {when(due, now) if due else 'none (no enabled account)'}")
     if ctx.settings.scheduler_enabled is False:
@@ -168,6 +175,17 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
     lines.append("*Accounts*" if health else "*Accounts*: none connected")
     lines.extend(f"• {line}" for line in health)
     return CommandReply("\n".join(lines))
+
+
+def _unidentified(ctx: Context) -> list[str]:
+    """Env accounts start-up could not identify: not polled yet, and nobody would know."""
+    from bot.accounts import NAMES, unidentified_env_accounts
+
+    return [
+        f"{NAMES[platform]} account from the environment: not polled yet, it could not be identified"
+        f" ({public(reason, 200)}). TwoWay keeps trying."
+        for platform, reason in unidentified_env_accounts(ctx).items()
+    ]
 
 
 # -- pause / resume --------------------------------------------------------------------------

@@ -209,8 +209,12 @@ def _register_fallbacks(app: App, ctx: Context) -> None:
         else:
             ack(response_action="errors", errors={first: UNKNOWN_FORM})
 
+    def closed(ack: Any) -> None:
+        ack()  # a modal closed without saving: nothing to do, and not a 404
+
     app.action(re.compile(".*"))(unknown_action)
     app.view(re.compile(".*"))(unknown_form)
+    app.view_closed(re.compile(".*"))(closed)
 
 
 def _tell_unknown(respond: Any) -> None:
@@ -365,15 +369,17 @@ def _broken(raw: str, content_type: str) -> bool:
     list of actions each with an action id): Slack sends none of these."""
     if not raw.strip():
         return True
-    if content_type.startswith("application/json"):
+    if content_type.startswith("application/json") or raw.lstrip().startswith("{"):  # as Bolt reads it
         try:
             body = json.loads(raw)
         except ValueError:
             return True
         return not (isinstance(body, dict) and isinstance(body.get("type"), str))
     form = dict(parse_qsl(raw, keep_blank_values=True))
-    if "payload" not in form or "command" in form:
+    if "command" in form or "ssl_check" in form:
         return False
+    if "payload" not in form:
+        return True  # a form that is neither a command nor an interaction
     try:
         payload = json.loads(form["payload"])
     except ValueError:
