@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -74,9 +75,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The options of `twoway classify`, and whether each takes a value; keep in step with build_parser.
+CLASSIFY_OPTIONS = {"-h": False, "--help": False, "--platform": True}
+
+
+def _classify_option(arg: str) -> str | None:
+    """The classify option `arg` names (exactly, as --name=value, or as an unambiguous prefix of a
+    long option, as argparse allows), or None when it is not one."""
+    if not arg.startswith("-") or arg in ("-", "--"):
+        return None
+    name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+    if name in CLASSIFY_OPTIONS:
+        return name
+    matches = [o for o in CLASSIFY_OPTIONS if o.startswith("--") and o.startswith(name)]
+    return matches[0] if name.startswith("--") and len(matches) == 1 else None
+
+
+def classify_argv(argv: Sequence[str]) -> list[str]:
+    """argv with the text of `twoway classify` moved after a "--", so that a text starting with
+    "-" ("-_-", "--", "-1 star") is the text and not an unknown option. Options of classify
+    stay where argparse looks for them (before or after the text); `classify -- TEXT` keeps
+    its meaning, and a "--" with nothing after it, and no text before it, is the text."""
+    argv = list(argv)
+    at = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if at is None or argv[at] != "classify":
+        return argv
+    rest = argv[at + 1 :]
+    options: list[str] = []
+    texts: list[str] = []
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        name = _classify_option(arg)
+        if arg == "--" and (i + 1 < len(rest) or texts):
+            texts += rest[i + 1 :]
+            break
+        if name is None:
+            texts.append(arg)
+        else:
+            options.append(arg)
+            if CLASSIFY_OPTIONS[name] and "=" not in arg and i + 1 < len(rest):
+                i += 1
+                options.append(rest[i])
+        i += 1
+    return [*argv[: at + 1], *options, *(["--", *texts] if texts else [])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(classify_argv(sys.argv[1:] if argv is None else argv))
     if args.command is None:
         parser.error(f"a command is needed: one of {', '.join(COMMANDS)}")
     if args.command == "poll" and not args.once:
@@ -90,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         print(f"twoway: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `twoway eval ... | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
     except Exception as exc:
         if not _is_database_error(exc):
             raise

@@ -14,11 +14,11 @@ from typing import Any
 
 from bot.context import Context
 from handlers import embeddings
-from handlers.adapt import learn
+from handlers.adapt import MIN_CORRECTIONS, holds_up, learn, unique
 from handlers.classifier import Classifier, load_default
 from storage import audit
 from storage import classifiers as models
-from storage.corrections import last_correction_id, list_corrections
+from storage.corrections import last_correction_id, list_confirmations, list_corrections
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def retrain(ctx: Context) -> TrainResult:
         rows = list_corrections(session)
         examples = [(c.text, c.label) for c in rows]
         last_id = max((c.id for c in rows), default=None)
-    adaptation = learn(examples)
+        confirmations = list_confirmations(session)
+    adaptation = learn(examples, confirmations=confirmations)
     metrics: dict[str, Any] = {**adaptation.metrics(), "last_correction_id": last_id}
     now = ctx.clock.now()
     with ctx.transaction() as session:
@@ -83,14 +84,59 @@ def retrain(ctx: Context) -> TrainResult:
         audit.record(session, now, "model_trained", model_id=row.id, **metrics)
         model_id = row.id
     log.info("agency model %s: %s", model_id, adaptation.reason)
+    reason = adaptation.reason
+    if not adaptation.accepted and adaptation.model is None and adaptation.heldback_before is not None:
+        retired = _retire_if_worse(ctx)
+        if retired:
+            reason = f"{reason}; {retired}"
     return TrainResult(
         accepted=adaptation.accepted,
         n_corrections=adaptation.n_corrections,
         heldback_before=adaptation.heldback_before,
         heldback_after=adaptation.heldback_after,
-        reason=adaptation.reason,
+        reason=reason,
         model_id=model_id,
     )
+
+
+def _retire_if_worse(ctx: Context) -> str | None:
+    """After a rejected retrain, check the model in use on what staff said since it was trained.
+
+    A model that was better once is not better forever: if it now does worse than the shipped
+    model on the corrections and confirmations made since, triage goes back to the shipped one.
+    """
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        if row is None:
+            return None
+        seen = int((row.metrics or {}).get("last_correction_id") or 0)
+        newer = [(c.text, c.label) for c in list_corrections(session) if c.id > seen]
+        confirmed = list_confirmations(session, since=row.created_at)
+        blob, active_id = row.blob, row.id
+    if len(unique(newer)) < MIN_CORRECTIONS:
+        return None
+    try:
+        active = Classifier.from_bytes(blob)
+    except ValueError:
+        return None  # current_classifier already falls back to the shipped model for this one
+    holds, base_f1, model_f1 = holds_up(active, [*confirmed, *newer])
+    if holds:
+        return f"the model in use (#{active_id}) still holds up on later labels ({model_f1:.3f} >= {base_f1:.3f})"
+    with ctx.transaction() as session:
+        models.deactivate_all(session)
+        audit.record(
+            session,
+            ctx.clock.now(),
+            "model_retired",
+            model_id=active_id,
+            heldback_before=base_f1,
+            heldback_after=model_f1,
+            n_examples=len(newer) + len(confirmed),
+        )
+    log.warning(
+        "agency model %s retired: %.3f on later labels, the shipped model %.3f", active_id, model_f1, base_f1
+    )
+    return f"the model in use (#{active_id}) scored {model_f1:.3f} on labels given since it was trained, against the shipped model's {base_f1:.3f}, so triage uses the shipped model again"
 
 
 def scheduled_retrain(ctx: Context) -> None:

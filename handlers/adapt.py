@@ -1,11 +1,12 @@
 """Learning from staff corrections, judged on corrections the new model was not trained on.
 
 The running bot (`bot.training.retrain`) and `twoway eval --corrections` both call `learn`, so
-what the evaluation reports is what the agency gets. The corrections are split into folds in
-the order they were made; each fold is predicted by a model trained on the base examples and
-the other folds, and by the base model. The agency model is kept only if its pooled macro-F1 on
-those held-back corrections is at least the base model's: an agency that clicks carelessly
-keeps the shipped model rather than a worse one.
+what the evaluation reports is what the agency gets. The corrections (in the bot, together with
+the labels of items staff answered without reclassifying) are split into folds in the order they
+were made; each fold is predicted by a model trained on the base examples and the other folds,
+and by the base model. The agency model is kept only if its pooled macro-F1 on those held-back
+examples is at least the base model's: an agency that clicks carelessly keeps the shipped model
+rather than a worse one.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ class Adaptation:
     heldback_before: float | None  # macro-F1 of the base model on held-back corrections
     heldback_after: float | None  # macro-F1 of the agency models on the same corrections
     reason: str
+    n_confirmations: int = 0  # labels staff stood by, learnt and judged with the corrections
 
     def metrics(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
             "n_corrections": self.n_corrections,
+            "n_confirmations": self.n_confirmations,
             "heldback_before": self.heldback_before,
             "heldback_after": self.heldback_after,
             "reason": self.reason,
@@ -56,16 +59,25 @@ def unique(corrections: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def learn(
-    corrections: Sequence[tuple[str, str]], base: Classifier | None = None, folds: int = FOLDS
+    corrections: Sequence[tuple[str, str]],
+    base: Classifier | None = None,
+    folds: int = FOLDS,
+    confirmations: Sequence[tuple[str, str]] = (),
 ) -> Adaptation:
-    examples = unique(corrections)
-    n = len(examples)
+    """Train on the base examples plus the agency's labels; keep the model only if not worse.
+
+    `confirmations` are labels staff stood by without a click (items they answered as labelled).
+    They are learnt and judged like corrections: without them every held-back example would be
+    one the base model got wrong, and any new model would look at least as good.
+    """
+    n = len(unique(corrections))
     if n < MIN_CORRECTIONS:
         return Adaptation(
             None, False, n, None, None, f"needs at least {MIN_CORRECTIONS} corrections, has {n}"
         )
+    examples = unique([*confirmations, *corrections])  # a correction outranks a confirmation
     base = base or load_default()
-    k = max(2, min(folds, n // 2))
+    k = max(2, min(folds, len(examples) // 2))
     truth: list[str] = []
     before: list[str] = []
     after: list[str] = []
@@ -81,4 +93,20 @@ def learn(
     verdict = "not worse than" if accepted else "worse than"
     reason = f"held-back macro-F1 {score_after:.3f} is {verdict} the base model's {score_before:.3f}"
     model = train_agency(examples, base.encoder) if accepted else None
-    return Adaptation(model, accepted, n, score_before, score_after, reason)
+    return Adaptation(model, accepted, n, score_before, score_after, reason, len(examples) - n)
+
+
+def holds_up(
+    model: Classifier, examples: Sequence[tuple[str, str]], base: Classifier | None = None
+) -> tuple[bool, float, float]:
+    """Whether an agency model in use still does no worse than the base model on later labels.
+
+    `examples` are corrections and confirmations made since it was trained: its own mistakes
+    and its own successes, so neither model is favoured. Returns (holds, base F1, model F1).
+    """
+    base = base or load_default()
+    pairs = unique(examples)
+    texts, truth = [t for t, _ in pairs], [label for _, label in pairs]
+    before = round(macro_f1(truth, [t.category for t in base.classify_many(texts)]), 4)
+    after = round(macro_f1(truth, [t.category for t in model.classify_many(texts)]), 4)
+    return after >= before, before, after

@@ -277,9 +277,11 @@ def _decide(
     order = [classes[i] for i in np.argsort(-row, kind="stable")]
     category = order[0]
     if category == "compliment" and not _safe_compliment(text, scores["compliment"]):
-        category = order[1]
+        # Praise told with mockery, hostility or the agency failing is sarcasm, and sarcastic
+        # thanks is criticism; otherwise (it asks something, it thanks someone else) the runner-up.
+        category = "criticism" if features.has_negative_cue(text) else order[1]
     confidence = scores[category]
-    if foreign >= 0.5:
+    if foreign >= 0.5 or features.all_foreign(text):
         category, confidence = "other", min(confidence, FOREIGN_CONFIDENCE)
     reason = urgent_reason(text, parent) or learned_reason(text, parent, alarm)
     return Triage(

@@ -124,6 +124,23 @@ SARCASM = _rx(
     r"\bthanks? for (?:the|your) (?:late|useless|delayed)\b",
     r"\b(?:hours?|days?|minutes?|mins?) (?:late|later|too late)\b",
 )
+# Praise told together with the agency failing: "great job, another car stolen and nobody came".
+# Only the compliment guard reads these (not the model), so a sarcastic thank-you is never
+# answered with thanks; genuine thanks rarely come with an account of inaction.
+FAILURE = _rx(
+    r"\b(?:nobody|no one|no-one|noone) (?:ever )?(?:came|comes|showed|shows|answered|answers|responded|responds|called|calls|did|does|cares?|helped)\b",
+    r"\b(?:zero|no) arrests?\b",
+    r"\b(?:doing|did|does|do) (?:absolutely |literally |jack |squat )?nothing\b",
+    r"\b(?:\d+|an?|one|two|three|four|five|six|several)[- ](?:hours?|hrs?)[- ](?:wait|on hold|hold|later|response)\b",
+    r"\bwait(?:ed|ing)? (?:for )?(?:over |almost )?(?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?)\b",
+    r"\bstill waiting\b",
+    r"\b(?:only|just) took (?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?)\b",
+    r"\$\d[\d,]* (?:ticket|fine|citation)\b",
+    r"\bletting\b[^.!?]{0,30}\b(?:get|go|be|walk) (?:away|free|stolen|robbed|broken|vandalized)\b",
+    r"\banother (?:car (?:stolen|broken into)|shooting|murder|homicide|stabbing|robbery|carjacking|burglary|break[- ]?in)\b",
+    r"\b(?:broken into|stolen|robbed|vandalized|hit) again\b",
+    r"\bshow(?:ed)? up after\b",
+)
 SARCASM_EMOJI = frozenset("🙄🤡🤣🥱")
 SARCASM_TAG = re.compile(r"(?:^|\s)/s\b")  # kept apart: without a leading \b it slows SARCASM 5x
 HOSTILE = _rx(
@@ -351,6 +368,30 @@ def _is_latin(c: str) -> bool:
     return ord(c) < 0x250 or 0x1E00 <= ord(c) <= 0x1EFF
 
 
+# Words of short posts in other languages ("¡Gracias!", "Muchas gracias oficiales") that the
+# function-word count above cannot see. Read only by `all_foreign`, not by the model.
+SHORT_FOREIGN = _word_set(
+    "gracias muchas muchos mucho oficial oficiales policias policías hola buenos buenas días dias "
+    "noches amigo amigos gente calle casa carro nunca siempre vienen excelente bendiciones "
+    "felicidades obrigada ajuda merci beaucoup danke vielen dank hilfe grazie salamat"
+)
+
+
+_ALL_FOREIGN = FOREIGN_WORDS | SHORT_FOREIGN
+
+
+def all_foreign(text: str) -> bool:
+    """A short post in another language: no English word, and most words plainly foreign."""
+    tokens = words(text)
+    if not tokens or any(t in ENGLISH for t in tokens):
+        return False
+    known = sum(1 for t in tokens if t in _ALL_FOREIGN)
+    return (
+        known > 0
+        and known + sum(1 for t in tokens if t not in _ALL_FOREIGN and not t.isascii()) > len(tokens) / 2
+    )
+
+
 def foreign_share(text: str, tokens: list[str] | None = None) -> float:
     """How much of a text reads as another language: 0 plainly English, 1 plainly not."""
     if not text.isascii():  # ASCII letters are all Latin
@@ -444,12 +485,13 @@ def praises_someone_else(text: str) -> bool:
 
 
 def has_negative_cue(text: str) -> bool:
-    """Sarcasm or hostility: a reason never to answer this post with thanks."""
+    """Sarcasm, hostility or an account of the agency failing: never answer this with thanks."""
     low = _lower(text)
     return bool(
         SARCASM.search(low)
         or SARCASM_TAG.search(low)
         or HOSTILE.search(low)
+        or FAILURE.search(low)
         or any(c in SARCASM_EMOJI for c in text)
     )
 

@@ -176,6 +176,7 @@ RULES = (
             r"\b(?:my|our) (?:son|daughter|child|kid|baby|toddler|little (?:boy|girl)) (?:is|went) missing\b",
             r"\bcan'?t find (?:my|our) (?:son|daughter|child|kid|baby|toddler)\b",
             r"\b(?:my|our) (?:\d{1,2}[- ]?(?:year|yr)s?[- ]?old |little |autistic |elderly )?(?:son|daughter|child|kid|baby|toddler|boy|girl|grandson|granddaughter|grandma|grandpa|grandmother|grandfather|nephew|niece)\b.{0,40}\b(?:is|went|has gone|has been|'s been|are|have been) missing\b",
+            r"\b(?:my|our) \d{1,2}[- ]?(?:year|yr|month)s?[- ]?old\b.{0,40}\b(?:is|went|has gone|has been|'s been) missing\b",
         ),
         "reports a missing child",
         needs_now=False,
@@ -254,10 +255,10 @@ NOW = _rx(
 )
 # A cue in one of these is news, history or a thought experiment, not a report of now.
 GUARD = _rx(
-    r"^\W*breaking\b",
+    r"^\W*breaking\b(?!\s+(?:into|in\b|down\b))",  # "BREAKING ..." news, not "breaking into my car"
     r"\bbreaking(?: news)?\s*[:|\-]",
     r"^\W*(?:video|watch|update|news|just in|developing)\s*:",
-    r"\b(?:yesterday|last (?:night|week|month|year|weekend)|years? ago|months? ago|weeks? ago|back in)\b",
+    r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",
     r"\b(?:arrested|in custody|sentenced|convicted|charged|suspects? (?:was|were) caught)\b",
     r"\b(?:if|what if|whenever|in case|imagine if|suppose) (?:someone|somebody|a|an|you|i|they|he|she|my|your)\b",
     r"\bno (?:shots|one was hurt|injuries|emergency)\b",
@@ -416,6 +417,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(?:alguien|un hombre|un señor|un senor) (?:está |esta )?(?:en|dentro de) (?:mi|nuestra) casa\b",
             r"\b(?:se )?(?:metió|metio|entró|entro) (?:a|en) (?:mi|nuestra) casa\b",
+            r"\b(?:está|esta|están|estan) (?:entrando|metiéndose|metiendose) (?:a|en) (?:mi|nuestra) casa\b",
         ),
     ),
     (

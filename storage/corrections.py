@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from domain import CATEGORIES
-from storage.models import Correction
+from storage.models import REPLIED, Correction, Mention
+
+MAX_CONFIRMATIONS = 500  # the newest; enough to judge a model, few enough to train quickly
 
 
 def add_correction(
@@ -53,3 +55,22 @@ def count_corrections(session: Session) -> int:
 
 def last_correction_id(session: Session) -> int | None:
     return session.scalar(select(func.max(Correction.id)))
+
+
+def list_confirmations(
+    session: Session, limit: int = MAX_CONFIRMATIONS, since: datetime | None = None
+) -> list[tuple[str, str]]:
+    """Labels staff stood by: items answered publicly under their category, never reclassified.
+
+    Every correction is a post the model got wrong, so judging a new model on corrections alone
+    flatters it (the old model scores nothing on them); these keep the judgement honest.
+    """
+    corrected = exists().where(Correction.mention_id == Mention.id)
+    answered_since = [] if since is None else [Mention.first_response_at >= since]
+    rows = session.execute(
+        select(Mention.text, Mention.category)
+        .where(Mention.state == REPLIED, Mention.category.in_(CATEGORIES), ~corrected, *answered_since)
+        .order_by(Mention.first_response_at.desc(), Mention.id.desc())
+        .limit(limit)
+    ).all()
+    return [(str(text), str(category)) for text, category in reversed(rows) if text and text.strip()]

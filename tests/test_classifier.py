@@ -51,6 +51,19 @@ SARCASM = [
     "Great job... not.",
     "Thanks for waking up my kids with the helicopter at 3am",
     "wow amazing work guys, only took you six months lol",
+    # Praise told with the agency failing: no sarcasm marker at all, just the story.
+    "Awesome work officers, my garage got hit again and no one came out",
+    "Thank you so much for the two hour wait on the phone, very professional",
+    "Really appreciate you doing nothing about the fireworks every night",
+    "Amazing. Another carjacking on Vermont and still zero arrests. Great work",
+    "Thanks for the $250 ticket while my stolen car is still out there",
+]
+
+# Genuine thanks that happen to mention a crime, a wait or a ticket: still compliments.
+THANKS_WITH_HARD_WORDS = [
+    "Thank you officers for recovering my stolen car so quickly!",
+    "Thank you to the officer who waited with me for 2 hours until the tow truck came",
+    "Huge thanks to the detective who never gave up on my case",
 ]
 
 EMOJI_ONLY = [("👏👏👏", "compliment"), ("🤡🤡", "criticism"), ("😂😂", "other")]
@@ -60,6 +73,10 @@ OTHER_LANGUAGES = [
     "Muchas gracias a la policía por su ayuda",
     "Je ne sais pas ce qui se passe dans mon quartier",
     "경찰 감사합니다",
+    # Short posts: too few function words to count, but nothing in them is English.
+    "¡Gracias!",
+    "Obrigado pela ajuda",
+    "Policía inútil, nunca vienen",
 ]
 
 
@@ -81,6 +98,11 @@ def test_clear_posts_get_their_category(model: Classifier, text: str, label: str
 @pytest.mark.parametrize("text", SARCASM)
 def test_sarcastic_thanks_is_criticism_never_a_compliment(model: Classifier, text: str) -> None:
     assert model.classify(text).category == "criticism"
+
+
+@pytest.mark.parametrize("text", THANKS_WITH_HARD_WORDS)
+def test_genuine_thanks_that_mention_a_crime_or_a_wait_stay_compliments(model: Classifier, text: str) -> None:
+    assert model.classify(text).category == "compliment"
 
 
 @pytest.mark.parametrize(("text", "label"), EMOJI_ONLY)

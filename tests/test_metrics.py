@@ -183,3 +183,30 @@ def test_buckets_cover_the_whole_period_including_empty_ones(
 
     report = Report(at(since), at(until), at(until), bucket=bucket, utc_offset_seconds=offset_hours * 3600)
     assert report.buckets() == expected
+
+
+# handlers.metrics: the classifier figures `twoway eval` prints.
+
+
+def test_per_class_figures_are_none_where_undefined() -> None:
+    """compliment: rows, never predicted; question: absent, predicted; criticism: absent, never
+    predicted; other: rows, predicted, partly right."""
+    from handlers import metrics as triage
+
+    truth = ["compliment", "compliment", "other", "other"]
+    predicted = ["other", "question", "other", "question"]
+    table = triage.per_class(truth, predicted)
+    assert table["compliment"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 2.0}
+    assert table["question"] == {"precision": 0.0, "recall": None, "f1": None, "support": 0.0}
+    assert table["criticism"] == {"precision": None, "recall": None, "f1": None, "support": 0.0}
+    assert table["other"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2.0}
+    # Macro-F1 averages the classes with rows; compliment counts as 0.
+    assert triage.macro_f1(truth, predicted) == pytest.approx(0.25)
+
+
+def test_f1_is_zero_when_a_predicted_class_is_never_right() -> None:
+    from handlers import metrics as triage
+
+    table = triage.per_class(["question", "other"], ["other", "question"])
+    assert table["question"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1.0}
+    assert triage.macro_f1(["question", "other"], ["other", "question"]) == 0.0

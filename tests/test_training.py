@@ -264,3 +264,95 @@ def test_installing_the_embeddings_extra_retrains_the_agency_model_with_it(
         assert row is not None
         assert row.id != static
         assert Classifier.from_bytes(row.blob).encoder == "minilm"
+
+
+def answered(ctx: Context, clock: FakeClock, examples: list[tuple[str, str]]) -> None:
+    """Items staff answered under the label TwoWay gave them: labels they stood by."""
+    from datetime import timedelta
+
+    from tests.supervision_data import add_account, add_mention
+
+    with ctx.transaction() as session:
+        account = add_account(session, clock.now())
+        for text, label in examples:
+            add_mention(
+                session,
+                account,
+                clock.now(),
+                text=text,
+                category=label,
+                state="replied",
+                response_after=timedelta(minutes=5),
+                responded_by="U1",
+            )
+            clock.advance(seconds=1)
+
+
+def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """Every click is a post the model got wrong, so on clicks alone the shipped model scores
+    nothing and any new model looks better. The labels of answered items even that out."""
+    # One clerk files every thank-you under "other" (no reply needed, they think).
+    careless = [
+        (text, "other")
+        for text in (
+            "Thank you for everything you do, stay safe out there",
+            "Big thanks to the officers at the parade today",
+            "Shoutout to the dispatcher who kept me calm last night",
+            "You guys rock, appreciate the quick response",
+            "So grateful for the officer who found my dog",
+            "Congrats to the academy graduates",
+            "Thank you LAPD for keeping the marathon safe",
+            "Respect to the officers working the holidays",
+            "Thanks to the officers who helped at the crash on the 101",
+            "Thank you for the quick help today officers",
+            "Grateful for Officer Lee, true professional",
+            "Appreciate all of you, thank you",
+            "Thanks for the toy drive, the kids loved it",
+            "Thank you officers for your kindness to my grandma",
+            "Great work today, thank you",
+            "Much respect to the motor officers at the parade",
+        )
+    ]
+    assert learn(careless).accepted  # judged on the clicks alone, the careless model passes
+    answered(ctx, clock, CLEAR)
+    store(ctx, clock, careless)
+    result = retrain(ctx)
+    assert not result.accepted, result.reason
+    with ctx.transaction() as session:
+        assert models.active_model(session) is None
+        (attempt,) = session.scalars(select(ClassifierModel)).all()
+    assert attempt.metrics["n_confirmations"] == len(CLEAR)
+
+
+def test_a_model_in_use_that_later_labels_prove_worse_is_retired(ctx: Context, clock: FakeClock) -> None:
+    """Staff changed their mind about parking tickets: the old agency model is not kept forever."""
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    complaints = [
+        "Parking ticket on Hill St for a sign that fell down. Ridiculous",
+        "Ticketed again for street sweeping that never came. Unreal",
+        "$90 parking ticket while I was loading my kid into the car. Shameful",
+        "Got a parking ticket at a broken meter on Pico. Terrible",
+        "Parking enforcement ticketed the whole block during the funeral. Disgraceful",
+        "Another parking ticket for a faded curb. What a joke",
+        "Parking ticket outside the hospital while visiting my mom. Awful",
+        "Ticket for parking where your own officer told me to park. Ridiculous",
+        "Parking tickets on a holiday, unbelievable",
+        "They gave me a parking ticket with the wrong plate on it. Terrible",
+        "Parking ticket at 6am on a Sunday, what a scam",
+        "Parking enforcement is out of control on my street. Ridiculous",
+    ]
+    store(ctx, clock, [(t, "criticism") for t in complaints] + contradictory())
+    result = retrain(ctx)
+    assert not result.accepted
+    assert "triage uses the shipped model again" in result.reason
+    with ctx.transaction() as session:
+        assert models.active_model(session) is None
+        retired = session.scalars(select(AuditEvent).where(AuditEvent.action == "model_retired")).all()
+    assert len(retired) == 1
+    assert (
+        current_classifier(ctx).classify(UNSEEN_PARKING).category
+        == load_default().classify(UNSEEN_PARKING).category
+    )

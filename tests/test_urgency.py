@@ -64,10 +64,16 @@ URGENT = [
         "911 just keeps ringing, nobody picks up, a man is bleeding on the sidewalk at 5th and Main",
         "reports someone badly hurt",
     ),
+    # A post may open with "Breaking" and not be news; a child may be named only by age.
+    ("Breaking into my car right now on 5th, two guys", "reports a crime in progress"),
+    ("our 7 yr old has been missing since lunch, please share", "reports a missing child"),
+    ("Alguien está entrando a mi casa, ayuda", "may report an intruder in the home happening now"),
 ]
 
 NOT_URGENT = [
     "BREAKING: shots fired in Van Nuys yesterday, suspect arrested",
+    "Breaking news - fire on 5th street, crews on scene",
+    "my 3 year old went missing at the fair last summer and your officers found her in minutes",
     "Last year someone broke into my car and you never came",
     "If someone breaks into my house I know you won't come",
     "The fireworks were fire last night 🔥",
