@@ -281,6 +281,10 @@ def _decide(
         # thanks is criticism; otherwise (it asks something, it thanks someone else) the runner-up.
         category = "criticism" if features.has_negative_cue(text) else order[1]
     confidence = scores[category]
+    if category != "compliment" and features.only_praise_emoji(text):
+        # The model has words to go on and an emoji alone gives it little; hearts, prayer hands
+        # and applause are support, and the thanks they get cannot hurt anyone.
+        category, confidence = "compliment", max(scores["compliment"], COMPLIMENT_MIN)
     if foreign >= 0.5 or features.all_foreign(text):
         category, confidence = "other", min(confidence, FOREIGN_CONFIDENCE)
     reason = urgent_reason(text, parent) or learned_reason(text, parent, alarm)

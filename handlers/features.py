@@ -419,6 +419,17 @@ def is_emoji_only(text: str) -> bool:
     )
 
 
+# Skin tones, the flag's regional letters and the joiners that build one emoji from several.
+_EMOJI_PARTS = frozenset(chr(c) for c in (0x200D, 0xFE0F, *range(0x1F3FB, 0x1F400), *range(0x1F1E6, 0x1F200)))
+
+
+def only_praise_emoji(text: str) -> bool:
+    """A reaction of hearts, prayer hands or applause alone ("❤️", "🙏🙏", "👏👏"): support."""
+    stripped = HANDLE.sub("", text)
+    chars = [c for c in stripped if not c.isspace() and c not in _EMOJI_PARTS]
+    return bool(chars) and all(c in PRAISE_EMOJI for c in chars)
+
+
 def _count(pattern: re.Pattern[str], text: str) -> float:
     return min(3.0, float(len(pattern.findall(text))))
 

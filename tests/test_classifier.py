@@ -66,7 +66,15 @@ THANKS_WITH_HARD_WORDS = [
     "Huge thanks to the detective who never gave up on my case",
 ]
 
-EMOJI_ONLY = [("👏👏👏", "compliment"), ("🤡🤡", "criticism"), ("😂😂", "other")]
+EMOJI_ONLY = [
+    ("👏👏👏", "compliment"),
+    ("🙏", "compliment"),
+    ("❤️", "compliment"),
+    ("👏🏽👏🏽", "compliment"),
+    ("🤡🤡", "criticism"),
+    ("😂😂", "other"),
+    ("😢", "other"),
+]
 
 OTHER_LANGUAGES = [
     "¿Alguien sabe por qué cerraron la calle hoy?",
