@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -236,24 +236,27 @@ def test_accounts_with_none_connected_says_how_to_connect(admin_ctx: Context) ->
     assert "`/twoway connect x`" in run(admin_ctx, "accounts").text
 
 
+def _mention(account: Account, number: int, now: datetime, **values: object) -> Mention:
+    """A bare mention of `account`: what the status figures count."""
+    fields: dict[str, object] = {
+        "account_id": account.id,
+        "platform": "x",
+        "external_id": str(number),
+        "author_id": "42",
+        "text": "hello",
+        "created_at": now,
+        "ingested_at": now,
+    }
+    return Mention(**{**fields, **values})
+
+
 def test_status_shows_version_channel_unanswered_and_next_poll(admin_ctx: Context, clock: FakeClock) -> None:
     now = clock.now()
     account = add_account(admin_ctx, clock, last_poll_at=now - timedelta(seconds=60), last_success_at=now)
     with admin_ctx.transaction() as session:
         stored_settings.put(session, "channel", CHANNEL, ADMIN, now)
         for number, state in enumerate([OPEN, OPEN, OPEN, REPLIED]):
-            session.add(
-                Mention(
-                    account_id=account.id,
-                    platform="x",
-                    external_id=str(number),
-                    author_id="42",
-                    text="hello",
-                    created_at=now,
-                    ingested_at=now,
-                    state=state,
-                )
-            )
+            session.add(_mention(account, number, now, state=state))
     text = run(admin_ctx, "status", user=OFFICER).text
     assert f"*TwoWay {__version__}*" in text
     assert f"Review channel: <#{CHANNEL}>" in text
@@ -515,19 +518,6 @@ def test_status_shows_cards_slack_keeps_refusing(admin_ctx: Context, clock: Fake
         for number, (status, error) in enumerate(
             [("failed", "channel_not_found"), ("failed", "not_in_channel"), ("posted", None)]
         ):
-            session.add(
-                Mention(
-                    account_id=account.id,
-                    platform="x",
-                    external_id=str(number),
-                    author_id="42",
-                    text="hello",
-                    created_at=now,
-                    ingested_at=now,
-                    state=OPEN,
-                    card_status=status,
-                    card_error=error,
-                )
-            )
+            session.add(_mention(account, number, now, state=OPEN, card_status=status, card_error=error))
     text = run(admin_ctx, "status", user=OFFICER).text
     assert "Cards not in the channel yet: 2; Slack last said `not_in_channel`" in text
