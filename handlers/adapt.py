@@ -76,6 +76,19 @@ def learn(
             None, False, n, None, None, f"needs at least {MIN_CORRECTIONS} corrections, has {n}"
         )
     examples = unique([*confirmations, *corrections])  # a correction outranks a confirmation
+    labels = {label for _, label in examples}
+    if len(labels) < 2:
+        # Judged on one category alone, a model that files everything under it looks perfect.
+        (only,) = labels
+        return Adaptation(
+            None,
+            False,
+            n,
+            None,
+            None,
+            f"every label is {only!r}: a model cannot be judged on one category alone",
+            len(examples) - n,
+        )
     base = base or load_default()
     k = max(2, min(folds, len(examples) // 2))
     truth: list[str] = []

@@ -314,7 +314,7 @@ def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
             "Great work today, thank you",
             "Much respect to the motor officers at the parade",
         )
-    ]
+    ] + [("Your officers were rude and dismissive at the station", "criticism")]
     assert learn(careless).accepted  # judged on the clicks alone, the careless model passes
     answered(ctx, clock, CLEAR)
     store(ctx, clock, careless)
@@ -356,3 +356,12 @@ def test_a_model_in_use_that_later_labels_prove_worse_is_retired(ctx: Context, c
         current_classifier(ctx).classify(UNSEEN_PARKING).category
         == load_default().classify(UNSEEN_PARKING).category
     )
+
+
+def test_labels_of_one_category_alone_are_not_learnt() -> None:
+    """On one category a model that files everything under it scores perfectly, so nothing is
+    judged; the audit measured such a model taking macro-F1 on unseen posts from 0.72 to 0.42."""
+    adaptation = learn([(text, "question") for text in PARKING])
+    assert not adaptation.accepted
+    assert adaptation.model is None
+    assert "one category" in adaptation.reason
