@@ -224,10 +224,12 @@ def _finish(
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return _too_late(session, ctx, mention_id, reply_id, by, status, external_id, url, error)
+        # Answered when it was sent: a late answer from the platform does not make it later.
+        sent_at = session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or now
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status.in_(settles))
-            .values(**_answered(status, by, now))
+            .values(**_answered(status, by, sent_at))
         )
         action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
             status

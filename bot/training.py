@@ -123,7 +123,8 @@ def _retire_if_worse(ctx: Context) -> str | None:
     if holds:
         return f"the model in use (#{active_id}) still holds up on later labels ({model_f1:.3f} >= {base_f1:.3f})"
     with ctx.transaction() as session:
-        models.deactivate_all(session)
+        if not models.deactivate(session, active_id):
+            return None  # another retrain replaced it meanwhile; that model was judged on its own
         audit.record(
             session,
             ctx.clock.now(),

@@ -121,7 +121,8 @@ class DraftMaker:
             if len(drafts) == MAX_DRAFTS:
                 break
         if triage.urgent and not drafts:
-            drafts.append(domain.Draft(text=URGENT_LEAD, source="template", key="urgent.lead"))
+            lead = self._fit(_Candidate(URGENT_LEAD, "template", "urgent.lead"), platform, True, address)
+            drafts.append(domain.Draft(text=lead or URGENT_LEAD, source="template", key="urgent.lead"))
         return drafts
 
     # -- where drafts come from, in the order a PIO wants them --
@@ -208,8 +209,9 @@ class DraftMaker:
         def posted(text: str) -> str:
             if not address:
                 return text
-            if text.startswith(URGENT_LEAD):  # the 911 line always comes first
-                return f"{URGENT_LEAD} {address}{text[len(URGENT_LEAD) :]}".rstrip()
+            if text.lower().startswith(URGENT_LEAD[:-5].lower()):  # the 911 line always comes first
+                end = next((m.end() for m in _SENTENCE_END.finditer(text)), len(text))
+                return f"{text[:end].rstrip()} {address} {text[end:].lstrip()}".rstrip()
             return f"{address} {text}"
 
         if fits(posted(lead + body), platform):

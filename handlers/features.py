@@ -128,8 +128,8 @@ SARCASM = _rx(
 # Only the compliment guard reads these (not the model), so a sarcastic thank-you is never
 # answered with thanks; genuine thanks rarely come with an account of inaction.
 FAILURE = _rx(
-    r"\b(?:nobody|no one|no-one|noone) (?:ever )?(?:came|comes|showed|shows|answered|answers|responded|responds|called|calls|did|does|cares?|helped)\b",
-    r"\b(?:zero|no) arrests?\b",
+    # "nobody came", but not "nobody did more for us" or "no one helped faster than you"
+    r"\b(?:nobody|no one|no-one|noone) (?:ever )?(?:came|comes|showed up|shows up|answered|answers|responded|responds|called (?:me )?back|calls back|helped)\b(?!\s+(?:more|better|faster|quicker|sooner|else|as|like|than|\w+er\b))",
     r"\b(?:doing|did|does|do) (?:absolutely |literally |jack |squat )?nothing\b",
     r"\b(?:\d+|an?|one|two|three|four|five|six|several)[- ](?:hours?|hrs?)[- ](?:wait|on hold|hold|later|response)\b",
     r"\bwait(?:ed|ing)? (?:for )?(?:over |almost )?(?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?)\b",
@@ -137,9 +137,7 @@ FAILURE = _rx(
     r"\b(?:only|just) took (?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?)\b",
     r"\$\d[\d,]* (?:ticket|fine|citation)\b",
     r"\bletting\b[^.!?]{0,30}\b(?:get|go|be|walk) (?:away|free|stolen|robbed|broken|vandalized)\b",
-    r"\banother (?:car (?:stolen|broken into)|shooting|murder|homicide|stabbing|robbery|carjacking|burglary|break[- ]?in)\b",
-    r"\b(?:broken into|stolen|robbed|vandalized|hit) again\b",
-    r"\bshow(?:ed)? up after\b",
+    r"\banother (?:car (?:stolen|broken into)|shooting|murder|homicide|stabbing|robbery|carjacking|burglary|break[- ]?in)\b(?:[^.!?]{0,40}\b(?:and|but|still) (?:no|zero|nobody|no one|nothing)\b)",
 )
 SARCASM_EMOJI = frozenset("🙄🤡🤣🥱")
 SARCASM_TAG = re.compile(r"(?:^|\s)/s\b")  # kept apart: without a leading \b it slows SARCASM 5x

@@ -176,7 +176,7 @@ RULES = (
             r"\b(?:my|our) (?:son|daughter|child|kid|baby|toddler|little (?:boy|girl)) (?:is|went) missing\b",
             r"\bcan'?t find (?:my|our) (?:son|daughter|child|kid|baby|toddler)\b",
             r"\b(?:my|our) (?:\d{1,2}[- ]?(?:year|yr)s?[- ]?old |little |autistic |elderly )?(?:son|daughter|child|kid|baby|toddler|boy|girl|grandson|granddaughter|grandma|grandpa|grandmother|grandfather|nephew|niece)\b.{0,40}\b(?:is|went|has gone|has been|'s been|are|have been) missing\b",
-            r"\b(?:my|our) \d{1,2}[- ]?(?:year|yr|month)s?[- ]?old\b.{0,40}\b(?:is|went|has gone|has been|'s been) missing\b",
+            r"\b(?:my|our) \d{1,2}[- ]?(?:year|yr|month)s?[- ]?old,? (?:is|went|has gone|has been|'s been) missing\b",
         ),
         "reports a missing child",
         needs_now=False,
@@ -256,6 +256,9 @@ NOW = _rx(
 # A cue in one of these is news, history or a thought experiment, not a report of now.
 GUARD = _rx(
     r"^\W*breaking\b(?!\s+(?:into|in\b|down\b))",  # "BREAKING ..." news, not "breaking into my car"
+    # A lost pet is a worry, not an emergency: "our 12 year old dog went missing"
+    r"\b(?:dog|cat|puppy|kitten|pet|parrot|bird|bunny|rabbit)\b.{0,30}\b(?:is|went|has gone|has been|'s been|got) (?:missing|lost|out)\b",
+    r"\b(?:missing|lost) (?:dog|cat|puppy|kitten|pet|parrot|bird)\b",
     r"\bbreaking(?: news)?\s*[:|\-]",
     r"^\W*(?:video|watch|update|news|just in|developing)\s*:",
     r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",

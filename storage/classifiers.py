@@ -62,3 +62,13 @@ def deactivate_all(session: Session) -> int:
         update(ClassifierModel).where(ClassifierModel.active.is_(True)).values(active=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def deactivate(session: Session, model_id: int) -> bool:
+    """Stop using one model, if it is still the active one (a newer model may have replaced it)."""
+    result = session.execute(
+        update(ClassifierModel)
+        .where(ClassifierModel.id == model_id, ClassifierModel.active.is_(True))
+        .values(active=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

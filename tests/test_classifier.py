@@ -64,6 +64,11 @@ THANKS_WITH_HARD_WORDS = [
     "Thank you officers for recovering my stolen car so quickly!",
     "Thank you to the officer who waited with me for 2 hours until the tow truck came",
     "Huge thanks to the detective who never gave up on my case",
+    "Thank you officers! No one did more for our family than you.",
+    "Officers showed up after 3 minutes. Amazing response, thank you!",
+    "Thank you for everything you do. Nobody cares more about this town than you guys.",
+    "Great job keeping the parade safe, zero arrests and everyone had fun!",
+    "Thank you! My bike was stolen again last month but you found it within a day",
 ]
 
 EMOJI_ONLY = [

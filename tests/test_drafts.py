@@ -194,7 +194,21 @@ def test_urgent_without_urgent_templates_still_says_call_911() -> None:
     assert drafts
     assert all(d.text.startswith(URGENT_LEAD) for d in drafts)
     bare = drafts_for("there's a man with a knife outside", "other", urgent=True, templates=())
-    assert [d.text for d in bare] == [URGENT_LEAD]
+    assert [d.text for d in bare] == [URGENT_LEAD + " @jane_doe"]  # addressed on X like the rest
+    bare_fb = drafts_for(
+        "there's a man with a knife outside", "other", urgent=True, templates=(), platform="facebook"
+    )
+    assert [d.text for d in bare_fb] == [URGENT_LEAD]
+
+
+def test_an_urgent_template_worded_its_own_way_keeps_the_911_line_first_on_x() -> None:
+    own = (
+        TemplateSpec(
+            key="urgent.shout", category="urgent", text="IF THIS IS AN EMERGENCY, CALL 911 NOW! Do not wait."
+        ),
+    )
+    [draft] = drafts_for("there's a man with a knife outside", "other", urgent=True, templates=own)
+    assert draft.text == "IF THIS IS AN EMERGENCY, CALL 911 NOW! @jane_doe Do not wait."
 
 
 def test_a_torn_compliment_gets_neutral_drafts_not_thanks() -> None:

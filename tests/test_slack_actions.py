@@ -168,9 +168,11 @@ def test_a_platform_answer_that_arrives_after_the_sweep_gave_up_on_it_settles_th
     with world(ctx) as w:
         mid, card = w.posted()
         monkeypatch.setattr(XConnector, "reply", slow_reply)
+        clicked_at = clock.now()
         w.h.click(card, "send_reply:1", user_id=OFFICER)
         row = mention(ctx, mid)
         assert (row.state, row.reply_status) == ("replied", "sent")
+        assert row.first_response_at == clicked_at  # answered when sent, not when X answered
         [reply] = replies_of(ctx, mid)
         [posted] = w.fake_x.replies
         assert (reply.status, reply.external_id) == ("sent", posted["id"])

@@ -365,3 +365,14 @@ def test_labels_of_one_category_alone_are_not_learnt() -> None:
     assert not adaptation.accepted
     assert adaptation.model is None
     assert "one category" in adaptation.reason
+
+
+def test_retiring_a_model_never_switches_off_a_newer_one(ctx: Context, clock: FakeClock) -> None:
+    """A retrain elsewhere may activate a new model while an old one is being judged."""
+    with ctx.transaction() as session:
+        old = models.save_model(session, blob=b"old", metrics={}, n_examples=1, active=True, now=clock.now())
+        new = models.save_model(session, blob=b"new", metrics={}, n_examples=1, active=True, now=clock.now())
+        assert not models.deactivate(session, old.id)
+        assert models.active_model_id(session) == new.id
+        assert models.deactivate(session, new.id)
+        assert models.active_model_id(session) is None

@@ -73,6 +73,8 @@ URGENT = [
 NOT_URGENT = [
     "BREAKING: shots fired in Van Nuys yesterday, suspect arrested",
     "Breaking news - fire on 5th street, crews on scene",
+    "My 5 year old cat has been missing since Tuesday, please share",
+    "Our 12 year old dog went missing near the park",
     "my 3 year old went missing at the fair last summer and your officers found her in minutes",
     "Last year someone broke into my car and you never came",
     "If someone breaks into my house I know you won't come",
