@@ -107,6 +107,11 @@ def _answered(status: str, by: str, at: datetime) -> dict[str, Any]:
     return values
 
 
+def _sent_at(session: Session, reply_id: int, fallback: datetime) -> datetime:
+    """When the reply went out: a late platform answer or a later check does not make it later."""
+    return session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or fallback
+
+
 def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Result | None:
     """Move an open, unanswered mention on with `values`; only one caller can win it.
 
@@ -224,12 +229,10 @@ def _finish(
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return _too_late(session, ctx, mention_id, reply_id, by, status, external_id, url, error)
-        # Answered when it was sent: a late answer from the platform does not make it later.
-        sent_at = session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or now
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status.in_(settles))
-            .values(**_answered(status, by, sent_at))
+            .values(**_answered(status, by, _sent_at(session, reply_id, now)))
         )
         action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
             status
@@ -344,11 +347,10 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
                 mention_id,
                 "Someone already recorded what happened to this reply. Nothing was changed.",
             )
-        sent_at = session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or now
         session.execute(
             update(Mention)
             .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)
-            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, sent_at))
+            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, _sent_at(session, reply_id, now)))
         )
         action = "reply_confirmed_posted" if posted else "reply_confirmed_not_posted"
         audit.record(session, now, action, actor=by, mention_id=mention_id, reply_id=reply_id)

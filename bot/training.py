@@ -85,7 +85,7 @@ def retrain(ctx: Context) -> TrainResult:
         model_id = row.id
     log.info("agency model %s: %s", model_id, adaptation.reason)
     reason = adaptation.reason
-    if not adaptation.accepted and adaptation.model is None and adaptation.heldback_before is not None:
+    if not adaptation.accepted and adaptation.heldback_before is not None:  # judged, and rejected
         retired = _retire_if_worse(ctx)
         if retired:
             reason = f"{reason}; {retired}"

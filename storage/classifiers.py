@@ -56,14 +56,6 @@ def latest_metrics(session: Session) -> dict[str, Any] | None:
     ).first()
 
 
-def deactivate_all(session: Session) -> int:
-    """Go back to the shipped model (an admin's choice after a bad model)."""
-    result = session.execute(
-        update(ClassifierModel).where(ClassifierModel.active.is_(True)).values(active=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def deactivate(session: Session, model_id: int) -> bool:
     """Stop using one model, if it is still the active one (a newer model may have replaced it)."""
     result = session.execute(
