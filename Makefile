@@ -38,6 +38,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/classifier.py
+	$(BIN)/python bench/classifier.py --agency
+	$(BIN)/python bench/learning.py
 
 eval: $(VENV)/.installed-dev
 	$(BIN)/twoway eval ../shared/data/mentions-dev.csv

@@ -1,8 +1,11 @@
-"""Classifier speed on one core and the memory it adds: `python bench/classifier.py [CSV]`.
+"""Classifier speed on one core and the memory it adds: `python bench/classifier.py [--agency] [CSV]`.
 
 Speed is the best of several batch runs over the texts (the dev file when present, else the
 shipped examples), pinned to one CPU. Memory is the peak resident size after importing the
-classifier and loading the shipped model, minus the interpreter's before it.
+classifier and loading the model, minus the interpreter's before it. With `--agency` the model
+is an agency model (the base model plus a layer learnt from the CSV's labels, or the shipped
+examples' without a CSV), trained in a child process and loaded from its stored bytes, as the
+bot loads it from the database.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import csv
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,23 +27,45 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> int:
+def labelled(path: Path) -> list[tuple[str, str]]:
+    from handlers.classifier import base_examples
+
+    if not path.exists():
+        return list(base_examples())
+    with path.open(encoding="utf-8") as handle:
+        return [(row["text"], row.get("label") or "other") for row in csv.DictReader(handle)]
+
+
+def write_agency(path: Path, target: Path) -> None:
+    from handlers.classifier import load_default, train_agency
+
+    target.write_bytes(train_agency(labelled(path), load_default()).to_bytes())
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(REPO))
+    if argv[:1] == ["--write-agency"]:
+        write_agency(Path(argv[1]), Path(argv[2]))
+        return 0
+    agency = argv[:1] == ["--agency"]
+    argv = argv[1:] if agency else argv
+    path = Path(argv[0]) if argv else DEV_CSV
+    blob = b""
+    if agency:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "agency.bin"
+            subprocess.run([sys.executable, __file__, "--write-agency", str(path), str(target)], check=True)
+            blob = target.read_bytes()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    sys.path.insert(0, str(REPO))
     before = peak_mb()
     started = time.perf_counter()
-    from handlers.classifier import base_examples, load_default
+    from handlers.classifier import Classifier, load_default
 
-    model = load_default()
+    model = Classifier.from_bytes(blob) if agency else load_default()
     load_s = time.perf_counter() - started
     added = peak_mb() - before
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEV_CSV
-    if path.exists():
-        with path.open(encoding="utf-8") as handle:
-            texts = [row["text"] for row in csv.DictReader(handle)]
-    else:
-        texts = [t for t, _ in base_examples()]
+    texts = [t for t, _ in labelled(path)]
     batch = (texts * (2000 // len(texts) + 1))[:2000]
     rates = []
     for _ in range(5):
@@ -52,9 +79,10 @@ def main() -> int:
     print(f"texts: {path.name if path.exists() else 'shipped examples'}, batch of {len(batch)}, one core")
     print(f"batch: {max(rates):,.0f} mentions/s (best of 5; median {sorted(rates)[2]:,.0f})")
     print(f"one at a time: {single:,.0f} mentions/s")
-    print(f"import + load shipped model: {load_s:.1f} s, {added:.0f} MB added peak RSS")
+    kind = f"agency model ({len(blob):,} bytes stored)" if agency else "shipped model"
+    print(f"import + load {kind}: {load_s:.1f} s, {added:.0f} MB added peak RSS")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -142,8 +142,9 @@ def _retire_if_worse(ctx: Context) -> str | None:
 
 def scheduled_retrain(ctx: Context) -> None:
     """The periodic job: retrain when corrections arrived since the last attempt, or when the
-    active model is not what this install would train: saved by an older version, or trained
-    with other sentence vectors because the `embeddings` extra was installed or removed since."""
+    active model is not what this install would train: saved by an older version (or by the
+    earlier recipe, which retrained the base on the corrections), or trained with other sentence
+    vectors because the `embeddings` extra was installed or removed since."""
     with ctx.transaction() as session:
         newest = last_correction_id(session)
         seen = (models.latest_metrics(session) or {}).get("last_correction_id")
@@ -157,10 +158,13 @@ def scheduled_retrain(ctx: Context) -> None:
 
 
 def _current(blob: bytes) -> bool:
+    """Whether this install would have trained this model: an agency layer over the shipped
+    recipe, with today's sentence vectors (models of the previous recipe are learnt again)."""
     try:
-        return Classifier.from_bytes(blob).encoder == embeddings.default_name()
+        model = Classifier.from_bytes(blob)
     except ValueError:
         return False
+    return model.layer is not None and model.encoder == embeddings.default_name()
 
 
 def main(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 The running bot (`bot.training.retrain`) and `twoway eval --corrections` both call `learn`, so
 what the evaluation reports is what the agency gets. The corrections (in the bot, together with
 the labels of items staff answered without reclassifying) are split into folds in the order they
-were made; each fold is predicted by a model trained on the base examples and the other folds,
-and by the base model. The agency model is kept only if its pooled macro-F1 on those held-back
+were made; each fold is predicted by an agency model learnt from the other folds
+(`handlers.classifier.train_agency`: the base model plus a layer fitted on those labels), and
+by the base model. The agency model is kept only if its pooled macro-F1 on those held-back
 examples is at least the base model's: an agency that clicks carelessly keeps the shipped model
 rather than a worse one.
 """
@@ -27,7 +28,7 @@ FOLDS = 5
 class Adaptation:
     """What learning from the corrections produced, and whether it should be used."""
 
-    model: Classifier | None  # trained on base examples + every correction; None when too few
+    model: Classifier | None  # the base model + a layer learnt from every label; None when too few
     accepted: bool
     n_corrections: int
     heldback_before: float | None  # macro-F1 of the base model on held-back corrections
@@ -64,7 +65,7 @@ def learn(
     folds: int = FOLDS,
     confirmations: Sequence[tuple[str, str]] = (),
 ) -> Adaptation:
-    """Train on the base examples plus the agency's labels; keep the model only if not worse.
+    """Learn a layer from the agency's labels over the base model; keep it only if not worse.
 
     `confirmations` are labels staff stood by without a click (items they answered as labelled).
     They are learnt and judged like corrections: without them every held-back example would be
@@ -100,12 +101,12 @@ def learn(
         texts = [t for t, _ in held]
         truth += [label for _, label in held]
         before += [t.category for t in base.classify_many(texts)]
-        after += [t.category for t in train_agency(kept, base.encoder).classify_many(texts)]
+        after += [t.category for t in train_agency(kept, base).classify_many(texts)]
     score_before, score_after = round(macro_f1(truth, before), 4), round(macro_f1(truth, after), 4)
     accepted = score_after >= score_before
     verdict = "not worse than" if accepted else "worse than"
     reason = f"held-back macro-F1 {score_after:.3f} is {verdict} the base model's {score_before:.3f}"
-    model = train_agency(examples, base.encoder) if accepted else None
+    model = train_agency(examples, base) if accepted else None
     return Adaptation(model, accepted, n, score_before, score_after, reason, len(examples) - n)
 
 

@@ -130,13 +130,16 @@ def test_consistent_corrections_are_learnt_and_used(ctx: Context, clock: FakeClo
         active = models.active_model(session)
         assert active is not None
         assert active.id == result.model_id
-        assert active.n_examples > len(LOCAL)
+        assert active.n_examples == len(LOCAL)  # the labels the agency layer learnt from
         assert active.metrics["accepted"] is True
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "model_trained")))
     assert len(events) == 1
     assert events[0].details["model_id"] == result.model_id
     assert events[0].details["n_corrections"] == len(LOCAL)
     assert current_classifier(ctx).classify(UNSEEN_PARKING).category == "question"
+    # Sixteen labels about parking tickets leave every other kind of post as it was.
+    texts = [t for t, _ in CLEAR]
+    assert [t.category for t in current_classifier(ctx).classify_many(texts)] == [c for _, c in CLEAR]
 
 
 def test_contradictory_corrections_are_rejected_and_the_shipped_model_stays(
@@ -159,12 +162,19 @@ def test_contradictory_corrections_are_rejected_and_the_shipped_model_stays(
 
 
 def test_a_rejected_attempt_does_not_retire_the_active_model(ctx: Context, clock: FakeClock) -> None:
+    """Careless clicks are rejected; the model in use, which still files the new parking
+    complaints as staff do, holds up on those later labels and stays."""
     store(ctx, clock, LOCAL)
     good = retrain(ctx)
-    store(ctx, clock, contradictory())
+    later_parking = [
+        ("Parking ticket at the beach lot even though I paid the app. Scam", "question"),
+        ("Ticket for parking near the school at 6am, nobody was even there. Ridiculous", "question"),
+    ]
+    store(ctx, clock, contradictory() + later_parking)
     bad = retrain(ctx)
     assert good.accepted
     assert not bad.accepted
+    assert "still holds up" in bad.reason
     with ctx.transaction() as session:
         active = models.active_model(session)
         assert active is not None
@@ -245,6 +255,26 @@ def test_an_active_model_this_version_cannot_load_is_retrained(ctx: Context, clo
         assert models.active_model_id(session) == fresh
 
 
+def test_an_agency_model_of_the_earlier_recipe_is_learnt_again(ctx: Context, clock: FakeClock) -> None:
+    """Earlier releases refitted the base recipe on the corrections; an upgrade replaces such a
+    model with an agency layer learnt from the same corrections, without waiting for new ones."""
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    earlier = fit([*base_examples(), *LOCAL], encoder=embeddings.STATIC)  # no agency layer
+    assert earlier.layer is None
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        row.blob = earlier.to_bytes()
+        stale = row.id
+    scheduled_retrain(ctx)
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        assert row.id != stale
+        assert Classifier.from_bytes(row.blob).layer is not None
+
+
 def test_installing_the_embeddings_extra_retrains_the_agency_model_with_it(
     ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -292,7 +322,10 @@ def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
     ctx: Context, clock: FakeClock
 ) -> None:
     """Every click is a post the model got wrong, so on clicks alone the shipped model scores
-    nothing and any new model looks better. The labels of answered items even that out."""
+    nothing and any new model looks better. The labels of answered items even that out: here the
+    team answered 12 thank-yous as compliments while one clerk filed 16 under "other". With only
+    4 answered, the clerk's labels are the agency's clear majority and the agency model learns
+    them, as it would learn any convention the agency's labels agree on."""
     # One clerk files every thank-you under "other" (no reply needed, they think).
     careless = [
         (text, "other")
@@ -315,15 +348,26 @@ def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
             "Much respect to the motor officers at the parade",
         )
     ] + [("Your officers were rude and dismissive at the station", "criticism")]
-    assert learn(careless).accepted  # judged on the clicks alone, the careless model passes
-    answered(ctx, clock, CLEAR)
+    # With only CLEAR's 4 thank-yous answered, the clerk's labels are the agency's majority.
+    assert learn(careless, confirmations=CLEAR).accepted
+    thanked = [
+        ("Thank you to the officers who came so fast last night", "compliment"),
+        ("Huge thanks to the crossing guard on 5th street", "compliment"),
+        ("Grateful to the detectives who solved my case", "compliment"),
+        ("Thanks for keeping our neighborhood safe", "compliment"),
+        ("Appreciate the officers at the school today", "compliment"),
+        ("Thank you for the community BBQ, great event", "compliment"),
+        ("Kudos to the K9 unit, amazing demo", "compliment"),
+        ("So thankful for the officer who changed my tire", "compliment"),
+    ]
+    answered(ctx, clock, CLEAR + thanked)
     store(ctx, clock, careless)
     result = retrain(ctx)
     assert not result.accepted, result.reason
     with ctx.transaction() as session:
         assert models.active_model(session) is None
         (attempt,) = session.scalars(select(ClassifierModel)).all()
-    assert attempt.metrics["n_confirmations"] == len(CLEAR)
+    assert attempt.metrics["n_confirmations"] == len(CLEAR) + len(thanked)
 
 
 def test_a_model_in_use_that_later_labels_prove_worse_is_retired(ctx: Context, clock: FakeClock) -> None:
