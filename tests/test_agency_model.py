@@ -116,7 +116,7 @@ def test_learning_is_deterministic() -> None:
     assert train_agency(RANGE, load_default()).to_bytes() == train_agency(RANGE, load_default()).to_bytes()
 
 
-def test_the_latest_label_of_a_text_is_the_one_learnt() -> None:
+def test_a_text_labelled_twice_is_learnt_once() -> None:
     flipped = train_agency([*RANGE, (RANGE[0][0] + "  ", "other")], load_default())
     assert flipped.n_examples == len(RANGE)
 
