@@ -37,10 +37,10 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.accounts import register_env_accounts  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.context import build_context  # noqa: E402
-from bot.polling import PollSummary, poll_account  # noqa: E402
+from bot.core.config import Settings  # noqa: E402
+from bot.core.context import build_context  # noqa: E402
+from bot.intake.accounts import register_env_accounts  # noqa: E402
+from bot.intake.polling import PollSummary, poll_account  # noqa: E402
 from storage import migrate  # noqa: E402
 from tests.fakes.graph_api import FakeGraph  # noqa: E402
 from tests.fakes.x_api import FakeX  # noqa: E402
@@ -162,7 +162,7 @@ def drop_schema(base: str, schema: str) -> None:
 
 def main() -> int:
     # With X's reach cap lifted, a 10,000-mention first poll trips the backlog-gap rule on purpose.
-    logging.getLogger("bot.polling").setLevel(logging.ERROR)
+    logging.getLogger("bot.intake.polling").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
     parser.add_argument("--no-postgres", action="store_true")

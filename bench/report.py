@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
-from bot.context import Context
+from bot.core.config import Settings
+from bot.core.context import Context
 from storage import migrate, staff
 from storage.db import make_engine, make_sessionmaker
 from storage.metrics import build_report
@@ -141,9 +141,12 @@ def measure(label: str, url: str, count: int) -> None:
     ctx = Context(settings=settings, engine=engine, sessions=sessions, clock=Clock())
 
     def command() -> None:
-        from bot.slack.dispatch import run_command
+        from bot.app.wiring import COMMANDS
+        from bot.slack.commands import run_command
 
-        reply = run_command(ctx, {"text": "report 30d", "user_id": "U0BENCH", "channel_id": "C0BENCH"})
+        reply = run_command(
+            ctx, COMMANDS, {"text": "report 30d", "user_id": "U0BENCH", "channel_id": "C0BENCH"}
+        )
         assert reply.text.startswith(f"TwoWay report for the last 30 days: {count} mentions"), reply.text
 
     print(f"{label}: seeded {count} mentions in {seeded:.1f} s")

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.clock import SystemClock
-from bot.context import build_context
-from bot.slack.cards import post_pending_cards
+from bot.core.clock import SystemClock
+from bot.core.context import build_context
+from bot.review.cards import post_pending_cards
 from storage import migrate
 from storage.db import normalise_url
 from tests.conftest import make_settings

@@ -1,6 +1,6 @@
 """Learning from staff corrections, judged on corrections the new model was not trained on.
 
-The running bot (`bot.training.retrain`) and `twoway eval --corrections` both call `learn`, so
+The running bot (`bot.intake.training.retrain`) and `twoway eval --corrections` both call `learn`, so
 what the evaluation reports is what the agency gets. The corrections (in the bot, together with
 the labels of items staff answered without reclassifying) are split into folds in the order they
 were made; each fold is predicted by an agency model learnt from the other folds

@@ -31,6 +31,10 @@ def by_platform_id(session: Session, platform: str, external_id: str) -> Account
     )
 
 
+def all_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
 def enabled_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).where(Account.enabled.is_(True)).order_by(Account.id)))
 

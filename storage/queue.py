@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import settings
-from storage.models import OPEN, Mention
+from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, OPEN, Mention
 
 # SLA keys: the four categories plus "urgent", which applies to any urgent item.
 SLA_KEYS = ("urgent", "question", "criticism", "compliment", "other")
@@ -135,3 +135,30 @@ def unanswered(
         for m in rows
     ]
     return QueuePage(which=which, items=items, total=total, page=page, pages=pages)
+
+
+def unanswered_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Mention).where(Mention.state == OPEN)) or 0
+
+
+def cards_not_posted(session: Session) -> tuple[int, str | None]:
+    """Cards still waiting to reach Slack, and the latest error among those that failed.
+
+    A card Slack keeps refusing (the bot removed from the channel) is retried every sweep; alerts
+    go to that same channel, so `/twoway status` is where someone can see it.
+    """
+    waiting = (
+        session.scalar(
+            select(func.count())
+            .select_from(Mention)
+            .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED, CARD_POSTING)))
+        )
+        or 0
+    )
+    error = session.scalar(
+        select(Mention.card_error)
+        .where(Mention.card_status == CARD_FAILED, Mention.card_error.is_not(None))
+        .order_by(Mention.id.desc())
+        .limit(1)
+    )
+    return waiting, error

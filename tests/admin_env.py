@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot.context import Context
-from bot.slack.app import SlackApp, build_slack, start_http_server
-from bot.slack.connect import CALLBACK_IDS
+from bot.admin.connect import CALLBACK_IDS
+from bot.app.wiring import build_slack
+from bot.core.context import Context
+from bot.slack.app import SlackApp
+from bot.slack.serve import start_http_server
 from storage import staff
 from storage.db import make_sessionmaker
 from storage.models import Account

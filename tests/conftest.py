@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
-from bot.context import Context
+from bot.core.config import Settings
+from bot.core.context import Context
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base

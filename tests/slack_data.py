@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.context import Context
+from bot.core.context import Context
 from storage import staff
 from storage.models import CARD_PENDING, OPEN, Account, Mention
 from tests.fakes.slack_api import FakeSlack
@@ -144,7 +144,7 @@ class World:
 
     def posted(self, text: str = "thank you for your help today", **kwargs: Any) -> tuple[int, Any]:
         """A mention whose card is in the channel."""
-        from bot.slack.cards import post_pending_cards
+        from bot.review.cards import post_pending_cards
 
         mention_id = self.new_mention(text, **kwargs)
         post_pending_cards(self.h.ctx)

@@ -302,7 +302,8 @@ def running_app(ctx: Any, fake: FakeSlack | None = None, **env: Any) -> Iterator
     """
     from pydantic import SecretStr
 
-    from bot.slack.app import build_slack, start_http_server
+    from bot.app.wiring import build_slack
+    from bot.slack.serve import start_http_server
 
     own_fake = fake is None
     fake = fake or FakeSlack().start()

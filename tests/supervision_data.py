@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.context import Context
+from bot.core.context import Context
 from storage.models import Account, Mention
 from tests.fakes.slack_api import FakeSlack
 

@@ -9,10 +9,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select
 
-import bot.slack.admin_commands  # noqa: F401 - registers the subcommands
 from bot import __version__
-from bot.commands import REGISTRY, CommandError, CommandReply, CommandRequest
-from bot.context import Context
+from bot.app.wiring import COMMANDS as REGISTRY
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.slack.commands import CommandReply, CommandRequest
 from storage import settings as stored_settings
 from storage import staff
 from storage.models import (
@@ -148,7 +149,7 @@ def test_setup_refuses_bad_input_without_changes(
     admin_ctx: Context, slack: FakeSlack, line: str, channel: str, complaint: str
 ) -> None:
     before = table_counts(admin_ctx)
-    with pytest.raises(CommandError, match=complaint):
+    with pytest.raises(UserError, match=complaint):
         run(admin_ctx, line, channel=channel)
     assert table_counts(admin_ctx) == before
     assert slack.api_calls("conversations.info") == []
@@ -174,7 +175,7 @@ def test_connect_opens_an_empty_form_with_the_trigger(
 
 @pytest.mark.parametrize("line", ["connect", "connect mastodon", "connect x facebook"])
 def test_connect_with_bad_arguments_opens_nothing(admin_ctx: Context, slack: FakeSlack, line: str) -> None:
-    with pytest.raises(CommandError, match="`x` or `facebook`"):
+    with pytest.raises(UserError, match="`x` or `facebook`"):
         run(admin_ctx, line)
     assert slack.views_opened == []
 
@@ -279,7 +280,7 @@ def test_status_next_poll_waits_for_a_rate_limit(admin_ctx: Context, clock: Fake
 
 @pytest.mark.parametrize("line", ["status please", "accounts all"])
 def test_status_and_accounts_refuse_arguments(admin_ctx: Context, line: str) -> None:
-    with pytest.raises(CommandError, match="takes no arguments"):
+    with pytest.raises(UserError, match="takes no arguments"):
         run(admin_ctx, line)
 
 
@@ -328,7 +329,7 @@ def test_pause_with_bad_arguments_changes_nothing(
 ) -> None:
     add_account(admin_ctx, clock)
     before = table_counts(admin_ctx)
-    with pytest.raises(CommandError, match=complaint):
+    with pytest.raises(UserError, match=complaint):
         run(admin_ctx, line)
     assert table_counts(admin_ctx) == before
     assert enabled_by_handle(admin_ctx) == {"agency": True}
@@ -365,7 +366,7 @@ def test_role_none_removes_and_admin_can_be_handed_over(admin_ctx: Context) -> N
 def test_role_refuses_to_remove_the_last_admin(admin_ctx: Context) -> None:
     before = table_counts(admin_ctx)
     for wanted in ("officer", "none"):
-        with pytest.raises(CommandError, match="only admin"):
+        with pytest.raises(UserError, match="only admin"):
             run(admin_ctx, f"role <@{ADMIN}|me> {wanted}")
     assert role(admin_ctx, ADMIN) == "admin"
     assert table_counts(admin_ctx) == before
@@ -396,7 +397,7 @@ def test_role_that_is_already_held_changes_nothing(admin_ctx: Context) -> None:
 )
 def test_role_with_bad_arguments_changes_nothing(admin_ctx: Context, line: str, complaint: str) -> None:
     before = table_counts(admin_ctx)
-    with pytest.raises(CommandError, match=complaint):
+    with pytest.raises(UserError, match=complaint):
         run(admin_ctx, line)
     assert table_counts(admin_ctx) == before
 
@@ -500,11 +501,10 @@ def test_unknown_subcommands_and_bad_arguments_get_usage_and_change_nothing(
 def test_help_is_the_default_and_fits_one_slack_message(
     db_url: str, engine: Engine, clock: FakeClock
 ) -> None:
-    from bot.commands import load_all
 
     with running_app(db_url, engine, clock) as env:
         answer = env.command("").text
-    for command in load_all().values():
+    for command in REGISTRY.values():
         assert command.usage in answer
     assert len(answer) < 3900
 

@@ -12,8 +12,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
-from bot.context import Context
-from bot.slack.alerts import EVENT_TYPE, sync_account_alerts
+from bot.core.context import Context
+from bot.intake.alerts import EVENT_TYPE, sync_account_alerts
 from storage import settings as stored_settings
 from storage import staff
 from storage.models import (

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.assignment import AssignError, assign
-from bot.context import Context
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.supervision.assignment import assign
 from storage import staff
 from storage.models import AuditEvent, Mention
 from tests.conftest import FakeClock
@@ -125,14 +126,14 @@ def test_closed_items_cannot_be_assigned(
     sctx: Context, fake: FakeSlack, clock: FakeClock, state: str
 ) -> None:
     mention_id = _mention(sctx, clock, state=state)
-    with pytest.raises(AssignError, match="already"):
+    with pytest.raises(UserError, match="already"):
         assign(sctx, mention_id, OFFICER, by=SUP)
     assert _events(sctx, mention_id) == []
     assert fake.dms(OFFICER) == []
 
 
 def test_unknown_item_is_refused(sctx: Context) -> None:
-    with pytest.raises(AssignError, match="no item #999"):
+    with pytest.raises(UserError, match="no item #999"):
         assign(sctx, 999, OFFICER, by=SUP)
 
 
@@ -187,7 +188,7 @@ def test_work_goes_to_people_not_apps_or_deactivated_accounts(
     mention_id = _mention(sctx, clock)
     post_card(sctx, mention_id)
     fake.add_user(user, name="someone", **extra)
-    with pytest.raises(AssignError, match=says):
+    with pytest.raises(UserError, match=says):
         assign(sctx, mention_id, user, by=SUP)
     with sctx.transaction() as session:
         mention = session.get(Mention, mention_id)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from bot.context import Context
+from bot.core.context import Context
 from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
 from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
 from tests.slack_data import ADMIN, OFFICER, World, world

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select, text
 
-from bot.crypto import unseal
-from bot.slack import connect
-from bot.slack.connect import FIELDS
+from bot.admin import connect
+from bot.admin.connect import FIELDS
+from bot.core.crypto import unseal
 from storage import staff
 from storage.models import AuditEvent
 from tests.admin_env import (
@@ -223,8 +223,8 @@ def test_a_non_admin_submission_is_refused_with_the_role_and_who_grants_it(env: 
 
 
 def test_the_forms_ask_for_what_the_connectors_need() -> None:
-    from bot.accounts import FACEBOOK_KEYS
-    from bot.accounts import X_KEYS as CONNECTOR_X_KEYS
+    from bot.intake.accounts import FACEBOOK_KEYS
+    from bot.intake.accounts import X_KEYS as CONNECTOR_X_KEYS
 
     assert {key for key, *_ in FIELDS["x"]} == set(CONNECTOR_X_KEYS)
     assert {key for key, *_ in FIELDS["facebook"]} == set(FACEBOOK_KEYS)

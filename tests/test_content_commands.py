@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-import bot.content_commands  # noqa: F401  (registers the subcommands)
-from bot.commands import REGISTRY, CommandError, CommandReply, CommandRequest
-from bot.context import Context
+from bot.app.wiring import COMMANDS as REGISTRY
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.slack.commands import CommandReply, CommandRequest
 from handlers.templates import default_pack
 from storage import settings, templates
 from storage.models import AuditEvent, Faq, Template
@@ -75,7 +76,7 @@ def test_removing_a_shipped_template_keeps_it_removed(ctx: Context) -> None:
     assert "compliment.thanks-2" not in listing
     with ctx.transaction() as session:
         assert session.get(Template, shipped.id).enabled is False  # type: ignore[union-attr]
-    with pytest.raises(CommandError, match="no template"):
+    with pytest.raises(UserError, match="no template"):
         run(ctx, "template", f"remove {shipped.id}")
 
 
@@ -97,7 +98,7 @@ def test_removing_a_shipped_template_keeps_it_removed(ctx: Context) -> None:
 def test_bad_template_commands_change_nothing(ctx: Context, text: str, message: str) -> None:
     run(ctx, "template", "list")
     before, events = count(ctx, Template), count(ctx, AuditEvent)
-    with pytest.raises(CommandError, match=message.replace("{", r"\{").replace("}", r"\}").replace("`", "`")):
+    with pytest.raises(UserError, match=message.replace("{", r"\{").replace("}", r"\}").replace("`", "`")):
         run(ctx, "template", text)
     assert (count(ctx, Template), count(ctx, AuditEvent)) == (before, events)
 
@@ -166,7 +167,7 @@ def test_faq_answer_may_contain_a_bar_after_the_first(ctx: Context) -> None:
     ],
 )
 def test_bad_faq_commands_change_nothing(ctx: Context, text: str, message: str) -> None:
-    with pytest.raises(CommandError, match=message.replace("|", r"\|")):
+    with pytest.raises(UserError, match=message.replace("|", r"\|")):
         run(ctx, "faq", text)
     assert (count(ctx, Faq), count(ctx, AuditEvent)) == (0, 0)
 
@@ -216,7 +217,7 @@ def test_set_stores_agency_details(ctx: Context, text: str, key: str, stored: st
     ],
 )
 def test_bad_settings_are_refused_and_nothing_changes(ctx: Context, text: str, message: str) -> None:
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(UserError, match=message):
         run(ctx, "set", text)
     with ctx.transaction() as session:
         assert settings.get_many(session) == {}

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.digest import due_periods, tick
+from bot.core.context import Context
+from bot.supervision.digest import due_periods, tick
 from storage import settings
 from storage.models import AuditEvent, DigestRun
 from tests.conftest import FakeClock

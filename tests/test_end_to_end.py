@@ -183,6 +183,6 @@ def test_mentions_become_cards_and_one_click_replies_publicly(world: dict[str, A
     process.send_signal(signal.SIGTERM)  # how a hosting platform stops a process
     assert process.wait(timeout=30) == 0
     printed = Path(world["log"].name).read_text()
-    assert "bot.serve: stopped" in printed  # the orderly shutdown ran
+    assert "bot.app.run: stopped" in printed  # the orderly shutdown ran
     for secret in SECRETS:
         assert secret not in printed, "a secret reached the log"

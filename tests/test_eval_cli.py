@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 from domain import CATEGORIES
 from tests.conftest import REPO
 
@@ -322,7 +322,7 @@ def test_classify_takes_a_text_that_starts_with_a_dash(
 
 
 def test_classify_argv_keeps_options_and_moves_the_text() -> None:
-    from bot.cli import classify_argv
+    from bot.app.cli import classify_argv
 
     assert classify_argv(["classify", "-_-"]) == ["classify", "--", "-_-"]
     assert classify_argv(["classify", "--"]) == ["classify", "--", "--"]

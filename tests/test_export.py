@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-import bot.export
-from bot.context import Context
-from bot.export import COLUMNS, build_export, day_bounds
+import bot.supervision.export
+from bot.core.context import Context
+from bot.supervision.export import COLUMNS, build_export, day_bounds
 from storage import audit, settings
 from storage.models import Reply, SlaNotice
 from tests.conftest import FakeClock
@@ -221,7 +221,7 @@ def test_pages_lose_and_repeat_nothing(
     ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Mentions posted at the same second straddle page boundaries."""
-    monkeypatch.setattr(bot.export, "PAGE_SIZE", 3)
+    monkeypatch.setattr(bot.supervision.export, "PAGE_SIZE", 3)
     with ctx.transaction() as session:
         account = add_account(session, clock.now())
         ids = [add_mention(session, account, clock.now() - timedelta(minutes=i // 4)).id for i in range(11)]

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from bot.crypto import CredentialsError, seal, unseal
-from bot.logs import RedactingFilter
+from bot.core.crypto import CredentialsError, seal, unseal
+from bot.core.logs import RedactingFilter
 
 
 @pytest.mark.parametrize(

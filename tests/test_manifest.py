@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import Engine, select
 
-from bot.slack.app import EVENTS_PATH
-from bot.slack.dispatch import COMMAND
+from bot.slack.commands import COMMAND
+from bot.slack.serve import EVENTS_PATH
 from storage.models import AuditEvent
 from tests.admin_env import running_app
 from tests.conftest import REPO, FakeClock

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.context import Context
+from bot.core.context import Context
 from storage.metrics import build_report, percentiles
 from storage.queue import SLA_DEFAULTS, threshold
 from tests.conftest import FakeClock

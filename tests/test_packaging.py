@@ -58,7 +58,7 @@ def test_wheel_ships_migrations_and_default_data(wheel: zipfile.ZipFile) -> None
 
 def test_wheel_declares_the_twoway_console_script(wheel: zipfile.ZipFile) -> None:
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
-    assert "twoway = bot.cli:main" in wheel.read(entry_points).decode()
+    assert "twoway = bot.app.cli:main" in wheel.read(entry_points).decode()
 
 
 def test_wheel_ships_no_evaluation_data(wheel: zipfile.ZipFile) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.accounts import connector_for, register_env_accounts, save_connected_account
-from bot.config import ConfigError
-from bot.context import Context
-from bot.polling import PollSummary, backoff, poll_account, poll_all_once
+from bot.core.config import ConfigError
+from bot.core.context import Context
+from bot.core.retry import backoff
+from bot.intake.accounts import connector_for, register_env_accounts, save_connected_account
+from bot.intake.polling import PollSummary, poll_account, poll_all_once
 from domain import AccountIdentity
 from storage import accounts
 from storage.mentions import to_domain
@@ -269,12 +270,12 @@ def test_a_crash_while_storing_page_two_keeps_page_one_and_the_old_cursor(
     ctx: Context, fake_x: FakeX, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """TwoWay itself failing mid-batch (a database error, a bug) is an account error, not a lost batch."""
-    import bot.polling
+    import bot.intake.polling
 
     account_id = register_x(ctx, fake_x)
     for n in range(150):
         fake_x.add_mention(f"burst {n}")
-    real_store = bot.polling.store_page
+    real_store = bot.intake.polling.store_page
     calls = []
 
     def store_then_crash(*args: Any) -> int:
@@ -283,13 +284,13 @@ def test_a_crash_while_storing_page_two_keeps_page_one_and_the_old_cursor(
             raise RuntimeError("disk full while writing access_token=EAAB-not-a-real-token")
         return real_store(*args)
 
-    monkeypatch.setattr(bot.polling, "store_page", store_then_crash)
+    monkeypatch.setattr(bot.intake.polling, "store_page", store_then_crash)
     summary = poll_account(ctx, account_id)
     assert (summary.new, summary.status) == (100, ACCOUNT_ERROR)
     assert summary.error == "internal error (RuntimeError)"
     assert account_row(ctx, account_id).cursor is None
     assert "EAAB-not-a-real-token" not in caplog.text
-    monkeypatch.setattr(bot.polling, "store_page", real_store)
+    monkeypatch.setattr(bot.intake.polling, "store_page", real_store)
     ctx.clock.advance(minutes=5)  # type: ignore[attr-defined]
     assert poll_account(ctx, account_id).new == 50
     assert len(stored(ctx)) == 150

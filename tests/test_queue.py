@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.context import Context
+from bot.core.context import Context
 from storage.queue import PAGE_SIZE, unanswered
 from tests.conftest import FakeClock
 from tests.supervision_data import add_account, add_mention

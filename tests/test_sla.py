@@ -9,8 +9,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.sla import (
+from bot.core.context import Context
+from bot.supervision.sla import (
     format_duration,
     in_quiet_hours,
     parse_duration,
@@ -290,7 +290,7 @@ def test_a_notice_slack_keeps_refusing_is_given_up(sctx: Context, fake: FakeSlac
 def test_an_item_answered_after_it_was_found_gets_no_notice(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    from bot import sla
+    from bot.supervision import sla
 
     mention_id, ts = _item(sctx, clock)
     clock.advance(minutes=60)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.context import Context
+from bot.core.context import Context
 from storage.models import AuditEvent, Correction, Mention, Reply
 from tests.fakes.server import Response
 from tests.slack_data import ADMIN, OFFICER, REVIEW, STRANGER, SUPERVISOR, World, mention, world
@@ -153,7 +153,7 @@ def test_a_platform_answer_that_arrives_after_the_sweep_gave_up_on_it_settles_th
     ctx: Context, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """X answers after STALE_SENDING: the reply was `unknown`; X's answer is the truth, once."""
-    from bot.slack.cards import post_pending_cards
+    from bot.review.cards import post_pending_cards
     from connectors.x import XConnector
 
     real_reply = XConnector.reply
@@ -183,8 +183,8 @@ def test_a_platform_answer_that_arrives_after_the_sweep_gave_up_on_it_settles_th
 def test_a_late_platform_answer_never_overwrites_what_staff_recorded(
     ctx: Context, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import replies
-    from bot.slack.cards import post_pending_cards
+    from bot.review import replies
+    from bot.review.cards import post_pending_cards
     from connectors.x import XConnector
 
     real_reply = XConnector.reply
@@ -558,7 +558,7 @@ def test_no_listener_answers_500(ctx: Context) -> None:
 
 
 def test_reply_left_sending_by_a_crash_becomes_unknown_not_resent(ctx: Context, clock: Any) -> None:
-    from bot.slack.cards import post_pending_cards
+    from bot.review.cards import post_pending_cards
 
     with world(ctx) as w:
         mid, _card = w.posted()
@@ -586,7 +586,7 @@ def test_reply_left_sending_by_a_crash_becomes_unknown_not_resent(ctx: Context, 
 def test_like_left_liking_by_a_crash_is_offered_again_not_repeated_by_itself(
     ctx: Context, clock: Any
 ) -> None:
-    from bot.slack.cards import post_pending_cards
+    from bot.review.cards import post_pending_cards
     from storage import audit
 
     with world(ctx) as w:

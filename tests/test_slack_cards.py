@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.context import Context
-from bot.slack.cards import EVENT_TYPE, post_pending_cards, refresh_card
+from bot.core.context import Context
+from bot.review.cards import EVENT_TYPE, post_pending_cards, refresh_card
 from storage import settings as stored_settings
 from storage.models import AuditEvent, Mention
 from tests.fakes.server import Response
@@ -204,7 +204,7 @@ def test_a_sweep_that_read_a_card_before_another_tried_it_leaves_it_to_the_next(
     ctx: Context, monkeypatch: Any
 ) -> None:
     """Two sweepers (`twoway run` and a `poll --once`): the other one's post timed out but exists."""
-    from bot.slack import cards
+    from bot.review import cards
 
     with world(ctx) as w:
         mid = w.new_mention()

@@ -11,9 +11,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.commands import REGISTRY, CommandError, CommandReply, CommandRequest, subcommand
-from bot.context import Context
-from bot.slack.cards import post_pending_cards
+from bot.app.wiring import COMMANDS
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.review.cards import post_pending_cards
+from bot.slack.commands import CommandReply, CommandRequest
 from storage import settings as stored_settings
 from storage import staff
 from storage.models import AuditEvent
@@ -27,10 +29,10 @@ def probe() -> Iterator[list[str]]:
     calls: list[str] = []
     gate = threading.Event()
 
-    @subcommand("probe", "officer", "/twoway probe WORD", "test only")
+    @COMMANDS.command("probe", "officer", "/twoway probe WORD", "test only")
     def _probe(ctx: Context, request: CommandRequest) -> CommandReply:
         if not request.args:
-            raise CommandError("Say a word.")
+            raise UserError("Say a word.")
         calls.append("handler:" + request.text)
 
         def after() -> None:
@@ -42,7 +44,7 @@ def probe() -> Iterator[list[str]]:
     calls.append("registered")
     yield calls
     gate.set()
-    REGISTRY.pop("probe", None)
+    COMMANDS.remove("probe")
 
 
 def test_help_is_the_default_and_ephemeral(ctx: Context) -> None:
@@ -93,7 +95,7 @@ def test_reply_is_the_ack_and_after_runs_later(ctx: Context, probe: list[str]) -
         result = h.sender.command("probe hello world", OFFICER)
         assert result.text == "probe got hello world"
         assert probe == ["registered", "handler:hello world"]  # `after` is still waiting on its gate
-        REGISTRY.pop("probe")
+        COMMANDS.remove("probe")
         h.wait(10)
         assert probe[-1] == "after"
 
@@ -115,7 +117,7 @@ def test_the_word_payload_in_a_command_is_answered_not_404(ctx: Context, text: s
 def test_installed_bolt_has_the_payload_quirk_and_bolt_request_corrects_it() -> None:
     from slack_bolt.request import BoltRequest
 
-    from bot.slack.app import bolt_request
+    from bot.slack.serve import bolt_request
 
     raw = urlencode({"command": "/twoway", "text": "show payload", "user_id": "U1"})
     headers = {"content-type": "application/x-www-form-urlencoded"}
@@ -200,7 +202,8 @@ def test_url_verification_is_answered(ctx: Context) -> None:
 def test_socket_mode_needs_no_signing_secret_and_serves_only_health(ctx: Context) -> None:
     from pydantic import SecretStr
 
-    from bot.slack.app import build_slack, start_http_server
+    from bot.app.wiring import build_slack
+    from bot.slack.serve import start_http_server
 
     ctx.settings = ctx.settings.model_copy(
         update={
@@ -233,6 +236,6 @@ def test_error_handler_answers_a_form_in_the_form_and_a_click_ephemerally() -> N
     assert "hunter2" not in answer.body
     assert "nothing was changed" in json.loads(answer.body)["errors"]["reply"]
     click = {"type": "block_actions", "response_url": "https://hooks.example/1"}
-    answer = _on_error(CommandError("You cannot do that."), click, lambda **kw: told.append(kw))
+    answer = _on_error(UserError("You cannot do that."), click, lambda **kw: told.append(kw))
     assert told == [{"text": "You cannot do that.", "response_type": "ephemeral", "replace_original": False}]
     assert json.loads(answer.body)["text"] == "You cannot do that."

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 
-from bot.accounts import register_env_accounts
-from bot.context import Context
-from bot.pipeline import process
-from bot.polling import poll_all_once
+from bot.app.pipeline import process
+from bot.core.context import Context
+from bot.intake.accounts import register_env_accounts
+from bot.intake.polling import poll_all_once
 from storage.models import Mention
 from tests.fakes.graph_api import FakeGraph
 from tests.fakes.x_api import FakeX

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.context import Context
-from bot.slack.blocks import CardView, DraftView, card_blocks, fallback_text
-from bot.slack.cards import post_pending_cards
+from bot.core.context import Context
+from bot.review.blocks import CardView, DraftView, card_blocks, fallback_text
+from bot.review.cards import post_pending_cards
 from storage.models import Mention
 from tests.fakes.slack_api import args_of
 from tests.slack_data import ADMIN, OFFICER, SUPERVISOR, World, world

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.commands import REGISTRY, CommandReply, load_all
-from bot.context import Context
-from bot.slack.dispatch import run_command
+from bot.app.wiring import COMMANDS as REGISTRY
+from bot.core.context import Context
+from bot.slack.commands import CommandReply, run_command
 from storage import staff
 from storage.models import AuditEvent, Mention, Setting
 from tests.admin_env import running_app, wait_for
@@ -42,7 +42,9 @@ def sctx(ctx: Context, fake: FakeSlack) -> Context:
 
 
 def run(ctx: Context, text: str, user: str = SUP) -> CommandReply:
-    return run_command(ctx, {"text": text, "user_id": user, "channel_id": CHANNEL, "response_url": ""})
+    return run_command(
+        ctx, REGISTRY, {"text": text, "user_id": user, "channel_id": CHANNEL, "response_url": ""}
+    )
 
 
 def _items(ctx: Context, clock: FakeClock, n: int, **values: Any) -> list[int]:
@@ -60,7 +62,7 @@ def _settings(ctx: Context) -> dict[str, Any]:
 
 
 def test_subcommands_are_registered_without_the_bolt_trap_word() -> None:
-    registry = load_all()
+    registry = REGISTRY
     for name in MINE:
         assert name in registry
         assert "payload" not in (name + registry[name].usage).lower()

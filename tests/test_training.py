@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 import handlers.adapt
-from bot.context import Context
-from bot.training import current_classifier, retrain, scheduled_retrain
+from bot.core.context import Context
+from bot.intake.training import current_classifier, retrain, scheduled_retrain
 from domain import CATEGORIES
 from handlers import embeddings
 from handlers.adapt import MIN_CORRECTIONS, learn
@@ -230,7 +230,7 @@ def test_an_unreadable_stored_model_falls_back_to_the_shipped_one(
 ) -> None:
     with ctx.transaction() as session:
         models.save_model(session, blob=b"garbage", metrics={}, n_examples=1, active=True, now=clock.now())
-    with caplog.at_level(logging.WARNING, logger="bot.training"):
+    with caplog.at_level(logging.WARNING, logger="bot.intake.training"):
         assert current_classifier(ctx) is load_default()
     assert "cannot be loaded" in caplog.text
 

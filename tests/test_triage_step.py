@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import bot.training
+import bot.intake.triage
 import domain
-from bot.context import Context
-from bot.training import current_classifier
-from bot.triage import reclassify, redraft, triage_pending
+from bot.core.context import Context
+from bot.intake.training import current_classifier
+from bot.intake.triage import reclassify, redraft, triage_pending
 from handlers.text import fits
 from storage import faqs, settings
 from storage.models import (
@@ -324,7 +324,7 @@ class _BrittleClassifier:
 def test_a_post_the_model_fails_on_is_still_shown_and_urgency_still_checked(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.training, "current_classifier", lambda _ctx: _BrittleClassifier())
+    monkeypatch.setattr(bot.intake.triage, "current_classifier", lambda _ctx: _BrittleClassifier())
     ids = add_mentions(
         ctx,
         [

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bot.core.errors import UserError
 from storage import staff
-
-
-class Refused(Exception):
-    """A request refused with a message for the person who made it; nothing was changed."""
-
 
 ROLE_WORDS = {"officer": "an officer", "supervisor": "a supervisor", "admin": "an admin"}
 
@@ -29,6 +25,6 @@ def role_message(session: Session, role: str, doing: str) -> str:
 
 
 def require(session: Session, user_id: str, role: str, doing: str) -> None:
-    """Raise Refused unless `user_id` holds `role` or a stronger one."""
+    """Raise UserError unless `user_id` holds `role` or a stronger one."""
     if not staff.has_role(session, user_id, role):
-        raise Refused(role_message(session, role, doing))
+        raise UserError(role_message(session, role, doing))

@@ -1,0 +1,294 @@
+"""The admin side of `/twoway`: setup, connect, accounts, pause, resume, role, status.
+
+Handlers only parse, check and change state; the dispatcher has already checked the role on
+the server and answers ephemerally. Bad arguments raise `UserError`, which shows the usage
+line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot import __version__
+from bot.admin import connect
+from bot.core import ids
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.intake.accounts import NAMES, unidentified_env_accounts
+from bot.intake.health import account_label, health_line, next_poll_overall
+from bot.slack.channel import review_channel
+from bot.slack.commands import CommandReply, CommandRequest, Commands
+from bot.slack.escape import public
+from bot.slack.format import when
+from bot.slack.messages import posting_client  # retries only 429s: one DM, not two
+from bot.slack.roles import ROLE_WORDS
+from storage import accounts as stored_accounts
+from storage import keys, staff
+from storage import settings as stored_settings
+from storage.accounts import all_accounts
+from storage.models import ROLES, Account, Staff
+from storage.queue import cards_not_posted, unanswered_count
+
+log = logging.getLogger(__name__)
+
+COMMANDS = Commands()
+
+INVITE = "Invite me first: `/invite @TwoWay`, then run `/twoway setup` again."
+
+
+# -- setup -----------------------------------------------------------------------------------
+
+
+@COMMANDS.command("setup", "admin", "/twoway setup", "make this channel the review channel")
+def setup_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if request.args:
+        raise UserError("`setup` takes no arguments; run it in the channel you want to use.")
+    channel = request.channel_id
+    if not channel or channel.startswith("D"):
+        raise UserError("Run `/twoway setup` in the channel where cards should go, not in a DM.")
+    if ctx.slack is None:
+        return CommandReply("Slack is not configured in this process (SLACK_BOT_TOKEN is unset).")
+    try:
+        info = ctx.slack.conversations_info(channel=channel)
+        is_member = bool((info.get("channel") or {}).get("is_member"))
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown_error"))
+        if code != "channel_not_found":  # a private channel the bot is not in looks missing
+            log.warning("setup: conversations.info failed for %s: %s", channel, code)
+            return CommandReply(f"I could not check this channel (`{code}`). Nothing was changed.")
+        is_member = False
+    if not is_member:
+        return CommandReply(INVITE)
+    with ctx.transaction() as session:
+        previous = stored_settings.get(session, keys.CHANNEL)
+        stored_settings.put(session, keys.CHANNEL, channel, request.user_id, ctx.clock.now())
+    text = f"<#{channel}> is now TwoWay's review channel: new cards and alerts go here."
+    if previous == channel:
+        text = f"<#{channel}> already is TwoWay's review channel."
+    forced = ctx.settings.twoway_channel
+    if forced and forced != channel:
+        text += (
+            f"\nNote: TWOWAY_CHANNEL is set to <#{forced}> in the server's environment and wins"
+            " until it is removed there."
+        )
+    return CommandReply(text)
+
+
+# -- connect ---------------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "connect", "admin", "/twoway connect x|facebook", "connect an X account or a Facebook Page (opens a form)"
+)
+def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if len(request.args) != 1 or request.args[0].lower() not in connect.PLATFORMS:
+        raise UserError("Say which platform to connect: `x` or `facebook`.")
+    platform = request.args[0].lower()
+    if ctx.settings.twoway_secret_key is None:
+        return CommandReply(
+            "TWOWAY_SECRET_KEY is not set on the server, so credentials cannot be stored encrypted."
+            " Set it (a long random string), restart TwoWay and try again."
+        )
+    if ctx.slack is None:
+        return CommandReply("Slack is not configured in this process (SLACK_BOT_TOKEN is unset).")
+    if not request.trigger_id:
+        return CommandReply("Slack sent no trigger for a form; run the command again.")
+    try:
+        ctx.slack.views_open(trigger_id=request.trigger_id, view=connect.modal(platform, request.channel_id))
+    except SlackApiError as exc:
+        code = str(exc.response.get("error", "unknown_error"))
+        log.warning("connect: views.open failed: %s", code)
+        return CommandReply(f"I could not open the form (`{code}`). Run `/twoway connect {platform}` again.")
+    return CommandReply(f"Opened the form to connect {connect.PLATFORM_TITLES[platform]}.")
+
+
+# -- accounts and status ---------------------------------------------------------------------
+
+
+@COMMANDS.command("accounts", "supervisor", "/twoway accounts", "connected accounts and their health")
+def accounts_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if request.args:
+        raise UserError("`accounts` takes no arguments.")
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        accounts = all_accounts(session)
+        lines = [health_line(a, ctx.settings.twoway_poll_seconds, now) for a in accounts]
+    lines += _unidentified(ctx)
+    if not lines:
+        return CommandReply(
+            "No accounts are connected yet. An admin connects one with `/twoway connect x`"
+            " or `/twoway connect facebook`."
+        )
+    return CommandReply("*Connected accounts*\n" + "\n".join(f"• {line}" for line in lines))
+
+
+@COMMANDS.command("status", "officer", "/twoway status", "version, channel, account health and the queue")
+def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if request.args:
+        raise UserError("`status` takes no arguments.")
+    now = ctx.clock.now()
+    poll_seconds = ctx.settings.twoway_poll_seconds
+    with ctx.transaction() as session:
+        channel = review_channel(session, ctx.settings)
+        accounts = all_accounts(session)
+        health = [health_line(a, poll_seconds, now) for a in accounts]
+        unanswered = unanswered_count(session)
+        waiting, card_error = cards_not_posted(session)
+    health += _unidentified(ctx)
+    lines = [f"*TwoWay {__version__}*"]
+    if channel:
+        source = " (from TWOWAY_CHANNEL)" if ctx.settings.twoway_channel else ""
+        lines.append(f"Review channel: <#{channel}>{source}")
+    else:
+        lines.append("Review channel: not set; an admin runs `/twoway setup` in the channel to use")
+    lines.append(f"Unanswered: {unanswered}")
+    if waiting:
+        why = f"; Slack last said `{public(card_error, 80)}`" if card_error else ""
+        lines.append(f"Cards not in the channel yet: {waiting}{why}")
+    due = next_poll_overall(accounts, poll_seconds, now)
+    lines.append(f"Next poll: {when(due, now) if due else 'none (no enabled account)'}")
+    if ctx.settings.scheduler_enabled is False:
+        lines.append("This process does not poll (TWOWAY_SCHEDULER=false); another process must.")
+    lines.append("*Accounts*" if health else "*Accounts*: none connected")
+    lines.extend(f"• {line}" for line in health)
+    return CommandReply("\n".join(lines))
+
+
+def _unidentified(ctx: Context) -> list[str]:
+    """Env accounts start-up could not identify: not polled yet, and nobody would know."""
+
+    return [
+        f"{NAMES[platform]} account from the environment: not polled yet, it could not be identified"
+        f" ({public(reason, 200)}). TwoWay keeps trying."
+        for platform, reason in unidentified_env_accounts(ctx).items()
+    ]
+
+
+# -- pause / resume --------------------------------------------------------------------------
+
+
+def _pick_accounts(accounts: list[Account], args: tuple[str, ...]) -> list[Account]:
+    """`` (all), `x`, `facebook`, `@handle`, `handle` or an account id."""
+    if not args:
+        return accounts
+    if len(args) > 1:
+        raise UserError(
+            "Name one account (`@handle` or id), one platform (`x`, `facebook`), or nothing for all."
+        )
+    wanted = args[0].strip()
+    if wanted.lower() in connect.PLATFORMS:
+        chosen = [a for a in accounts if a.platform == wanted.lower()]
+        if not chosen:
+            raise UserError(f"No {connect.PLATFORM_NAMES[wanted.lower()]} account is connected.")
+        return chosen
+    if ids.is_number(wanted):
+        chosen = [a for a in accounts if a.id == int(wanted)]
+    else:
+        name = wanted.lstrip("@").lower()
+        chosen = [
+            a for a in accounts if name and name in (a.handle.lstrip("@").lower(), a.external_id.lower())
+        ]
+    if not chosen:
+        raise UserError(f"No connected account matches `{public(wanted, 40)}`; see `/twoway accounts`.")
+    return chosen
+
+
+def _set_enabled(ctx: Context, request: CommandRequest, enabled: bool) -> CommandReply:
+
+    verb = "resumed" if enabled else "paused"
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        chosen = _pick_accounts(all_accounts(session), request.args)
+        changed, unchanged = [], []
+        for account in chosen:
+            label = account_label(account)
+            if stored_accounts.set_enabled(session, account.id, enabled, by=request.user_id, now=now):
+                changed.append(label)
+            else:
+                unchanged.append(label)
+    lines = []
+    if changed:
+        lines.append(f"{verb.capitalize()}: {', '.join(changed)}.")
+    if unchanged:
+        lines.append(f"Already {verb}: {', '.join(unchanged)}.")
+    if not chosen:
+        lines.append("No accounts are connected yet.")
+    if changed and not enabled:
+        lines.append("Cards already in the channel stay; nothing new is fetched until `/twoway resume`.")
+    return CommandReply("\n".join(lines))
+
+
+@COMMANDS.command(
+    "pause", "admin", "/twoway pause [x|facebook|@handle|id]", "stop polling one account, or all"
+)
+def pause_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    return _set_enabled(ctx, request, False)
+
+
+@COMMANDS.command("resume", "admin", "/twoway resume [x|facebook|@handle|id]", "start polling again")
+def resume_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    return _set_enabled(ctx, request, True)
+
+
+# -- role ------------------------------------------------------------------------------------
+
+
+def parse_user(token: str) -> str:
+    """The user id in `<@U123|name>`, `<@U123>` or `U123`."""
+    user = ids.typed_user(token)
+    if user is not None:
+        return user
+    raise UserError(f"`{public(token, 40)}` is not a Slack user; mention them like `@name`.")
+
+
+@COMMANDS.command(
+    "role", "admin", "/twoway role @user officer|supervisor|admin|none", "grant or remove someone's role"
+)
+def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if len(request.args) != 2:
+        raise UserError("Give one person and one role.")
+    user_id = parse_user(request.args[0])
+    wanted = request.args[1].lower()
+    if wanted not in (*ROLES, "none"):
+        raise UserError(
+            f"`{public(request.args[1], 20)}` is not a role: use officer, supervisor, admin or none."
+        )
+    role = None if wanted == "none" else wanted
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        # Lock the admin rows (PostgreSQL; SQLite's write lock already serialises) so two
+        # admins demoting each other at once cannot leave the workspace with none.
+        admins = list(
+            session.scalars(select(Staff.slack_user_id).where(Staff.role == "admin").with_for_update())
+        )
+        if user_id in admins and role != "admin" and len(admins) == 1:
+            raise UserError(f"<@{user_id}> is the only admin; make someone else admin first.")
+        previous = staff.set_role(session, user_id, role, by=request.user_id, now=now)
+    if previous == role:
+        return CommandReply(f"<@{user_id}> already has the role {role or 'none'}; nothing changed.")
+    if role is None:
+        text = f"<@{user_id}> is now without a role"
+    else:
+        text = f"<@{user_id}> is now {ROLE_WORDS[role]}"
+    text += f" (was {previous or 'none'})."
+    if previous == "admin" and user_id in ctx.settings.twoway_admins:
+        text += " They are listed in TWOWAY_ADMINS, so they become admin again when TwoWay restarts."
+    if role is None:
+        note = f"<@{request.user_id}> removed your TwoWay role."
+    else:
+        note = f"<@{request.user_id}> made you {ROLE_WORDS[role]} in TwoWay. `/twoway help` shows what you can do."
+    return CommandReply(text, after=lambda: _tell(ctx, user_id, note))
+
+
+def _tell(ctx: Context, user_id: str, text: str) -> None:
+    """A DM after the ack; a refusal is logged, the role change stands."""
+    if ctx.slack is None:
+        return
+
+    try:
+        posting_client(ctx).chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("could not tell %s about their role: %s", user_id, exc.response.get("error"))

@@ -1,0 +1,267 @@
+"""The `/twoway connect x|facebook` forms: credentials in, checked against the platform, sealed.
+
+The credentials are checked inside the view submission's 3-second window (with a short
+timeout), because only the submission's answer can put an error next to a field while the
+admin's typing is still in the form. Secrets never leave this module except sealed: they are
+not logged, not audited, not put back into any view or message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.core.config import ConfigError
+from bot.core.context import Context
+from bot.intake.accounts import connector_from_credentials, save_connected_account
+from bot.slack.escape import public
+from bot.slack.roles import role_message
+from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected, TransientError
+from domain import AccountIdentity
+from storage import staff
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("x", "facebook")
+PLATFORM_TITLES = {"x": "an X account", "facebook": "a Facebook Page"}
+CALLBACK_IDS = {"x": "connect_x", "facebook": "connect_facebook"}
+ACTION = "value"  # action_id of every input element
+VALIDATE_SECONDS = 2.0  # request timeout of the platform check
+CHECK_DEADLINE = 2.4  # the whole check, so the answer fits Slack's 3-second window
+
+
+# (block_id == credential key, label, hint, optional)
+FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
+    "x": [
+        ("api_key", "API key", "Keys and tokens > Consumer keys > API Key", False),
+        ("api_secret", "API key secret", "Shown next to the API key", False),
+        (
+            "access_token",
+            "Access token",
+            "Keys and tokens > Authentication tokens, generated while signed in as the agency's"
+            " account, with Read and Write permission",
+            False,
+        ),
+        ("access_token_secret", "Access token secret", "Shown next to the access token", False),
+        (
+            "bearer_token",
+            "Bearer token (optional)",
+            "Keys and tokens > Bearer Token; used to read mentions",
+            True,
+        ),
+    ],
+    "facebook": [
+        (
+            "page_id",
+            "Page ID",
+            "Your Page > About > Page transparency, or Meta Business Suite settings",
+            False,
+        ),
+        (
+            "page_token",
+            "Page access token",
+            "A long-lived Page token with pages_read_engagement, pages_read_user_content and"
+            " pages_manage_engagement",
+            False,
+        ),
+    ],
+}
+INTRO = {
+    "x": "Paste the keys of your X developer app (developer.x.com > Projects & Apps > your app)."
+    " TwoWay checks them with X before saving and stores them encrypted; they are never shown again.",
+    "facebook": "Paste the Page's id and a Page access token (Meta for Developers > Graph API Explorer"
+    " or Business settings > System users). TwoWay checks them with Facebook before saving and stores"
+    " them encrypted; they are never shown again.",
+}
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+
+
+def modal(platform: str, channel_id: str) -> dict[str, Any]:
+    """The credentials form. Nothing is prefilled: a secret is never sent back to Slack."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": INTRO[platform]}}]
+    for key, label, hint, optional in FIELDS[platform]:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": key,
+                "optional": optional,
+                "label": {"type": "plain_text", "text": label},
+                "hint": {"type": "plain_text", "text": hint},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ACTION,
+                    "min_length": 1,
+                    "max_length": 1000,
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_IDS[platform],
+        "title": {"type": "plain_text", "text": f"Connect {PLATFORM_NAMES[platform]}"},
+        "submit": {"type": "plain_text", "text": "Check and save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "blocks": blocks,
+    }
+
+
+def message_view(title: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "Done"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
+def read_credentials(platform: str, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The submitted values, trimmed, and errors per block for what is missing or malformed."""
+    creds: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key, label, _hint, optional in FIELDS[platform]:
+        value = str(((values.get(key) or {}).get(ACTION) or {}).get("value") or "").strip()
+        if value:
+            if any(c.isspace() for c in value):
+                errors[key] = f"The {label.lower()} has spaces in it; paste it again without them."
+            creds[key] = value
+        elif not optional:
+            errors[key] = f"Paste the {label.lower()}."
+    if platform == "facebook" and creds.get("page_id") and not creds["page_id"].isdigit():
+        errors["page_id"] = "A Page ID is a number, such as 104857600000001."
+    return creds, errors
+
+
+def refusal(platform: str, exc: ConnectorError) -> dict[str, str]:
+    """An error next to the field most likely at fault; never the platform's raw text."""
+    name = PLATFORM_NAMES[platform]
+    first = "api_key" if platform == "x" else "page_token"
+    if isinstance(exc, AuthFailed):
+        if platform == "x":
+            return {
+                first: "X refused these keys. Check all four values and that the tokens are for the agency's account."
+            }
+        return {first: "Facebook refused this token (expired or revoked?). Create a new Page access token."}
+    if isinstance(exc, RateLimited):
+        return {first: f"{name} is rate limiting this app right now; try again in a few minutes."}
+    if isinstance(exc, TransientError):
+        return {first: f"{name} did not answer in time; nothing was saved. Try again."}
+    if isinstance(exc, Rejected) and platform == "facebook":
+        return {"page_id": "Facebook did not accept this Page ID with this token. Check both."}
+    return {first: f"{name} refused the check; nothing was saved. Check the values and try again."}
+
+
+def validate(ctx: Context, platform: str, creds: dict[str, str]) -> AccountIdentity | dict[str, str]:
+    """Ask the platform whose credentials these are, within the submission window."""
+    quick = ctx.settings.model_copy(update={"http_timeout": min(ctx.settings.http_timeout, VALIDATE_SECONDS)})
+    try:
+        identity = identify_before(connector_from_credentials(quick, platform, creds), CHECK_DEADLINE)
+    except (ConfigError, ValueError):
+        first = FIELDS[platform][0][0]
+        return {first: "These values are incomplete or malformed; check every field."}
+    except ConnectorError as exc:
+        log.warning("connect %s: the platform refused the check (%s)", platform, type(exc).__name__)
+        return refusal(platform, exc)
+    if platform == "facebook" and identity.external_id != creds["page_id"]:
+        return {"page_id": "This token belongs to a different Page. Check the Page ID."}
+    return identity
+
+
+def identify_before(connector: Connector, deadline: float) -> AccountIdentity:
+    """`identify()`, given up after `deadline` seconds whatever the sockets do.
+
+    A request timeout bounds each connect and each read, not their sum; this bounds the whole
+    check, so Slack always gets the form's answer in time. A late answer is simply dropped.
+    """
+    outcome: Future[AccountIdentity] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(connector.identify())
+        except BaseException as exc:
+            outcome.set_exception(exc)
+
+    threading.Thread(target=run, name="twoway-connect-check", daemon=True).start()
+    try:
+        return outcome.result(timeout=deadline)
+    except TimeoutError:
+        raise TransientError("the platform did not answer in time") from None
+
+
+def confirm(client: WebClient, channel: str, user_id: str, text: str) -> None:
+    """Tell the admin where they ran the command; fall back to a DM if that channel refuses."""
+    try:
+        if channel and not channel.startswith("D"):
+            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+            return
+    except SlackApiError as exc:
+        log.info("connect: ephemeral confirmation refused (%s); sending a DM", exc.response.get("error"))
+    try:
+        client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("connect: could not confirm to the admin: %s", exc.response.get("error"))
+
+
+def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
+    def on_submit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        user_id = str(body["user"]["id"])
+        view = body.get("view") or {}
+        now = ctx.clock.now()
+        with ctx.transaction() as session:
+            refusal_text = None
+            if not staff.has_role(session, user_id, "admin"):
+                refusal_text = role_message(session, "admin", "connect accounts")
+        if refusal_text is not None:
+            log.info("connect %s: refused for %s (not an admin)", platform, user_id)
+            ack(response_action="update", view=message_view("Not allowed", refusal_text))
+            return
+        if ctx.settings.twoway_secret_key is None:
+            ack(
+                response_action="update",
+                view=message_view(
+                    "Not saved", "TWOWAY_SECRET_KEY is not set on the server; nothing was saved."
+                ),
+            )
+            return
+        creds, errors = read_credentials(platform, (view.get("state") or {}).get("values") or {})
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        checked = validate(ctx, platform, creds)
+        if not isinstance(checked, AccountIdentity):
+            ack(response_action="errors", errors=checked)
+            return
+        with ctx.transaction() as session:
+            account = save_connected_account(session, ctx.settings, checked, creds, by=user_id, now=now)
+            label = _label(platform, checked)
+            account_id = account.id
+        text = f"Connected {label} (account id {account_id}). New mentions appear in the review channel after the next poll."
+        ack(response_action="update", view=message_view("Connected", text))
+        log.info("connect: %s account %s connected by %s", platform, account_id, user_id)
+        try:
+            channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")
+        except ValueError:
+            channel = ""
+        confirm(client, channel, user_id, text)
+
+    on_submit.__name__ = f"connect_{platform}_submitted"
+    return on_submit
+
+
+def _label(platform: str, identity: AccountIdentity) -> str:
+    if platform == "x":
+        return f"X account @{public(identity.handle.lstrip('@'), 80)}"
+    return f"Facebook Page {public(identity.name or identity.handle or identity.external_id, 80)}"
+
+
+def register(app: App, ctx: Context) -> None:
+    for platform in PLATFORMS:
+        app.view(CALLBACK_IDS[platform])(submission_listener(ctx, platform))

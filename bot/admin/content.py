@@ -1,0 +1,298 @@
+"""`/twoway template`, `/twoway faq` and `/twoway set`: what drafts are made of, set from Slack.
+
+    /twoway template list [CATEGORY|WORD]
+    /twoway template add CATEGORY TEXT      CATEGORY: compliment|question|criticism|other|urgent
+    /twoway template remove ID
+    /twoway faq list [WORD]
+    /twoway faq add QUESTION | ANSWER       the first `|` separates question and answer
+    /twoway faq remove ID
+    /twoway set                             shows the agency details drafts use
+    /twoway set agency_name|phone|website|records_url VALUE   (VALUE `clear` removes it)
+
+Bad arguments raise UserError and change nothing. Everything shown back that an admin or the
+public wrote passes through `escape.public`, so a template can never ping a channel.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+from bot.core import ids
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.intake.triage import template_specs
+from bot.slack.commands import CommandReply, CommandRequest, Commands
+from bot.slack.escape import public
+from handlers.templates import (
+    AGENCY_VARIABLES,
+    TEMPLATE_CATEGORIES,
+    URGENT_LEAD,
+    TemplateError,
+    default_pack,
+    placeholders_in,
+    validate_template,
+)
+from handlers.text import X_LIMIT, x_weighted_length
+from storage import faqs, settings, templates
+
+COMMANDS = Commands()
+
+TEMPLATE_USAGE = (
+    "/twoway template list [CATEGORY|WORD] · /twoway template add CATEGORY TEXT · /twoway template remove ID"
+)
+FAQ_USAGE = "/twoway faq list [WORD] · /twoway faq add QUESTION | ANSWER · /twoway faq remove ID"
+SET_USAGE = "/twoway set · /twoway set agency_name|phone|website|records_url VALUE"
+SHOW_LIMIT = 300  # characters of each template or answer shown in a list
+REPLY_BUDGET = 3800  # the command listener cuts reply text at 3,900 characters
+MAX_QUESTION = 500
+MAX_NAME = 100
+
+_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_PHONE = re.compile(r"\+?[0-9(][0-9 ().\-]*[0-9](?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?", re.IGNORECASE)
+_EXTENSION = re.compile(r"\s*(?:ext\.?|x)\s*[0-9]+$", re.IGNORECASE)
+
+
+def plain(text: str) -> str:
+    """What the admin typed, before Slack turned links into `<url|label>` and escaped `&<>`."""
+
+    def unwrap(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith(("http://", "https://")):
+            return target
+        if target.startswith(("@", "#")):
+            return target[0] + (label or target[1:]).lstrip("@#")
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[0]).lstrip("@")
+        return label or target.split(":", 1)[-1]
+
+    return html.unescape(_SLACK_LINK.sub(unwrap, text)).strip()
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    """The first word and the rest, split on any whitespace (Slack text may hold newlines)."""
+    parts = text.strip().split(None, 1)
+    return (parts[0], parts[1].strip()) if len(parts) == 2 else ((parts[0], "") if parts else ("", ""))
+
+
+def _words(request: CommandRequest) -> tuple[str, str]:
+    """The action word and the rest of the text, untouched (spacing kept)."""
+    text = plain(request.text)
+    action, rest = _first_word(text)
+    return action.lower(), rest
+
+
+def _id(rest: str, what: str) -> int:
+    if not ids.is_number(rest):
+        raise UserError(
+            f"give the {what} number shown by `/twoway {what} list`, e.g. `/twoway {what} remove 12`"
+        )
+    return int(rest)
+
+
+def _unset_notes(text: str, ctx: Context) -> list[str]:
+    with ctx.transaction() as session:
+        values = settings.get_many(session)
+    unset = [name for name in placeholders_in(text) if name in AGENCY_VARIABLES and not values.get(name)]
+    return [
+        f"`{{{name}}}` has no value yet, so this is not offered until `/twoway set {name} VALUE`."
+        for name in unset
+    ]
+
+
+# -- /twoway template --------------------------------------------------------------------------
+
+
+@COMMANDS.command("template", "admin", TEMPLATE_USAGE, "List, add or remove reply templates")
+def template_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    action, rest = _words(request)
+    if action == "list":
+        return _template_list(ctx, rest)
+    if action == "add":
+        return _template_add(ctx, request.user_id, rest)
+    if action == "remove":
+        return _template_remove(ctx, request.user_id, _id(rest, "template"))
+    raise UserError("say `list`, `add` or `remove`")
+
+
+def _template_list(ctx: Context, search: str) -> CommandReply:
+    with ctx.transaction() as session:
+        template_specs(session, ctx.clock.now())  # seeds the shipped pack on first use
+        rows = templates.list_templates(session, shipped_keys={s.key for s in default_pack()})
+    if not rows:
+        return CommandReply(text="No templates. Add one with `/twoway template add CATEGORY TEXT`.")
+    wanted = search.lower()
+    if wanted in TEMPLATE_CATEGORIES:
+        rows = [row for row in rows if row.category == wanted]
+    elif wanted:
+        rows = [row for row in rows if wanted in row.text.lower() or wanted in (row.builtin_key or "")]
+    header = f"*{len(rows)} templates* (remove one with `/twoway template remove ID`):"
+    lines = []
+    for row in rows:
+        origin = f"shipped `{row.builtin_key}`" if row.builtin_key else "custom"
+        lines.append(f"`{row.id}` *{row.category}* ({origin}): {public(row.text, SHOW_LIMIT)}")
+    hint = "`/twoway template list CATEGORY` or `/twoway template list WORD` shows fewer"
+    return CommandReply(text=_within_budget(header, lines, hint))
+
+
+def _within_budget(header: str, lines: list[str], hint: str) -> str:
+    """As many whole lines as a Slack reply holds, then how many were left out and how to see them."""
+    text = header
+    for shown, line in enumerate(lines):
+        more = f"\n…and {len(lines) - shown} more: {hint}."
+        if len(text) + 1 + len(line) + len(more) + 20 > REPLY_BUDGET:
+            return text + more
+        text += "\n" + line
+    return text
+
+
+def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
+    category, text = _first_word(rest)
+    category, text = category.lower(), text.strip()
+    if category not in TEMPLATE_CATEGORIES:
+        raise UserError(f"the category is one of {', '.join(TEMPLATE_CATEGORIES)}, then the text")
+    try:
+        validate_template(text)
+    except TemplateError as error:
+        raise UserError(public(str(error))) from None
+    notes = _unset_notes(text, ctx)
+    if category == "urgent" and not text.startswith(URGENT_LEAD):
+        notes.append(f"Drafts for urgent posts put “{URGENT_LEAD}” in front of it.")
+    if x_weighted_length(text) > X_LIMIT:
+        notes.append(f"It is longer than X allows ({X_LIMIT}); on X it is cut at a sentence or left out.")
+    with ctx.transaction() as session:
+        row = templates.add(session, category, text, user, ctx.clock.now())
+    reply = f"Added {category} template `{row.id}`: {public(text, SHOW_LIMIT)}"
+    return CommandReply(text="\n".join([reply, *notes]))
+
+
+def _template_remove(ctx: Context, user: str, template_id: int) -> CommandReply:
+    with ctx.transaction() as session:
+        template_specs(session, ctx.clock.now())
+        row = templates.remove(session, template_id, user, ctx.clock.now())
+        if row is None:
+            raise UserError(f"there is no template {template_id}; see `/twoway template list`")
+        kind = "shipped" if row.builtin_key else "custom"
+        return CommandReply(
+            text=f"Removed {kind} {row.category} template `{template_id}`: {public(row.text, 120)}"
+        )
+
+
+# -- /twoway faq -------------------------------------------------------------------------------
+
+
+@COMMANDS.command("faq", "admin", FAQ_USAGE, "List, add or remove FAQ answers offered as drafts")
+def faq_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    action, rest = _words(request)
+    if action == "list":
+        return _faq_list(ctx, rest)
+    if action == "add":
+        return _faq_add(ctx, request.user_id, rest)
+    if action == "remove":
+        return _faq_remove(ctx, request.user_id, _id(rest, "faq"))
+    raise UserError("say `list`, `add` or `remove`")
+
+
+def _faq_list(ctx: Context, search: str) -> CommandReply:
+    with ctx.transaction() as session:
+        rows = faqs.list_faqs(session)
+    if not rows:
+        return CommandReply(text="No FAQ yet. Add one with `/twoway faq add QUESTION | ANSWER`.")
+    wanted = search.lower()
+    if wanted:
+        rows = [row for row in rows if wanted in row.question.lower() or wanted in row.answer.lower()]
+    header = f"*{len(rows)} FAQ* (remove one with `/twoway faq remove ID`):"
+    lines = [
+        f"`{row.id}` *Q:* {public(row.question, SHOW_LIMIT)}\n      *A:* {public(row.answer, SHOW_LIMIT)}"
+        for row in rows
+    ]
+    return CommandReply(
+        text=_within_budget(header, lines, "`/twoway faq list WORD` shows the ones with WORD")
+    )
+
+
+def _faq_add(ctx: Context, user: str, rest: str) -> CommandReply:
+    question, bar, answer = rest.partition("|")
+    question, answer = question.strip(), answer.strip()
+    if not bar or not question or not answer:
+        raise UserError("write the question, then `|`, then the answer: `/twoway faq add QUESTION | ANSWER`")
+    if len(question) > MAX_QUESTION:
+        raise UserError(f"the question is longer than {MAX_QUESTION} characters")
+    try:
+        validate_template(answer)
+    except TemplateError as error:
+        raise UserError(f"in the answer: {public(str(error))}") from None
+    notes = _unset_notes(answer, ctx)
+    if x_weighted_length(answer) > X_LIMIT:
+        notes.append(
+            f"The answer is longer than X allows ({X_LIMIT}); on X only its first sentences are offered."
+        )
+    with ctx.transaction() as session:
+        row = faqs.add(session, question, answer, user, ctx.clock.now())
+    reply = f"Added FAQ `{row.id}`.\n*Q:* {public(question, SHOW_LIMIT)}\n*A:* {public(answer, SHOW_LIMIT)}"
+    return CommandReply(text="\n".join([reply, *notes]))
+
+
+def _faq_remove(ctx: Context, user: str, faq_id: int) -> CommandReply:
+    with ctx.transaction() as session:
+        row = faqs.remove(session, faq_id, user, ctx.clock.now())
+        if row is None:
+            raise UserError(f"there is no FAQ {faq_id}; see `/twoway faq list`")
+        return CommandReply(text=f"Removed FAQ `{faq_id}`: {public(row.question, 120)}")
+
+
+# -- /twoway set -------------------------------------------------------------------------------
+
+
+def clean_setting(name: str, value: str) -> str:
+    """The value to store for an agency setting, or UserError saying what is wrong."""
+    if name == "agency_name":
+        if not 0 < len(value) <= MAX_NAME or any(c in value for c in "{}\n"):
+            raise UserError(f"the agency name is 1 to {MAX_NAME} characters on one line, without braces")
+        return value
+    if name == "phone":
+        digits = re.sub(r"\D", "", _EXTENSION.sub("", value))
+        if not _PHONE.fullmatch(value) or not 3 <= len(digits) <= 15:
+            raise UserError("the non-emergency number looks like `(555) 010-2000` or `+1 555 010 2000`")
+        if digits == "911":
+            raise UserError("this is the *non-emergency* number; urgent drafts already say to call 911")
+        return value
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:  # "https://[x.y": an unclosed IPv6 bracket
+        raise UserError(f"the {name} is a full web address, e.g. `https://www.example.gov/records`") from None
+    if parts.scheme not in ("http", "https") or "." not in host or " " in value or len(value) > 300:
+        raise UserError(f"the {name} is a full web address, e.g. `https://www.example.gov/records`")
+    return value
+
+
+@COMMANDS.command(
+    "set", "admin", SET_USAGE, "Agency details used in drafts: name, non-emergency number, links"
+)
+def set_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    text = plain(request.text)
+    if not text:
+        with ctx.transaction() as session:
+            values = settings.get_many(session)
+        lines = ["*Agency details used in drafts* (change one with `/twoway set NAME VALUE`):"]
+        for name in AGENCY_VARIABLES:
+            value = values.get(name)
+            lines.append(f"• `{name}`: {public(str(value), 300) if value else '_not set_'}")
+        return CommandReply(text="\n".join(lines))
+    name, value = _first_word(text)
+    name, value = name.lower(), value.strip()
+    if name not in AGENCY_VARIABLES:
+        raise UserError(f"you can set {', '.join(AGENCY_VARIABLES)}")
+    if not value:
+        raise UserError(f"give a value: `/twoway set {name} VALUE` (or `clear`)")
+    now = ctx.clock.now()
+    if value.lower() == "clear":
+        with ctx.transaction() as session:
+            settings.delete(session, name, request.user_id, now)
+        return CommandReply(text=f"Cleared `{name}`. Drafts that use `{{{name}}}` are no longer offered.")
+    value = clean_setting(name, value)
+    with ctx.transaction() as session:
+        settings.put(session, name, value, request.user_id, now)
+    return CommandReply(text=f"Set `{name}` to {public(value, 300)}. New drafts use it.")

@@ -1,0 +1,51 @@
+"""`twoway export`: the public record of mentions for a date range, to a file or standard output."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+
+from bot.app.startup import prepare
+from bot.core.config import load_settings
+from bot.core.errors import UserError
+from bot.supervision.export import day_bounds, parse_day, record_export, write_export
+from bot.supervision.sla import agency_timezone
+
+
+def main(args: argparse.Namespace) -> int:
+    """`twoway export`: write the record for a date range to a file or standard output."""
+    since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
+    if since > until:
+        raise UserError(f"--since ({since}) is after --until ({until})")
+    fmt = args.format or "csv"
+    ctx = prepare(load_settings())
+    try:
+        with ctx.transaction() as session:
+            tz = agency_timezone(session)
+        start, end = day_bounds(since, until, tz)
+        try:
+            if args.out:
+                with open(args.out, "w", encoding="utf-8", newline="") as out:
+                    count = write_export(ctx.sessions, start, end, fmt, out)
+            else:
+                stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
+                count = write_export(ctx.sessions, start, end, fmt, stdout)
+                stdout.flush()
+                stdout.detach()
+        except BrokenPipeError:  # `twoway export ... | head`: the reader has had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except OSError as exc:
+            raise UserError(f"cannot write {args.out or 'standard output'}: {exc.strerror or exc}") from None
+        with ctx.transaction() as session:
+            record_export(session, ctx.clock.now(), "cli", since, until, fmt, count)
+        where = args.out or "standard output"
+        print(
+            f"twoway: exported {count} mentions posted {since} to {until} ({tz.key}) to {where}",
+            file=sys.stderr,
+        )
+        return 0
+    finally:
+        ctx.engine.dispose()

@@ -1,0 +1,300 @@
+"""TwoWay's configuration: read once from the environment and `.env`, then passed down.
+
+Variable names are a contract (deployments and end-to-end checks set them), so each field's
+alias is the exact environment variable. A bad value becomes one `ConfigError` line that names
+the variable and says what is expected; the CLI turns it into exit status 2.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from dotenv.parser import parse_stream
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from bot.core import ids
+from bot.core.errors import UserError
+
+GRAPH_VERSION = re.compile(r"^v\d{1,2}\.\d{1,2}$")
+
+
+class ConfigError(UserError):
+    """A configuration problem, worded for the person who set the variable."""
+
+
+# What each variable expects, in the words the error line uses.
+EXPECTED: dict[str, str] = {
+    "DATABASE_URL": "a SQLAlchemy URL such as sqlite:///twoway.db or postgresql+psycopg://user@host/db",
+    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) from your Slack app's OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "the signing secret from your Slack app's Basic Information page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
+    "SLACK_API_URL": "an http(s) URL ending in /api/, such as https://slack.com/api/",
+    "PORT": "a TCP port number from 1 to 65535",
+    "TWOWAY_CHANNEL": "a Slack channel id such as C0123456789",
+    "TWOWAY_ADMINS": "comma-separated Slack user ids such as U012AB3CD,U045EF6GH",
+    "TWOWAY_SECRET_KEY": "a random secret of at least 16 characters (it encrypts stored credentials)",
+    "TWOWAY_POLL_SECONDS": "a whole number of seconds from 10 to 86400",
+    "TWOWAY_X_FIRST_POLL_HOURS": "a whole number of hours from 1 to 168",
+    "TWOWAY_FACEBOOK_LOOKBACK_DAYS": "a whole number of days from 1 to 30",
+    "TWOWAY_HTTP_TIMEOUT": "a number of seconds from 1 to 120",
+    "TWOWAY_SCHEDULER": "true or false",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "X_API_URL": "an http(s) URL such as https://api.x.com",
+    "FACEBOOK_GRAPH_URL": "an http(s) URL such as https://graph.facebook.com",
+    "FACEBOOK_GRAPH_VERSION": "a Graph API version such as v25.0",
+    "FACEBOOK_PAGE_ID": "the numeric id of the Facebook Page",
+}
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+\S*$", value):
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting TwoWay reads from its environment; see `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    database_url: str = Field("sqlite:///twoway.db", alias="DATABASE_URL")
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    port: int = Field(3000, ge=1, le=65535, alias="PORT")
+
+    twoway_channel: str | None = Field(None, alias="TWOWAY_CHANNEL")
+    twoway_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="TWOWAY_ADMINS")
+    twoway_secret_key: SecretStr | None = Field(None, alias="TWOWAY_SECRET_KEY")
+    twoway_poll_seconds: int = Field(120, ge=10, le=86_400, alias="TWOWAY_POLL_SECONDS")
+    x_first_poll_hours: int = Field(24, ge=1, le=168, alias="TWOWAY_X_FIRST_POLL_HOURS")
+    facebook_lookback_days: int = Field(3, ge=1, le=30, alias="TWOWAY_FACEBOOK_LOOKBACK_DAYS")
+    http_timeout: float = Field(10.0, ge=1, le=120, alias="TWOWAY_HTTP_TIMEOUT")
+    scheduler_enabled: bool = Field(True, alias="TWOWAY_SCHEDULER")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    x_api_url: str = Field("https://api.x.com", alias="X_API_URL")
+    x_bearer_token: SecretStr | None = Field(None, alias="X_BEARER_TOKEN")
+    x_api_key: SecretStr | None = Field(None, alias="X_API_KEY")
+    x_api_secret: SecretStr | None = Field(None, alias="X_API_SECRET")
+    x_access_token: SecretStr | None = Field(None, alias="X_ACCESS_TOKEN")
+    x_access_token_secret: SecretStr | None = Field(None, alias="X_ACCESS_TOKEN_SECRET")
+
+    facebook_graph_url: str = Field("https://graph.facebook.com", alias="FACEBOOK_GRAPH_URL")
+    facebook_graph_version: str = Field("v25.0", alias="FACEBOOK_GRAPH_VERSION")
+    facebook_page_id: str | None = Field(None, alias="FACEBOOK_PAGE_ID")
+    facebook_page_token: SecretStr | None = Field(None, alias="FACEBOOK_PAGE_TOKEN")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        """A value of only spaces is a copy-paste slip, not a signing secret: treat it as unset."""
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items() if not _blank(v)}
+        return data
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+
+        try:
+            url = make_url(value)
+        except Exception as exc:
+            raise ValueError("not a database URL") from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite and postgresql are supported")
+        try:  # a driver that is not installed fails here, in one line, not at the first query
+            url.get_dialect().import_dbapi()
+        except Exception as exc:
+            raise ValueError(f"its driver is not installed ({type(exc).__name__})") from exc
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        _http_url(value)
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("x_api_url", "facebook_graph_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
+
+    @field_validator("twoway_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not ids.is_channel_id(value.strip()):
+            raise ValueError("not a channel id")
+        return value.strip() if value else value
+
+    @field_validator("twoway_admins", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        users = [str(v).strip() for v in value]
+        bad = [v for v in users if not ids.is_user_id(v)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a Slack user id")
+        return users
+
+    @field_validator("twoway_secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short")
+        return value
+
+    @field_validator("facebook_graph_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        value = value if value.startswith("v") else "v" + value
+        if not GRAPH_VERSION.match(value):
+            raise ValueError("not a Graph API version")
+        return value
+
+    @field_validator("facebook_page_id")
+    @classmethod
+    def _page_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().isdigit():
+            raise ValueError("not a numeric id")
+        return value.strip() if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("unknown level")
+        return value
+
+    # -- what the rest of TwoWay asks of the settings -------------------------------------
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def x_configured(self) -> bool:
+        return self.x_bearer_token is not None or all(self.x_user_credentials())
+
+    def x_user_credentials(self) -> tuple[str | None, ...]:
+        secrets = (self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret)
+        return tuple(s.get_secret_value() if s else None for s in secrets)
+
+    @property
+    def facebook_configured(self) -> bool:
+        return self.facebook_page_id is not None and self.facebook_page_token is not None
+
+    def require(self, *names: str) -> None:
+        """Fail with a clear line when a variable a command needs is unset."""
+        for name in names:
+            if getattr(self, name.lower(), None) in (None, "", []):
+                raise ConfigError(f"{name} is not set: expected {EXPECTED.get(name, 'a value')}")
+
+    def require_whole_platforms(self) -> None:
+        """Half an X or Facebook set-up would otherwise be ignored without a word."""
+        groups: dict[str, dict[str, object]] = {
+            "the X user credentials": {
+                "X_API_KEY": self.x_api_key,
+                "X_API_SECRET": self.x_api_secret,
+                "X_ACCESS_TOKEN": self.x_access_token,
+                "X_ACCESS_TOKEN_SECRET": self.x_access_token_secret,
+            },
+            "a Facebook Page": {
+                "FACEBOOK_PAGE_ID": self.facebook_page_id,
+                "FACEBOOK_PAGE_TOKEN": self.facebook_page_token,
+            },
+        }
+        for what, group in groups.items():
+            missing = [name for name, value in group.items() if value is None]
+            if 0 < len(missing) < len(group):
+                raise ConfigError(f"{missing[0]} is not set: {what} take all of {', '.join(group)}")
+
+    def require_for_slack(self) -> None:
+        """What `twoway run` needs to talk to Slack in the chosen mode."""
+        self.require("SLACK_BOT_TOKEN")
+        if self.socket_mode:
+            token = self.slack_app_token.get_secret_value() if self.slack_app_token else ""
+            if not token.startswith("xapp-"):
+                raise ConfigError(f"SLACK_APP_TOKEN is malformed: expected {EXPECTED['SLACK_APP_TOKEN']}")
+        else:
+            self.require("SLACK_SIGNING_SECRET")
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def hide_password(url: str) -> str:
+    """`postgresql://user:PASSWORD@host` with the password replaced, for error lines."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+
+
+def check_env_file(path: Path = Path(".env")) -> None:
+    """`.env` lines python-dotenv cannot read would be skipped with a warning; stop instead."""
+    if not path.is_file():
+        return
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    for binding in parse_stream(io.StringIO(text)):
+        # A binding's text starts with the blank lines before it; count from its first character.
+        string = binding.original.string
+        line = binding.original.line + string[: len(string) - len(string.lstrip())].count("\n")
+        if binding.error:
+            raise ConfigError(f"{path}, line {line}: not NAME=VALUE (check for a missing = or quote)")
+        if binding.key is not None and binding.value is None:
+            # python-dotenv reads a bare `NAME` as unset: a value lost without a word.
+            raise ConfigError(f"{path}, line {line}: not NAME=VALUE ({binding.key} has no =)")
+
+
+def _field_env_name(loc: tuple[int | str, ...]) -> str:
+    name = str(loc[0]) if loc else "configuration"
+    field = Settings.model_fields.get(name)
+    if field is not None and isinstance(field.alias, str):
+        return field.alias
+    return name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the one Settings object, or raise ConfigError naming the first bad variable."""
+    if "_env_file" not in overrides:
+        check_env_file()
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = _field_env_name(tuple(error.get("loc", ())))
+        given = error.get("input")
+        if isinstance(given, str) and name == "DATABASE_URL":
+            given = hide_password(given)
+        shown = "" if given is None or "SECRET" in name or "TOKEN" in name else f", got {given!r}"
+        why = ""
+        if name == "DATABASE_URL" and error.get("type") == "value_error":
+            why = f" ({str(error.get('msg', '')).removeprefix('Value error, ')})"
+        raise ConfigError(
+            f"{name} is malformed: expected {EXPECTED.get(name, error.get('msg', 'a valid value'))}{shown}{why}"
+        ) from None

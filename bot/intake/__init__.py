@@ -1,0 +1,1 @@
+"""Mentions coming in: connected accounts, polling, triage, account health and alerts."""

@@ -1,0 +1,405 @@
+"""Account trouble made visible: one alert card per problem, and one notice when it heals.
+
+An account that needs a person (revoked token, rate limited or failing for a long time) gets
+ONE card in the review channel that mentions the admins; `accounts.alert_channel/alert_ts/
+alert_at` remember it, so repeated polls never repeat it. Every post is claimed first with a
+guarded UPDATE, so two processes cannot both post. A claim whose post may or may not have
+happened (a timeout, a 5xx) is settled later by looking for the card's metadata in the channel
+history, never by posting blindly. A backlog gap (X served fewer mentions than arrived) is a
+one-off event, announced once per `backlog_gap_at`.
+
+Slack refusing TwoWay's own token is logged as one clear line and ends this sweep only; the
+poller and everything else keep running.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy import CursorResult, Update, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.context import Context
+from bot.intake.health import account_label
+from bot.slack.channel import review_channel
+from bot.slack.client import may_have_posted
+from bot.slack.escape import public
+from bot.slack.format import when
+from storage import audit, staff
+from storage.models import ACCOUNT_ERROR, ACCOUNT_NEEDS_ATTENTION, ACCOUNT_RATE_LIMITED, Account
+
+log = logging.getLogger(__name__)
+
+LONG_TROUBLE = timedelta(minutes=30)  # rate limited or failing this long needs a person
+GAP_RECENT = timedelta(hours=24)  # older backlog gaps are history, not news
+STALE_CLAIM = timedelta(minutes=5)  # a post claimed this long ago and not recorded is checked
+EVENT_TYPE = "twoway_account_alert"
+HISTORY_PAGES = 5  # how far back a stale claim looks for its card (200 messages a page)
+# What a call that may or may not have reached Slack raises (timeouts arrive as OSError).
+TRANSPORT_ERRORS = (SlackClientError, OSError)
+AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"})
+
+
+class SlackAuthError(Exception):
+    """Slack refused TwoWay's own token: nothing else in this sweep can succeed."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the sweep read about one account, so Slack calls happen outside the transaction."""
+
+    id: int
+    label: str
+    problem: str | None
+    paused: bool
+    alert_channel: str | None
+    alert_ts: str | None
+    alert_at: datetime | None
+    gap_at: datetime | None
+    gap_alerted_at: datetime | None
+
+
+def trouble(account: Account, now: datetime) -> str | None:
+    """Why the account needs an admin now, as escaped mrkdwn, or None."""
+    if not account.enabled:
+        return None
+    if account.status == ACCOUNT_NEEDS_ATTENTION:
+        reason = public(
+            account.status_reason or account.last_error or "the platform refused its credentials", 300
+        )
+        return f"{reason}\nFix the credentials with `/twoway connect {account.platform}`."
+    since = account.last_success_at or account.created_at
+    if now - since < LONG_TROUBLE:
+        return None
+    if account.status == ACCOUNT_RATE_LIMITED:
+        retry = f"; next try {when(account.retry_after, now)}" if account.retry_after else ""
+        return f"Rate limited by the platform; no successful poll since {when(since, now)}{retry}."
+    if account.status == ACCOUNT_ERROR:
+        error = public(account.last_error or account.status_reason or "unknown", 300)
+        return f"No successful poll since {when(since, now)}. Last error: {error}"
+    return None
+
+
+def alert_message(label: str, problem: str, admins: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The card's fallback text (which carries the pings) and its blocks."""
+    who = " ".join(f"<@{user}>" for user in admins) or "No admin is registered yet (set TWOWAY_ADMINS)."
+    text = f"{label} needs attention. {who}"
+    section = f":rotating_light: *{label} needs attention*\n{problem}"
+    footer = f"{who} · `/twoway accounts` shows details · I post in this thread when it works again."
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": section}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]},
+    ]
+    return text, blocks
+
+
+def sync_account_alerts(ctx: Context) -> None:
+    """Post, settle or close account alert cards; safe to run after every poll."""
+    if ctx.slack is None:
+        return
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        channel = review_channel(session, ctx.settings)
+        admins = staff.users_with_role(session, "admin")
+        seen = [
+            Seen(
+                a.id,
+                account_label(a),
+                trouble(a, now),
+                not a.enabled,
+                a.alert_channel,
+                a.alert_ts,
+                a.alert_at,
+                a.backlog_gap_at,
+                a.backlog_alerted_at,
+            )
+            for a in session.scalars(select(Account).order_by(Account.id))
+        ]
+    sweep = _Sweep(ctx, ctx.slack, now, channel, admins)
+    try:
+        for account in seen:
+            try:
+                sweep.one(account)
+            except TRANSPORT_ERRORS as exc:  # Slack unreachable: the next sweep tries again
+                sweep.log_once(
+                    "transport",
+                    type(exc).__name__,
+                    logging.WARNING,
+                    "Account alerts: Slack did not answer (%s)",
+                    type(exc).__name__,
+                )
+    except SlackAuthError as exc:
+        sweep.log_once(
+            "auth",
+            str(exc),
+            logging.ERROR,
+            "Slack refused TwoWay's bot token (%s): account alerts wait until SLACK_BOT_TOKEN is fixed;"
+            " polling continues.",
+            exc,
+        )
+        return
+    ctx.extras.pop("alerts.logged.auth", None)
+
+
+def _updated(session: Session, statement: Update) -> int:
+    """Run a guarded UPDATE; the row count says whether this caller won."""
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount
+
+
+def _code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "unknown_error"))
+
+
+class _Sweep:
+    def __init__(
+        self, ctx: Context, slack: WebClient, now: datetime, channel: str | None, admins: list[str]
+    ) -> None:
+        self.ctx, self.slack, self.now, self.channel, self.admins = ctx, slack, now, channel, admins
+
+    def one(self, account: Seen) -> None:
+        alert_channel, alert_ts = account.alert_channel, account.alert_ts
+        if alert_channel is not None and alert_ts is None:
+            self.settle_claim(account, alert_channel)
+        elif account.problem is not None and alert_channel is None and self.channel:
+            self.raise_alert(account, account.problem, self.channel)
+        elif account.problem is None and alert_channel is not None and alert_ts is not None:
+            self.close_alert(account, alert_channel, alert_ts)
+        gap_at = account.gap_at
+        if gap_at and self.now - gap_at <= GAP_RECENT and account.gap_alerted_at != gap_at and self.channel:
+            self.announce_gap(account, gap_at, self.channel)
+
+    # -- Slack -----------------------------------------------------------------------------
+
+    @property
+    def poster(self) -> WebClient:
+        """A client that retries only 429s: a post retried after a timeout could appear twice."""
+        client = self.ctx.extras.get("alerts.poster")
+        if not isinstance(client, WebClient) or client.base_url != self.slack.base_url:
+            client = WebClient(
+                token=self.slack.token,
+                base_url=self.slack.base_url,
+                timeout=self.slack.timeout,
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+            )
+            self.ctx.extras["alerts.poster"] = client
+        return client
+
+    def refused(self, exc: SlackApiError, what: str) -> None:
+        """Slack's refusal becomes a log line; a refused token stops the sweep."""
+        code = _code(exc)
+        if code in AUTH_ERRORS:
+            raise SlackAuthError(code) from None
+        self.log_once(what, code, logging.WARNING, "Account %s not posted: Slack said %s", what, code)
+
+    def log_once(self, key: str, value: str, level: int, message: str, *args: Any) -> None:
+        """Log a repeating failure once until it changes, not on every sweep."""
+        slot = f"alerts.logged.{key}"
+        if self.ctx.extras.get(slot) != value:
+            self.ctx.extras[slot] = value
+            log.log(level, message, *args)
+
+    # -- the alert card ----------------------------------------------------------------------
+
+    def raise_alert(self, account: Seen, problem: str, channel: str) -> None:
+        with self.ctx.transaction() as session:
+            claim = (
+                update(Account)
+                .where(Account.id == account.id, Account.alert_channel.is_(None))
+                .values(alert_channel=channel, alert_ts=None, alert_at=self.now)
+            )
+            if _updated(session, claim) != 1:
+                return
+        self.post_alert(account, problem, channel, self.admins)
+
+    def post_alert(self, account: Seen, problem: str, channel: str, admins: list[str]) -> None:
+        """Post under the claim taken at `self.now`; record the ts, or give the claim back."""
+        claimed_at = self.now
+        text, blocks = alert_message(account.label, problem, admins)
+        payload = {"account_id": account.id, "claimed_at": claimed_at.isoformat()}
+        try:
+            response = self.poster.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                metadata={"event_type": EVENT_TYPE, "event_payload": payload},
+            )
+        except SlackApiError as exc:
+            if may_have_posted(exc):  # a 5xx: maybe posted; settled later like a timeout
+                log.warning(
+                    "Account alert %s: Slack answered HTTP %s; checked later",
+                    account.id,
+                    exc.response.status_code,
+                )
+                return
+            self.update_claim(account.id, claimed_at, alert_channel=None, alert_at=None)
+            self.refused(exc, "alert")
+            return
+        except TRANSPORT_ERRORS as exc:  # timeout or connection: maybe posted; settled later
+            log.warning(
+                "Account alert %s: Slack did not answer (%s); checked later", account.id, type(exc).__name__
+            )
+            return
+        ts = str(response["ts"])
+        with self.ctx.transaction() as session:
+            self.update_claim(account.id, claimed_at, session=session, alert_ts=ts)
+            audit.record(session, self.now, "account_alerted", account_id=account.id, channel=channel, ts=ts)
+
+    def settle_claim(self, account: Seen, channel: str) -> None:
+        """A claim without a ts: wait while fresh; once stale, adopt the posted card or retry."""
+        claimed_at = account.alert_at
+        if claimed_at is not None and self.now - claimed_at < STALE_CLAIM:
+            return
+        found = self.find_posted(channel, account.id, claimed_at)
+        if found is not None:
+            self.update_claim(account.id, claimed_at, alert_ts=found)
+            return
+        # Nothing was posted. Still a problem: take the claim afresh (one caller wins) and post.
+        if account.problem is None:
+            self.update_claim(account.id, claimed_at, alert_channel=None, alert_at=None)
+        elif self.update_claim(account.id, claimed_at, alert_at=self.now) == 1:
+            self.post_alert(account, account.problem, channel, self.admins)
+
+    def update_claim(
+        self, account_id: int, claimed_at: datetime | None, session: Session | None = None, **values: Any
+    ) -> int:
+        """Change an unposted claim, only while it is still the one taken at `claimed_at`."""
+        same = Account.alert_at.is_(None) if claimed_at is None else Account.alert_at == claimed_at
+        statement = update(Account).where(Account.id == account_id, Account.alert_ts.is_(None), same)
+        if session is not None:
+            return _updated(session, statement.values(**values))
+        with self.ctx.transaction() as own:
+            return _updated(own, statement.values(**values))
+
+    def find_posted(self, channel: str, account_id: int, claimed_at: datetime | None) -> str | None:
+        """The ts of the card this claim posted, read back from the channel's message metadata.
+
+        Newest first, a few pages deep: the card, if it exists, is minutes old. No `oldest`
+        bound, so a clock difference between this server and Slack cannot hide it.
+        """
+        want = claimed_at.isoformat() if claimed_at else None
+        cursor: str | None = None
+        try:
+            for _page in range(HISTORY_PAGES):
+                response = self.slack.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+                )
+                for message in response.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if (
+                        meta.get("event_type") == EVENT_TYPE
+                        and payload.get("account_id") == account_id
+                        and payload.get("claimed_at") == want
+                    ):
+                        return str(message["ts"])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as exc:  # e.g. missing_scope: cannot look, so post again
+            self.refused(exc, "alert check")
+        return None
+
+    def close_alert(self, account: Seen, channel: str, ts: str) -> None:
+        """The account works again (or was paused): one thread notice, and the card says so."""
+        with self.ctx.transaction() as session:
+            close = (
+                update(Account)
+                .where(Account.id == account.id, Account.alert_ts == ts)
+                .values(alert_channel=None, alert_ts=None, alert_at=None)
+            )
+            if _updated(session, close) != 1:
+                return
+            audit.record(
+                session, self.now, "account_recovered", account_id=account.id, ts=ts, paused=account.paused
+            )
+        if account.paused:
+            notice = f":double_vertical_bar: {account.label} was paused, so this alert is closed. `/twoway resume` polls it again."
+        else:
+            notice = f":white_check_mark: {account.label} works again ({when(self.now, self.now)})."
+        try:
+            self.poster.chat_postMessage(channel=channel, thread_ts=ts, text=notice)
+        except SlackApiError as exc:
+            if _code(exc) in AUTH_ERRORS or exc.response.status_code == 429:
+                self.reopen(account.id, channel, ts)  # not posted: let the next sweep try again
+            self.refused(exc, "recovery notice")
+            return
+        except TRANSPORT_ERRORS as exc:
+            log.warning("Recovery notice %s: Slack did not answer (%s)", account.id, type(exc).__name__)
+            return
+        closed = f"~{account.label} needed attention~\n{notice}"
+        try:
+            self.slack.chat_update(
+                channel=channel,
+                ts=ts,
+                text=f"{account.label}: resolved.",
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": closed}}],
+            )
+        except SlackApiError as exc:
+            self.refused(exc, "alert update")
+        except TRANSPORT_ERRORS as exc:
+            log.warning("Alert card %s not updated (%s)", account.id, type(exc).__name__)
+
+    def reopen(self, account_id: int, channel: str, ts: str) -> None:
+        with self.ctx.transaction() as session:
+            _updated(
+                session,
+                update(Account)
+                .where(Account.id == account_id, Account.alert_channel.is_(None))
+                .values(alert_channel=channel, alert_ts=ts, alert_at=self.now),
+            )
+
+    # -- backlog gaps -------------------------------------------------------------------------
+
+    def announce_gap(self, account: Seen, gap_at: datetime, channel: str) -> None:
+        with self.ctx.transaction() as session:
+            claim = (
+                update(Account)
+                .where(
+                    Account.id == account.id,
+                    Account.backlog_gap_at == gap_at,
+                    or_(Account.backlog_alerted_at.is_(None), Account.backlog_alerted_at != gap_at),
+                )
+                .values(backlog_alerted_at=gap_at)
+            )
+            if _updated(session, claim) != 1:
+                return
+        who = " ".join(f"<@{user}>" for user in self.admins)
+        text = (
+            f":warning: *Some mentions of {account.label} may have been missed* ({when(gap_at, self.now)})."
+            " More arrived since the previous poll than the platform lets TwoWay read back."
+            f" Check the account's notifications on the platform itself for older ones. {who}"
+        )
+        try:
+            response = self.poster.chat_postMessage(channel=channel, text=text)
+        except SlackApiError as exc:
+            if may_have_posted(exc):  # a 5xx: maybe posted; the claim stays, as after a timeout
+                log.warning("Backlog notice %s: Slack answered HTTP %s", account.id, exc.response.status_code)
+                return
+            with self.ctx.transaction() as session:
+                give_back = (
+                    update(Account)
+                    .where(Account.id == account.id, Account.backlog_alerted_at == gap_at)
+                    .values(backlog_alerted_at=account.gap_alerted_at)
+                )
+                _updated(session, give_back)
+            self.refused(exc, "backlog notice")
+            return
+        except TRANSPORT_ERRORS as exc:
+            log.warning("Backlog notice %s: Slack did not answer (%s)", account.id, type(exc).__name__)
+            return
+        with self.ctx.transaction() as session:
+            audit.record(
+                session,
+                self.now,
+                "backlog_gap_announced",
+                account_id=account.id,
+                gap_at=gap_at.isoformat(),
+                ts=str(response["ts"]),
+            )

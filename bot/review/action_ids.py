@@ -1,0 +1,56 @@
+"""Action ids, callback ids and block ids: a contract with Slack messages already posted.
+
+Cards stay in the channel for months, so these strings never change meaning. `docs/slack.md`
+lists each with its value format; end-to-end checks click them exactly as documented.
+"""
+
+from __future__ import annotations
+
+import re
+
+SEND_REPLY = "send_reply"  # send_reply:1..3; value "<mention_id>:<draft number>"
+EDIT_REPLY = "edit_reply"  # button value "<mention_id>"; also the modal's callback id
+LIKE = "like"  # value "<mention_id>"
+ASSIGN = "assign"  # users_select; mention id from block_id "m:<mention_id>"
+DISMISS = "dismiss"  # static_select; option values are DISMISS_REASONS
+RECLASSIFY = "reclassify"  # overflow; option values are categories
+RETRY_SEND = "retry_send"  # value "<mention_id>:<reply_id>" after a definite platform error
+MARK_REPLIED_MANUALLY = "mark_replied_manually"  # value "<mention_id>"
+CONFIRM_POSTED = "confirm_posted"  # value "<mention_id>:<reply_id>" for an `unknown` reply
+CONFIRM_NOT_POSTED = "confirm_not_posted"  # value "<mention_id>:<reply_id>"
+OPEN_LINK = "open_original"  # a URL button; Slack still sends a click, which is only acked
+
+# The edit modal: the reply is the first (and only) multi-line input.
+EDIT_BLOCK = "reply"
+EDIT_ACTION = "text"
+
+# "No reply needed" reasons: option value -> what the card says.
+DISMISS_REASONS: dict[str, str] = {
+    "not_needed": "No reply needed",
+    "spam": "Spam or abuse",
+    "handled_elsewhere": "Handled elsewhere",
+    "duplicate": "Duplicate",
+}
+
+MAX_DRAFTS = 3
+SEND_REPLY_PATTERN = re.compile(rf"^{SEND_REPLY}:[1-{MAX_DRAFTS}]$")
+BLOCK_PREFIX = "m:"  # every actions block of a card: "m:<mention_id>" optionally ":<suffix>"
+BLOCK_PATTERN = re.compile(r"^m:(\d{1,18})(?::[a-z0-9_]{1,32})?$")
+
+
+def send_action(number: int) -> str:
+    return f"{SEND_REPLY}:{number}"
+
+
+def block_id(mention_id: int, suffix: str = "") -> str:
+    return f"{BLOCK_PREFIX}{mention_id}" + (f":{suffix}" if suffix else "")
+
+
+def mention_from_block(value: str | None) -> int | None:
+    """The mention id a block id names, or None for anything else."""
+    match = BLOCK_PATTERN.match(value or "")
+    return int(match.group(1)) if match else None
+
+
+# The error a reply carries when staff checked the platform and it was not there (no refusal).
+CHECKED_NOT_POSTED = "not posted (checked by staff)"

@@ -1,0 +1,360 @@
+"""Block Kit for cards: pure functions of a plain view-model, no database, no clock.
+
+Every string that came from the public (text, names, handles, the parent excerpt, FAQ matches
+and drafts that may quote them) goes through `public()`; ids and URLs are ours. Long text is cut
+far below Block Kit's limits and the card links to the original instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core import ids
+from bot.review import action_ids
+from bot.slack.escape import escape, public
+from bot.slack.format import stamp
+
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+TEXT_LIMIT = 1500  # mention text on a card; section text may hold 3,000
+PARENT_LIMIT = 300
+DRAFT_LIMIT = 1200
+NAME_LIMIT = 80
+REASON_LIMIT = 200
+FALLBACK_LIMIT = 150
+CATEGORY_LABELS = {
+    "compliment": "Compliment",
+    "question": "Question",
+    "criticism": "Criticism",
+    "other": "Other",
+}
+_SAFE_URL = re.compile(r"^https?://[^\s<>|\"]{1,900}$")
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DraftView:
+    number: int  # 1..3, as in send_reply:N
+    text: str
+    source: str = "template"
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    reply_id: int
+    status: str  # sending | sent | failed | unknown | manual
+    text: str
+    by: str
+    at: datetime
+    url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CardView:
+    mention_id: int
+    platform: str
+    account: str  # "@handle" or Page name
+    author_name: str
+    author_handle: str
+    author_url: str
+    created_at: datetime
+    text: str
+    url: str
+    state: str = "open"
+    parent_text: str | None = None
+    category: str | None = None
+    confidence: float | None = None
+    urgent: bool = False
+    urgent_reason: str | None = None
+    x_restricted: bool = False  # X: the author did not @mention the account; no API reply
+    drafts: tuple[DraftView, ...] = ()
+    reply: ReplyView | None = None
+    like_status: str | None = None
+    liked_by: str | None = None
+    liked_at: datetime | None = None
+    assignee: str | None = None
+    dismissed_reason: str | None = None
+    dismissed_by: str | None = None
+    dismissed_at: datetime | None = None
+    reclassified_by: str | None = None
+    deleted: bool = False
+    extra_notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- small pieces ---------------------------------------------------------------------------------
+
+
+def link(url: str | None, label: str) -> str:
+    """`label` (already escaped) linked to `url` when the URL is a plain http(s) URL."""
+    if url and _SAFE_URL.match(url):
+        return f"<{escape(url)}|{label}>"
+    return label
+
+
+def user(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id and ids.is_user_id(user_id) else "someone"
+
+
+def mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+
+
+def section(text: str, block_id: str | None = None, accessory: Block | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text[:2900])}
+    if block_id:
+        block["block_id"] = block_id
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t[:2000]) for t in texts if t][:10]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def option(text: str, value: str) -> Block:
+    return {"text": plain(text), "value": value}
+
+
+def quote(text: str) -> str:
+    return "\n".join("> " + line if line else ">" for line in text.split("\n"))
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform.title())
+
+
+# -- the card ---------------------------------------------------------------------------------------
+
+
+def author_line(view: CardView) -> str:
+    name = public(view.author_name, NAME_LIMIT)
+    handle = public(view.author_handle, NAME_LIMIT)
+    shown = f"*{name}*" if name else ""
+    if handle:
+        handle_text = link(view.author_url, "@" + handle)
+        shown = f"{shown} ({handle_text})" if shown else handle_text
+    elif view.author_url and name:
+        shown = link(view.author_url, shown)
+    return shown or "someone"
+
+
+def fallback_text(view: CardView) -> str:
+    """The notification text: short, escaped, never a live mention."""
+    urgent = "URGENT " if view.urgent else ""
+    who = public(view.author_handle or view.author_name, NAME_LIMIT) or "someone"
+    return (
+        f"{urgent}#{view.mention_id} on {platform_name(view.platform)} from {who}: "
+        f"{public(view.text, FALLBACK_LIMIT)}"
+    )
+
+
+def card_blocks(view: CardView) -> list[Block]:
+    blocks: list[Block] = []
+    mid = view.mention_id
+    if view.urgent:
+        reason = public(view.urgent_reason, REASON_LIMIT) if view.urgent_reason else "see the text below"
+        blocks.append(
+            section(
+                f":rotating_light: *URGENT: possible emergency — {reason}*",
+                action_ids.block_id(mid, "urgent"),
+            )
+        )
+    account = public(view.account, NAME_LIMIT)
+    header = f"*#{mid}* · {platform_name(view.platform)} · {account} · {stamp(view.created_at)}"
+    blocks.append(section(f"{header}\n{author_line(view)}", action_ids.block_id(mid, "head")))
+    body = public(view.text, TEXT_LIMIT)
+    if len(view.text) > TEXT_LIMIT:
+        body += "\n" + link(view.url, "Read the full post")
+    blocks.append(section(quote(body) if body else "_(no text)_", action_ids.block_id(mid, "text")))
+    if view.parent_text:
+        blocks.append(context("Replying to: " + public(view.parent_text, PARENT_LIMIT)))
+    blocks.append(context(*triage_notes(view)))
+    blocks.extend(status_blocks(view))
+    if view.state == "open" and (view.reply is None or view.reply.status == "failed"):
+        blocks.extend(action_blocks(view))
+    return blocks[:50]
+
+
+def triage_notes(view: CardView) -> list[str]:
+    notes = []
+    if view.category:
+        label = CATEGORY_LABELS.get(view.category, view.category.title())
+        confidence = f" ({round(view.confidence * 100)}%)" if view.confidence is not None else ""
+        note = f"Category: *{label}*{confidence}"
+        if view.reclassified_by:
+            note += f", reclassified by {user(view.reclassified_by)}"
+        notes.append(note)
+    notes.append(link(view.url, f"Open on {platform_name(view.platform)}"))
+    if view.assignee:
+        notes.append(f":bust_in_silhouette: Assigned to {user(view.assignee)}")
+    if view.like_status == "liked":
+        notes.append(
+            f":heart: Liked by {user(view.liked_by)}" + (f" {stamp(view.liked_at)}" if view.liked_at else "")
+        )
+    elif view.like_status == "liking":
+        notes.append(":heart: Liking…")
+    elif view.like_status == "failed":
+        notes.append(":warning: The like did not go through; try again.")
+    if view.deleted:
+        notes.append(":wastebasket: Deleted on the platform")
+    notes.extend(view.extra_notes)
+    return notes
+
+
+def status_blocks(view: CardView) -> list[Block]:
+    """What happened to the item: the reply, its failure, the dismissal."""
+    mid, reply = view.mention_id, view.reply
+    where = platform_name(view.platform)
+    if view.state == "dismissed":
+        reason = action_ids.DISMISS_REASONS.get(
+            view.dismissed_reason or "", public(view.dismissed_reason, REASON_LIMIT)
+        )
+        at = f" {stamp(view.dismissed_at)}" if view.dismissed_at else ""
+        return [
+            section(
+                f":no_entry_sign: *{reason}* — marked by {user(view.dismissed_by)}{at}",
+                action_ids.block_id(mid, "status"),
+            )
+        ]
+    if reply is None:
+        return []
+    sent_text = quote(public(reply.text, DRAFT_LIMIT)) if reply.text else ""
+    if reply.status == "sent":
+        link_text = link(reply.url, f"View the reply on {where}")
+        text = f":white_check_mark: *Replied* by {user(reply.by)} {stamp(reply.at)}\n{sent_text}\n{link_text}"
+        return [section(text.strip(), action_ids.block_id(mid, "status"))]
+    if reply.status == "manual":
+        text = f":white_check_mark: *Marked as replied manually* by {user(reply.by)} {stamp(reply.at)}"
+        return [section(text, action_ids.block_id(mid, "status"))]
+    if reply.status == "sending":
+        return [
+            section(
+                f":hourglass_flowing_sand: *Sending* (by {user(reply.by)})…\n{sent_text}",
+                action_ids.block_id(mid, "status"),
+            )
+        ]
+    if reply.status == "unknown":
+        error = public(reply.error, REASON_LIMIT) or "no answer"
+        text = (
+            f":warning: *We could not confirm that the reply was posted* ({error}). "
+            f"Nothing will be retried automatically. {link(view.url, f'Check the post on {where}')} "
+            f"for a reply from the account, then say what you found.\n{sent_text}"
+        )
+        value = f"{mid}:{reply.reply_id}"
+        return [
+            section(text, action_ids.block_id(mid, "status")),
+            {
+                "type": "actions",
+                "block_id": action_ids.block_id(mid, "unknown"),
+                "elements": [
+                    button("It was posted", action_ids.CONFIRM_POSTED, value, "primary"),
+                    button("It was not posted", action_ids.CONFIRM_NOT_POSTED, value),
+                ],
+            },
+        ]
+    if reply.status == "failed":
+        error = public(reply.error, REASON_LIMIT) or "refused"
+        text = f":x: *{where} refused the reply* ({error}). Nothing was posted.\n{sent_text}"
+        if (
+            reply.error == action_ids.CHECKED_NOT_POSTED
+        ):  # nobody refused anything: staff looked and it was not there
+            text = f":x: *The reply was not posted* (checked on {where} by staff).\n{sent_text}"
+        return [
+            section(
+                text,
+                action_ids.block_id(mid, "status"),
+                button("Retry", action_ids.RETRY_SEND, f"{mid}:{reply.reply_id}", "primary"),
+            )
+        ]
+    return []
+
+
+def action_blocks(view: CardView) -> list[Block]:
+    mid = view.mention_id
+    blocks: list[Block] = []
+    if view.x_restricted:
+        text = (
+            ":lock: *The X API cannot reply to this post*: the author did not @mention "
+            f"{public(view.account, NAME_LIMIT)}. {link(view.url, 'Open the post on X')}, reply there, "
+            "then mark it here."
+        )
+        blocks.append(
+            section(
+                text,
+                action_ids.block_id(mid, "manual"),
+                button("Mark as replied manually", action_ids.MARK_REPLIED_MANUALLY, str(mid)),
+            )
+        )
+    for draft in view.drafts[: action_ids.MAX_DRAFTS]:
+        source = (
+            "FAQ" if draft.source == "faq" else "earlier reply" if draft.source == "history" else "template"
+        )
+        title = f"*Suggested reply {draft.number}* ({source}"
+        title += f": matched “{public(draft.match, 120)}”)" if draft.match else ")"
+        accessory = None
+        if not view.x_restricted:
+            accessory = button(
+                "Send", action_ids.send_action(draft.number), f"{mid}:{draft.number}", "primary"
+            )
+        blocks.append(
+            section(
+                f"{title}\n{quote(public(draft.text, DRAFT_LIMIT))}",
+                action_ids.block_id(mid, f"d{draft.number}"),
+                accessory,
+            )
+        )
+    elements: list[Block] = []
+    if not view.x_restricted:
+        elements.append(button("Edit & send", action_ids.EDIT_REPLY, str(mid)))
+    if view.category == "compliment" and view.like_status not in ("liked", "liking"):
+        elements.append(button("Like", action_ids.LIKE, str(mid)))
+    assign: Block = {
+        "type": "users_select",
+        "action_id": action_ids.ASSIGN,
+        "placeholder": plain("Assign"),
+    }
+    if view.assignee:
+        assign["initial_user"] = view.assignee
+    elements.append(assign)
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": action_ids.DISMISS,
+            "placeholder": plain("No reply needed"),
+            "options": [option(label, value) for value, label in action_ids.DISMISS_REASONS.items()],
+        }
+    )
+    elements.append(
+        {
+            "type": "overflow",
+            "action_id": action_ids.RECLASSIFY,
+            "options": [
+                option(f"Reclassify: {label}", value)
+                for value, label in CATEGORY_LABELS.items()
+                if value != view.category
+            ],
+        }
+    )
+    blocks.append({"type": "actions", "block_id": action_ids.block_id(mid), "elements": elements})
+    return blocks
+
+
+def notice(text: str) -> list[Block]:
+    """A one-section message (ephemeral answers)."""
+    return [section(text)]

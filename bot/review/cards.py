@@ -1,0 +1,336 @@
+"""The card outbox: every triaged mention gets exactly one card in the review channel.
+
+A card is claimed (`pending|failed -> posting`, one winner) and committed before
+`chat.postMessage`; channel and ts are stored after. The post carries message metadata naming
+the mention, so a claim left in `posting` by a crash, or a post whose outcome was ambiguous
+(timeout, 5xx), is first looked for in `conversations.history` and re-posted only when no card
+is found. A definite Slack error leaves the card `failed`; the next sweep retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.core.context import Context
+from bot.review.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
+from bot.review.replies import recover_stale_likes, recover_stale_sends
+from bot.slack.app import SLACK_APP_KEY
+from bot.slack.channel import review_channel
+from bot.slack.client import make_posting_client, make_web_client, may_have_posted
+from storage import audit
+from storage.models import (
+    CARD_FAILED,
+    CARD_PENDING,
+    CARD_POSTED,
+    CARD_POSTING,
+    Account,
+    Correction,
+    Mention,
+    Reply,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "twoway_card"
+BATCH = 50
+STALE_CLAIM = timedelta(minutes=5)
+AMBIGUOUS = "ambiguous: "  # card_error prefix: the post may have happened
+HISTORY_PAGES = 5
+# How far back to look for a card whose post may have happened; generous against clock skew.
+HISTORY_WINDOW = timedelta(days=1)
+
+
+def _poster(ctx: Context) -> WebClient:
+
+    app = ctx.extras.get(SLACK_APP_KEY)
+    poster = getattr(app, "poster", None) or ctx.extras.get("slack.poster")
+    if not isinstance(poster, WebClient):
+        poster = make_posting_client(ctx.settings)
+        ctx.extras["slack.poster"] = poster
+    return poster
+
+
+def _client(ctx: Context) -> WebClient:
+    if ctx.slack is None:
+        ctx.slack = make_web_client(ctx.settings)
+    return ctx.slack
+
+
+# -- the view-model from the database ---------------------------------------------------------
+
+
+def account_label(account: Account | None) -> str:
+    if account is None:
+        return "unknown account"
+    if account.platform == "x":
+        return "@" + account.handle if account.handle else account.name or account.external_id
+    return account.name or account.handle or account.external_id
+
+
+def load_view(session: Session, mention_id: int) -> CardView | None:
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        return None
+    account = session.get(Account, mention.account_id)
+    reply = session.scalar(
+        select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id.desc()).limit(1)
+    )
+    corrected_by = session.scalar(
+        select(Correction.corrected_by)
+        .where(Correction.mention_id == mention_id)
+        .order_by(Correction.id.desc())
+        .limit(1)
+    )
+    items = (mention.drafts or {}).get("items") or []
+    drafts = tuple(
+        DraftView(n, str(item.get("text") or ""), str(item.get("source") or "template"), item.get("match"))
+        for n, item in enumerate(items[:3], start=1)
+        if isinstance(item, dict) and item.get("text")
+    )
+    reply_view = None
+    if reply is not None:
+        reply_view = ReplyView(
+            reply_id=reply.id,
+            status=reply.status,
+            text=reply.text,
+            by=reply.requested_by,
+            at=reply.completed_at or reply.requested_at,
+            url=reply.url,
+            error=reply.error,
+        )
+    return CardView(
+        mention_id=mention.id,
+        platform=mention.platform,
+        account=account_label(account),
+        author_name=mention.author_name,
+        author_handle=mention.author_handle,
+        author_url=mention.author_url,
+        created_at=mention.created_at,
+        text=mention.text,
+        url=mention.url,
+        state=mention.state,
+        parent_text=mention.parent_text,
+        category=mention.category,
+        confidence=mention.confidence,
+        urgent=mention.urgent,
+        urgent_reason=mention.urgent_reason,
+        x_restricted=mention.platform == "x" and not mention.explicit_mention,
+        drafts=drafts,
+        reply=reply_view,
+        like_status=mention.like_status,
+        liked_by=mention.liked_by,
+        liked_at=mention.liked_at,
+        assignee=mention.assignee,
+        dismissed_reason=mention.dismissed_reason,
+        dismissed_by=mention.dismissed_by,
+        dismissed_at=mention.dismissed_at,
+        reclassified_by=corrected_by,
+        deleted=mention.deleted_at is not None,
+    )
+
+
+def message_for(view: CardView) -> dict[str, Any]:
+    return {"text": fallback_text(view), "blocks": card_blocks(view)}
+
+
+# -- the outbox ---------------------------------------------------------------------------------------
+
+
+def post_pending_cards(ctx: Context) -> int:
+    """Post cards for pending and failed mentions, oldest first; returns how many were posted.
+
+    The same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
+    `failed`, and redraws their cards.
+    """
+
+    for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx):
+        refresh_card(ctx, stuck)
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        channel = review_channel(session, ctx.settings)
+        if channel is None:
+            if not ctx.extras.get("cards.no_channel_logged"):
+                log.warning("no review channel: set TWOWAY_CHANNEL or run /twoway setup; cards wait")
+                ctx.extras["cards.no_channel_logged"] = True
+            return 0
+        ctx.extras.pop("cards.no_channel_logged", None)
+        stale = list(
+            session.execute(
+                select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
+                .where(Mention.card_status == CARD_POSTING, Mention.card_claimed_at < now - STALE_CLAIM)
+                .order_by(Mention.id)
+                .limit(BATCH)
+            )
+        )
+        waiting = list(
+            session.execute(
+                select(Mention.id, Mention.card_claimed_at, Mention.card_error, Mention.card_attempts)
+                .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED)))
+                .order_by(Mention.ingested_at, Mention.id)
+                .limit(BATCH)
+            )
+        )
+    posted = 0
+    try:
+        for mention_id, claimed_at, attempts in stale:
+            if _claim(ctx, mention_id, (CARD_POSTING,), attempts, now):
+                posted += _post(ctx, mention_id, channel, check_since=claimed_at)
+        for mention_id, claimed_at, error, attempts in waiting:
+            if _claim(ctx, mention_id, (CARD_PENDING, CARD_FAILED), attempts, now):
+                ambiguous = bool(error and error.startswith(AMBIGUOUS))
+                posted += _post(ctx, mention_id, channel, check_since=claimed_at if ambiguous else None)
+    except _StillRateLimited:
+        # Waiting out Retry-After for every card left would hold the pipeline (and triage of new,
+        # perhaps urgent, mentions) for minutes; the rest wait for the next sweep instead.
+        log.warning("Slack is rate limiting card posts; the remaining cards wait for the next sweep")
+    return posted
+
+
+class _StillRateLimited(Exception):
+    """Slack still answered 429 after the posting client's own retries."""
+
+
+def _claim(ctx: Context, mention_id: int, states: tuple[str, ...], attempts: int, now: datetime) -> bool:
+    """One caller wins the right to post this card, and only as the sweep last read it.
+
+    `card_attempts` is the row's version: if another sweep has tried the card since this one
+    read it (and perhaps left an ambiguous error that calls for a history check first), the
+    claim fails and the next sweep starts from what that attempt left.
+    """
+    with ctx.transaction() as session:
+        query = update(Mention).where(
+            Mention.id == mention_id, Mention.card_status.in_(states), Mention.card_attempts == attempts
+        )
+        result = session.execute(
+            query.values(
+                card_status=CARD_POSTING, card_claimed_at=now, card_attempts=Mention.card_attempts + 1
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _post(ctx: Context, mention_id: int, channel: str, check_since: datetime | None) -> int:
+    with ctx.transaction() as session:
+        view = load_view(session, mention_id)
+    if view is None:
+        return 0
+    if check_since is not None:
+        try:
+            found = find_card(ctx, channel, mention_id, check_since - HISTORY_WINDOW)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error", "error"))
+            if code in ("missing_scope", "not_in_channel", "channel_not_found"):
+                log.warning("cannot look for an earlier card of #%s (%s); posting it", mention_id, code)
+                found = None
+            else:
+                _failed(ctx, mention_id, AMBIGUOUS + f"history check failed: {code}")
+                return 0
+        except Exception as exc:
+            _failed(ctx, mention_id, AMBIGUOUS + f"history check failed: {type(exc).__name__}")
+            return 0
+        if found is not None:
+            _posted(ctx, mention_id, channel, found, recovered=True)
+            return 1
+    message = message_for(view)
+    try:
+        response = _poster(ctx).chat_postMessage(
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            metadata={"event_type": EVENT_TYPE, "event_payload": {"mention_id": mention_id}},
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        if may_have_posted(exc):
+            _failed(ctx, mention_id, AMBIGUOUS + f"HTTP {exc.response.status_code}")
+        else:
+            _failed(ctx, mention_id, str(exc.response.get("error", "error")))
+        if exc.response.status_code == 429:
+            raise _StillRateLimited from None
+        return 0
+    except Exception as exc:  # timeout, connection reset: the post may have happened
+        _failed(ctx, mention_id, AMBIGUOUS + type(exc).__name__)
+        return 0
+    _posted(ctx, mention_id, str(response.get("channel") or channel), str(response["ts"]), recovered=False)
+    return 1
+
+
+def find_card(ctx: Context, channel: str, mention_id: int, since: datetime) -> str | None:
+    """The ts of a card already posted for the mention (by metadata), or None."""
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        response = _client(ctx).conversations_history(
+            channel=channel,
+            include_all_metadata=True,
+            oldest=f"{since.timestamp():.6f}",
+            limit=200,
+            cursor=cursor,
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == EVENT_TYPE and str(payload.get("mention_id")) == str(mention_id):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return None
+
+
+def _posted(ctx: Context, mention_id: int, channel: str, ts: str, recovered: bool) -> None:
+    with ctx.transaction() as session:
+        session.execute(
+            update(Mention)
+            .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
+            .values(card_status=CARD_POSTED, card_channel=channel, card_ts=ts, card_error=None)
+        )
+        audit.record(
+            session,
+            ctx.clock.now(),
+            "card_posted",
+            mention_id=mention_id,
+            channel=channel,
+            ts=ts,
+            recovered=recovered,
+        )
+
+
+def _failed(ctx: Context, mention_id: int, error: str) -> None:
+    log.warning("card for #%s not posted: %s", mention_id, error)
+    with ctx.transaction() as session:
+        session.execute(
+            update(Mention)
+            .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
+            .values(card_status=CARD_FAILED, card_error=error[:500])
+        )
+        audit.record(session, ctx.clock.now(), "card_failed", mention_id=mention_id, error=error[:500])
+
+
+# -- redraw ---------------------------------------------------------------------------------------------
+
+
+def refresh_card(ctx: Context, mention_id: int) -> bool:
+    """Redraw a posted card from the database's current state; False when there is none to redraw."""
+    with ctx.transaction() as session:
+        view = load_view(session, mention_id)
+        mention = session.get(Mention, mention_id)
+        where = (mention.card_channel, mention.card_ts) if mention else (None, None)
+    if view is None or not where[0] or not where[1]:
+        return False
+    message = message_for(view)
+    try:
+        _client(ctx).chat_update(
+            channel=where[0], ts=where[1], text=message["text"], blocks=message["blocks"]
+        )
+    except SlackApiError as exc:
+        log.warning("could not redraw the card of #%s: %s", mention_id, exc.response.get("error"))
+        return False
+    return True

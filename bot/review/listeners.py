@@ -1,0 +1,390 @@
+"""Card clicks and the Edit & send modal: ack at once, then check, act once, redraw.
+
+Every listener acks before it touches the database or a platform; the work runs in the app's
+work pool. Values carry database ids only and are checked: the mention must exist, and a click
+on a card must come from that mention's own card (channel and ts), or nothing happens. Roles
+are checked here, on the server, for every click.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.core import ids
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.intake.triage import reclassify
+from bot.review import action_ids, replies
+from bot.review.cards import refresh_card
+from bot.review.views import edit_metadata, edit_modal, submitted_text
+from bot.slack.app import after_ack, user_message
+from bot.slack.roles import require
+from domain import CATEGORIES
+from handlers.text import fits, length_on, limit_for
+from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention
+
+log = logging.getLogger(__name__)
+
+NOT_THIS_CARD = "This button doesn't belong to this card. Nothing was changed."
+STILL_RECORDING = (
+    "TwoWay has not recorded this card yet (Slack was slow to confirm it); it will within a few"
+    " minutes. Try again then. Nothing was changed."
+)
+BAD_VALUE = "This button's value is not valid. Nothing was changed."
+
+
+@dataclass(frozen=True)
+class Click:
+    """One element clicked, as Slack reported it."""
+
+    user: str
+    action_id: str
+    block_id: str
+    value: str | None
+    selected: str | None  # selected option value or user
+    container: dict[str, Any]
+    trigger_id: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Click:
+        """Fields of the wrong type become empty, so a forged payload meets the value checks."""
+        actions = body.get("actions")
+        action = _mapping(actions[0] if isinstance(actions, list) and actions else None)
+        option = _mapping(action.get("selected_option")).get("value")
+        if "selected_option" in action and not isinstance(option, str):
+            option = ""  # a selection that names nothing is not "no selection"
+        selected = option if isinstance(option, str) else action.get("selected_user")
+        value = action.get("value")
+        return cls(
+            user=str(_mapping(body.get("user")).get("id") or ""),
+            action_id=str(action.get("action_id") or ""),
+            block_id=str(action.get("block_id") or ""),
+            value=value if isinstance(value, str) else None,
+            selected=selected if isinstance(selected, str) else None,
+            container=_mapping(body.get("container")),
+            trigger_id=str(body.get("trigger_id") or ""),
+        )
+
+    @property
+    def from_message(self) -> bool:
+        return self.container.get("type") == "message" and not self.container.get("is_ephemeral")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def check_card(
+    ctx: Context, click: Click, mention_id: int, role: str, doing: str, card_only: bool = True
+) -> Mention:
+    """The mention, after the role check and the tamper checks; raises UserError otherwise."""
+    block_mention = action_ids.mention_from_block(click.block_id)
+    with ctx.transaction() as session:
+        require(session, click.user, role, doing)
+        if block_mention is not None and block_mention != mention_id:
+            raise UserError(NOT_THIS_CARD)
+        mention = session.get(Mention, mention_id)
+        if mention is None:
+            raise UserError(f"There is no item #{mention_id}. Nothing was changed.")
+        if click.from_message:
+            channel, ts = click.container.get("channel_id"), click.container.get("message_ts")
+            same = (mention.card_channel, mention.card_ts) == (channel, ts)
+            if not same and mention.card_ts is None and mention.card_status in (CARD_POSTING, CARD_FAILED):
+                raise UserError(STILL_RECORDING)  # a post whose answer was lost (crash, timeout)
+            if not same and (card_only or _is_some_card(session, channel, ts)):
+                raise UserError(NOT_THIS_CARD)
+        return mention
+
+
+def _is_some_card(session: Any, channel: Any, ts: Any) -> bool:
+
+    found = session.scalar(
+        select(Mention.id).where(Mention.card_channel == channel, Mention.card_ts == ts).limit(1)
+    )
+    return found is not None
+
+
+# -- plumbing -----------------------------------------------------------------------------------------
+
+
+def _tell(respond: Respond, text: str) -> None:
+    try:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.warning("could not send an ephemeral answer")
+
+
+def _refresh(ctx: Context, mention_id: int) -> None:
+    try:
+        refresh_card(ctx, mention_id)
+    except Exception:
+        log.warning("could not redraw the card of #%s", mention_id, exc_info=True)
+
+
+Work = Callable[[Context, Click], str | None]
+
+
+def listener(ctx: Context, work: Work) -> Callable[..., None]:
+    """Ack now; run `work` after the ack; tell the clicker what it returns or why it was refused."""
+
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = Click.of(body)
+
+        def run() -> None:
+            try:
+                message = work(ctx, click)
+            except UserError as exc:
+                message = str(exc)
+            except Exception as exc:
+                log.exception("%s click failed", click.action_id)
+                message = user_message(exc)
+            if message:
+                _tell(respond, message)
+
+        after_ack(ctx, run)
+
+    return listener
+
+
+def _ids_or_refuse(value: str | None, count: int) -> tuple[int, ...]:
+    parsed = ids.parse_ids(value, count)
+    if parsed is None:
+        raise UserError(BAD_VALUE)
+    return parsed
+
+
+def _finish(ctx: Context, result: replies.Result) -> str | None:
+    if result.changed:
+        _refresh(ctx, result.mention_id)
+    return None if result.outcome in ("sent", "done") else result.message
+
+
+# -- the actions --------------------------------------------------------------------------------------
+
+
+def on_send(ctx: Context, click: Click) -> str | None:
+    match = re.fullmatch(rf"{action_ids.SEND_REPLY}:(\d)", click.action_id)
+    mention_id, number = _ids_or_refuse(click.value, 2)
+    if match is None or int(match.group(1)) != number:
+        raise UserError(BAD_VALUE)
+    mention = check_card(ctx, click, mention_id, "officer", "send replies")
+    if mention.platform == "x" and not mention.explicit_mention:
+        raise UserError(
+            "The X API cannot reply to this post; open it on X, reply there and mark it as replied manually."
+        )
+    items = (mention.drafts or {}).get("items") or []
+    if (
+        not 1 <= number <= min(len(items), action_ids.MAX_DRAFTS)
+        or not str(items[number - 1].get("text") or "").strip()
+    ):
+        raise UserError(BAD_VALUE)
+    text = str(items[number - 1]["text"])
+    return _finish(ctx, replies.send_reply(ctx, mention_id, text, f"draft:{number}", click.user))
+
+
+def on_retry(ctx: Context, click: Click) -> str | None:
+    mention_id, reply_id = _ids_or_refuse(click.value, 2)
+    check_card(ctx, click, mention_id, "officer", "send replies")
+    return _finish(ctx, replies.retry_send(ctx, mention_id, reply_id, click.user))
+
+
+def on_confirm(posted: bool) -> Work:
+    def work(ctx: Context, click: Click) -> str | None:
+        mention_id, reply_id = _ids_or_refuse(click.value, 2)
+        check_card(ctx, click, mention_id, "officer", "record what happened to a reply")
+        return _finish(ctx, replies.confirm_unknown(ctx, mention_id, reply_id, posted, click.user))
+
+    return work
+
+
+def on_manual(ctx: Context, click: Click) -> str | None:
+    (mention_id,) = _ids_or_refuse(click.value, 1)
+    check_card(ctx, click, mention_id, "officer", "mark items as replied")
+    return _finish(ctx, replies.mark_replied_manually(ctx, mention_id, click.user))
+
+
+def on_like(ctx: Context, click: Click) -> str | None:
+    (mention_id,) = _ids_or_refuse(click.value, 1)
+    mention = check_card(ctx, click, mention_id, "officer", "like posts")
+    if mention.category != "compliment":  # a like on a complaint reads as mockery
+        raise UserError(
+            f"Only compliments are liked from TwoWay; #{mention_id} is filed as {mention.category}."
+        )
+    return _finish(ctx, replies.like(ctx, mention_id, click.user))
+
+
+def block_mention(click: Click) -> int:
+    """The mention named by the block id `m:<id>`, or by a value `<id>[:choice]` on a button."""
+    mention_id = action_ids.mention_from_block(click.block_id)
+    if mention_id is None and click.value:
+        head = click.value.split(":", 1)[0]
+        mention_id = int(head) if ids.is_number(head) else None
+    if mention_id is None:
+        raise UserError(BAD_VALUE)
+    return mention_id
+
+
+def _choice(click: Click) -> str | None:
+    """The option picked in a select or overflow, or the `:choice` part of a button's value."""
+    if click.selected is not None:
+        return click.selected
+    if click.value and ":" in click.value:
+        return click.value.split(":", 1)[1]
+    return None
+
+
+def on_dismiss(ctx: Context, click: Click) -> str | None:
+    mention_id = block_mention(click)
+    reason = _choice(click)
+    if reason is None:
+        reason = "not_needed"  # a plain "No reply needed" button says just that
+    if reason not in action_ids.DISMISS_REASONS:
+        raise UserError(BAD_VALUE)
+    check_card(ctx, click, mention_id, "officer", "mark items as needing no reply")
+    return _finish(ctx, replies.dismiss(ctx, mention_id, reason, click.user))
+
+
+def on_reclassify(ctx: Context, click: Click) -> str | None:
+
+    mention_id = block_mention(click)
+    category = _choice(click)
+    if category not in CATEGORIES:
+        raise UserError(BAD_VALUE)
+    mention = check_card(ctx, click, mention_id, "officer", "reclassify items")
+    if mention.category == category:  # the overflow leaves the current category out
+        raise UserError(f"#{mention_id} is already filed as {category}. Nothing was changed.")
+    try:
+        reclassify(ctx, mention_id, category, click.user)
+    except (KeyError, LookupError, ValueError) as exc:
+        raise UserError(f"Could not reclassify #{mention_id}: {exc}") from None
+    _refresh(ctx, mention_id)
+    return None
+
+
+# -- Edit & send ----------------------------------------------------------------------------------------
+
+
+def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
+    """Open the modal right after the ack: the trigger id expires in 3 seconds."""
+
+    click = Click.of(body)
+    try:
+        (mention_id,) = _ids_or_refuse(click.value, 1)
+        mention = check_card(ctx, click, mention_id, "officer", "send replies")
+        if mention.platform == "x" and not mention.explicit_mention:
+            raise UserError("The X API cannot reply to this post; open it on X and reply there.")
+        if mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
+            with ctx.transaction() as session:
+                raise UserError(replies.why_not(session, mention))
+        items = (mention.drafts or {}).get("items") or []
+        draft = str(items[0].get("text") or "") if items else ""
+        view = edit_modal(
+            mention_id=mention_id,
+            platform=mention.platform,
+            original=mention.text,
+            draft=draft,
+            limit=limit_for(mention.platform),
+            length=length_on(draft, mention.platform),
+            card_channel=mention.card_channel,
+            card_ts=mention.card_ts,
+        )
+        assert ctx.slack is not None
+        ctx.slack.views_open(trigger_id=click.trigger_id, view=view)
+    except UserError as exc:
+        _tell(respond, str(exc))
+    except SlackApiError as exc:
+        _tell(respond, f"Slack would not open the form ({exc.response.get('error')}); click again.")
+
+
+def too_long_message(length: int, limit: int, platform: str) -> str:
+    unit = "weighted characters" if platform == "x" else "characters"
+    return f"{length}/{limit} {unit}: shorten it by {length - limit}."
+
+
+def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
+    """Validate in the submission's answer (errors stay in the form), then send after the ack."""
+
+    user = str((body.get("user") or {}).get("id") or "")
+    view = body.get("view") or {}
+    parsed = edit_metadata(view.get("private_metadata"))
+    text = submitted_text(view)
+    if parsed is None or text is None:
+        ack(response_action="errors", errors={action_ids.EDIT_BLOCK: BAD_VALUE})
+        return
+    mention_id, channel, ts = parsed
+    with ctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        problem = None
+        try:
+            require(session, user, "officer", "send replies")
+        except UserError as exc:
+            problem = str(exc)
+        if problem is None and mention is None:
+            problem = f"There is no item #{mention_id}."
+        elif problem is None and mention is not None:
+            if (mention.card_channel, mention.card_ts) != (channel, ts):
+                problem = NOT_THIS_CARD
+            elif mention.platform == "x" and not mention.explicit_mention:
+                problem = "The X API cannot reply to this post; reply on X and mark it as replied manually."
+            elif mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
+                problem = replies.why_not(session, mention)
+            elif not text.strip():
+                problem = "Write a reply first."
+            elif not fits(text, mention.platform):
+                problem = too_long_message(
+                    length_on(text, mention.platform), limit_for(mention.platform), mention.platform
+                )
+    if problem is not None:
+        ack(response_action="errors", errors={action_ids.EDIT_BLOCK: problem[:1900]})
+        return
+    ack()
+
+    def run() -> None:
+        result = replies.send_reply(ctx, mention_id, text, "edited", user)
+        message = _finish(ctx, result)
+        if message and channel and ctx.slack is not None:
+            try:
+                ctx.slack.chat_postEphemeral(channel=channel, user=user, text=message)
+            except SlackApiError:
+                log.warning("could not tell %s about the edited reply to #%s", user, mention_id)
+
+    after_ack(ctx, run)
+
+
+# -- registration ----------------------------------------------------------------------------------------
+
+
+def register(app: App, ctx: Context) -> None:
+    app.action(re.compile(rf"^{action_ids.SEND_REPLY}:\d+$"))(listener(ctx, on_send))
+    app.action(action_ids.RETRY_SEND)(listener(ctx, on_retry))
+    app.action(action_ids.CONFIRM_POSTED)(listener(ctx, on_confirm(True)))
+    app.action(action_ids.CONFIRM_NOT_POSTED)(listener(ctx, on_confirm(False)))
+    app.action(action_ids.MARK_REPLIED_MANUALLY)(listener(ctx, on_manual))
+    app.action(action_ids.LIKE)(listener(ctx, on_like))
+    app.action(action_ids.DISMISS)(listener(ctx, on_dismiss))
+    app.action(action_ids.RECLASSIFY)(listener(ctx, on_reclassify))
+
+    def edit(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        after_ack(ctx, open_edit, ctx, body, respond, fast=True)
+
+    app.action(action_ids.EDIT_REPLY)(edit)
+
+    def submit(ack: Ack, body: dict[str, Any]) -> None:
+        on_edit_submit(ctx, ack, body)
+
+    app.view(action_ids.EDIT_REPLY)(submit)
+
+    def link_clicked(ack: Ack) -> None:
+        ack()
+
+    app.action(action_ids.OPEN_LINK)(link_clicked)

@@ -1,0 +1,517 @@
+"""Public replies, likes, dismissals and manual replies: each happens once, whoever clicks.
+
+Sending is claim, commit, call, record. The claim is a guarded UPDATE of the mention
+(`reply_status` none|failed -> sending, state open) plus the insert of the `Reply` row, whose
+partial unique index allows one active reply per mention even if the UPDATE guard were wrong.
+The platform is called only after that commit, so a second click, a second officer or a Slack
+retry finds the claim taken. A definite refusal leaves the reply `failed` (the card offers
+Retry); anything ambiguous leaves it `unknown` and nothing retries it: a person checks the
+platform and says whether it was posted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.context import Context
+from bot.intake.accounts import connector_for
+from bot.review.action_ids import CHECKED_NOT_POSTED
+from bot.slack.escape import public
+from bot.slack.format import stamp
+from connectors.base import AuthFailed, ConnectorError, RateLimited, Rejected
+from storage import audit
+from storage.mentions import to_domain
+from storage.models import (
+    ACTIVE_REPLY_STATES,
+    DISMISSED,
+    OPEN,
+    REPLIED,
+    REPLY_FAILED,
+    REPLY_MANUAL,
+    REPLY_NONE,
+    REPLY_SENDING,
+    REPLY_SENT,
+    REPLY_UNKNOWN,
+    Account,
+    AuditEvent,
+    Mention,
+    Reply,
+)
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "failed", "unknown", "refused", "done"]
+STALE_SENDING = timedelta(minutes=10)
+STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
+_OPEN_TO_REPLY = (REPLY_NONE, REPLY_FAILED)
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    mention_id: int
+    message: str  # for the person who clicked
+    reply_id: int | None = None
+    url: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome != "refused"
+
+
+def why_not(session: Session, mention: Mention) -> str:
+    """Why this mention cannot be answered now, in the words of the card."""
+    reply = session.scalar(
+        select(Reply)
+        .where(Reply.mention_id == mention.id, Reply.status.in_(ACTIVE_REPLY_STATES))
+        .order_by(Reply.id.desc())
+        .limit(1)
+    )
+    if reply is not None:
+        by, at = f"<@{reply.requested_by}>", stamp(reply.completed_at or reply.requested_at)
+        return {
+            REPLY_SENT: f"Already sent by {by} at {at}.",
+            REPLY_SENDING: f"A reply is being sent by {by} (started {at}).",
+            REPLY_UNKNOWN: f"A reply by {by} may have been posted at {at}; check the card.",
+            REPLY_MANUAL: f"Already marked as replied manually by {by} at {at}.",
+        }.get(reply.status, "Already answered.")
+    if mention.state == DISMISSED:
+        at = stamp(mention.dismissed_at) if mention.dismissed_at else "earlier"
+        return f"Already marked as needing no reply by <@{mention.dismissed_by}> at {at}."
+    if mention.state != OPEN:
+        return f"#{mention.id} is not open for replies (it is {mention.state})."
+    return "Someone else is handling this item right now."
+
+
+# -- send -----------------------------------------------------------------------------------------
+
+
+def _answered(status: str, by: str, at: datetime) -> dict[str, Any]:
+    """The mention's columns once its reply reaches `status`: a sent or manual reply answers it.
+
+    `at` is when the answer went out, which for a reply confirmed later is when it was sent.
+    """
+    values: dict[str, Any] = {"reply_status": status}
+    if status in (REPLY_SENT, REPLY_MANUAL):
+        values.update(
+            state=REPLIED, responded_by=by, first_response_at=func.coalesce(Mention.first_response_at, at)
+        )
+    return values
+
+
+def _sent_at(session: Session, reply_id: int, fallback: datetime) -> datetime:
+    """When the reply went out: a late platform answer or a later check does not make it later."""
+    return session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or fallback
+
+
+def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Result | None:
+    """Move an open, unanswered mention on with `values`; only one caller can win it.
+
+    The guarded UPDATE is what makes a public reply happen once: of any number of concurrent
+    clicks, exactly one sees rowcount 1. The others get the reason, e.g. who already sent it.
+    """
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        return Result("refused", mention_id, f"There is no item #{mention_id}.")
+    claimed = session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY))
+        .values(**values)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(mention)
+        return Result("refused", mention_id, why_not(session, mention))
+    return None
+
+
+def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -> Result:
+    """Post `text` publicly as the reply to the mention, exactly once."""
+    if not text.strip():
+        return Result("refused", mention_id, "The reply is empty; nothing was sent.")
+    now = ctx.clock.now()
+    try:
+        with ctx.transaction() as session:
+            refused = _claim_unanswered(session, mention_id, reply_status=REPLY_SENDING)
+            if refused is not None:
+                return refused
+            reply = Reply(
+                mention_id=mention_id,
+                text=text,
+                source=source,
+                status=REPLY_SENDING,
+                requested_by=by,
+                requested_at=now,
+            )
+            session.add(reply)
+            session.flush()
+            reply_id = reply.id
+            audit.record(
+                session,
+                now,
+                "reply_requested",
+                actor=by,
+                mention_id=mention_id,
+                reply_id=reply_id,
+                source=source,
+                text=text,
+            )
+    except IntegrityError:  # the unique index caught a second active reply
+        with ctx.transaction() as session:
+            mention = session.get(Mention, mention_id)
+            message = why_not(session, mention) if mention else "Already answered."
+        return Result("refused", mention_id, message)
+    return _call_platform(ctx, mention_id, reply_id, text, by)
+
+
+def _call_platform(ctx: Context, mention_id: int, reply_id: int, text: str, by: str) -> Result:
+
+    began = False
+    try:
+        with ctx.transaction() as session:
+            row = session.get(Mention, mention_id)
+            assert row is not None
+            account = session.get(Account, row.account_id)
+            if account is None:
+                raise Rejected("the account of this item is no longer connected")
+            domain_mention = to_domain(row)
+            connector = connector_for(ctx, account)
+        began = True
+        posted = connector.reply(domain_mention, text)
+    except (Rejected, AuthFailed, RateLimited) as exc:
+        return _finish(ctx, mention_id, reply_id, by, REPLY_FAILED, error=_error_text(exc))
+    except ConnectorError as exc:  # AmbiguousOutcome, TransientError during a write
+        return _finish(ctx, mention_id, reply_id, by, REPLY_UNKNOWN, error=_error_text(exc))
+    except Exception as exc:
+        log.exception("reply for #%s: unexpected error", mention_id)
+        status = REPLY_UNKNOWN if began else REPLY_FAILED
+        return _finish(
+            ctx, mention_id, reply_id, by, status, error=f"unexpected error ({type(exc).__name__})"
+        )
+    return _finish(ctx, mention_id, reply_id, by, REPLY_SENT, external_id=posted.external_id, url=posted.url)
+
+
+def _error_text(exc: Exception) -> str:
+    kind = {"AuthFailed": "credentials refused", "RateLimited": "rate limited"}.get(type(exc).__name__, "")
+    detail = str(exc)[:300]
+    return f"{kind}: {detail}" if kind and detail else kind or detail or type(exc).__name__
+
+
+def _finish(
+    ctx: Context,
+    mention_id: int,
+    reply_id: int,
+    by: str,
+    status: str,
+    *,
+    error: str | None = None,
+    external_id: str | None = None,
+    url: str | None = None,
+) -> Result:
+    now = ctx.clock.now()
+    # A platform call that outlived STALE_SENDING finds its reply already turned `unknown` by the
+    # sweep; a definite answer then settles it, unless a person has recorded an outcome since.
+    settles = (REPLY_SENDING,) if status == REPLY_UNKNOWN else (REPLY_SENDING, REPLY_UNKNOWN)
+    with ctx.transaction() as session:
+        done = session.execute(
+            update(Reply)
+            .where(Reply.id == reply_id, Reply.status.in_(settles))
+            .values(status=status, completed_at=now, error=error, external_id=external_id, url=url or None)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return _too_late(session, ctx, mention_id, reply_id, by, status, external_id, url, error)
+        session.execute(
+            update(Mention)
+            .where(Mention.id == mention_id, Mention.reply_status.in_(settles))
+            .values(**_answered(status, by, _sent_at(session, reply_id, now)))
+        )
+        action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
+            status
+        ]
+        audit.record(
+            session,
+            now,
+            action,
+            actor=by,
+            mention_id=mention_id,
+            reply_id=reply_id,
+            external_id=external_id,
+            url=url,
+            error=error,
+        )
+    if status == REPLY_SENT:
+        return Result("sent", mention_id, "Reply posted.", reply_id, url)
+    if status == REPLY_FAILED:
+        return Result(
+            "failed",
+            mention_id,
+            f"The platform refused the reply: {public(error)}. Nothing was posted.",
+            reply_id,
+        )
+    return Result(
+        "unknown",
+        mention_id,
+        f"We could not confirm whether the reply was posted ({public(error)}). Check the platform before doing anything else.",
+        reply_id,
+    )
+
+
+def _too_late(
+    session: Session,
+    ctx: Context,
+    mention_id: int,
+    reply_id: int,
+    by: str,
+    status: str,
+    external_id: str | None,
+    url: str | None,
+    error: str | None,
+) -> Result:
+    """The platform answered after the reply's outcome was settled: keep the record, say so."""
+    audit.record(
+        session,
+        ctx.clock.now(),
+        "reply_late_answer",
+        actor=by,
+        mention_id=mention_id,
+        reply_id=reply_id,
+        outcome=status,
+        external_id=external_id,
+        url=url,
+        error=error,
+    )
+    reply = session.get(Reply, reply_id)
+    recorded = reply.status if reply is not None else "unknown"
+    if status == REPLY_SENT and recorded != REPLY_SENT:
+        log.error(
+            "reply %s of #%s: the platform posted it after it was recorded as %s",
+            reply_id,
+            mention_id,
+            recorded,
+        )
+        return Result(
+            "unknown",
+            mention_id,
+            f"The platform has now posted this reply ({url or 'no link given'}), but it had already been recorded as {recorded}. Check the platform before sending anything else.",
+            reply_id,
+            url,
+        )
+    return Result(
+        "unknown",
+        mention_id,
+        f"The platform answered late; this reply was already recorded as {recorded}. Nothing was changed.",
+        reply_id,
+    )
+
+
+def retry_send(ctx: Context, mention_id: int, reply_id: int, by: str) -> Result:
+    """Send again the text of a reply the platform definitely refused."""
+    with ctx.transaction() as session:
+        reply = session.get(Reply, reply_id)
+        latest = session.scalar(select(func.max(Reply.id)).where(Reply.mention_id == mention_id))
+        if reply is None or reply.mention_id != mention_id:
+            return Result("refused", mention_id, "This button doesn't belong to this card.")
+        if reply.status != REPLY_FAILED or latest != reply_id:
+            mention = session.get(Mention, mention_id)
+            return Result(
+                "refused", mention_id, why_not(session, mention) if mention else "Nothing to retry."
+            )
+        text, source = reply.text, reply.source
+    return send_reply(ctx, mention_id, text, source, by)
+
+
+def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, by: str) -> Result:
+    """A person checked the platform: the `unknown` reply was posted, or was not."""
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        done = session.execute(
+            update(Reply)
+            .where(Reply.id == reply_id, Reply.mention_id == mention_id, Reply.status == REPLY_UNKNOWN)
+            .values(
+                status=REPLY_SENT if posted else REPLY_FAILED,
+                error=None if posted else CHECKED_NOT_POSTED,
+            )
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return Result(
+                "refused",
+                mention_id,
+                "Someone already recorded what happened to this reply. Nothing was changed.",
+            )
+        session.execute(
+            update(Mention)
+            .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)
+            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, _sent_at(session, reply_id, now)))
+        )
+        action = "reply_confirmed_posted" if posted else "reply_confirmed_not_posted"
+        audit.record(session, now, action, actor=by, mention_id=mention_id, reply_id=reply_id)
+    return Result(
+        "done", mention_id, "Recorded as posted." if posted else "Recorded as not posted; you can send again."
+    )
+
+
+def recover_stale_sends(ctx: Context) -> list[int]:
+    """Replies left `sending` by a crash become `unknown`: a person must check, nobody re-sends."""
+    cutoff = ctx.clock.now() - STALE_SENDING
+    with ctx.transaction() as session:
+        stale = list(
+            session.scalars(select(Reply).where(Reply.status == REPLY_SENDING, Reply.requested_at < cutoff))
+        )
+        for reply in stale:
+            reply.status, reply.error = REPLY_UNKNOWN, "interrupted while sending"
+            session.execute(
+                update(Mention)
+                .where(Mention.id == reply.mention_id, Mention.reply_status == REPLY_SENDING)
+                .values(reply_status=REPLY_UNKNOWN)
+            )
+            audit.record(
+                session,
+                ctx.clock.now(),
+                "reply_unknown",
+                mention_id=reply.mention_id,
+                reply_id=reply.id,
+                error=reply.error,
+            )
+        return [r.mention_id for r in stale]
+
+
+def recover_stale_likes(ctx: Context) -> list[int]:
+    """Likes left `liking` by a crash become `failed`, so the card offers Like again.
+
+    Repeating a like is harmless on both platforms, but it is still a public act: a person clicks
+    again rather than the sweep liking on its own. The claim time is the `like_requested` event.
+    """
+    cutoff = ctx.clock.now() - STALE_LIKING
+    with ctx.transaction() as session:
+        requested = (
+            select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
+            .where(AuditEvent.action == "like_requested")
+            .group_by(AuditEvent.mention_id)
+            .subquery()
+        )
+        stale = list(
+            session.scalars(
+                select(Mention.id)
+                .outerjoin(requested, requested.c.mention_id == Mention.id)
+                .where(Mention.like_status == "liking", (requested.c.at < cutoff) | requested.c.at.is_(None))
+                .order_by(Mention.id)
+            )
+        )
+        recovered = []
+        for mention_id in stale:
+            done = session.execute(
+                update(Mention)
+                .where(Mention.id == mention_id, Mention.like_status == "liking")
+                .values(like_status="failed")
+            )
+            if done.rowcount == 1:  # type: ignore[attr-defined]
+                recovered.append(mention_id)
+                audit.record(
+                    session,
+                    ctx.clock.now(),
+                    "like_failed",
+                    mention_id=mention_id,
+                    error="interrupted while liking",
+                )
+        return recovered
+
+
+# -- manual, dismiss, like ----------------------------------------------------------------------------------
+
+
+def mark_replied_manually(ctx: Context, mention_id: int, by: str) -> Result:
+    """Someone answered on the platform itself (the X reply restriction, or a phone call)."""
+    now = ctx.clock.now()
+    try:
+        with ctx.transaction() as session:
+            refused = _claim_unanswered(session, mention_id, **_answered(REPLY_MANUAL, by, now))
+            if refused is not None:
+                return refused
+            session.add(
+                Reply(
+                    mention_id=mention_id,
+                    text="",
+                    source="manual",
+                    status=REPLY_MANUAL,
+                    requested_by=by,
+                    requested_at=now,
+                    completed_at=now,
+                )
+            )
+            audit.record(session, now, "marked_replied_manually", actor=by, mention_id=mention_id)
+    except IntegrityError:
+        return Result("refused", mention_id, "Already answered.")
+    return Result("done", mention_id, "Marked as replied manually.")
+
+
+def dismiss(ctx: Context, mention_id: int, reason: str, by: str) -> Result:
+    """No reply needed: open -> dismissed, once, with the reason kept for the record."""
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        refused = _claim_unanswered(
+            session, mention_id, state=DISMISSED, dismissed_reason=reason, dismissed_by=by, dismissed_at=now
+        )
+        if refused is not None:
+            return refused
+        audit.record(session, now, "dismissed", actor=by, mention_id=mention_id, reason=reason)
+    return Result("done", mention_id, "Marked as needing no reply.")
+
+
+def like(ctx: Context, mention_id: int, by: str) -> Result:
+    """Like the mention as the account, once (liking is harmless to repeat, so failures may retry)."""
+
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        if mention is None:
+            return Result("refused", mention_id, f"There is no item #{mention_id}.")
+        claimed = session.execute(
+            update(Mention)
+            .where(
+                Mention.id == mention_id, (Mention.like_status.is_(None)) | (Mention.like_status == "failed")
+            )
+            .values(like_status="liking")
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(mention)
+            if mention.like_status == "liked":
+                at = stamp(mention.liked_at) if mention.liked_at else "earlier"
+                return Result("refused", mention_id, f"Already liked by <@{mention.liked_by}> at {at}.")
+            return Result("refused", mention_id, "A like is being sent right now.")
+        account = session.get(Account, mention.account_id)
+        audit.record(session, now, "like_requested", actor=by, mention_id=mention_id)
+    try:
+        if account is None:
+            raise Rejected("the account of this item is no longer connected")
+        with ctx.transaction() as session:
+            row = session.get(Mention, mention_id)
+            assert row is not None
+            connector = connector_for(ctx, account)
+            domain_mention = to_domain(row)
+        connector.like(domain_mention)
+    except Exception as exc:
+        error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
+        if not isinstance(exc, ConnectorError):
+            log.exception("like for #%s: unexpected error", mention_id)
+        with ctx.transaction() as session:
+            session.execute(update(Mention).where(Mention.id == mention_id).values(like_status="failed"))
+            audit.record(
+                session, ctx.clock.now(), "like_failed", actor=by, mention_id=mention_id, error=error
+            )
+        return Result(
+            "failed", mention_id, f"The like did not go through ({public(error)}); you can try again."
+        )
+    with ctx.transaction() as session:
+        session.execute(
+            update(Mention)
+            .where(Mention.id == mention_id)
+            .values(like_status="liked", liked_by=by, liked_at=ctx.clock.now())
+        )
+        audit.record(session, ctx.clock.now(), "liked", actor=by, mention_id=mention_id)
+    return Result("done", mention_id, "Liked.")

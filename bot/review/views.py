@@ -1,0 +1,98 @@
+"""Modals: the Edit & send form.
+
+The reply is the modal's first (and only) multi-line input, posted verbatim. Its initial value
+is a draft written by the agency (template, FAQ answer or an earlier reply), never public text,
+so it is not escaped: escaping would post `&amp;` to the platform.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.review import action_ids
+from bot.review.blocks import plain, platform_name
+from bot.slack.escape import public
+
+ORIGINAL_LIMIT = 600
+
+
+def edit_modal(
+    *,
+    mention_id: int,
+    platform: str,
+    original: str,
+    draft: str,
+    limit: int,
+    length: int,
+    card_channel: str | None,
+    card_ts: str | None,
+) -> dict[str, Any]:
+    unit = "weighted characters (links count 23)" if platform == "x" else "characters"
+    metadata = json.dumps({"m": mention_id, "c": card_channel or "", "t": card_ts or ""})
+    return {
+        "type": "modal",
+        "callback_id": action_ids.EDIT_REPLY,
+        "private_metadata": metadata,
+        "title": plain("Edit & send", 24),
+        "submit": plain("Send", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": action_ids.EDIT_BLOCK,
+                "label": plain(f"Reply on {platform_name(platform)}, posted exactly as written", 2000),
+                "hint": plain(f"Up to {limit} {unit}. The draft is {length}/{limit}.", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": action_ids.EDIT_ACTION,
+                    "multiline": True,
+                    "initial_value": draft[:3000],
+                    "max_length": 3000,
+                    "focus_on_load": True,
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"*#{mention_id}* replying to: " + public(original, ORIGINAL_LIMIT),
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def edit_metadata(raw: str | None) -> tuple[int, str | None, str | None] | None:
+    """The mention id and card location from an edit modal's private_metadata, or None."""
+    try:
+        data = json.loads(raw or "")
+        mention_id = int(data["m"])
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: {"m": 1e400}
+        return None
+    if not 0 < mention_id < 10**18:
+        return None
+    return mention_id, str(data.get("c") or "") or None, str(data.get("t") or "") or None
+
+
+def submitted_text(view: dict[str, Any]) -> str | None:
+    """The first multi-line text input of a submitted view, verbatim."""
+    values = (view.get("state") or {}).get("values") or {}
+    preferred = values.get(action_ids.EDIT_BLOCK, {}).get(action_ids.EDIT_ACTION)
+    if isinstance(preferred, dict) and preferred.get("type", "plain_text_input") == "plain_text_input":
+        return _text_value(preferred)
+    for block in values.values():
+        for element in block.values() if isinstance(block, dict) else ():
+            if isinstance(element, dict) and element.get("type") == "plain_text_input":
+                return _text_value(element)
+    return None
+
+
+def _text_value(element: dict[str, Any]) -> str | None:
+    """Slack sends text, or null for an empty input; anything else is not a reply to post."""
+    value = element.get("value")
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None

@@ -1,0 +1,1 @@
+"""Keeping response times down: assignment, the queue, SLA reminders, digests, reports, the export."""

@@ -1,0 +1,155 @@
+"""Handing a mention to one person, from the card's select or `/twoway assign`.
+
+The database change is committed first; the DM to the assignee and the redrawn card follow and
+may fail without losing the assignment. Answered and dismissed items cannot be assigned (there
+is nothing left to do); they can still be unassigned. Assigning someone without a TwoWay role is
+allowed (a supervisor may hand out work before an admin grants roles) but the result says so,
+because such a person cannot approve replies until they get the officer role.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.review.cards import refresh_card
+from bot.slack.escape import public
+from bot.slack.messages import open_dm, permalink, posting_client
+from storage import audit, staff
+from storage.models import DISMISSED, REPLIED, Mention
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    mention_id: int
+    assignee: str | None
+    previous: str | None
+    changed: bool
+    action: str | None  # assigned | reassigned | unassigned, or None when nothing changed
+    warning: str | None = None
+    dm_sent: bool = False
+    dm_error: str | None = None  # why Slack could not deliver the DM, when it was tried and failed
+
+    @property
+    def message(self) -> str:
+        if not self.changed:
+            who = f"<@{self.assignee}>" if self.assignee else "nobody"
+            return f"#{self.mention_id} is already assigned to {who}."
+        if self.assignee is None:
+            text = f"#{self.mention_id} is no longer assigned (was <@{self.previous}>)."
+        elif self.previous:
+            text = f"#{self.mention_id} is now assigned to <@{self.assignee}> (was <@{self.previous}>)."
+        else:
+            text = f"#{self.mention_id} is now assigned to <@{self.assignee}>."
+        if self.dm_error:
+            text += (
+                f" Slack could not send them a direct message ({public(self.dm_error, 60)}),"
+                " so please tell them yourself."
+            )
+        return f"{text} {self.warning}" if self.warning else text
+
+
+def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> AssignResult:
+    """Assign (or with None, unassign) one mention; records it, DMs the assignee, redraws the card."""
+    if assignee is not None:
+        problem = _not_a_person(ctx, assignee)
+        if problem:
+            raise UserError(problem)
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        mention = session.scalar(select(Mention).where(Mention.id == mention_id).with_for_update())
+        if mention is None:
+            raise UserError(f"There is no item #{mention_id}.")
+        if assignee is not None and mention.state in (REPLIED, DISMISSED):
+            done = "answered" if mention.state == REPLIED else "dismissed"
+            raise UserError(f"#{mention_id} was already {done}; there is nothing to assign.")
+        previous = mention.assignee
+        if previous == assignee:
+            return AssignResult(mention_id, assignee, previous, changed=False, action=None)
+        action = "unassigned" if assignee is None else "reassigned" if previous else "assigned"
+        mention.assignee = assignee
+        mention.assigned_at = now if assignee else None
+        mention.assigned_by = by if assignee else None
+        audit.record(
+            session, now, action, actor=by, mention_id=mention_id, assignee=assignee, previous=previous
+        )
+        warning = None
+        if assignee is not None and staff.role_of(session, assignee) is None:
+            warning = (
+                f"<@{assignee}> has no TwoWay role yet, so they cannot send replies; "
+                f"an admin can run `/twoway role <@{assignee}> officer`."
+            )
+        card = (mention.card_channel, mention.card_ts)
+        summary = _summary(mention)
+    dm_error = None
+    if ctx.slack is not None:
+        if assignee is not None and assignee != by:  # taking an item yourself needs no DM
+            dm_error = _notify(ctx, assignee, by, mention_id, summary, card)
+        _refresh(ctx, mention_id)
+    tried = ctx.slack is not None and assignee is not None and assignee != by
+    return AssignResult(
+        mention_id, assignee, previous, True, action, warning, tried and dm_error is None, dm_error
+    )
+
+
+def _not_a_person(ctx: Context, user: str) -> str | None:
+    """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
+
+    Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
+    Slack cannot say (an install without `users:read`, Slack down), the assignment goes ahead.
+    """
+    if ctx.slack is None:
+        return None
+    try:
+        info: Any = ctx.slack.users_info(user=user).get("user") or {}
+    except Exception as exc:
+        log.info("could not look up %s before assigning (%s); assigning anyway", user, type(exc).__name__)
+        return None
+    if info.get("is_bot") or user == "USLACKBOT":
+        return f"<@{user}> is an app, not a person. Assign the item to a member of staff."
+    if info.get("deleted"):
+        return f"<@{user}> has been deactivated in Slack. Assign the item to someone else."
+    return None
+
+
+def _summary(mention: Mention) -> str:
+    platform = {"x": "X", "facebook": "Facebook"}.get(mention.platform, mention.platform)
+    who = public(mention.author_handle or mention.author_name, 60)
+    kind = mention.category or "untriaged"
+    if mention.urgent:
+        kind += ", urgent"
+    return f"#{mention.id} ({kind}) from {who} on {platform}: “{public(mention.text, 200)}”"
+
+
+def _notify(
+    ctx: Context, assignee: str, by: str, mention_id: int, summary: str, card: tuple[str | None, str | None]
+) -> str | None:
+    """DM the assignee; None when sent, else Slack's reason (the assignment stands either way)."""
+    link = permalink(ctx, *card)
+    where = f"<{link}|Open the card>" if link else "The card will appear in the TwoWay channel shortly."
+    text = f"<@{by}> assigned you {summary}\n{where}"
+    try:
+        channel = open_dm(ctx, assignee)
+        posting_client(ctx).chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        return None
+    except SlackApiError as exc:
+        reason = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    except Exception as exc:  # timeout, connection: Slack did not answer
+        reason = type(exc).__name__
+    log.warning("could not DM %s about #%s (%s); the assignment stands", assignee, mention_id, reason)
+    return reason
+
+
+def _refresh(ctx: Context, mention_id: int) -> None:
+    try:
+        refresh_card(ctx, mention_id)
+    except Exception:
+        log.warning("could not redraw the card of #%s", mention_id, exc_info=True)

@@ -1,0 +1,407 @@
+"""`/twoway assign | queue | sla | digest | report | export`: supervisors and records from Slack.
+
+Roles: `assign` and `report` need a supervisor; `queue` is open to officers for `queue mine`
+(everything else in the queue needs a supervisor); `sla` and `digest` show their settings to
+supervisors and change them only for admins; `export` is for admins. Bad arguments raise
+UserError and change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.core import ids
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.slack.commands import CommandReply, CommandRequest, Commands
+from bot.slack.escape import public
+from bot.slack.messages import card_url, open_dm, posting_client, send_file_to_user
+from bot.slack.roles import role_message
+from bot.supervision.assignment import assign
+from bot.supervision.digest import (
+    DAILY_KEY,
+    WEEKDAYS,
+    WEEKLY_DEFAULT,
+    WEEKLY_KEY,
+    report_blocks,
+    schedule,
+    upload_chart,
+)
+from bot.supervision.export import FORMATS, day_bounds, parse_day, record_export, write_export
+from bot.supervision.sla import (
+    QUIET_KEY,
+    TIMEZONE_KEY,
+    agency_timezone,
+    format_duration,
+    parse_clock,
+    parse_duration,
+    parse_quiet,
+    parse_timezone,
+)
+from storage import settings, staff
+from storage.metrics import build_report
+from storage.queue import QUEUE_FILTERS, SLA_KEYS, QueueItem, sla_settings, threshold, unanswered
+
+log = logging.getLogger(__name__)
+
+COMMANDS = Commands()
+
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+_ITEM = re.compile(r"^#?(\d{1,18})$")
+# A bare id must hold a digit, as every id Slack makes does: `UNICORN` is a word, not a person.
+_DAYS = re.compile(r"^(\d{1,3})d$")
+MAX_REPORT_DAYS = 366
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _require(ctx: Context, user: str, role: str, doing: str) -> None:
+
+    with ctx.transaction() as session:
+        if not staff.has_role(session, user, role):
+            raise UserError(f"{role_message(session, role, doing)} Nothing was changed.")
+
+
+def parse_item(text: str) -> int:
+    match = _ITEM.match(text.strip())
+    if match is None:
+        raise UserError(f"`{public(text, 40)}` is not an item number like 123 or #123.")
+    return int(match.group(1))
+
+
+def parse_user(text: str) -> str | None:
+    """`<@U123|name>`, `<@U123>` or `U123` -> "U123"; `none` -> None (unassign)."""
+    if text.strip().lower() in ("none", "nobody", "-"):
+        return None
+    user = ids.typed_user(text)
+    if user is None:
+        raise UserError(
+            f"`{public(text, 40)}` is not a Slack user. Type @ and pick the person from the list, or `none`."
+        )
+    return user
+
+
+# -- assign ---------------------------------------------------------------------------------------
+
+
+@COMMANDS.command(
+    "assign", "supervisor", "/twoway assign ITEM @user|none", "hand an item to someone (or unassign)"
+)
+def assign_command(ctx: Context, request: CommandRequest) -> CommandReply:
+
+    if len(request.args) != 2:
+        raise UserError("Give the item number and a person, e.g. `/twoway assign 123 @dana`.")
+    mention_id, assignee = parse_item(request.args[0]), parse_user(request.args[1])
+    result = assign(ctx, mention_id, assignee, request.user_id)
+    return CommandReply(result.message)
+
+
+# -- queue ----------------------------------------------------------------------------------------
+
+
+def _age(now: datetime, then: datetime) -> str:
+    return format_duration(max((now - then).total_seconds(), 0))
+
+
+def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, int | None]) -> dict[str, Any]:
+
+    parts = [f"*#{item.id}*", item.category or "untriaged"]
+    if item.urgent:
+        parts.append(":rotating_light: urgent")
+    parts.append(f"waiting {_age(now, item.created_at)}")
+    sla = threshold(slas, item.category, item.urgent)
+    if sla is not None and (now - item.ingested_at).total_seconds() >= sla:
+        parts.append(":warning: overdue")
+    parts.append(f"<@{item.assignee}>" if item.assignee else "_unassigned_")
+    link = card_url(ctx, item.card_channel, item.card_ts)
+    parts.append(f"<{link}|open card>" if link else "_no card yet_")
+    who = public(item.author_handle or item.author_name, 60)
+    platform = PLATFORM_NAMES.get(item.platform, item.platform)
+    text = " · ".join(parts) + f"\n{who} on {platform}: {public(item.text, 150)}"
+    select: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": "assign",
+        "placeholder": {"type": "plain_text", "text": "Assign…"},
+    }
+    if item.assignee:
+        select["initial_user"] = item.assignee
+    return {
+        "type": "section",
+        "block_id": f"m:{item.id}",
+        "text": {"type": "mrkdwn", "text": text},
+        "accessory": select,
+    }
+
+
+@COMMANDS.command(
+    "queue", "officer", "/twoway queue [mine|unassigned|all] [PAGE]", "unanswered items, oldest first"
+)
+def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    args = [a.lower() for a in request.args]
+    page = 1
+    if args and ids.is_number(args[-1]):
+        page = int(args.pop())
+    if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
+        raise UserError("Choose `mine`, `unassigned` or `all`, optionally followed by a page number.")
+    with ctx.transaction() as session:
+        supervisor = staff.has_role(session, request.user_id, "supervisor")
+        which = args[0] if args else ("all" if supervisor else "mine")
+        if which != "mine" and not supervisor:
+            raise UserError("Officers can see `/twoway queue mine`; the whole queue is for supervisors.")
+        result = unanswered(session, which, request.user_id, page)
+        slas = sla_settings(session)
+    now = ctx.clock.now()
+    label = {"mine": "assigned to you", "unassigned": "unassigned", "all": "in total"}[which]
+    if not result.items:
+        return CommandReply(f"Nothing unanswered {label}. :tada:")
+    head = f"*{result.total}* unanswered {label}, oldest first · page {result.page} of {result.pages}"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    blocks += [_queue_item(ctx, item, now, slas) for item in result.items]
+    if result.page < result.pages:
+        more = f"Next page: `/twoway queue {which} {result.page + 1}`"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return CommandReply(f"{result.total} unanswered {label}", blocks=blocks)
+
+
+# -- sla ------------------------------------------------------------------------------------------
+
+
+def _sla_summary(ctx: Context) -> str:
+    with ctx.transaction() as session:
+        slas = sla_settings(session)
+        quiet = settings.get(session, QUIET_KEY)
+        tz = agency_timezone(session)
+    lines = [f"• {key}: {format_duration(slas[key])}" for key in SLA_KEYS]
+    quiet_text = f"{quiet['start']}–{quiet['end']} ({tz.key}), urgent items excepted" if quiet else "off"
+    return (
+        "*SLAs* (time to answer, counted from when an item reached TwoWay)\n"
+        + "\n".join(lines)
+        + (f"\nQuiet hours: {quiet_text}")
+    )
+
+
+@COMMANDS.command(
+    "sla",
+    "supervisor",
+    "/twoway sla [urgent|question|criticism|compliment|other DURATION|none] | sla quiet HH:MM-HH:MM [TZ]|off",
+    "show or set response-time targets and quiet hours",
+)
+def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    args = list(request.args)
+    if not args:
+        return CommandReply(_sla_summary(ctx))
+    _require(ctx, request.user_id, "admin", "change SLAs")
+    key = args[0].lower()
+    now = ctx.clock.now()
+    if key == "quiet":
+        if len(args) not in (2, 3):
+            raise UserError("Give a range like `22:00-07:00` (and optionally a time zone), or `off`.")
+        try:
+            quiet = None if args[1].lower() == "off" else parse_quiet(args[1])
+            tz = parse_timezone(args[2]) if len(args) == 3 else None
+        except ValueError as exc:
+            raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
+        with ctx.transaction() as session:
+            if quiet is None:
+                settings.delete(session, QUIET_KEY, request.user_id, now)
+            else:
+                settings.put(session, QUIET_KEY, quiet, request.user_id, now)
+            if tz is not None:
+                settings.put(session, TIMEZONE_KEY, tz.key, request.user_id, now)
+        return CommandReply("Saved.\n" + _sla_summary(ctx))
+    if key not in SLA_KEYS:
+        raise UserError(f"`{public(key, 30)}` is not one of {', '.join(SLA_KEYS)} or `quiet`.")
+    if len(args) != 2:
+        raise UserError(f"Give one duration, e.g. `/twoway sla {key} 1h` or `none`.")
+    try:
+        seconds = parse_duration(args[1])
+    except ValueError as exc:
+        raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
+    with ctx.transaction() as session:
+        settings.put(session, f"sla.{key}", seconds, request.user_id, now)
+    return CommandReply("Saved.\n" + _sla_summary(ctx))
+
+
+# -- digest ---------------------------------------------------------------------------------------
+
+
+def _digest_summary(ctx: Context) -> str:
+
+    with ctx.transaction() as session:
+        daily, weekly = schedule(session)
+        tz = agency_timezone(session)
+    daily_text = f"every day at {daily['time']}" if daily else "off"
+    weekly_text = f"every {weekly['day'].capitalize()} at {weekly['time']}" if weekly else "off"
+    return f"*Digests* ({tz.key})\n• daily: {daily_text}\n• weekly: {weekly_text}"
+
+
+@COMMANDS.command(
+    "digest",
+    "supervisor",
+    "/twoway digest [daily HH:MM [TZ]|off] | [weekly DAY [HH:MM] [TZ]|off] | [off] | [timezone TZ]",
+    "show or set when digests are posted",
+)
+def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
+
+    args = list(request.args)
+    if not args:
+        return CommandReply(_digest_summary(ctx))
+    _require(ctx, request.user_id, "admin", "change digests")
+    kind, rest = args[0].lower(), args[1:]
+    changes: dict[str, Any] = {}
+    try:
+        if kind == "off" and not rest:
+            changes = {DAILY_KEY: False, WEEKLY_KEY: False}
+        elif kind == "timezone" and len(rest) == 1:
+            changes = {TIMEZONE_KEY: parse_timezone(rest[0]).key}
+        elif kind == "daily" and rest == ["off"]:
+            changes = {DAILY_KEY: False}
+        elif kind == "daily" and len(rest) in (1, 2):
+            changes = {DAILY_KEY: {"time": parse_clock(rest[0]).strftime("%H:%M")}}
+            if len(rest) == 2:
+                changes[TIMEZONE_KEY] = parse_timezone(rest[1]).key
+        elif kind == "weekly" and rest == ["off"]:
+            changes = {WEEKLY_KEY: False}
+        elif kind == "weekly" and 1 <= len(rest) <= 3:
+            word = rest[0].lower()
+            day = word[:3]
+            if day not in WEEKDAYS or not any(full.startswith(word) for full in WEEKDAY_NAMES):
+                raise ValueError(f"{rest[0]!r} is not a weekday like mon or friday")
+            at = parse_clock(rest[1]).strftime("%H:%M") if len(rest) >= 2 else WEEKLY_DEFAULT["time"]
+            changes = {WEEKLY_KEY: {"day": day, "time": at}}
+            if len(rest) == 3:
+                changes[TIMEZONE_KEY] = parse_timezone(rest[2]).key
+        else:
+            raise ValueError("that is not a digest setting")
+    except ValueError as exc:
+        raise UserError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
+    with ctx.transaction() as session:
+        for key, value in changes.items():
+            settings.put(session, key, value, request.user_id, ctx.clock.now())
+    return CommandReply("Saved.\n" + _digest_summary(ctx))
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _sentence(text: str) -> str:
+    """A message as a sentence: `str.capitalize` would also lowercase the time zone it names."""
+    return text[:1].upper() + text[1:]
+
+
+def parse_days(text: str, default: int) -> int:
+    if not text:
+        return default
+    match = _DAYS.match(text.strip().lower())
+    if match is None or not 1 <= int(match.group(1)) <= MAX_REPORT_DAYS:
+        raise UserError(f"`{public(text, 20)}` is not a period like 7d or 30d (at most {MAX_REPORT_DAYS}d).")
+    return int(match.group(1))
+
+
+@COMMANDS.command("report", "supervisor", "/twoway report [7d|30d]", "figures and a chart for the last days")
+def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
+
+    if len(request.args) > 1:
+        raise UserError("Give one period, e.g. `/twoway report 30d`.")
+    days = parse_days(request.args[0] if request.args else "", 7)
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        tz = agency_timezone(session)
+        offset = int((now.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
+        report = build_report(session, now - timedelta(days=days), now, now, utc_offset_seconds=offset)
+    title = f"report for the last {days} days"
+    text, blocks = report_blocks(report, title.capitalize(), tz)
+
+    def send_chart() -> None:
+
+        if ctx.slack is None:
+            return
+        try:
+            upload_chart(ctx, report, title.capitalize(), open_dm(ctx, request.user_id))
+        except Exception:
+            log.warning("could not send the report chart to %s", request.user_id, exc_info=True)
+
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "The chart is on its way to you by DM."}]}
+    )
+    return CommandReply(text, blocks=blocks, after=send_chart)
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
+    """`30d`, or `2026-01-01 2026-01-31`, optionally followed by csv or jsonl."""
+
+    fmt = "csv"
+    if args and args[-1].lower() in FORMATS:
+        fmt = args.pop().lower()
+    elif len(args) >= 2 and args[-1].isalpha():
+        raise UserError(f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}.")
+    if len(args) == 1:
+        days = parse_days(args[0], 30)
+        return today - timedelta(days=days - 1), today, fmt
+    if len(args) == 2:
+        try:
+            since, until = parse_day(args[0], "the first date"), parse_day(args[1], "the second date")
+        except Exception as exc:
+            raise UserError(public(str(exc))) from None
+        if since > until:
+            raise UserError(f"{since} is after {until}.")
+        return since, until, fmt
+    raise UserError("Give a period like `30d` or two dates like `2026-01-01 2026-01-31`.")
+
+
+@COMMANDS.command(
+    "export",
+    "admin",
+    "/twoway export 30d|YYYY-MM-DD YYYY-MM-DD [csv|jsonl]",
+    "the public record of mentions, sent to you by DM",
+)
+def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
+
+    with ctx.transaction() as session:
+        tz = agency_timezone(session)
+    today = ctx.clock.now().astimezone(tz).date()
+    since, until, fmt = parse_range(list(request.args), today)
+    start, end = day_bounds(since, until, tz)
+    filename = f"twoway-export-{since}-to-{until}.{fmt}"
+
+    def send() -> None:
+        if ctx.slack is None:
+            return
+        path = ""
+        try:
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", newline="", suffix="." + fmt, delete=False
+            ) as out:
+                path = out.name
+                count = write_export(ctx.sessions, start, end, fmt, out)
+            comment = (
+                f"The record of {count} mentions posted {since} to {until} ({tz.key}), as {fmt.upper()}."
+            )
+            send_file_to_user(ctx, request.user_id, path, filename, filename, comment)
+            with ctx.transaction() as session:
+                record_export(session, ctx.clock.now(), request.user_id, since, until, fmt, count)
+        except Exception:
+            log.exception("the export for %s failed", request.user_id)
+            try:
+                posting_client(ctx).chat_postMessage(
+                    channel=open_dm(ctx, request.user_id),
+                    text=f"Sorry, the export {since} to {until} failed. Please try again or ask your administrator.",
+                )
+            except Exception:
+                log.warning("could not tell %s that the export failed", request.user_id, exc_info=True)
+        finally:
+            if path:
+                os.unlink(path)
+
+    return CommandReply(
+        f"Preparing the record of mentions posted {since} to {until} ({tz.key}) as {fmt.upper()}; "
+        "it will arrive as a direct message.",
+        after=send,
+    )

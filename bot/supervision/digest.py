@@ -1,0 +1,239 @@
+"""Daily and weekly digests in the review channel, and the text of `/twoway report`.
+
+`tick` runs every minute. The daily digest is due from its time (default 08:00) until the end
+of that local day and covers the 24 hours before its time; the weekly one is due on its weekday
+(default Monday) and covers the 7 days before. A digest missed for a whole day (TwoWay was down)
+is skipped rather than posted late. Once only: the `digest_runs` row for (kind, period) is
+inserted and committed before posting; if Slack refuses the message the row is deleted so the
+next tick retries (at most MAX_ATTEMPTS times per process); an unknown outcome (timeout, a 5xx)
+keeps it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.context import Context
+from bot.slack.channel import review_channel
+from bot.slack.client import may_have_posted
+from bot.slack.messages import posting_client
+from bot.supervision.charts import report_chart
+from bot.supervision.sla import agency_timezone, format_duration, parse_clock
+from storage import audit, settings
+from storage.metrics import Report, build_report
+from storage.models import DigestRun
+
+log = logging.getLogger(__name__)
+
+DAILY_KEY, WEEKLY_KEY = "digest.daily", "digest.weekly"
+DAILY_DEFAULT: dict[str, str] = {"time": "08:00"}
+WEEKLY_DEFAULT: dict[str, str] = {"day": "mon", "time": "08:00"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_ATTEMPTS = 5
+_FAILURES = "digest.failures"
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # daily | weekly
+    key: str  # the local date of the scheduled moment
+    since: datetime
+    until: datetime
+
+
+def schedule(session: Session) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """The daily and weekly settings; None when that digest is off."""
+    daily = settings.get(session, DAILY_KEY, DAILY_DEFAULT)
+    weekly = settings.get(session, WEEKLY_KEY, WEEKLY_DEFAULT)
+    return (dict(daily) if daily else None, dict(weekly) if weekly else None)
+
+
+def due_periods(
+    now: datetime, tz: ZoneInfo, daily: dict[str, str] | None, weekly: dict[str, str] | None
+) -> list[Period]:
+    """The digests whose time has come today (local), with the period each covers."""
+    local = now.astimezone(tz)
+    periods = []
+    for kind, config, span in (("daily", daily, timedelta(days=1)), ("weekly", weekly, timedelta(days=7))):
+        if not config:
+            continue
+        if kind == "weekly" and WEEKDAYS[local.weekday()] != config.get("day", "mon"):
+            continue
+        at: time = parse_clock(config.get("time", "08:00"))
+        scheduled = datetime.combine(local.date(), at, tzinfo=tz)
+        # Compared as instants: two times in one zone compare by wall clock, and a time skipped
+        # by the spring-forward jump (02:30) would look due at 03:00, half an hour early.
+        if now < scheduled.astimezone(now.tzinfo):
+            continue
+        # Wall-clock arithmetic: across a DST change the period is 23 or 25 hours long.
+        start = scheduled - span
+        periods.append(
+            Period(
+                kind, local.date().isoformat(), start.astimezone(now.tzinfo), scheduled.astimezone(now.tzinfo)
+            )
+        )
+    return periods
+
+
+def tick(ctx: Context) -> list[str]:
+    """Post whichever digests are due and not posted yet; returns the kinds posted."""
+    if ctx.slack is None:
+        return []
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        channel = review_channel(session, ctx.settings)
+        tz = agency_timezone(session)
+        daily, weekly = schedule(session)
+    if channel is None:
+        return []
+    posted = []
+    for period in due_periods(now, tz, daily, weekly):
+        if _post_digest(ctx, period, channel, tz, now):
+            posted.append(period.kind)
+    return posted
+
+
+def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: datetime) -> bool:
+    failures: dict[tuple[str, str], int] = ctx.extras.setdefault(_FAILURES, {})
+    if failures.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
+        return False
+    try:
+        with ctx.transaction() as session:
+            session.add(DigestRun(kind=period.kind, period_key=period.key, at=now, channel=channel))
+    except IntegrityError:
+        return False  # posted (or being posted) already
+    offset = int((period.until.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
+    with ctx.transaction() as session:
+        report = build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
+    title = f"{period.kind.capitalize()} digest"
+    text, blocks = report_blocks(report, title, tz)
+    try:
+        response = posting_client(ctx).chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        if may_have_posted(exc):
+            log.warning(
+                "the %s digest for %s: Slack answered HTTP %s, so it may be posted; not posted again",
+                period.kind,
+                period.key,
+                exc.response.status_code,
+            )
+            return False
+        failures[(period.kind, period.key)] = failures.get((period.kind, period.key), 0) + 1
+        log.warning(
+            "the %s digest was refused by Slack (%s); will retry", period.kind, exc.response.get("error")
+        )
+        with ctx.transaction() as session:
+            session.execute(
+                delete(DigestRun).where(DigestRun.kind == period.kind, DigestRun.period_key == period.key)
+            )
+        return False
+    except Exception:
+        log.exception("the %s digest for %s: outcome unknown; not posted again", period.kind, period.key)
+        return False
+    ts = str(response.get("ts") or "")
+    with ctx.transaction() as session:
+        run = session.scalar(
+            select(DigestRun).where(DigestRun.kind == period.kind, DigestRun.period_key == period.key)
+        )
+        if run is not None:
+            run.ts = ts
+        audit.record(
+            session, now, "digest_posted", kind=period.kind, period=period.key, channel=channel, ts=ts
+        )
+    upload_chart(ctx, report, title, channel, thread_ts=ts)
+    return True
+
+
+def upload_chart(
+    ctx: Context, report: Report, title: str, channel: str, thread_ts: str | None = None
+) -> bool:
+    """Upload the report's chart; a failure is logged and costs only the picture."""
+    assert ctx.slack is not None
+    try:
+        png = report_chart(report, title)
+        ctx.slack.files_upload_v2(
+            channel=channel,
+            file=png,
+            filename="twoway-report.png",
+            title=f"TwoWay {title.lower()}",
+            initial_comment=f"{title}: mentions and median time to respond",
+            thread_ts=thread_ts,
+        )
+        return True
+    except Exception:
+        log.warning("could not upload the %s chart", title, exc_info=True)
+        return False
+
+
+# -- the words ----------------------------------------------------------------------------------
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "–"
+
+
+def _counts(values: dict[str, int], names: dict[str, str] | None = None) -> str:
+    if not values:
+        return "none"
+    ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " · ".join(f"{(names or {}).get(k, k)} {n}" for k, n in ordered)
+
+
+def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
+    """The fallback text and Block Kit blocks of a digest or `/twoway report`."""
+    since = report.since.astimezone(tz).strftime("%a %d %b %H:%M")
+    until = report.until.astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    rate = _percent(report.answered, report.total)
+    summary = (
+        f"*{report.total}* mentions · *{report.answered}* answered ({rate}) · "
+        f"*{report.dismissed}* dismissed · *{report.still_open}* still open · "
+        f"*{report.overdue_now}* overdue now"
+    )
+    text = (
+        f"TwoWay {title.lower()}: {report.total} mentions, {rate} answered, {report.overdue_now} overdue now"
+    )
+    timing_lines = []
+    for category, timing in sorted(report.timing.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+        name = "all categories" if category == "all" else category
+        timing_lines.append(
+            f"• {name}: {format_duration(timing.median)} / {format_duration(timing.p90)} "
+            f"({timing.answered} answered)"
+        )
+    responders = " · ".join(f"<@{user}> {n}" for user, n in report.top_responders) or "nobody yet"
+    overdue = _counts(report.overdue_by_category) if report.overdue_now else "nothing overdue"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"TwoWay {title.lower()}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*By category*\n{_counts(report.by_category)}"},
+                {"type": "mrkdwn", "text": f"*By platform*\n{_counts(report.by_platform, PLATFORM_NAMES)}"},
+                {"type": "mrkdwn", "text": f"*Overdue now*\n{overdue}"},
+                {"type": "mrkdwn", "text": f"*Answered most*\n{responders}"},
+            ],
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Time to first response* (median / 90th percentile)\n"
+                + ("\n".join(timing_lines) or "No responses in this period."),
+            },
+        },
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Mentions posted {since} – {until} ({tz.key})."}],
+        },
+    ]
+    return text, blocks

@@ -1,0 +1,281 @@
+"""SLA reminders and escalations, swept every minute.
+
+An open item whose card is in Slack and that has waited (since it reached TwoWay) longer than
+its SLA gets ONE reminder in the card's thread naming the assignee, or the supervisors when
+nobody is assigned; at twice the SLA it gets ONE escalation to the supervisors, broadcast to the
+channel. An item first seen past twice its SLA gets only the escalation. Answered and dismissed
+items get nothing. During quiet hours only urgent items are chased; the rest go out when the
+quiet hours end.
+
+Once only: a notice is claimed by inserting its `sla_notices` row (unique per item and kind)
+and committing BEFORE posting. If Slack refuses the post (an API error: nothing was posted) the
+claim is deleted and the next sweep tries again, up to MAX_ATTEMPTS times. If the outcome is
+unknown (timeout, crash) the claim stays and the notice is never re-posted: a missed reminder
+beats a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Exists, delete, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.core.context import Context
+from bot.slack.client import may_have_posted
+from bot.slack.messages import posting_client
+from storage import audit, settings, staff
+from storage.models import CARD_POSTED, OPEN, REPLY_SENDING, REPLY_UNKNOWN, Mention, SlaNotice
+from storage.queue import overdue_clause, sla_settings, threshold
+
+log = logging.getLogger(__name__)
+
+REMINDER, ESCALATION = "reminder", "escalation"
+MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per channel
+MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
+_FAILURES = "sla.failures"
+QUIET_KEY, TIMEZONE_KEY = "sla.quiet", "timezone"
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+MAX_SLA = 30 * 86400
+
+
+# -- settings in the words admins type ----------------------------------------------------------
+
+
+def parse_duration(text: str) -> int | None:
+    """`5m`, `90m`, `2h30m`, `1d` -> seconds; `none` or `off` -> None. Raises ValueError."""
+    text = text.strip().lower()
+    if text in ("none", "off"):
+        return None
+    match = _DURATION.match(text)
+    if not text or match is None:
+        raise ValueError(f"{text!r} is not a duration like 5m, 1h, 2h30m or 1d")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    seconds = days * 86400 + hours * 3600 + minutes * 60
+    if not 60 <= seconds <= MAX_SLA:
+        raise ValueError("an SLA must be between 1 minute and 30 days")
+    return seconds
+
+
+def format_duration(seconds: float | None) -> str:
+    """Seconds for people: `45s`, `5m`, `2h 30m`, `1d 4h`; None is `none`."""
+    if seconds is None:
+        return "none"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    if days:
+        parts[2] = ""  # a day-scale wait does not need minutes
+    return " ".join(p for p in parts if p) or "0m"
+
+
+def parse_clock(text: str) -> time:
+    match = _CLOCK.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a time like 08:00 or 22:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_quiet(text: str) -> dict[str, str]:
+    """`22:00-07:00` -> {"start": "22:00", "end": "07:00"}."""
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"{text!r} is not a range like 22:00-07:00")
+    first, second = parse_clock(start), parse_clock(end)
+    if first == second:
+        raise ValueError("quiet hours must start and end at different times")
+    return {"start": first.strftime("%H:%M"), "end": second.strftime("%H:%M")}
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    try:
+        if len(name) > 64:  # the longest IANA name is about 30 characters
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
+        raise ValueError(f"{name!r} is not a time zone like America/Los_Angeles or UTC") from None
+
+
+def agency_timezone(session: Session) -> ZoneInfo:
+    name = settings.get(session, TIMEZONE_KEY) or "UTC"
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("the stored time zone %r is unknown; using UTC", name)
+        return ZoneInfo("UTC")
+
+
+def in_quiet_hours(quiet: dict[str, str] | None, local: datetime) -> bool:
+    if not quiet:
+        return False
+    start, end, now = parse_clock(quiet["start"]), parse_clock(quiet["end"]), local.time()
+    if start < end:
+        return start <= now < end
+    return now >= start or now < end
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    reminded: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class _Due:
+    mention_id: int
+    kind: str
+    channel: str
+    ts: str
+    text: str
+
+
+def sweep(ctx: Context) -> SweepResult:
+    """Post every reminder and escalation that is due now (at most MAX_POSTS_PER_SWEEP)."""
+    result = SweepResult()
+    if ctx.slack is None:
+        return result
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        quiet = settings.get(session, QUIET_KEY)
+        result.quiet = in_quiet_hours(quiet, now.astimezone(agency_timezone(session)))
+        due = _find_due(session, now, result.quiet)
+    for item in due:
+        if not _claim(ctx, item, now):
+            continue
+        if _post(ctx, item, now):
+            (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
+        else:
+            result.failed.append(item.mention_id)
+    return result
+
+
+def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:
+    slas = sla_settings(session)
+    supervisors = staff.users_with_role(session, "supervisor")
+    waiting = [
+        Mention.state == OPEN,
+        Mention.card_status == CARD_POSTED,
+        Mention.card_ts.is_not(None),
+        # A reply is going out, or may have: the card already asks staff to check the platform.
+        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
+    ]
+
+    def noticed(*kinds: str) -> Exists:
+        return exists().where(SlaNotice.mention_id == Mention.id, SlaNotice.kind.in_(kinds))
+
+    escalations = session.scalars(
+        select(Mention)
+        .where(*waiting, overdue_clause(slas, now, 2, urgent_only=quiet), ~noticed(ESCALATION))
+        .order_by(Mention.ingested_at, Mention.id)
+        .limit(MAX_POSTS_PER_SWEEP)
+    ).all()
+    reminders = session.scalars(
+        select(Mention)
+        .where(
+            *waiting,
+            overdue_clause(slas, now, 1, urgent_only=quiet),
+            ~overdue_clause(slas, now, 2),
+            ~noticed(REMINDER, ESCALATION),
+        )
+        .order_by(Mention.ingested_at, Mention.id)
+        .limit(max(0, MAX_POSTS_PER_SWEEP - len(escalations)))
+    ).all()
+    due = []
+    for kind, mentions in ((ESCALATION, escalations), (REMINDER, reminders)):
+        for m in mentions:
+            sla = threshold(slas, m.category, m.urgent)
+            text = _text(kind, m, now - m.ingested_at, sla, supervisors)
+            due.append(_Due(m.id, kind, str(m.card_channel), str(m.card_ts), text))
+    return due
+
+
+def _who(supervisors: list[str]) -> str:
+    if not supervisors:
+        return "No supervisor is set up (an admin can run `/twoway role @user supervisor`)"
+    return "Supervisors " + " ".join(f"<@{u}>" for u in supervisors)
+
+
+def _text(kind: str, m: Mention, waited: timedelta, sla: int | None, supervisors: list[str]) -> str:
+    label = (m.category or "untriaged") + (", urgent" if m.urgent else "")
+    head = f"#{m.id} ({label}) has waited {format_duration(waited.total_seconds())}"
+    if kind == REMINDER:
+        if m.assignee:
+            return f":alarm_clock: {head}, past its {format_duration(sla)} SLA. <@{m.assignee}>, please answer it or hand it on."
+        return f":alarm_clock: {head}, past its {format_duration(sla)} SLA, and nobody is assigned. {_who(supervisors)}: please assign it."
+    assigned = f"Assigned to <@{m.assignee}>." if m.assignee else "Nobody is assigned."
+    return f":rotating_light: {head} without an answer, twice its {format_duration(sla)} SLA. {assigned} {_who(supervisors)}: please step in."
+
+
+def _claim(ctx: Context, item: _Due, now: datetime) -> bool:
+    """Insert the notice's row, unless it exists or the item was closed since it was found."""
+    try:
+        with ctx.transaction() as session:
+            if session.scalar(select(Mention.state).where(Mention.id == item.mention_id)) != OPEN:
+                return False
+            session.add(SlaNotice(mention_id=item.mention_id, kind=item.kind, at=now, channel=item.channel))
+    except IntegrityError:
+        return False  # another sweep has it
+    return True
+
+
+def _post(ctx: Context, item: _Due, now: datetime) -> bool:
+    try:
+        response = posting_client(ctx).chat_postMessage(
+            channel=item.channel,
+            thread_ts=item.ts,
+            text=item.text,
+            reply_broadcast=item.kind == ESCALATION,
+        )
+    except SlackApiError as exc:
+        if may_have_posted(exc):
+            log.warning(
+                "%s for #%s: Slack answered HTTP %s, so it may be posted; not retried, to avoid a duplicate",
+                item.kind,
+                item.mention_id,
+                exc.response.status_code,
+            )
+            return False
+        failures: dict[tuple[int, str], int] = ctx.extras.setdefault(_FAILURES, {})
+        tries = failures[(item.mention_id, item.kind)] = failures.get((item.mention_id, item.kind), 0) + 1
+        error = exc.response.get("error")
+        if tries >= MAX_ATTEMPTS:  # e.g. the card was deleted: stop trying, keep the claim
+            log.error("%s for #%s refused %d times (%s); giving up", item.kind, item.mention_id, tries, error)
+            return False
+        log.warning("%s for #%s refused by Slack (%s); will retry", item.kind, item.mention_id, error)
+        with ctx.transaction() as session:
+            session.execute(
+                delete(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
+            )
+        return False
+    except Exception:
+        log.exception(
+            "%s for #%s: outcome unknown; not retried, to avoid a duplicate", item.kind, item.mention_id
+        )
+        return False
+    with ctx.transaction() as session:
+        notice = session.scalar(
+            select(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
+        )
+        if notice is not None:
+            notice.ts = str(response.get("ts") or "")
+        action = "escalated" if item.kind == ESCALATION else "reminded"
+        audit.record(
+            session, now, action, mention_id=item.mention_id, channel=item.channel, ts=response.get("ts")
+        )
+    return True
