@@ -102,9 +102,9 @@ def test_any_whitespace_ends_the_subcommand(ctx: Context, separator: str) -> Non
         assert "10m" in told or "10 min" in told, told
 
 
-def click(w: World, action: dict[str, Any]) -> tuple[int, list[str]]:
+def click(w: World, posted: tuple[int, Any], action: dict[str, Any]) -> tuple[int, list[str]]:
     """A block action on the posted card whose fields may be of the wrong type."""
-    mid, card = w.h.ctx.extras["test.card"]
+    mid, card = posted
     action = json.loads(json.dumps(action).replace('"MID"', f'"{mid}"').replace("m:MID", f"m:{mid}"))
     url = w.h.sender.new_response_url()
     payload = {
@@ -139,14 +139,14 @@ def click(w: World, action: dict[str, Any]) -> tuple[int, list[str]]:
 )
 def test_click_values_of_the_wrong_type_are_refused_as_invalid(ctx: Context, action: dict[str, Any]) -> None:
     with world(ctx) as w:
-        ctx.extras["test.card"] = w.posted()
-        assert click(w, action) == (200, [BAD_VALUE])
+        posted = w.posted()
+        assert click(w, posted, action) == (200, [BAD_VALUE])
 
 
 def test_an_unknown_button_is_answered_not_left_spinning(ctx: Context) -> None:
     with world(ctx) as w:
-        ctx.extras["test.card"] = w.posted()
-        assert click(w, {"action_id": "frobnicate", "value": "MID"}) == (200, [UNKNOWN_ACTION])
+        posted = w.posted()
+        assert click(w, posted, {"action_id": "frobnicate", "value": "MID"}) == (200, [UNKNOWN_ACTION])
 
 
 REPLY = {"reply": {"text": {"type": "plain_text_input", "value": "hello"}}}
@@ -171,8 +171,8 @@ def test_edit_form_metadata_out_of_range_is_refused_in_the_form(ctx: Context, me
 def test_liking_an_item_that_is_not_a_compliment_is_refused(ctx: Context) -> None:
     """A like under a complaint reads as mockery; the card shows no Like button there."""
     with world(ctx) as w:
-        ctx.extras["test.card"] = w.posted("you never show up when we call", category="criticism")
-        status, told = click(w, {"action_id": "like", "value": "MID"})
+        posted = w.posted("you never show up when we call", category="criticism")
+        status, told = click(w, posted, {"action_id": "like", "value": "MID"})
         assert status == 200
         assert told
         assert "Only compliments are liked" in told[0]
@@ -181,9 +181,11 @@ def test_liking_an_item_that_is_not_a_compliment_is_refused(ctx: Context) -> Non
 
 def test_reclassifying_to_the_current_category_changes_nothing(ctx: Context) -> None:
     with world(ctx) as w:
-        ctx.extras["test.card"] = w.posted("you never show up when we call", category="criticism")
+        posted = w.posted("you never show up when we call", category="criticism")
         status, told = click(
-            w, {"action_id": "reclassify", "type": "overflow", "selected_option": {"value": "criticism"}}
+            w,
+            posted,
+            {"action_id": "reclassify", "type": "overflow", "selected_option": {"value": "criticism"}},
         )
         assert (status, len(told)) == (200, 1)
         assert "already filed as criticism" in told[0]

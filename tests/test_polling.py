@@ -74,7 +74,7 @@ def graph_env(fake: FakeGraph) -> dict[str, str]:
 def configure(ctx: Context, **env: Any) -> Context:
     values = {"DATABASE_URL": ctx.settings.database_url, "TWOWAY_SECRET_KEY": SECRET, **env}
     ctx.settings = make_settings(**values)
-    ctx.extras.clear()
+    ctx.forget_state()
     return ctx
 
 

@@ -23,7 +23,7 @@ from bot.slack.channel import review_channel
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
 from bot.slack.format import when
-from bot.slack.messages import posting_client  # retries only 429s: one DM, not two
+from bot.slack.outbox import poster
 from bot.slack.roles import ROLE_WORDS
 from storage import accounts as stored_accounts
 from storage import keys, staff
@@ -289,6 +289,6 @@ def _tell(ctx: Context, user_id: str, text: str) -> None:
         return
 
     try:
-        posting_client(ctx).chat_postMessage(channel=user_id, text=text)
+        poster(ctx).chat_postMessage(channel=user_id, text=text)  # retries only 429s: one DM, not two
     except SlackApiError as exc:
         log.warning("could not tell %s about their role: %s", user_id, exc.response.get("error"))

@@ -61,8 +61,12 @@ def run_poll_job(ctx: Context, account_id: int, scheduler: BackgroundScheduler |
         wake_pipeline(ctx, scheduler)
 
 
+class _Wake(threading.Event):
+    """Set when new mentions arrive while a pipeline sweep runs."""
+
+
 def _wake_flag(ctx: Context) -> threading.Event:
-    return ctx.extras.setdefault("pipeline_wake", threading.Event())  # type: ignore[no-any-return]
+    return ctx.state(_Wake)
 
 
 def rerun_while_woken(ctx: Context, function: Callable[[Context], object]) -> Callable[[Context], None]:

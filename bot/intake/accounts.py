@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +30,6 @@ from storage.models import ACCOUNT_ERROR, Account
 
 log = logging.getLogger(__name__)
 
-CACHE_KEY = "bot.intake.accounts.connectors"
-PENDING_KEY = "bot.intake.accounts.env_pending"
 RETRY_BASE_SECONDS = 60  # an unidentified env account is retried after 1, 2, 4 ... minutes
 DUE_SLACK = timedelta(seconds=5)
 X_KEYS = ("bearer_token", "api_key", "api_secret", "access_token", "access_token_secret")
@@ -104,7 +102,7 @@ def connector_from_credentials(
 
 def connector_for(ctx: Context, account: Account) -> Connector:
     """The connector for a stored account; raises AuthFailed when its credentials are unusable."""
-    cache: dict[int, tuple[tuple[Any, ...], Connector]] = ctx.extras.setdefault(CACHE_KEY, {})
+    cache = ctx.state(_Connectors).by_account
     fingerprint = (account.source, account.credentials, account.external_id, account.handle)
     cached = cache.get(account.id)
     if cached is not None and cached[0] == fingerprint:
@@ -167,8 +165,20 @@ class Pending:
     retry_at: datetime
 
 
+@dataclass
+class _Connectors:
+    """Connectors by account id, with the fingerprint of the row they were built from."""
+
+    by_account: dict[int, tuple[tuple[Any, ...], Connector]] = field(default_factory=dict)
+
+
+@dataclass
+class _Pending:
+    by_platform: dict[str, Pending] = field(default_factory=dict)
+
+
 def _pending(ctx: Context) -> dict[str, Pending]:
-    return ctx.extras.setdefault(PENDING_KEY, {})  # type: ignore[no-any-return]
+    return ctx.state(_Pending).by_platform
 
 
 def unidentified_env_accounts(ctx: Context) -> dict[str, str]:

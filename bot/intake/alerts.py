@@ -15,20 +15,20 @@ poller and everything else keep running.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from bot.intake.health import account_label
+from bot.slack import outbox
 from bot.slack.channel import review_channel
-from bot.slack.client import may_have_posted
 from bot.slack.escape import public
 from bot.slack.format import when
 from storage import audit, staff
@@ -40,7 +40,7 @@ LONG_TROUBLE = timedelta(minutes=30)  # rate limited or failing this long needs 
 GAP_RECENT = timedelta(hours=24)  # older backlog gaps are history, not news
 STALE_CLAIM = timedelta(minutes=5)  # a post claimed this long ago and not recorded is checked
 EVENT_TYPE = "twoway_account_alert"
-HISTORY_PAGES = 5  # how far back a stale claim looks for its card (200 messages a page)
+GAP_EVENT_TYPE = "twoway_backlog_gap"
 # What a call that may or may not have reached Slack raises (timeouts arrive as OSError).
 TRANSPORT_ERRORS = (SlackClientError, OSError)
 AUTH_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"})
@@ -144,7 +144,72 @@ def sync_account_alerts(ctx: Context) -> None:
             exc,
         )
         return
-    ctx.extras.pop("alerts.logged.auth", None)
+    ctx.state(_Logged).last.pop("auth", None)
+
+
+@dataclass
+class _Logged:
+    """The last failure of each kind logged by the sweep, so a repeating one is logged once."""
+
+    last: dict[str, str] = field(default_factory=dict)
+
+
+class _AlertClaim:
+    """An account's alert claim (`alert_channel` set, `alert_ts` not yet): settled with the ts,
+    given back after a refusal, kept when the outcome is unknown (`settle_claim` looks later)."""
+
+    def __init__(self, sweep: _Sweep, account_id: int, claimed_at: datetime) -> None:
+        self.sweep, self.account_id, self.claimed_at = sweep, account_id, claimed_at
+
+    def posted(self, sent: outbox.Sent) -> None:
+        sweep = self.sweep
+        with sweep.ctx.transaction() as session:
+            sweep.update_claim(self.account_id, self.claimed_at, session=session, alert_ts=sent.ts)
+            audit.record(
+                session,
+                sweep.now,
+                "account_alerted",
+                account_id=self.account_id,
+                channel=sent.channel,
+                ts=sent.ts,
+            )
+
+    def refused(self, sent: outbox.Sent) -> None:
+        self.sweep.update_claim(self.account_id, self.claimed_at, alert_channel=None, alert_at=None)
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        log.warning("Account alert %s: Slack did not answer (%s); checked later", self.account_id, sent.error)
+
+
+class _GapClaim:
+    """A backlog gap marked announced (`backlog_alerted_at`): given back after a refusal, kept when
+    the outcome is unknown, as after a timeout."""
+
+    def __init__(self, sweep: _Sweep, account: Seen, gap_at: datetime) -> None:
+        self.sweep, self.account, self.gap_at = sweep, account, gap_at
+
+    def posted(self, sent: outbox.Sent) -> None:
+        with self.sweep.ctx.transaction() as session:
+            audit.record(
+                session,
+                self.sweep.now,
+                "backlog_gap_announced",
+                account_id=self.account.id,
+                gap_at=self.gap_at.isoformat(),
+                ts=sent.ts,
+            )
+
+    def refused(self, sent: outbox.Sent) -> None:
+        with self.sweep.ctx.transaction() as session:
+            give_back = (
+                update(Account)
+                .where(Account.id == self.account.id, Account.backlog_alerted_at == self.gap_at)
+                .values(backlog_alerted_at=self.account.gap_alerted_at)
+            )
+            _updated(session, give_back)
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        log.warning("Backlog notice %s: Slack did not answer (%s)", self.account.id, sent.error)
 
 
 def _updated(session: Session, statement: Update) -> int:
@@ -177,32 +242,17 @@ class _Sweep:
 
     # -- Slack -----------------------------------------------------------------------------
 
-    @property
-    def poster(self) -> WebClient:
-        """A client that retries only 429s: a post retried after a timeout could appear twice."""
-        client = self.ctx.extras.get("alerts.poster")
-        if not isinstance(client, WebClient) or client.base_url != self.slack.base_url:
-            client = WebClient(
-                token=self.slack.token,
-                base_url=self.slack.base_url,
-                timeout=self.slack.timeout,
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-            )
-            self.ctx.extras["alerts.poster"] = client
-        return client
-
-    def refused(self, exc: SlackApiError, what: str) -> None:
+    def refused(self, code: str, what: str) -> None:
         """Slack's refusal becomes a log line; a refused token stops the sweep."""
-        code = _code(exc)
         if code in AUTH_ERRORS:
             raise SlackAuthError(code) from None
         self.log_once(what, code, logging.WARNING, "Account %s not posted: Slack said %s", what, code)
 
     def log_once(self, key: str, value: str, level: int, message: str, *args: Any) -> None:
         """Log a repeating failure once until it changes, not on every sweep."""
-        slot = f"alerts.logged.{key}"
-        if self.ctx.extras.get(slot) != value:
-            self.ctx.extras[slot] = value
+        last = self.ctx.state(_Logged).last
+        if last.get(key) != value:
+            last[key] = value
             log.log(level, message, *args)
 
     # -- the alert card ----------------------------------------------------------------------
@@ -223,33 +273,10 @@ class _Sweep:
         claimed_at = self.now
         text, blocks = alert_message(account.label, problem, admins)
         payload = {"account_id": account.id, "claimed_at": claimed_at.isoformat()}
-        try:
-            response = self.poster.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=blocks,
-                metadata={"event_type": EVENT_TYPE, "event_payload": payload},
-            )
-        except SlackApiError as exc:
-            if may_have_posted(exc):  # a 5xx: maybe posted; settled later like a timeout
-                log.warning(
-                    "Account alert %s: Slack answered HTTP %s; checked later",
-                    account.id,
-                    exc.response.status_code,
-                )
-                return
-            self.update_claim(account.id, claimed_at, alert_channel=None, alert_at=None)
-            self.refused(exc, "alert")
-            return
-        except TRANSPORT_ERRORS as exc:  # timeout or connection: maybe posted; settled later
-            log.warning(
-                "Account alert %s: Slack did not answer (%s); checked later", account.id, type(exc).__name__
-            )
-            return
-        ts = str(response["ts"])
-        with self.ctx.transaction() as session:
-            self.update_claim(account.id, claimed_at, session=session, alert_ts=ts)
-            audit.record(session, self.now, "account_alerted", account_id=account.id, channel=channel, ts=ts)
+        message = outbox.Message(channel, text, blocks, event_type=EVENT_TYPE, payload=payload)
+        sent = outbox.deliver(self.ctx, _AlertClaim(self, account.id, claimed_at), message)
+        if sent.outcome is outbox.Outcome.REFUSED:
+            self.refused(sent.error, "alert")
 
     def settle_claim(self, account: Seen, channel: str) -> None:
         """A claim without a ts: wait while fresh; once stale, adopt the posted card or retry."""
@@ -284,26 +311,14 @@ class _Sweep:
         bound, so a clock difference between this server and Slack cannot hide it.
         """
         want = claimed_at.isoformat() if claimed_at else None
-        cursor: str | None = None
+
+        def mine(payload: Mapping[str, Any]) -> bool:
+            return bool(payload.get("account_id") == account_id and payload.get("claimed_at") == want)
+
         try:
-            for _page in range(HISTORY_PAGES):
-                response = self.slack.conversations_history(
-                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor
-                )
-                for message in response.get("messages") or []:
-                    meta = message.get("metadata") or {}
-                    payload = meta.get("event_payload") or {}
-                    if (
-                        meta.get("event_type") == EVENT_TYPE
-                        and payload.get("account_id") == account_id
-                        and payload.get("claimed_at") == want
-                    ):
-                        return str(message["ts"])
-                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    break
+            return outbox.find(self.slack, channel, EVENT_TYPE, mine)
         except SlackApiError as exc:  # e.g. missing_scope: cannot look, so post again
-            self.refused(exc, "alert check")
+            self.refused(_code(exc), "alert check")
         return None
 
     def close_alert(self, account: Seen, channel: str, ts: str) -> None:
@@ -323,15 +338,14 @@ class _Sweep:
             notice = f":double_vertical_bar: {account.label} was paused, so this alert is closed. `/twoway resume` polls it again."
         else:
             notice = f":white_check_mark: {account.label} works again ({when(self.now, self.now)})."
-        try:
-            self.poster.chat_postMessage(channel=channel, thread_ts=ts, text=notice)
-        except SlackApiError as exc:
-            if _code(exc) in AUTH_ERRORS or exc.response.status_code == 429:
-                self.reopen(account.id, channel, ts)  # not posted: let the next sweep try again
-            self.refused(exc, "recovery notice")
+        sent = outbox.post(outbox.poster(self.ctx), outbox.Message(channel, notice, thread_ts=ts))
+        if sent.outcome is outbox.Outcome.UNKNOWN:
+            log.warning("Recovery notice %s: Slack did not answer (%s)", account.id, sent.error)
             return
-        except TRANSPORT_ERRORS as exc:
-            log.warning("Recovery notice %s: Slack did not answer (%s)", account.id, type(exc).__name__)
+        if sent.outcome is outbox.Outcome.REFUSED:
+            if sent.error in AUTH_ERRORS or sent.rate_limited:
+                self.reopen(account.id, channel, ts)  # not posted: let the next sweep try again
+            self.refused(sent.error, "recovery notice")
             return
         closed = f"~{account.label} needed attention~\n{notice}"
         try:
@@ -342,7 +356,7 @@ class _Sweep:
                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": closed}}],
             )
         except SlackApiError as exc:
-            self.refused(exc, "alert update")
+            self.refused(_code(exc), "alert update")
         except TRANSPORT_ERRORS as exc:
             log.warning("Alert card %s not updated (%s)", account.id, type(exc).__name__)
 
@@ -376,30 +390,12 @@ class _Sweep:
             " More arrived since the previous poll than the platform lets TwoWay read back."
             f" Check the account's notifications on the platform itself for older ones. {who}"
         )
-        try:
-            response = self.poster.chat_postMessage(channel=channel, text=text)
-        except SlackApiError as exc:
-            if may_have_posted(exc):  # a 5xx: maybe posted; the claim stays, as after a timeout
-                log.warning("Backlog notice %s: Slack answered HTTP %s", account.id, exc.response.status_code)
-                return
-            with self.ctx.transaction() as session:
-                give_back = (
-                    update(Account)
-                    .where(Account.id == account.id, Account.backlog_alerted_at == gap_at)
-                    .values(backlog_alerted_at=account.gap_alerted_at)
-                )
-                _updated(session, give_back)
-            self.refused(exc, "backlog notice")
-            return
-        except TRANSPORT_ERRORS as exc:
-            log.warning("Backlog notice %s: Slack did not answer (%s)", account.id, type(exc).__name__)
-            return
-        with self.ctx.transaction() as session:
-            audit.record(
-                session,
-                self.now,
-                "backlog_gap_announced",
-                account_id=account.id,
-                gap_at=gap_at.isoformat(),
-                ts=str(response["ts"]),
-            )
+        message = outbox.Message(
+            channel,
+            text,
+            event_type=GAP_EVENT_TYPE,
+            payload={"account_id": account.id, "gap_at": gap_at.isoformat()},
+        )
+        sent = outbox.deliver(self.ctx, _GapClaim(self, account, gap_at), message)
+        if sent.outcome is outbox.Outcome.REFUSED:
+            self.refused(sent.error, "backlog notice")

@@ -21,8 +21,6 @@ from storage.corrections import last_correction_id, list_confirmations, list_cor
 
 log = logging.getLogger(__name__)
 
-CACHE_KEY = "training.classifier"
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -41,13 +39,21 @@ class TrainResult:
         return f"{verdict}: {self.n_corrections} corrections{figures} ({self.reason})"
 
 
+@dataclass
+class _Loaded:
+    """The classifier triage uses, and the stored model it came from (None: the shipped one)."""
+
+    model_id: int | None = None
+    classifier: Classifier | None = None
+
+
 def current_classifier(ctx: Context) -> Classifier:
     """The active agency model, or the shipped one; reloaded only when a newer model is active."""
     with ctx.transaction() as session:
         model_id = models.active_model_id(session)
-    cached = ctx.extras.get(CACHE_KEY)
-    if cached is not None and cached[0] == model_id:
-        return cached[1]  # type: ignore[no-any-return]
+    cached = ctx.state(_Loaded)
+    if cached.classifier is not None and cached.model_id == model_id:
+        return cached.classifier
     classifier = load_default()
     if model_id is not None:
         with ctx.transaction() as session:
@@ -57,7 +63,7 @@ def current_classifier(ctx: Context) -> Classifier:
             classifier = Classifier.from_bytes(blob) if model_id is not None else classifier
         except ValueError as exc:
             log.warning("agency model %s cannot be loaded (%s); using the shipped model", model_id, exc)
-    ctx.extras[CACHE_KEY] = (model_id, classifier)
+    cached.model_id, cached.classifier = model_id, classifier
     return classifier
 
 

@@ -10,10 +10,10 @@ is found. A definite Slack error leaves the card `failed`; the next sweep retrie
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from bot.core.context import Context
 from bot.review.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
 from bot.review.replies import recover_stale_likes, recover_stale_sends
-from bot.slack.app import SLACK_APP_KEY
+from bot.slack import outbox
 from bot.slack.channel import review_channel
-from bot.slack.client import make_posting_client, make_web_client, may_have_posted
+from bot.slack.client import client
 from storage import audit
 from storage.models import (
     CARD_FAILED,
@@ -42,25 +42,8 @@ EVENT_TYPE = "twoway_card"
 BATCH = 50
 STALE_CLAIM = timedelta(minutes=5)
 AMBIGUOUS = "ambiguous: "  # card_error prefix: the post may have happened
-HISTORY_PAGES = 5
 # How far back to look for a card whose post may have happened; generous against clock skew.
 HISTORY_WINDOW = timedelta(days=1)
-
-
-def _poster(ctx: Context) -> WebClient:
-
-    app = ctx.extras.get(SLACK_APP_KEY)
-    poster = getattr(app, "poster", None) or ctx.extras.get("slack.poster")
-    if not isinstance(poster, WebClient):
-        poster = make_posting_client(ctx.settings)
-        ctx.extras["slack.poster"] = poster
-    return poster
-
-
-def _client(ctx: Context) -> WebClient:
-    if ctx.slack is None:
-        ctx.slack = make_web_client(ctx.settings)
-    return ctx.slack
 
 
 # -- the view-model from the database ---------------------------------------------------------
@@ -149,18 +132,18 @@ def post_pending_cards(ctx: Context) -> int:
     The same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
     `failed`, and redraws their cards.
     """
-
     for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx):
         refresh_card(ctx, stuck)
     now = ctx.clock.now()
     with ctx.transaction() as session:
         channel = review_channel(session, ctx.settings)
         if channel is None:
-            if not ctx.extras.get("cards.no_channel_logged"):
+            said = ctx.state(_NoChannel)
+            if not said.logged:
                 log.warning("no review channel: set TWOWAY_CHANNEL or run /twoway setup; cards wait")
-                ctx.extras["cards.no_channel_logged"] = True
+                said.logged = True
             return 0
-        ctx.extras.pop("cards.no_channel_logged", None)
+        ctx.state(_NoChannel).logged = False
         stale = list(
             session.execute(
                 select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
@@ -193,6 +176,11 @@ def post_pending_cards(ctx: Context) -> int:
     return posted
 
 
+@dataclass
+class _NoChannel:
+    logged: bool = False  # said once, not at every sweep, until a channel is set
+
+
 class _StillRateLimited(Exception):
     """Slack still answered 429 after the posting client's own retries."""
 
@@ -221,6 +209,7 @@ def _post(ctx: Context, mention_id: int, channel: str, check_since: datetime | N
         view = load_view(session, mention_id)
     if view is None:
         return 0
+    claim = _CardClaim(ctx, mention_id)
     if check_since is not None:
         try:
             found = find_card(ctx, channel, mention_id, check_since - HISTORY_WINDOW)
@@ -239,50 +228,48 @@ def _post(ctx: Context, mention_id: int, channel: str, check_since: datetime | N
             _posted(ctx, mention_id, channel, found, recovered=True)
             return 1
     message = message_for(view)
-    try:
-        response = _poster(ctx).chat_postMessage(
-            channel=channel,
-            text=message["text"],
-            blocks=message["blocks"],
-            metadata={"event_type": EVENT_TYPE, "event_payload": {"mention_id": mention_id}},
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        if may_have_posted(exc):
-            _failed(ctx, mention_id, AMBIGUOUS + f"HTTP {exc.response.status_code}")
-        else:
-            _failed(ctx, mention_id, str(exc.response.get("error", "error")))
-        if exc.response.status_code == 429:
-            raise _StillRateLimited from None
-        return 0
-    except Exception as exc:  # timeout, connection reset: the post may have happened
-        _failed(ctx, mention_id, AMBIGUOUS + type(exc).__name__)
-        return 0
-    _posted(ctx, mention_id, str(response.get("channel") or channel), str(response["ts"]), recovered=False)
-    return 1
+    sent = outbox.deliver(
+        ctx,
+        claim,
+        outbox.Message(
+            channel,
+            message["text"],
+            message["blocks"],
+            event_type=EVENT_TYPE,
+            payload={"mention_id": mention_id},
+            unfurl=False,
+        ),
+    )
+    if sent.rate_limited:
+        raise _StillRateLimited
+    return 1 if sent.outcome is outbox.Outcome.POSTED else 0
+
+
+class _CardClaim:
+    """A card claimed `posting`: settled `posted` with its ts, or `failed` (ambiguous or not)."""
+
+    def __init__(self, ctx: Context, mention_id: int) -> None:
+        self.ctx, self.mention_id = ctx, mention_id
+
+    def posted(self, sent: outbox.Sent) -> None:
+        _posted(self.ctx, self.mention_id, sent.channel, sent.ts, recovered=False)
+
+    def refused(self, sent: outbox.Sent) -> None:
+        _failed(self.ctx, self.mention_id, sent.error)
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        _failed(self.ctx, self.mention_id, AMBIGUOUS + sent.error)
 
 
 def find_card(ctx: Context, channel: str, mention_id: int, since: datetime) -> str | None:
     """The ts of a card already posted for the mention (by metadata), or None."""
-    cursor = None
-    for _ in range(HISTORY_PAGES):
-        response = _client(ctx).conversations_history(
-            channel=channel,
-            include_all_metadata=True,
-            oldest=f"{since.timestamp():.6f}",
-            limit=200,
-            cursor=cursor,
-        )
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == EVENT_TYPE and str(payload.get("mention_id")) == str(mention_id):
-                return str(message["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
-    return None
+    return outbox.find(
+        client(ctx),
+        channel,
+        EVENT_TYPE,
+        lambda payload: str(payload.get("mention_id")) == str(mention_id),
+        since,
+    )
 
 
 def _posted(ctx: Context, mention_id: int, channel: str, ts: str, recovered: bool) -> None:
@@ -327,9 +314,7 @@ def refresh_card(ctx: Context, mention_id: int) -> bool:
         return False
     message = message_for(view)
     try:
-        _client(ctx).chat_update(
-            channel=where[0], ts=where[1], text=message["text"], blocks=message["blocks"]
-        )
+        client(ctx).chat_update(channel=where[0], ts=where[1], text=message["text"], blocks=message["blocks"])
     except SlackApiError as exc:
         log.warning("could not redraw the card of #%s: %s", mention_id, exc.response.get("error"))
         return False

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.core.context import Context
 from bot.core.errors import UserError
-from bot.slack.client import make_posting_client, make_web_client
+from bot.slack.client import make_web_client, posting_client_for
 from storage import audit
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 HTTP_THREADS = 48  # enough for bursts of concurrent clicks without queueing the acks
 WORK_THREADS = 4  # slow work after the ack (platform calls, chat.update)
 UI_THREADS = 8
-SLACK_APP_KEY = "slack.app"
 
 
 @dataclass
@@ -92,16 +91,16 @@ def _bolt_logger() -> logging.Logger:
 
 
 def slack_app(ctx: Context) -> SlackApp:
-    found = ctx.extras.get(SLACK_APP_KEY)
-    if not isinstance(found, SlackApp):
+    found = ctx.attached(SlackApp)
+    if found is None:
         raise RuntimeError("the Slack app is not built; call bot.app.wiring.build_slack(ctx) first")
     return found
 
 
 def after_ack(ctx: Context, fn: Callable[..., Any], *args: Any, fast: bool = False) -> None:
     """Run work after the listener has acked; `fast` for Slack-only work that must not queue."""
-    found = ctx.extras.get(SLACK_APP_KEY)
-    if isinstance(found, SlackApp):
+    found = ctx.attached(SlackApp)
+    if found is not None:
         found.submit(fn, *args, fast=fast)
     else:  # no app (a CLI path): run it now
         fn(*args)
@@ -146,14 +145,14 @@ def build_bolt(ctx: Context) -> SlackApp:
     slack = SlackApp(
         app=app,
         client=client,
-        poster=make_posting_client(settings),
+        poster=posting_client_for(client),
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="twoway-work"),
         ui=ThreadPoolExecutor(max_workers=UI_THREADS, thread_name_prefix="twoway-ui"),
         listeners=listeners,
         signing_secret=signing,
     )
-    ctx.slack = client
-    ctx.extras[SLACK_APP_KEY] = slack
+    ctx.slack, ctx.poster = client, slack.poster
+    ctx.attach(slack)
 
     app.error(_on_error)
     _register_events(app, ctx)

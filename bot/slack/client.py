@@ -3,7 +3,7 @@
 `SLACK_API_URL` is honoured (GovSlack, proxies, the fake Slack in tests). Rate limits (429 with
 `Retry-After`) and 500/503 answers are retried by slack-sdk's handlers; connection errors keep
 the default one-retry handler. A retried `chat.postMessage` can post twice, so anything that
-must appear once (a card) is posted with `make_posting_client`, which retries only 429s (Slack
+must appear once (a card) is posted with `posting_client_for`, which retries only 429s (Slack
 refused, so nothing was posted) and leaves every ambiguous failure to the caller's own check.
 """
 
@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.core.config import Settings
+from bot.core.context import Context
 
 
 def _token(settings: Settings) -> str | None:
@@ -40,12 +41,20 @@ def make_web_client(settings: Settings) -> WebClient:
     )
 
 
-def make_posting_client(settings: Settings) -> WebClient:
-    """For messages that must exist once: only a 429, which posted nothing, is retried."""
+def client(ctx: Context) -> WebClient:
+    """`ctx.slack`, made from the settings when this process has none yet (a CLI sweep)."""
+    if ctx.slack is None:
+        ctx.slack = make_web_client(ctx.settings)
+    return ctx.slack
+
+
+def posting_client_for(client: WebClient) -> WebClient:
+    """For messages that must exist once, in `client`'s workspace: only a 429 (which posted
+    nothing) is retried; see `bot.slack.outbox`."""
     return WebClient(
-        token=_token(settings),
-        base_url=settings.slack_api_url,
-        timeout=int(settings.http_timeout),
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
 

@@ -1,19 +1,20 @@
-"""The few Slack calls supervision needs: DMs, links to cards, files."""
+"""Slack calls beside the channel posts: DMs, links to messages, files."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
-
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from dataclasses import dataclass
+from typing import Any
 
 from bot.core.context import Context
 
 log = logging.getLogger(__name__)
 
-_WORKSPACE_URL = "supervision.workspace_url"
-_POSTING = "supervision.posting_client"
+
+@dataclass
+class _Workspace:
+    url: str | None = None
+    known: bool = False  # auth.test answered (its URL may still be empty)
 
 
 def open_dm(ctx: Context, user: str) -> str:
@@ -26,7 +27,8 @@ def open_dm(ctx: Context, user: str) -> str:
 
 def workspace_url(ctx: Context) -> str | None:
     """`https://agency.slack.com/`, from auth.test once per process."""
-    if _WORKSPACE_URL not in ctx.extras:
+    workspace = ctx.state(_Workspace)
+    if not workspace.known:
         if ctx.slack is None:
             return None
         try:
@@ -34,9 +36,8 @@ def workspace_url(ctx: Context) -> str | None:
         except Exception:
             log.warning("auth.test failed; card links will be left out", exc_info=True)
             return None
-        ctx.extras[_WORKSPACE_URL] = str(url) if url else None
-    value = ctx.extras[_WORKSPACE_URL]
-    return str(value) if value else None
+        workspace.url, workspace.known = (str(url) if url else None), True
+    return workspace.url
 
 
 def card_url(ctx: Context, channel: str | None, ts: str | None) -> str | None:
@@ -68,22 +69,3 @@ def send_file_to_user(
     ctx.slack.files_upload_v2(
         channel=channel, file=file, filename=filename, title=title, initial_comment=comment
     )
-
-
-def posting_client(ctx: Context) -> WebClient:
-    """A client for messages that must appear once: retries only 429s, which posted nothing.
-
-    The general client also retries connection errors, and a retried post can appear twice.
-    """
-    assert ctx.slack is not None
-    cached = ctx.extras.get(_POSTING)
-    if cached is not None and cached[0] is ctx.slack:
-        return cast(WebClient, cached[1])
-    client = WebClient(
-        token=ctx.slack.token,
-        base_url=ctx.slack.base_url,
-        timeout=ctx.slack.timeout,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-    )
-    ctx.extras[_POSTING] = (ctx.slack, client)
-    return client

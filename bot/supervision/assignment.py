@@ -20,7 +20,8 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.review.cards import refresh_card
 from bot.slack.escape import public
-from bot.slack.messages import open_dm, permalink, posting_client
+from bot.slack.messages import open_dm, permalink
+from bot.slack.outbox import poster
 from storage import audit, staff
 from storage.models import DISMISSED, REPLIED, Mention
 
@@ -138,7 +139,7 @@ def _notify(
     text = f"<@{by}> assigned you {summary}\n{where}"
     try:
         channel = open_dm(ctx, assignee)
-        posting_client(ctx).chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        poster(ctx).chat_postMessage(channel=channel, text=text, unfurl_links=False)
         return None
     except SlackApiError as exc:
         reason = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")

@@ -20,7 +20,8 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
-from bot.slack.messages import card_url, open_dm, posting_client, send_file_to_user
+from bot.slack.messages import card_url, open_dm, send_file_to_user
+from bot.slack.outbox import poster
 from bot.slack.roles import role_message
 from bot.supervision.assignment import assign
 from bot.supervision.digest import (
@@ -390,7 +391,7 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
         except Exception:
             log.exception("the export for %s failed", request.user_id)
             try:
-                posting_client(ctx).chat_postMessage(
+                poster(ctx).chat_postMessage(
                     channel=open_dm(ctx, request.user_id),
                     text=f"Sorry, the export {since} to {until} failed. Please try again or ask your administrator.",
                 )

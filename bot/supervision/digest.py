@@ -12,20 +12,18 @@ keeps it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
+from bot.slack import outbox
 from bot.slack.channel import review_channel
-from bot.slack.client import may_have_posted
-from bot.slack.messages import posting_client
 from bot.supervision.charts import report_chart
 from bot.supervision.sla import agency_timezone, format_duration, parse_clock
 from storage import audit, settings
@@ -39,7 +37,7 @@ DAILY_DEFAULT: dict[str, str] = {"time": "08:00"}
 WEEKLY_DEFAULT: dict[str, str] = {"day": "mon", "time": "08:00"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_ATTEMPTS = 5
-_FAILURES = "digest.failures"
+EVENT_TYPE = "twoway_digest"  # message metadata: which digest and which period
 PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 
 
@@ -104,8 +102,8 @@ def tick(ctx: Context) -> list[str]:
 
 
 def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: datetime) -> bool:
-    failures: dict[tuple[str, str], int] = ctx.extras.setdefault(_FAILURES, {})
-    if failures.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
+    refusals = ctx.state(_Refusals).counts
+    if refusals.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
         return False
     try:
         with ctx.transaction() as session:
@@ -117,41 +115,63 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
         report = build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
     title = f"{period.kind.capitalize()} digest"
     text, blocks = report_blocks(report, title, tz)
-    try:
-        response = posting_client(ctx).chat_postMessage(channel=channel, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        if may_have_posted(exc):
-            log.warning(
-                "the %s digest for %s: Slack answered HTTP %s, so it may be posted; not posted again",
-                period.kind,
-                period.key,
-                exc.response.status_code,
-            )
-            return False
-        failures[(period.kind, period.key)] = failures.get((period.kind, period.key), 0) + 1
-        log.warning(
-            "the %s digest was refused by Slack (%s); will retry", period.kind, exc.response.get("error")
-        )
-        with ctx.transaction() as session:
-            session.execute(
-                delete(DigestRun).where(DigestRun.kind == period.kind, DigestRun.period_key == period.key)
-            )
+    message = outbox.Message(
+        channel, text, blocks, event_type=EVENT_TYPE, payload={"kind": period.kind, "period": period.key}
+    )
+    sent = outbox.deliver(ctx, _RunClaim(ctx, period, channel, now), message)
+    if sent.outcome is not outbox.Outcome.POSTED:
         return False
-    except Exception:
-        log.exception("the %s digest for %s: outcome unknown; not posted again", period.kind, period.key)
-        return False
-    ts = str(response.get("ts") or "")
-    with ctx.transaction() as session:
-        run = session.scalar(
-            select(DigestRun).where(DigestRun.kind == period.kind, DigestRun.period_key == period.key)
-        )
-        if run is not None:
-            run.ts = ts
-        audit.record(
-            session, now, "digest_posted", kind=period.kind, period=period.key, channel=channel, ts=ts
-        )
-    upload_chart(ctx, report, title, channel, thread_ts=ts)
+    upload_chart(ctx, report, title, channel, thread_ts=sent.ts)
     return True
+
+
+@dataclass
+class _Refusals:
+    """Refusals per digest in this process: one Slack keeps refusing stops being retried."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class _RunClaim:
+    """The digest's `digest_runs` row: its ts once posted; deleted after a refusal so that the next
+    tick retries; kept when the outcome is unknown (never posted twice)."""
+
+    def __init__(self, ctx: Context, period: Period, channel: str, now: datetime) -> None:
+        self.ctx, self.period, self.channel, self.now = ctx, period, channel, now
+
+    def _where(self) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        return DigestRun.kind == self.period.kind, DigestRun.period_key == self.period.key
+
+    def posted(self, sent: outbox.Sent) -> None:
+        with self.ctx.transaction() as session:
+            run = session.scalar(select(DigestRun).where(*self._where()))
+            if run is not None:
+                run.ts = sent.ts
+            audit.record(
+                session,
+                self.now,
+                "digest_posted",
+                kind=self.period.kind,
+                period=self.period.key,
+                channel=self.channel,
+                ts=sent.ts,
+            )
+
+    def refused(self, sent: outbox.Sent) -> None:
+        key = (self.period.kind, self.period.key)
+        counts = self.ctx.state(_Refusals).counts
+        counts[key] = counts.get(key, 0) + 1
+        log.warning("the %s digest was refused by Slack (%s); will retry", self.period.kind, sent.error)
+        with self.ctx.transaction() as session:
+            session.execute(delete(DigestRun).where(*self._where()))
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        log.warning(
+            "the %s digest for %s: outcome unknown (%s), so it may be posted; not posted again",
+            self.period.kind,
+            self.period.key,
+            sent.error,
+        )
 
 
 def upload_chart(

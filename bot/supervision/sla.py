@@ -22,14 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import Exists, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
-from bot.slack.client import may_have_posted
-from bot.slack.messages import posting_client
+from bot.slack import outbox
 from storage import audit, settings, staff
 from storage.models import CARD_POSTED, OPEN, REPLY_SENDING, REPLY_UNKNOWN, Mention, SlaNotice
 from storage.queue import overdue_clause, sla_settings, threshold
@@ -39,7 +37,7 @@ log = logging.getLogger(__name__)
 REMINDER, ESCALATION = "reminder", "escalation"
 MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per channel
 MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
-_FAILURES = "sla.failures"
+EVENT_TYPE = "twoway_sla_notice"  # message metadata: which item and which notice
 QUIET_KEY, TIMEZONE_KEY = "sla.quiet", "timezone"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -235,47 +233,70 @@ def _claim(ctx: Context, item: _Due, now: datetime) -> bool:
 
 
 def _post(ctx: Context, item: _Due, now: datetime) -> bool:
-    try:
-        response = posting_client(ctx).chat_postMessage(
-            channel=item.channel,
-            thread_ts=item.ts,
-            text=item.text,
-            reply_broadcast=item.kind == ESCALATION,
-        )
-    except SlackApiError as exc:
-        if may_have_posted(exc):
-            log.warning(
-                "%s for #%s: Slack answered HTTP %s, so it may be posted; not retried, to avoid a duplicate",
-                item.kind,
-                item.mention_id,
-                exc.response.status_code,
+    message = outbox.Message(
+        item.channel,
+        item.text,
+        thread_ts=item.ts,
+        broadcast=item.kind == ESCALATION,
+        event_type=EVENT_TYPE,
+        payload={"mention_id": item.mention_id, "kind": item.kind},
+    )
+    sent = outbox.deliver(ctx, _NoticeClaim(ctx, item, now), message)
+    return sent.outcome is outbox.Outcome.POSTED
+
+
+@dataclass
+class _Refusals:
+    """Refusals per notice in this process: a notice Slack keeps refusing stops being retried."""
+
+    counts: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+class _NoticeClaim:
+    """The notice's `sla_notices` row: its ts once posted; deleted after a refusal so that the next
+    sweep tries again (up to MAX_ATTEMPTS); kept when the outcome is unknown, because a missed
+    reminder beats a duplicate."""
+
+    def __init__(self, ctx: Context, item: _Due, now: datetime) -> None:
+        self.ctx, self.item, self.now = ctx, item, now
+
+    def posted(self, sent: outbox.Sent) -> None:
+        item = self.item
+        with self.ctx.transaction() as session:
+            notice = session.scalar(
+                select(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
             )
-            return False
-        failures: dict[tuple[int, str], int] = ctx.extras.setdefault(_FAILURES, {})
-        tries = failures[(item.mention_id, item.kind)] = failures.get((item.mention_id, item.kind), 0) + 1
-        error = exc.response.get("error")
+            if notice is not None:
+                notice.ts = sent.ts
+            action = "escalated" if item.kind == ESCALATION else "reminded"
+            audit.record(
+                session,
+                self.now,
+                action,
+                mention_id=item.mention_id,
+                channel=item.channel,
+                ts=sent.ts or None,
+            )
+
+    def refused(self, sent: outbox.Sent) -> None:
+        item = self.item
+        counts = self.ctx.state(_Refusals).counts
+        tries = counts[(item.mention_id, item.kind)] = counts.get((item.mention_id, item.kind), 0) + 1
         if tries >= MAX_ATTEMPTS:  # e.g. the card was deleted: stop trying, keep the claim
-            log.error("%s for #%s refused %d times (%s); giving up", item.kind, item.mention_id, tries, error)
-            return False
-        log.warning("%s for #%s refused by Slack (%s); will retry", item.kind, item.mention_id, error)
-        with ctx.transaction() as session:
+            log.error(
+                "%s for #%s refused %d times (%s); giving up", item.kind, item.mention_id, tries, sent.error
+            )
+            return
+        log.warning("%s for #%s refused by Slack (%s); will retry", item.kind, item.mention_id, sent.error)
+        with self.ctx.transaction() as session:
             session.execute(
                 delete(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
             )
-        return False
-    except Exception:
-        log.exception(
-            "%s for #%s: outcome unknown; not retried, to avoid a duplicate", item.kind, item.mention_id
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        log.warning(
+            "%s for #%s: outcome unknown (%s), so it may be posted; not retried, to avoid a duplicate",
+            self.item.kind,
+            self.item.mention_id,
+            sent.error,
         )
-        return False
-    with ctx.transaction() as session:
-        notice = session.scalar(
-            select(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
-        )
-        if notice is not None:
-            notice.ts = str(response.get("ts") or "")
-        action = "escalated" if item.kind == ESCALATION else "reminded"
-        audit.record(
-            session, now, action, mention_id=item.mention_id, channel=item.channel, ts=response.get("ts")
-        )
-    return True
