@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import AccountIdentity
 from storage import audit
+from storage.audit import Action
 from storage.models import (
     ACCOUNT_ERROR,
     ACCOUNT_NEEDS_ATTENTION,
@@ -55,7 +56,7 @@ def _audit_connected(
     audit.record(
         session,
         now,
-        "account_connected",
+        Action.ACCOUNT_CONNECTED,
         actor=actor,
         account_id=account.id,
         platform=identity.platform,
@@ -115,7 +116,9 @@ def mark_recovered(session: Session, account: Account, now: datetime, *, actor: 
     previous = account.status
     account.status, account.status_reason = ACCOUNT_OK, None
     if previous in _ALARMING:
-        audit.record(session, now, "account_recovered", actor=actor, account_id=account.id, previous=previous)
+        audit.record(
+            session, now, Action.ACCOUNT_RECOVERED, actor=actor, account_id=account.id, previous=previous
+        )
 
 
 def mark_success(session: Session, account: Account, now: datetime, cursor: str | None) -> None:
@@ -162,12 +165,12 @@ def mark_needs_attention(
     account.retry_after = retry_after
     account.status, account.status_reason = ACCOUNT_NEEDS_ATTENTION, reason
     if first:
-        audit.record(session, now, "account_needs_attention", account_id=account.id, reason=reason)
+        audit.record(session, now, Action.ACCOUNT_NEEDS_ATTENTION, account_id=account.id, reason=reason)
 
 
 def record_gap(session: Session, account: Account, now: datetime, notes: list[str]) -> None:
     account.backlog_gap_at = now
-    audit.record(session, now, "backlog_gap", account_id=account.id, notes=notes)
+    audit.record(session, now, Action.BACKLOG_GAP, account_id=account.id, notes=notes)
 
 
 def set_enabled(session: Session, account_id: int, enabled: bool, *, by: str, now: datetime) -> bool:
@@ -179,7 +182,11 @@ def set_enabled(session: Session, account_id: int, enabled: bool, *, by: str, no
     if enabled:
         account.retry_after = None
     audit.record(
-        session, now, "account_resumed" if enabled else "account_paused", actor=by, account_id=account_id
+        session,
+        now,
+        Action.ACCOUNT_RESUMED if enabled else Action.ACCOUNT_PAUSED,
+        actor=by,
+        account_id=account_id,
     )
     return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,10 +13,58 @@ from storage.models import AuditEvent
 SYSTEM = "system"
 
 
+class Action(StrEnum):
+    """Every kind of event in the trail: what the public-records export and `/twoway report` read."""
+
+    ACCOUNT_ALERTED = "account_alerted"
+    ACCOUNT_CONNECTED = "account_connected"
+    ACCOUNT_NEEDS_ATTENTION = "account_needs_attention"
+    ACCOUNT_PAUSED = "account_paused"
+    ACCOUNT_RECOVERED = "account_recovered"
+    ACCOUNT_RESUMED = "account_resumed"
+    ASSIGNED = "assigned"
+    BACKLOG_GAP = "backlog_gap"
+    BACKLOG_GAP_ANNOUNCED = "backlog_gap_announced"
+    CARD_FAILED = "card_failed"
+    CARD_POSTED = "card_posted"
+    DIGEST_POSTED = "digest_posted"
+    DISMISSED = "dismissed"
+    EDITED = "edited"
+    ESCALATED = "escalated"
+    EXPORTED = "exported"
+    FAQ_ADDED = "faq_added"
+    FAQ_REMOVED = "faq_removed"
+    LIKE_FAILED = "like_failed"
+    LIKE_REQUESTED = "like_requested"
+    LIKED = "liked"
+    MARKED_REPLIED_MANUALLY = "marked_replied_manually"
+    MODEL_RETIRED = "model_retired"
+    MODEL_TRAINED = "model_trained"
+    POLL_NOTES = "poll_notes"
+    REASSIGNED = "reassigned"
+    RECLASSIFIED = "reclassified"
+    REMINDED = "reminded"
+    REPLY_CONFIRMED_NOT_POSTED = "reply_confirmed_not_posted"
+    REPLY_CONFIRMED_POSTED = "reply_confirmed_posted"
+    REPLY_FAILED = "reply_failed"
+    REPLY_LATE_ANSWER = "reply_late_answer"
+    REPLY_REQUESTED = "reply_requested"
+    REPLY_SENT = "reply_sent"
+    REPLY_UNKNOWN = "reply_unknown"
+    ROLE_CHANGED = "role_changed"
+    SETTING_CHANGED = "setting_changed"
+    SLACK_APP_UNINSTALLED = "slack_app_uninstalled"
+    SLACK_TOKENS_REVOKED = "slack_tokens_revoked"
+    TEMPLATE_ADDED = "template_added"
+    TEMPLATE_REMOVED = "template_removed"
+    TRIAGED = "triaged"
+    UNASSIGNED = "unassigned"
+
+
 def record(
     session: Session,
     at: datetime,
-    action: str,
+    action: Action,
     actor: str = SYSTEM,
     mention_id: int | None = None,
     account_id: int | None = None,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.audit import Action
 from storage.models import Faq
 
 
@@ -19,7 +20,7 @@ def add(session: Session, question: str, answer: str, by: str, now: datetime) ->
     faq = Faq(question=question, answer=answer, created_by=by, created_at=now)
     session.add(faq)
     session.flush()
-    audit.record(session, now, "faq_added", actor=by, faq_id=faq.id, question=question, answer=answer)
+    audit.record(session, now, Action.FAQ_ADDED, actor=by, faq_id=faq.id, question=question, answer=answer)
     return faq
 
 
@@ -29,7 +30,7 @@ def remove(session: Session, faq_id: int, by: str, now: datetime) -> Faq | None:
     if faq is None:
         return None
     audit.record(
-        session, now, "faq_removed", actor=by, faq_id=faq.id, question=faq.question, answer=faq.answer
+        session, now, Action.FAQ_REMOVED, actor=by, faq_id=faq.id, question=faq.question, answer=faq.answer
     )
     session.delete(faq)
     session.flush()

@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import domain
 from storage import audit
-from storage.models import NEW, REPLY_NONE, Account, AuditEvent, Base, Mention
+from storage.audit import Action
+from storage.models import CARD_PENDING, NEW, OPEN, REPLY_NONE, Account, AuditEvent, Base, Mention
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def _record_edits(session: Session, account: Account, seen: dict[str, str], now:
             audit.record(
                 session,
                 now,
-                "edited",
+                Action.EDITED,
                 mention_id=mention_id,
                 account_id=account.id,
                 previous_text=latest[mention_id],
@@ -156,8 +157,67 @@ def _record_edits(session: Session, account: Account, seen: dict[str, str], now:
             )
 
 
-def get(session: Session, mention_id: int) -> Mention | None:
-    return session.get(Mention, mention_id)
+def get(session: Session, mention_id: int, for_update: bool = False) -> Mention | None:
+    return session.get(Mention, mention_id, with_for_update=for_update)
+
+
+# id, text, parent_text, platform, author_handle, author_name
+Untriaged = Row[int, str, str | None, str, str, str]
+
+
+def untriaged(session: Session, limit: int) -> list[Untriaged]:
+    """Mentions still `new`, oldest first: what a triage sweep reads."""
+    return list(
+        session.execute(
+            select(
+                Mention.id,
+                Mention.text,
+                Mention.parent_text,
+                Mention.platform,
+                Mention.author_handle,
+                Mention.author_name,
+            )
+            .where(Mention.state == NEW)
+            .order_by(Mention.id)
+            .limit(limit)
+        ).all()
+    )
+
+
+def claim_untriaged(session: Session, ids: Sequence[int]) -> set[int]:
+    """Of `ids`, the rows still `new` that this transaction may write.
+
+    On PostgreSQL, `FOR UPDATE SKIP LOCKED` leaves rows another sweep is writing to that sweep (no
+    waiting, no deadlock); on SQLite the transaction already holds the database's write lock
+    (BEGIN IMMEDIATE).
+    """
+    claim = select(Mention.id).where(Mention.id.in_(list(ids)), Mention.state == NEW)
+    if session.get_bind().dialect.name == "postgresql":
+        claim = claim.order_by(Mention.id).with_for_update(skip_locked=True)
+    return set(session.scalars(claim))
+
+
+_MENTIONS = cast(Table, Mention.__table__)
+_TRIAGED = (
+    update(_MENTIONS)
+    .where(_MENTIONS.c.id == bindparam("mention_id"), _MENTIONS.c.state == NEW)
+    .values(
+        category=bindparam("category"),
+        confidence=bindparam("confidence"),
+        urgent=bindparam("urgent"),
+        urgent_reason=bindparam("urgent_reason"),
+        scores=bindparam("scores"),
+        drafts=bindparam("drafts"),
+        triaged_at=bindparam("triaged_at"),
+        state=OPEN,
+        card_status=CARD_PENDING,
+    )
+)
+
+
+def write_triage(session: Session, rows: list[dict[str, Any]]) -> None:
+    """`new -> open` with the judgement and drafts, in one batch; each row keeps its `new` guard."""
+    session.execute(_TRIAGED, rows)
 
 
 def to_domain(row: Mention) -> domain.Mention:

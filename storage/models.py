@@ -1,6 +1,6 @@
 """TwoWay's tables. Every change here needs a migration in storage/migrations/versions.
 
-States are plain strings checked by the code that moves them; every move that must happen once
+States are enums stored as their string values; every move that must happen once
 (a card, a public reply, a reminder) is an UPDATE guarded by the current state, or an insert
 guarded by a unique index, so that only one caller can win it.
 """
@@ -8,6 +8,7 @@ guarded by a unique index, so that only one caller can win it.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -31,20 +32,58 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: json_type()}
 
 
-# Mention.state
-NEW, OPEN, REPLIED, DISMISSED = "new", "open", "replied", "dismissed"
-# Mention.card_status
-CARD_PENDING, CARD_POSTING, CARD_POSTED, CARD_FAILED = "pending", "posting", "posted", "failed"
-# Mention.reply_status and Reply.status
-REPLY_NONE, REPLY_SENDING, REPLY_SENT = "none", "sending", "sent"
-REPLY_FAILED, REPLY_UNKNOWN, REPLY_MANUAL = "failed", "unknown", "manual"
+class MentionState(StrEnum):
+    NEW = "new"  # stored, not triaged yet
+    OPEN = "open"  # triaged, waiting for an answer
+    REPLIED = "replied"
+    DISMISSED = "dismissed"
+
+
+class CardStatus(StrEnum):
+    PENDING = "pending"
+    POSTING = "posting"  # claimed by one sweep; posted or not, the outcome is being recorded
+    POSTED = "posted"
+    FAILED = "failed"  # Slack refused or did not answer; `card_error` says which
+
+
+class ReplyStatus(StrEnum):
+    NONE = "none"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # the platform refused: nothing was posted
+    UNKNOWN = "unknown"  # it may have been posted: a person checks the platform
+    MANUAL = "manual"  # answered on the platform itself
+
+
+class LikeStatus(StrEnum):
+    LIKING = "liking"
+    LIKED = "liked"
+    FAILED = "failed"
+
+
+class AccountStatus(StrEnum):
+    OK = "ok"
+    NEEDS_ATTENTION = "needs_attention"  # refused credentials: a person must act
+    RATE_LIMITED = "rate_limited"
+    ERROR = "error"
+
+
+class Role(StrEnum):
+    """Staff roles, weakest first: each can do what the ones before it can."""
+
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+# The short names the code has always used, bound to the enum members.
+NEW, OPEN, REPLIED, DISMISSED = MentionState
+CARD_PENDING, CARD_POSTING, CARD_POSTED, CARD_FAILED = CardStatus
+REPLY_NONE, REPLY_SENDING, REPLY_SENT, REPLY_FAILED, REPLY_UNKNOWN, REPLY_MANUAL = ReplyStatus
+ACCOUNT_OK, ACCOUNT_NEEDS_ATTENTION, ACCOUNT_RATE_LIMITED, ACCOUNT_ERROR = AccountStatus
 # A reply in one of these states blocks any other reply to the same mention.
 ACTIVE_REPLY_STATES = (REPLY_SENDING, REPLY_SENT, REPLY_UNKNOWN, REPLY_MANUAL)
-# Account.status
-ACCOUNT_OK, ACCOUNT_NEEDS_ATTENTION = "ok", "needs_attention"
-ACCOUNT_RATE_LIMITED, ACCOUNT_ERROR = "rate_limited", "error"
-# Staff.role, weakest first
-ROLES = ("officer", "supervisor", "admin")
+ROLES = tuple(Role)
 
 
 class Account(Base):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage import settings
+from storage import keys, settings
 from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, OPEN, Mention
 
 # SLA keys: the four categories plus "urgent", which applies to any urgent item.
@@ -31,10 +31,10 @@ PAGE_SIZE = 15
 
 def sla_settings(session: Session) -> dict[str, int | None]:
     """Seconds per SLA key; None means no SLA. Unset keys take the defaults."""
-    stored = settings.get_many(session, "sla.")
+    stored = settings.get_many(session, keys.SLA_PREFIX)
     result: dict[str, int | None] = {}
     for key in SLA_KEYS:
-        name = f"sla.{key}"
+        name = keys.sla(key)
         value = stored[name] if name in stored else SLA_DEFAULTS[key]
         result[key] = int(value) if value is not None else None
     return result

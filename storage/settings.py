@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.audit import Action
 from storage.models import Setting
 
 
@@ -30,13 +31,13 @@ def put(session: Session, key: str, value: Any, by: str, now: datetime) -> None:
     else:
         row.value, row.updated_by, row.updated_at = {"v": value}, by, now
     if previous != value:
-        audit.record(session, now, "setting_changed", actor=by, key=key, value=value, previous=previous)
+        audit.record(session, now, Action.SETTING_CHANGED, actor=by, key=key, value=value, previous=previous)
 
 
 def delete(session: Session, key: str, by: str, now: datetime) -> None:
     row = session.get(Setting, key)
     if row is not None:
         audit.record(
-            session, now, "setting_changed", actor=by, key=key, value=None, previous=row.value.get("v")
+            session, now, Action.SETTING_CHANGED, actor=by, key=key, value=None, previous=row.value.get("v")
         )
         session.delete(row)

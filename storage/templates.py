@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.audit import Action
 from storage.models import Template
 
 
@@ -74,7 +75,7 @@ def add(session: Session, category: str, text: str, by: str, now: datetime) -> T
     session.add(template)
     session.flush()
     audit.record(
-        session, now, "template_added", actor=by, template_id=template.id, category=category, text=text
+        session, now, Action.TEMPLATE_ADDED, actor=by, template_id=template.id, category=category, text=text
     )
     return template
 
@@ -87,7 +88,7 @@ def remove(session: Session, template_id: int, by: str, now: datetime) -> Templa
     audit.record(
         session,
         now,
-        "template_removed",
+        Action.TEMPLATE_REMOVED,
         actor=by,
         template_id=template.id,
         category=template.category,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot import __version__
 from bot.admin import connect
@@ -29,7 +28,7 @@ from storage import accounts as stored_accounts
 from storage import keys, staff
 from storage import settings as stored_settings
 from storage.accounts import all_accounts
-from storage.models import ROLES, Account, Staff
+from storage.models import ROLES, Account, Role
 from storage.queue import cards_not_posted, unanswered_count
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ INVITE = "Invite me first: `/invite @TwoWay`, then run `/twoway setup` again."
 # -- setup -----------------------------------------------------------------------------------
 
 
-@COMMANDS.command("setup", "admin", "/twoway setup", "make this channel the review channel")
+@COMMANDS.command("setup", Role.ADMIN, "/twoway setup", "make this channel the review channel")
 def setup_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if request.args:
         raise UserError("`setup` takes no arguments; run it in the channel you want to use.")
@@ -81,7 +80,10 @@ def setup_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
 
 @COMMANDS.command(
-    "connect", "admin", "/twoway connect x|facebook", "connect an X account or a Facebook Page (opens a form)"
+    "connect",
+    Role.ADMIN,
+    "/twoway connect x|facebook",
+    "connect an X account or a Facebook Page (opens a form)",
 )
 def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if len(request.args) != 1 or request.args[0].lower() not in connect.PLATFORMS:
@@ -108,7 +110,7 @@ def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
 # -- accounts and status ---------------------------------------------------------------------
 
 
-@COMMANDS.command("accounts", "supervisor", "/twoway accounts", "connected accounts and their health")
+@COMMANDS.command("accounts", Role.SUPERVISOR, "/twoway accounts", "connected accounts and their health")
 def accounts_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if request.args:
         raise UserError("`accounts` takes no arguments.")
@@ -125,7 +127,7 @@ def accounts_command(ctx: Context, request: CommandRequest) -> CommandReply:
     return CommandReply("*Connected accounts*\n" + "\n".join(f"• {line}" for line in lines))
 
 
-@COMMANDS.command("status", "officer", "/twoway status", "version, channel, account health and the queue")
+@COMMANDS.command("status", Role.OFFICER, "/twoway status", "version, channel, account health and the queue")
 def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if request.args:
         raise UserError("`status` takes no arguments.")
@@ -222,13 +224,13 @@ def _set_enabled(ctx: Context, request: CommandRequest, enabled: bool) -> Comman
 
 
 @COMMANDS.command(
-    "pause", "admin", "/twoway pause [x|facebook|@handle|id]", "stop polling one account, or all"
+    "pause", Role.ADMIN, "/twoway pause [x|facebook|@handle|id]", "stop polling one account, or all"
 )
 def pause_command(ctx: Context, request: CommandRequest) -> CommandReply:
     return _set_enabled(ctx, request, False)
 
 
-@COMMANDS.command("resume", "admin", "/twoway resume [x|facebook|@handle|id]", "start polling again")
+@COMMANDS.command("resume", Role.ADMIN, "/twoway resume [x|facebook|@handle|id]", "start polling again")
 def resume_command(ctx: Context, request: CommandRequest) -> CommandReply:
     return _set_enabled(ctx, request, True)
 
@@ -245,7 +247,7 @@ def parse_user(token: str) -> str:
 
 
 @COMMANDS.command(
-    "role", "admin", "/twoway role @user officer|supervisor|admin|none", "grant or remove someone's role"
+    "role", Role.ADMIN, "/twoway role @user officer|supervisor|admin|none", "grant or remove someone's role"
 )
 def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if len(request.args) != 2:
@@ -256,15 +258,13 @@ def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
         raise UserError(
             f"`{public(request.args[1], 20)}` is not a role: use officer, supervisor, admin or none."
         )
-    role = None if wanted == "none" else wanted
+    role = None if wanted == "none" else Role(wanted)
     now = ctx.clock.now()
     with ctx.transaction() as session:
         # Lock the admin rows (PostgreSQL; SQLite's write lock already serialises) so two
         # admins demoting each other at once cannot leave the workspace with none.
-        admins = list(
-            session.scalars(select(Staff.slack_user_id).where(Staff.role == "admin").with_for_update())
-        )
-        if user_id in admins and role != "admin" and len(admins) == 1:
+        admins = staff.admins_locked(session)
+        if user_id in admins and role != Role.ADMIN and len(admins) == 1:
             raise UserError(f"<@{user_id}> is the only admin; make someone else admin first.")
         previous = staff.set_role(session, user_id, role, by=request.user_id, now=now)
     if previous == role:
@@ -274,7 +274,7 @@ def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
     else:
         text = f"<@{user_id}> is now {ROLE_WORDS[role]}"
     text += f" (was {previous or 'none'})."
-    if previous == "admin" and user_id in ctx.settings.twoway_admins:
+    if previous == Role.ADMIN and user_id in ctx.settings.twoway_admins:
         text += " They are listed in TWOWAY_ADMINS, so they become admin again when TwoWay restarts."
     if role is None:
         note = f"<@{request.user_id}> removed your TwoWay role."

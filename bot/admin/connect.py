@@ -21,12 +21,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.config import ConfigError
 from bot.core.context import Context
+from bot.core.errors import UserError
 from bot.intake.accounts import connector_from_credentials, save_connected_account
 from bot.slack.escape import public
-from bot.slack.roles import role_message
+from bot.slack.roles import require
 from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected, TransientError
 from domain import AccountIdentity
-from storage import staff
+from storage.models import Role
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +216,12 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
         user_id = str(body["user"]["id"])
         view = body.get("view") or {}
         now = ctx.clock.now()
-        with ctx.transaction() as session:
-            refusal_text = None
-            if not staff.has_role(session, user_id, "admin"):
-                refusal_text = role_message(session, "admin", "connect accounts")
+        refusal_text = None
+        try:
+            with ctx.transaction() as session:
+                require(session, user_id, Role.ADMIN, "connect accounts")
+        except UserError as exc:
+            refusal_text = str(exc)
         if refusal_text is not None:
             log.info("connect %s: refused for %s (not an admin)", platform, user_id)
             ack(response_action="update", view=message_view("Not allowed", refusal_text))

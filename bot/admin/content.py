@@ -36,6 +36,7 @@ from handlers.templates import (
 )
 from handlers.text import X_LIMIT, x_weighted_length
 from storage import faqs, settings, templates
+from storage.models import Role
 
 COMMANDS = Commands()
 
@@ -104,7 +105,7 @@ def _unset_notes(text: str, ctx: Context) -> list[str]:
 # -- /twoway template --------------------------------------------------------------------------
 
 
-@COMMANDS.command("template", "admin", TEMPLATE_USAGE, "List, add or remove reply templates")
+@COMMANDS.command("template", Role.ADMIN, TEMPLATE_USAGE, "List, add or remove reply templates")
 def template_command(ctx: Context, request: CommandRequest) -> CommandReply:
     action, rest = _words(request)
     if action == "list":
@@ -182,7 +183,7 @@ def _template_remove(ctx: Context, user: str, template_id: int) -> CommandReply:
 # -- /twoway faq -------------------------------------------------------------------------------
 
 
-@COMMANDS.command("faq", "admin", FAQ_USAGE, "List, add or remove FAQ answers offered as drafts")
+@COMMANDS.command("faq", Role.ADMIN, FAQ_USAGE, "List, add or remove FAQ answers offered as drafts")
 def faq_command(ctx: Context, request: CommandRequest) -> CommandReply:
     action, rest = _words(request)
     if action == "list":
@@ -269,7 +270,7 @@ def clean_setting(name: str, value: str) -> str:
 
 
 @COMMANDS.command(
-    "set", "admin", SET_USAGE, "Agency details used in drafts: name, non-emergency number, links"
+    "set", Role.ADMIN, SET_USAGE, "Agency details used in drafts: name, non-emergency number, links"
 )
 def set_command(ctx: Context, request: CommandRequest) -> CommandReply:
     text = plain(request.text)

@@ -22,7 +22,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import CursorResult, Update, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
@@ -31,8 +30,10 @@ from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.escape import public
 from bot.slack.format import when
-from storage import audit, staff
-from storage.models import ACCOUNT_ERROR, ACCOUNT_NEEDS_ATTENTION, ACCOUNT_RATE_LIMITED, Account
+from storage import alerts, audit, staff
+from storage.accounts import all_accounts
+from storage.audit import Action
+from storage.models import ACCOUNT_ERROR, ACCOUNT_NEEDS_ATTENTION, ACCOUNT_RATE_LIMITED, Account, Role
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def sync_account_alerts(ctx: Context) -> None:
     now = ctx.clock.now()
     with ctx.transaction() as session:
         channel = review_channel(session, ctx.settings)
-        admins = staff.users_with_role(session, "admin")
+        admins = staff.users_with_role(session, Role.ADMIN)
         seen = [
             Seen(
                 a.id,
@@ -119,7 +120,7 @@ def sync_account_alerts(ctx: Context) -> None:
                 a.backlog_gap_at,
                 a.backlog_alerted_at,
             )
-            for a in session.scalars(select(Account).order_by(Account.id))
+            for a in all_accounts(session)
         ]
     sweep = _Sweep(ctx, ctx.slack, now, channel, admins)
     try:
@@ -168,7 +169,7 @@ class _AlertClaim:
             audit.record(
                 session,
                 sweep.now,
-                "account_alerted",
+                Action.ACCOUNT_ALERTED,
                 account_id=self.account_id,
                 channel=sent.channel,
                 ts=sent.ts,
@@ -193,7 +194,7 @@ class _GapClaim:
             audit.record(
                 session,
                 self.sweep.now,
-                "backlog_gap_announced",
+                Action.BACKLOG_GAP_ANNOUNCED,
                 account_id=self.account.id,
                 gap_at=self.gap_at.isoformat(),
                 ts=sent.ts,
@@ -201,21 +202,10 @@ class _GapClaim:
 
     def refused(self, sent: outbox.Sent) -> None:
         with self.sweep.ctx.transaction() as session:
-            give_back = (
-                update(Account)
-                .where(Account.id == self.account.id, Account.backlog_alerted_at == self.gap_at)
-                .values(backlog_alerted_at=self.account.gap_alerted_at)
-            )
-            _updated(session, give_back)
+            alerts.unclaim_gap(session, self.account.id, self.gap_at, self.account.gap_alerted_at)
 
     def unknown(self, sent: outbox.Sent) -> None:
         log.warning("Backlog notice %s: Slack did not answer (%s)", self.account.id, sent.error)
-
-
-def _updated(session: Session, statement: Update) -> int:
-    """Run a guarded UPDATE; the row count says whether this caller won."""
-    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
-    return result.rowcount
 
 
 def _code(exc: SlackApiError) -> str:
@@ -259,12 +249,7 @@ class _Sweep:
 
     def raise_alert(self, account: Seen, problem: str, channel: str) -> None:
         with self.ctx.transaction() as session:
-            claim = (
-                update(Account)
-                .where(Account.id == account.id, Account.alert_channel.is_(None))
-                .values(alert_channel=channel, alert_ts=None, alert_at=self.now)
-            )
-            if _updated(session, claim) != 1:
+            if not alerts.claim_alert(session, account.id, channel, self.now):
                 return
         self.post_alert(account, problem, channel, self.admins)
 
@@ -290,19 +275,17 @@ class _Sweep:
         # Nothing was posted. Still a problem: take the claim afresh (one caller wins) and post.
         if account.problem is None:
             self.update_claim(account.id, claimed_at, alert_channel=None, alert_at=None)
-        elif self.update_claim(account.id, claimed_at, alert_at=self.now) == 1:
+        elif self.update_claim(account.id, claimed_at, alert_at=self.now):
             self.post_alert(account, account.problem, channel, self.admins)
 
     def update_claim(
         self, account_id: int, claimed_at: datetime | None, session: Session | None = None, **values: Any
-    ) -> int:
+    ) -> bool:
         """Change an unposted claim, only while it is still the one taken at `claimed_at`."""
-        same = Account.alert_at.is_(None) if claimed_at is None else Account.alert_at == claimed_at
-        statement = update(Account).where(Account.id == account_id, Account.alert_ts.is_(None), same)
         if session is not None:
-            return _updated(session, statement.values(**values))
+            return alerts.change_claim(session, account_id, claimed_at, **values)
         with self.ctx.transaction() as own:
-            return _updated(own, statement.values(**values))
+            return alerts.change_claim(own, account_id, claimed_at, **values)
 
     def find_posted(self, channel: str, account_id: int, claimed_at: datetime | None) -> str | None:
         """The ts of the card this claim posted, read back from the channel's message metadata.
@@ -324,15 +307,15 @@ class _Sweep:
     def close_alert(self, account: Seen, channel: str, ts: str) -> None:
         """The account works again (or was paused): one thread notice, and the card says so."""
         with self.ctx.transaction() as session:
-            close = (
-                update(Account)
-                .where(Account.id == account.id, Account.alert_ts == ts)
-                .values(alert_channel=None, alert_ts=None, alert_at=None)
-            )
-            if _updated(session, close) != 1:
+            if not alerts.close_alert(session, account.id, ts):
                 return
             audit.record(
-                session, self.now, "account_recovered", account_id=account.id, ts=ts, paused=account.paused
+                session,
+                self.now,
+                Action.ACCOUNT_RECOVERED,
+                account_id=account.id,
+                ts=ts,
+                paused=account.paused,
             )
         if account.paused:
             notice = f":double_vertical_bar: {account.label} was paused, so this alert is closed. `/twoway resume` polls it again."
@@ -362,27 +345,13 @@ class _Sweep:
 
     def reopen(self, account_id: int, channel: str, ts: str) -> None:
         with self.ctx.transaction() as session:
-            _updated(
-                session,
-                update(Account)
-                .where(Account.id == account_id, Account.alert_channel.is_(None))
-                .values(alert_channel=channel, alert_ts=ts, alert_at=self.now),
-            )
+            alerts.reopen_alert(session, account_id, channel, ts, self.now)
 
     # -- backlog gaps -------------------------------------------------------------------------
 
     def announce_gap(self, account: Seen, gap_at: datetime, channel: str) -> None:
         with self.ctx.transaction() as session:
-            claim = (
-                update(Account)
-                .where(
-                    Account.id == account.id,
-                    Account.backlog_gap_at == gap_at,
-                    or_(Account.backlog_alerted_at.is_(None), Account.backlog_alerted_at != gap_at),
-                )
-                .values(backlog_alerted_at=gap_at)
-            )
-            if _updated(session, claim) != 1:
+            if not alerts.claim_gap(session, account.id, gap_at):
                 return
         who = " ".join(f"<@{user}>" for user in self.admins)
         text = (

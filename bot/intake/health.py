@@ -20,7 +20,7 @@ from storage.models import (
 )
 
 PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
-STATUS_WORDS = {
+STATUS_WORDS: dict[str, str] = {
     ACCOUNT_OK: "healthy",
     ACCOUNT_NEEDS_ATTENTION: "needs attention",
     ACCOUNT_RATE_LIMITED: "rate limited",

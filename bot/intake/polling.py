@@ -19,6 +19,7 @@ from bot.intake.accounts import connector_for
 from connectors.base import AuthFailed, ConnectorError, PollOutcome, RateLimited
 from connectors.http import redact
 from storage import accounts, audit
+from storage.audit import Action
 from storage.mentions import store_page
 from storage.models import (
     ACCOUNT_ERROR,
@@ -87,7 +88,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         for page in connector.fetch(cursor, now, outcome):
             if page.mentions:
                 with ctx.transaction() as session:
-                    row = session.get(Account, account_id)
+                    row = accounts.get(session, account_id)
                     assert row is not None
                     summary.new += store_page(session, row, page.mentions, now)
             summary.skipped += page.skipped
@@ -106,7 +107,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         return summary
     summary.requests = outcome.requests
     with ctx.transaction() as session:
-        row = session.get(Account, account_id)
+        row = accounts.get(session, account_id)
         if row is None:
             return summary
         accounts.mark_success(session, row, now, outcome.cursor)
@@ -116,7 +117,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
             log.warning("%s: backlog gap: %s", summary.account, "; ".join(outcome.notes))
         elif outcome.notes:  # e.g. a Facebook post whose comments Graph would not serve
             notes = [redact(note)[:300] for note in outcome.notes[:20]]
-            audit.record(session, now, "poll_notes", account_id=account_id, notes=notes)
+            audit.record(session, now, Action.POLL_NOTES, account_id=account_id, notes=notes)
             log.warning("%s: %s", summary.account, "; ".join(notes))
     if summary.new or summary.skipped:
         log.info("%s", summary.line())
@@ -128,7 +129,7 @@ def _failed(ctx: Context, account_id: int, summary: PollSummary, exc: Exception,
     message = str(exc) if isinstance(exc, ConnectorError) else f"internal error ({type(exc).__name__})"
     summary.error = message[:300]
     with ctx.transaction() as session:
-        row = session.get(Account, account_id)
+        row = accounts.get(session, account_id)
         if row is None:
             return
         if isinstance(exc, AuthFailed):

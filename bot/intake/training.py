@@ -17,6 +17,7 @@ from handlers.adapt import MIN_CORRECTIONS, holds_up, learn, unique
 from handlers.classifier import Classifier, load_default
 from storage import audit
 from storage import classifiers as models
+from storage.audit import Action
 from storage.corrections import last_correction_id, list_confirmations, list_corrections
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def retrain(ctx: Context) -> TrainResult:
             active=adaptation.accepted,
             now=now,
         )
-        audit.record(session, now, "model_trained", model_id=row.id, **metrics)
+        audit.record(session, now, Action.MODEL_TRAINED, model_id=row.id, **metrics)
         model_id = row.id
     log.info("agency model %s: %s", model_id, adaptation.reason)
     reason = adaptation.reason
@@ -133,7 +134,7 @@ def _retire_if_worse(ctx: Context) -> str | None:
         audit.record(
             session,
             ctx.clock.now(),
-            "model_retired",
+            Action.MODEL_RETIRED,
             model_id=active_id,
             heldback_before=base_f1,
             heldback_after=model_f1,

@@ -16,7 +16,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import domain
@@ -26,14 +25,14 @@ from handlers.drafts import DraftMaker, PastReply
 from handlers.faq import FaqEntry
 from handlers.templates import AGENCY_VARIABLES, TemplateSpec, default_pack, shipped
 from handlers.urgency import urgent_reason
-from storage import audit, faqs, replies_history, settings, templates
+from storage import audit, faqs, mentions, replies_history, settings, templates
+from storage.audit import Action
 from storage.corrections import add_correction
-from storage.models import CARD_PENDING, NEW, OPEN, Mention
+from storage.models import NEW, Mention
 
 log = logging.getLogger(__name__)
 
-# id, text, parent_text, platform, author_handle, author_name
-_Pending = Row[int, str, str | None, str, str, str]
+_Pending = mentions.Untriaged
 
 
 def agency_variables(session: Session) -> dict[str, str]:
@@ -130,19 +129,7 @@ def triage_pending(ctx: Context, limit: int = 500) -> int:
     """Triage up to `limit` new mentions, oldest first; returns how many this call triaged."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        rows = session.execute(
-            select(
-                Mention.id,
-                Mention.text,
-                Mention.parent_text,
-                Mention.platform,
-                Mention.author_handle,
-                Mention.author_name,
-            )
-            .where(Mention.state == NEW)
-            .order_by(Mention.id)
-            .limit(limit)
-        ).all()
+        rows = mentions.untriaged(session, limit)
         if not rows:
             return 0
         maker = draft_maker(session, now)
@@ -158,24 +145,6 @@ def triage_pending(ctx: Context, limit: int = 500) -> int:
     return won
 
 
-_MENTIONS = cast(Table, Mention.__table__)
-_TRIAGED = (
-    update(_MENTIONS)
-    .where(_MENTIONS.c.id == bindparam("mention_id"), _MENTIONS.c.state == NEW)
-    .values(
-        category=bindparam("category"),
-        confidence=bindparam("confidence"),
-        urgent=bindparam("urgent"),
-        urgent_reason=bindparam("urgent_reason"),
-        scores=bindparam("scores"),
-        drafts=bindparam("drafts"),
-        triaged_at=bindparam("triaged_at"),
-        state=OPEN,
-        card_status=CARD_PENDING,
-    )
-)
-
-
 def _write(
     session: Session, writes: Sequence[tuple[int, domain.Triage, list[domain.Draft]]], now: datetime
 ) -> int:
@@ -186,10 +155,7 @@ def _write(
     transaction already holds the database's write lock (BEGIN IMMEDIATE). The UPDATE keeps its
     `state = 'new'` guard all the same.
     """
-    claim = select(Mention.id).where(Mention.id.in_([w[0] for w in writes]), Mention.state == NEW)
-    if session.get_bind().dialect.name == "postgresql":
-        claim = claim.order_by(Mention.id).with_for_update(skip_locked=True)
-    mine = set(session.scalars(claim))
+    mine = mentions.claim_untriaged(session, [w[0] for w in writes])
     rows = [
         {
             "mention_id": mention_id,
@@ -206,13 +172,13 @@ def _write(
     ]
     if not rows:
         return 0
-    session.execute(_TRIAGED, rows)
+    mentions.write_triage(session, rows)
     for mention_id, triage, _drafts in writes:
         if mention_id in mine:
             audit.record(
                 session,
                 now,
-                "triaged",
+                Action.TRIAGED,
                 mention_id=mention_id,
                 category=triage.category,
                 confidence=round(triage.confidence, 4),
@@ -228,7 +194,7 @@ def reclassify(ctx: Context, mention_id: int, label: str, by: str) -> Mention:
 
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        mention = session.get(Mention, mention_id, with_for_update=True)
+        mention = mentions.get(session, mention_id, for_update=True)
         if mention is None:
             raise ValueError(f"there is no mention {mention_id}")
         if mention.state == NEW:
@@ -256,7 +222,7 @@ def reclassify(ctx: Context, mention_id: int, label: str, by: str) -> Mention:
         mention.category, mention.confidence = label, 1.0
         mention.drafts = drafts_json(drafts, category_set_by=by)
         change: dict[str, Any] = {"from": previous, "to": label}
-        audit.record(session, now, "reclassified", actor=by, mention_id=mention.id, **change)
+        audit.record(session, now, Action.RECLASSIFIED, actor=by, mention_id=mention.id, **change)
     return mention
 
 
@@ -264,7 +230,7 @@ def redraft(ctx: Context, mention_id: int) -> Mention:
     """Draft again with today's templates, FAQs and settings (after an admin changed them)."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        mention = session.get(Mention, mention_id, with_for_update=True)
+        mention = mentions.get(session, mention_id, for_update=True)
         if mention is None or mention.state == NEW or mention.category is None:
             raise ValueError(f"mention {mention_id} has not been triaged yet")
         staff_set = (mention.drafts or {}).get("category_set_by")

@@ -16,6 +16,7 @@ from bot.core import ids
 from bot.review import action_ids
 from bot.slack.escape import escape, public
 from bot.slack.format import stamp
+from storage.models import LikeStatus
 
 PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 TEXT_LIMIT = 1500  # mention text on a card; section text may hold 3,000
@@ -203,13 +204,13 @@ def triage_notes(view: CardView) -> list[str]:
     notes.append(link(view.url, f"Open on {platform_name(view.platform)}"))
     if view.assignee:
         notes.append(f":bust_in_silhouette: Assigned to {user(view.assignee)}")
-    if view.like_status == "liked":
+    if view.like_status == LikeStatus.LIKED:
         notes.append(
             f":heart: Liked by {user(view.liked_by)}" + (f" {stamp(view.liked_at)}" if view.liked_at else "")
         )
-    elif view.like_status == "liking":
+    elif view.like_status == LikeStatus.LIKING:
         notes.append(":heart: Liking…")
-    elif view.like_status == "failed":
+    elif view.like_status == LikeStatus.FAILED:
         notes.append(":warning: The like did not go through; try again.")
     if view.deleted:
         notes.append(":wastebasket: Deleted on the platform")
@@ -322,7 +323,7 @@ def action_blocks(view: CardView) -> list[Block]:
     elements: list[Block] = []
     if not view.x_restricted:
         elements.append(button("Edit & send", action_ids.EDIT_REPLY, str(mid)))
-    if view.category == "compliment" and view.like_status not in ("liked", "liking"):
+    if view.category == "compliment" and view.like_status not in (LikeStatus.LIKED, LikeStatus.LIKING):
         elements.append(button("Like", action_ids.LIKE, str(mid)))
     assign: Block = {
         "type": "users_select",

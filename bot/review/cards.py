@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
@@ -24,16 +23,13 @@ from bot.review.replies import recover_stale_likes, recover_stale_sends
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
-from storage import audit
+from storage import accounts, audit, cards, mentions
+from storage.audit import Action
 from storage.models import (
     CARD_FAILED,
     CARD_PENDING,
-    CARD_POSTED,
     CARD_POSTING,
     Account,
-    Correction,
-    Mention,
-    Reply,
 )
 
 log = logging.getLogger(__name__)
@@ -58,19 +54,12 @@ def account_label(account: Account | None) -> str:
 
 
 def load_view(session: Session, mention_id: int) -> CardView | None:
-    mention = session.get(Mention, mention_id)
+    mention = mentions.get(session, mention_id)
     if mention is None:
         return None
-    account = session.get(Account, mention.account_id)
-    reply = session.scalar(
-        select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id.desc()).limit(1)
-    )
-    corrected_by = session.scalar(
-        select(Correction.corrected_by)
-        .where(Correction.mention_id == mention_id)
-        .order_by(Correction.id.desc())
-        .limit(1)
-    )
+    account = accounts.get(session, mention.account_id)
+    reply = cards.latest_reply(session, mention_id)
+    corrected_by = cards.reclassified_by(session, mention_id)
     items = (mention.drafts or {}).get("items") or []
     drafts = tuple(
         DraftView(n, str(item.get("text") or ""), str(item.get("source") or "template"), item.get("match"))
@@ -144,22 +133,8 @@ def post_pending_cards(ctx: Context) -> int:
                 said.logged = True
             return 0
         ctx.state(_NoChannel).logged = False
-        stale = list(
-            session.execute(
-                select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
-                .where(Mention.card_status == CARD_POSTING, Mention.card_claimed_at < now - STALE_CLAIM)
-                .order_by(Mention.id)
-                .limit(BATCH)
-            )
-        )
-        waiting = list(
-            session.execute(
-                select(Mention.id, Mention.card_claimed_at, Mention.card_error, Mention.card_attempts)
-                .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED)))
-                .order_by(Mention.ingested_at, Mention.id)
-                .limit(BATCH)
-            )
-        )
+        stale = cards.stale_claims(session, now - STALE_CLAIM, BATCH)
+        waiting = cards.waiting(session, BATCH)
     posted = 0
     try:
         for mention_id, claimed_at, attempts in stale:
@@ -193,15 +168,7 @@ def _claim(ctx: Context, mention_id: int, states: tuple[str, ...], attempts: int
     claim fails and the next sweep starts from what that attempt left.
     """
     with ctx.transaction() as session:
-        query = update(Mention).where(
-            Mention.id == mention_id, Mention.card_status.in_(states), Mention.card_attempts == attempts
-        )
-        result = session.execute(
-            query.values(
-                card_status=CARD_POSTING, card_claimed_at=now, card_attempts=Mention.card_attempts + 1
-            )
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return cards.claim(session, mention_id, states, attempts, now)
 
 
 def _post(ctx: Context, mention_id: int, channel: str, check_since: datetime | None) -> int:
@@ -274,15 +241,11 @@ def find_card(ctx: Context, channel: str, mention_id: int, since: datetime) -> s
 
 def _posted(ctx: Context, mention_id: int, channel: str, ts: str, recovered: bool) -> None:
     with ctx.transaction() as session:
-        session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
-            .values(card_status=CARD_POSTED, card_channel=channel, card_ts=ts, card_error=None)
-        )
+        cards.posted(session, mention_id, channel, ts)
         audit.record(
             session,
             ctx.clock.now(),
-            "card_posted",
+            Action.CARD_POSTED,
             mention_id=mention_id,
             channel=channel,
             ts=ts,
@@ -293,12 +256,8 @@ def _posted(ctx: Context, mention_id: int, channel: str, ts: str, recovered: boo
 def _failed(ctx: Context, mention_id: int, error: str) -> None:
     log.warning("card for #%s not posted: %s", mention_id, error)
     with ctx.transaction() as session:
-        session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
-            .values(card_status=CARD_FAILED, card_error=error[:500])
-        )
-        audit.record(session, ctx.clock.now(), "card_failed", mention_id=mention_id, error=error[:500])
+        cards.failed(session, mention_id, error[:500])
+        audit.record(session, ctx.clock.now(), Action.CARD_FAILED, mention_id=mention_id, error=error[:500])
 
 
 # -- redraw ---------------------------------------------------------------------------------------------
@@ -308,7 +267,7 @@ def refresh_card(ctx: Context, mention_id: int) -> bool:
     """Redraw a posted card from the database's current state; False when there is none to redraw."""
     with ctx.transaction() as session:
         view = load_view(session, mention_id)
-        mention = session.get(Mention, mention_id)
+        mention = mentions.get(session, mention_id)
         where = (mention.card_channel, mention.card_ts) if mention else (None, None)
     if view is None or not where[0] or not where[1]:
         return False

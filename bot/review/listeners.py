@@ -16,7 +16,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot.core import ids
 from bot.core.context import Context
@@ -29,7 +28,8 @@ from bot.slack.app import after_ack, user_message
 from bot.slack.roles import require
 from domain import CATEGORIES
 from handlers.text import fits, length_on, limit_for
-from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention
+from storage import cards, mentions
+from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention, Role
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def check_card(
-    ctx: Context, click: Click, mention_id: int, role: str, doing: str, card_only: bool = True
+    ctx: Context, click: Click, mention_id: int, role: Role, doing: str, card_only: bool = True
 ) -> Mention:
     """The mention, after the role check and the tamper checks; raises UserError otherwise."""
     block_mention = action_ids.mention_from_block(click.block_id)
@@ -91,7 +91,7 @@ def check_card(
         require(session, click.user, role, doing)
         if block_mention is not None and block_mention != mention_id:
             raise UserError(NOT_THIS_CARD)
-        mention = session.get(Mention, mention_id)
+        mention = mentions.get(session, mention_id)
         if mention is None:
             raise UserError(f"There is no item #{mention_id}. Nothing was changed.")
         if click.from_message:
@@ -99,17 +99,9 @@ def check_card(
             same = (mention.card_channel, mention.card_ts) == (channel, ts)
             if not same and mention.card_ts is None and mention.card_status in (CARD_POSTING, CARD_FAILED):
                 raise UserError(STILL_RECORDING)  # a post whose answer was lost (crash, timeout)
-            if not same and (card_only or _is_some_card(session, channel, ts)):
+            if not same and (card_only or cards.at(session, channel, ts) is not None):
                 raise UserError(NOT_THIS_CARD)
         return mention
-
-
-def _is_some_card(session: Any, channel: Any, ts: Any) -> bool:
-
-    found = session.scalar(
-        select(Mention.id).where(Mention.card_channel == channel, Mention.card_ts == ts).limit(1)
-    )
-    return found is not None
 
 
 # -- plumbing -----------------------------------------------------------------------------------------
@@ -176,7 +168,7 @@ def on_send(ctx: Context, click: Click) -> str | None:
     mention_id, number = _ids_or_refuse(click.value, 2)
     if match is None or int(match.group(1)) != number:
         raise UserError(BAD_VALUE)
-    mention = check_card(ctx, click, mention_id, "officer", "send replies")
+    mention = check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
     if mention.platform == "x" and not mention.explicit_mention:
         raise UserError(
             "The X API cannot reply to this post; open it on X, reply there and mark it as replied manually."
@@ -193,14 +185,14 @@ def on_send(ctx: Context, click: Click) -> str | None:
 
 def on_retry(ctx: Context, click: Click) -> str | None:
     mention_id, reply_id = _ids_or_refuse(click.value, 2)
-    check_card(ctx, click, mention_id, "officer", "send replies")
+    check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
     return _finish(ctx, replies.retry_send(ctx, mention_id, reply_id, click.user))
 
 
 def on_confirm(posted: bool) -> Work:
     def work(ctx: Context, click: Click) -> str | None:
         mention_id, reply_id = _ids_or_refuse(click.value, 2)
-        check_card(ctx, click, mention_id, "officer", "record what happened to a reply")
+        check_card(ctx, click, mention_id, Role.OFFICER, "record what happened to a reply")
         return _finish(ctx, replies.confirm_unknown(ctx, mention_id, reply_id, posted, click.user))
 
     return work
@@ -208,13 +200,13 @@ def on_confirm(posted: bool) -> Work:
 
 def on_manual(ctx: Context, click: Click) -> str | None:
     (mention_id,) = _ids_or_refuse(click.value, 1)
-    check_card(ctx, click, mention_id, "officer", "mark items as replied")
+    check_card(ctx, click, mention_id, Role.OFFICER, "mark items as replied")
     return _finish(ctx, replies.mark_replied_manually(ctx, mention_id, click.user))
 
 
 def on_like(ctx: Context, click: Click) -> str | None:
     (mention_id,) = _ids_or_refuse(click.value, 1)
-    mention = check_card(ctx, click, mention_id, "officer", "like posts")
+    mention = check_card(ctx, click, mention_id, Role.OFFICER, "like posts")
     if mention.category != "compliment":  # a like on a complaint reads as mockery
         raise UserError(
             f"Only compliments are liked from TwoWay; #{mention_id} is filed as {mention.category}."
@@ -249,7 +241,7 @@ def on_dismiss(ctx: Context, click: Click) -> str | None:
         reason = "not_needed"  # a plain "No reply needed" button says just that
     if reason not in action_ids.DISMISS_REASONS:
         raise UserError(BAD_VALUE)
-    check_card(ctx, click, mention_id, "officer", "mark items as needing no reply")
+    check_card(ctx, click, mention_id, Role.OFFICER, "mark items as needing no reply")
     return _finish(ctx, replies.dismiss(ctx, mention_id, reason, click.user))
 
 
@@ -259,7 +251,7 @@ def on_reclassify(ctx: Context, click: Click) -> str | None:
     category = _choice(click)
     if category not in CATEGORIES:
         raise UserError(BAD_VALUE)
-    mention = check_card(ctx, click, mention_id, "officer", "reclassify items")
+    mention = check_card(ctx, click, mention_id, Role.OFFICER, "reclassify items")
     if mention.category == category:  # the overflow leaves the current category out
         raise UserError(f"#{mention_id} is already filed as {category}. Nothing was changed.")
     try:
@@ -279,7 +271,7 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
     click = Click.of(body)
     try:
         (mention_id,) = _ids_or_refuse(click.value, 1)
-        mention = check_card(ctx, click, mention_id, "officer", "send replies")
+        mention = check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
         if mention.platform == "x" and not mention.explicit_mention:
             raise UserError("The X API cannot reply to this post; open it on X and reply there.")
         if mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
@@ -322,10 +314,10 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
         return
     mention_id, channel, ts = parsed
     with ctx.transaction() as session:
-        mention = session.get(Mention, mention_id)
+        mention = mentions.get(session, mention_id)
         problem = None
         try:
-            require(session, user, "officer", "send replies")
+            require(session, user, Role.OFFICER, "send replies")
         except UserError as exc:
             problem = str(exc)
         if problem is None and mention is None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,23 +25,19 @@ from bot.review.action_ids import CHECKED_NOT_POSTED
 from bot.slack.escape import public
 from bot.slack.format import stamp
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Rejected
-from storage import audit
-from storage.mentions import to_domain
+from storage import accounts, audit, mentions
+from storage import replies as stored
+from storage.audit import Action
 from storage.models import (
-    ACTIVE_REPLY_STATES,
     DISMISSED,
     OPEN,
-    REPLIED,
     REPLY_FAILED,
     REPLY_MANUAL,
-    REPLY_NONE,
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
-    Account,
-    AuditEvent,
+    LikeStatus,
     Mention,
-    Reply,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +45,6 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "failed", "unknown", "refused", "done"]
 STALE_SENDING = timedelta(minutes=10)
 STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
-_OPEN_TO_REPLY = (REPLY_NONE, REPLY_FAILED)
 
 
 @dataclass(frozen=True)
@@ -68,20 +62,16 @@ class Result:
 
 def why_not(session: Session, mention: Mention) -> str:
     """Why this mention cannot be answered now, in the words of the card."""
-    reply = session.scalar(
-        select(Reply)
-        .where(Reply.mention_id == mention.id, Reply.status.in_(ACTIVE_REPLY_STATES))
-        .order_by(Reply.id.desc())
-        .limit(1)
-    )
+    reply = stored.active_reply(session, mention.id)
     if reply is not None:
         by, at = f"<@{reply.requested_by}>", stamp(reply.completed_at or reply.requested_at)
-        return {
+        words: dict[str, str] = {
             REPLY_SENT: f"Already sent by {by} at {at}.",
             REPLY_SENDING: f"A reply is being sent by {by} (started {at}).",
             REPLY_UNKNOWN: f"A reply by {by} may have been posted at {at}; check the card.",
             REPLY_MANUAL: f"Already marked as replied manually by {by} at {at}.",
-        }.get(reply.status, "Already answered.")
+        }
+        return words.get(reply.status, "Already answered.")
     if mention.state == DISMISSED:
         at = stamp(mention.dismissed_at) if mention.dismissed_at else "earlier"
         return f"Already marked as needing no reply by <@{mention.dismissed_by}> at {at}."
@@ -93,22 +83,9 @@ def why_not(session: Session, mention: Mention) -> str:
 # -- send -----------------------------------------------------------------------------------------
 
 
-def _answered(status: str, by: str, at: datetime) -> dict[str, Any]:
-    """The mention's columns once its reply reaches `status`: a sent or manual reply answers it.
-
-    `at` is when the answer went out, which for a reply confirmed later is when it was sent.
-    """
-    values: dict[str, Any] = {"reply_status": status}
-    if status in (REPLY_SENT, REPLY_MANUAL):
-        values.update(
-            state=REPLIED, responded_by=by, first_response_at=func.coalesce(Mention.first_response_at, at)
-        )
-    return values
-
-
 def _sent_at(session: Session, reply_id: int, fallback: datetime) -> datetime:
     """When the reply went out: a late platform answer or a later check does not make it later."""
-    return session.scalar(select(Reply.requested_at).where(Reply.id == reply_id)) or fallback
+    return stored.sent_at(session, reply_id) or fallback
 
 
 def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Result | None:
@@ -117,15 +94,10 @@ def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Resul
     The guarded UPDATE is what makes a public reply happen once: of any number of concurrent
     clicks, exactly one sees rowcount 1. The others get the reason, e.g. who already sent it.
     """
-    mention = session.get(Mention, mention_id)
+    mention = mentions.get(session, mention_id)
     if mention is None:
         return Result("refused", mention_id, f"There is no item #{mention_id}.")
-    claimed = session.execute(
-        update(Mention)
-        .where(Mention.id == mention_id, Mention.state == OPEN, Mention.reply_status.in_(_OPEN_TO_REPLY))
-        .values(**values)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not stored.claim_unanswered(session, mention_id, **values):
         session.refresh(mention)
         return Result("refused", mention_id, why_not(session, mention))
     return None
@@ -141,21 +113,11 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
             refused = _claim_unanswered(session, mention_id, reply_status=REPLY_SENDING)
             if refused is not None:
                 return refused
-            reply = Reply(
-                mention_id=mention_id,
-                text=text,
-                source=source,
-                status=REPLY_SENDING,
-                requested_by=by,
-                requested_at=now,
-            )
-            session.add(reply)
-            session.flush()
-            reply_id = reply.id
+            reply_id = stored.add_reply(session, mention_id, text, source, REPLY_SENDING, by, now).id
             audit.record(
                 session,
                 now,
-                "reply_requested",
+                Action.REPLY_REQUESTED,
                 actor=by,
                 mention_id=mention_id,
                 reply_id=reply_id,
@@ -164,7 +126,7 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
             )
     except IntegrityError:  # the unique index caught a second active reply
         with ctx.transaction() as session:
-            mention = session.get(Mention, mention_id)
+            mention = mentions.get(session, mention_id)
             message = why_not(session, mention) if mention else "Already answered."
         return Result("refused", mention_id, message)
     return _call_platform(ctx, mention_id, reply_id, text, by)
@@ -175,12 +137,12 @@ def _call_platform(ctx: Context, mention_id: int, reply_id: int, text: str, by: 
     began = False
     try:
         with ctx.transaction() as session:
-            row = session.get(Mention, mention_id)
+            row = mentions.get(session, mention_id)
             assert row is not None
-            account = session.get(Account, row.account_id)
+            account = accounts.get(session, row.account_id)
             if account is None:
                 raise Rejected("the account of this item is no longer connected")
-            domain_mention = to_domain(row)
+            domain_mention = mentions.to_domain(row)
             connector = connector_for(ctx, account)
         began = True
         posted = connector.reply(domain_mention, text)
@@ -219,21 +181,27 @@ def _finish(
     # sweep; a definite answer then settles it, unless a person has recorded an outcome since.
     settles = (REPLY_SENDING,) if status == REPLY_UNKNOWN else (REPLY_SENDING, REPLY_UNKNOWN)
     with ctx.transaction() as session:
-        done = session.execute(
-            update(Reply)
-            .where(Reply.id == reply_id, Reply.status.in_(settles))
-            .values(status=status, completed_at=now, error=error, external_id=external_id, url=url or None)
+        done = stored.settle_reply(
+            session,
+            reply_id,
+            settles,
+            status=status,
+            completed_at=now,
+            error=error,
+            external_id=external_id,
+            url=url or None,
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not done:
             return _too_late(session, ctx, mention_id, reply_id, by, status, external_id, url, error)
-        session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id, Mention.reply_status.in_(settles))
-            .values(**_answered(status, by, _sent_at(session, reply_id, now)))
+        stored.settle_mention(
+            session, mention_id, settles, stored.answered(status, by, _sent_at(session, reply_id, now))
         )
-        action = {REPLY_SENT: "reply_sent", REPLY_FAILED: "reply_failed", REPLY_UNKNOWN: "reply_unknown"}[
-            status
-        ]
+        actions: dict[str, Action] = {
+            REPLY_SENT: Action.REPLY_SENT,
+            REPLY_FAILED: Action.REPLY_FAILED,
+            REPLY_UNKNOWN: Action.REPLY_UNKNOWN,
+        }
+        action = actions[status]
         audit.record(
             session,
             now,
@@ -277,7 +245,7 @@ def _too_late(
     audit.record(
         session,
         ctx.clock.now(),
-        "reply_late_answer",
+        Action.REPLY_LATE_ANSWER,
         actor=by,
         mention_id=mention_id,
         reply_id=reply_id,
@@ -286,8 +254,8 @@ def _too_late(
         url=url,
         error=error,
     )
-    reply = session.get(Reply, reply_id)
-    recorded = reply.status if reply is not None else "unknown"
+    reply = stored.get(session, reply_id)
+    recorded = reply.status if reply is not None else REPLY_UNKNOWN
     if status == REPLY_SENT and recorded != REPLY_SENT:
         log.error(
             "reply %s of #%s: the platform posted it after it was recorded as %s",
@@ -313,12 +281,12 @@ def _too_late(
 def retry_send(ctx: Context, mention_id: int, reply_id: int, by: str) -> Result:
     """Send again the text of a reply the platform definitely refused."""
     with ctx.transaction() as session:
-        reply = session.get(Reply, reply_id)
-        latest = session.scalar(select(func.max(Reply.id)).where(Reply.mention_id == mention_id))
+        reply = stored.get(session, reply_id)
+        latest = stored.latest_reply_id(session, mention_id)
         if reply is None or reply.mention_id != mention_id:
             return Result("refused", mention_id, "This button doesn't belong to this card.")
         if reply.status != REPLY_FAILED or latest != reply_id:
-            mention = session.get(Mention, mention_id)
+            mention = mentions.get(session, mention_id)
             return Result(
                 "refused", mention_id, why_not(session, mention) if mention else "Nothing to retry."
             )
@@ -330,26 +298,20 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
     """A person checked the platform: the `unknown` reply was posted, or was not."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        done = session.execute(
-            update(Reply)
-            .where(Reply.id == reply_id, Reply.mention_id == mention_id, Reply.status == REPLY_UNKNOWN)
-            .values(
-                status=REPLY_SENT if posted else REPLY_FAILED,
-                error=None if posted else CHECKED_NOT_POSTED,
-            )
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not stored.confirm_unknown(session, mention_id, reply_id, posted, CHECKED_NOT_POSTED):
             return Result(
                 "refused",
                 mention_id,
                 "Someone already recorded what happened to this reply. Nothing was changed.",
             )
-        session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id, Mention.reply_status == REPLY_UNKNOWN)
-            .values(**_answered(REPLY_SENT if posted else REPLY_FAILED, by, _sent_at(session, reply_id, now)))
+        outcome = REPLY_SENT if posted else REPLY_FAILED
+        stored.settle_mention(
+            session,
+            mention_id,
+            (REPLY_UNKNOWN,),
+            stored.answered(outcome, by, _sent_at(session, reply_id, now)),
         )
-        action = "reply_confirmed_posted" if posted else "reply_confirmed_not_posted"
+        action = Action.REPLY_CONFIRMED_POSTED if posted else Action.REPLY_CONFIRMED_NOT_POSTED
         audit.record(session, now, action, actor=by, mention_id=mention_id, reply_id=reply_id)
     return Result(
         "done", mention_id, "Recorded as posted." if posted else "Recorded as not posted; you can send again."
@@ -360,20 +322,13 @@ def recover_stale_sends(ctx: Context) -> list[int]:
     """Replies left `sending` by a crash become `unknown`: a person must check, nobody re-sends."""
     cutoff = ctx.clock.now() - STALE_SENDING
     with ctx.transaction() as session:
-        stale = list(
-            session.scalars(select(Reply).where(Reply.status == REPLY_SENDING, Reply.requested_at < cutoff))
-        )
+        stale = stored.stale_sending(session, cutoff)
         for reply in stale:
-            reply.status, reply.error = REPLY_UNKNOWN, "interrupted while sending"
-            session.execute(
-                update(Mention)
-                .where(Mention.id == reply.mention_id, Mention.reply_status == REPLY_SENDING)
-                .values(reply_status=REPLY_UNKNOWN)
-            )
+            stored.mark_unknown(session, reply, "interrupted while sending")
             audit.record(
                 session,
                 ctx.clock.now(),
-                "reply_unknown",
+                Action.REPLY_UNKNOWN,
                 mention_id=reply.mention_id,
                 reply_id=reply.id,
                 error=reply.error,
@@ -389,33 +344,15 @@ def recover_stale_likes(ctx: Context) -> list[int]:
     """
     cutoff = ctx.clock.now() - STALE_LIKING
     with ctx.transaction() as session:
-        requested = (
-            select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
-            .where(AuditEvent.action == "like_requested")
-            .group_by(AuditEvent.mention_id)
-            .subquery()
-        )
-        stale = list(
-            session.scalars(
-                select(Mention.id)
-                .outerjoin(requested, requested.c.mention_id == Mention.id)
-                .where(Mention.like_status == "liking", (requested.c.at < cutoff) | requested.c.at.is_(None))
-                .order_by(Mention.id)
-            )
-        )
+        stale = stored.stale_likes(session, cutoff)
         recovered = []
         for mention_id in stale:
-            done = session.execute(
-                update(Mention)
-                .where(Mention.id == mention_id, Mention.like_status == "liking")
-                .values(like_status="failed")
-            )
-            if done.rowcount == 1:  # type: ignore[attr-defined]
+            if stored.like_failed(session, mention_id, only_if_liking=True):
                 recovered.append(mention_id)
                 audit.record(
                     session,
                     ctx.clock.now(),
-                    "like_failed",
+                    Action.LIKE_FAILED,
                     mention_id=mention_id,
                     error="interrupted while liking",
                 )
@@ -430,21 +367,11 @@ def mark_replied_manually(ctx: Context, mention_id: int, by: str) -> Result:
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:
-            refused = _claim_unanswered(session, mention_id, **_answered(REPLY_MANUAL, by, now))
+            refused = _claim_unanswered(session, mention_id, **stored.answered(REPLY_MANUAL, by, now))
             if refused is not None:
                 return refused
-            session.add(
-                Reply(
-                    mention_id=mention_id,
-                    text="",
-                    source="manual",
-                    status=REPLY_MANUAL,
-                    requested_by=by,
-                    requested_at=now,
-                    completed_at=now,
-                )
-            )
-            audit.record(session, now, "marked_replied_manually", actor=by, mention_id=mention_id)
+            stored.add_reply(session, mention_id, "", "manual", REPLY_MANUAL, by, now, completed_at=now)
+            audit.record(session, now, Action.MARKED_REPLIED_MANUALLY, actor=by, mention_id=mention_id)
     except IntegrityError:
         return Result("refused", mention_id, "Already answered.")
     return Result("done", mention_id, "Marked as replied manually.")
@@ -459,7 +386,7 @@ def dismiss(ctx: Context, mention_id: int, reason: str, by: str) -> Result:
         )
         if refused is not None:
             return refused
-        audit.record(session, now, "dismissed", actor=by, mention_id=mention_id, reason=reason)
+        audit.record(session, now, Action.DISMISSED, actor=by, mention_id=mention_id, reason=reason)
     return Result("done", mention_id, "Marked as needing no reply.")
 
 
@@ -468,50 +395,39 @@ def like(ctx: Context, mention_id: int, by: str) -> Result:
 
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        mention = session.get(Mention, mention_id)
+        mention = mentions.get(session, mention_id)
         if mention is None:
             return Result("refused", mention_id, f"There is no item #{mention_id}.")
-        claimed = session.execute(
-            update(Mention)
-            .where(
-                Mention.id == mention_id, (Mention.like_status.is_(None)) | (Mention.like_status == "failed")
-            )
-            .values(like_status="liking")
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not stored.claim_like(session, mention_id):
             session.refresh(mention)
-            if mention.like_status == "liked":
+            if mention.like_status == LikeStatus.LIKED:
                 at = stamp(mention.liked_at) if mention.liked_at else "earlier"
                 return Result("refused", mention_id, f"Already liked by <@{mention.liked_by}> at {at}.")
             return Result("refused", mention_id, "A like is being sent right now.")
-        account = session.get(Account, mention.account_id)
-        audit.record(session, now, "like_requested", actor=by, mention_id=mention_id)
+        account = accounts.get(session, mention.account_id)
+        audit.record(session, now, Action.LIKE_REQUESTED, actor=by, mention_id=mention_id)
     try:
         if account is None:
             raise Rejected("the account of this item is no longer connected")
         with ctx.transaction() as session:
-            row = session.get(Mention, mention_id)
+            row = mentions.get(session, mention_id)
             assert row is not None
             connector = connector_for(ctx, account)
-            domain_mention = to_domain(row)
+            domain_mention = mentions.to_domain(row)
         connector.like(domain_mention)
     except Exception as exc:
         error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
         if not isinstance(exc, ConnectorError):
             log.exception("like for #%s: unexpected error", mention_id)
         with ctx.transaction() as session:
-            session.execute(update(Mention).where(Mention.id == mention_id).values(like_status="failed"))
+            stored.like_failed(session, mention_id)
             audit.record(
-                session, ctx.clock.now(), "like_failed", actor=by, mention_id=mention_id, error=error
+                session, ctx.clock.now(), Action.LIKE_FAILED, actor=by, mention_id=mention_id, error=error
             )
         return Result(
             "failed", mention_id, f"The like did not go through ({public(error)}); you can try again."
         )
     with ctx.transaction() as session:
-        session.execute(
-            update(Mention)
-            .where(Mention.id == mention_id)
-            .values(like_status="liked", liked_by=by, liked_at=ctx.clock.now())
-        )
-        audit.record(session, ctx.clock.now(), "liked", actor=by, mention_id=mention_id)
+        stored.like_done(session, mention_id, by, ctx.clock.now())
+        audit.record(session, ctx.clock.now(), Action.LIKED, actor=by, mention_id=mention_id)
     return Result("done", mention_id, "Liked.")

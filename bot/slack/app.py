@@ -25,6 +25,7 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.slack.client import make_web_client, posting_client_for
 from storage import audit
+from storage.audit import Action
 
 if TYPE_CHECKING:
     pass
@@ -225,13 +226,14 @@ def _register_events(app: App, ctx: Context) -> None:
         if request.headers.get("x-slack-retry-num"):
             return  # Slack re-sent an event it thinks we missed; the first delivery did the work
         kind = str(event.get("type", "app_uninstalled"))
+        action = Action.SLACK_TOKENS_REVOKED if kind == "tokens_revoked" else Action.SLACK_APP_UNINSTALLED
         log.error("Slack says %s: TwoWay can no longer post; reinstall the app and update the token", kind)
         # In the work pool, like every other write after an ack, so shutdown and tests can wait for it.
-        after_ack(ctx, record, kind)
+        after_ack(ctx, record, action)
 
-    def record(kind: str) -> None:
+    def record(action: Action) -> None:
         with ctx.transaction() as session:
-            audit.record(session, ctx.clock.now(), "slack_" + kind)
+            audit.record(session, ctx.clock.now(), action)
 
     app.event("app_uninstalled")(uninstalled)
     app.event("tokens_revoked")(uninstalled)

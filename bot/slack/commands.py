@@ -25,13 +25,18 @@ from bot.slack.app import after_ack, user_message
 from bot.slack.escape import public
 from bot.slack.roles import require
 from storage import staff
-from storage.models import ROLES
+from storage.models import ROLES, Role
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/twoway"
 DEFAULT = "help"
-ROLE_TITLES = {None: "Everyone", "officer": "Officers", "supervisor": "Supervisors", "admin": "Admins"}
+ROLE_TITLES = {
+    None: "Everyone",
+    Role.OFFICER: "Officers",
+    Role.SUPERVISOR: "Supervisors",
+    Role.ADMIN: "Admins",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ Handler = Callable[[Context, CommandRequest], CommandReply]
 @dataclass(frozen=True)
 class Subcommand:
     name: str
-    role: str | None  # officer | supervisor | admin; None: anyone
+    role: Role | None  # None: anyone
     usage: str  # e.g. "/twoway role @user officer|supervisor|admin|none"
     summary: str
     handler: Handler
@@ -75,7 +80,7 @@ class Commands:
             for command in part.values():
                 self.add(command)
 
-    def command(self, name: str, role: str | None, usage: str, summary: str) -> Callable[[Handler], Handler]:
+    def command(self, name: str, role: Role | None, usage: str, summary: str) -> Callable[[Handler], Handler]:
         """Register the decorated handler as `/twoway NAME`, usable by `role` and stronger roles."""
 
         def register(handler: Handler) -> Handler:

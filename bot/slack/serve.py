@@ -27,12 +27,12 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
-from sqlalchemy import text
 from waitress import serve  # type: ignore[import-untyped]
 
 from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.slack.app import HTTP_THREADS, SlackApp
+from storage import db
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -61,12 +61,7 @@ def bolt_request(raw: str, query: str, headers: dict[str, str]) -> BoltRequest:
 
 
 def _health(ctx: Context) -> tuple[int, str]:
-    try:
-        with ctx.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return 503, "database unavailable"
-    return 200, "ok"
+    return (200, "ok") if db.reachable(ctx.engine) else (503, "database unavailable")
 
 
 def make_wsgi(ctx: Context, slack: SlackApp | None, events: bool = True) -> Callable[..., Iterable[bytes]]:

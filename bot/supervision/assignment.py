@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -22,7 +21,8 @@ from bot.review.cards import refresh_card
 from bot.slack.escape import public
 from bot.slack.messages import open_dm, permalink
 from bot.slack.outbox import poster
-from storage import audit, staff
+from storage import audit, mentions, staff
+from storage.audit import Action
 from storage.models import DISMISSED, REPLIED, Mention
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
             raise UserError(problem)
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        mention = session.scalar(select(Mention).where(Mention.id == mention_id).with_for_update())
+        mention = mentions.get(session, mention_id, for_update=True)
         if mention is None:
             raise UserError(f"There is no item #{mention_id}.")
         if assignee is not None and mention.state in (REPLIED, DISMISSED):
@@ -75,7 +75,7 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
         previous = mention.assignee
         if previous == assignee:
             return AssignResult(mention_id, assignee, previous, changed=False, action=None)
-        action = "unassigned" if assignee is None else "reassigned" if previous else "assigned"
+        action = Action.UNASSIGNED if assignee is None else Action.REASSIGNED if previous else Action.ASSIGNED
         mention.assignee = assignee
         mention.assigned_at = now if assignee else None
         mention.assigned_by = by if assignee else None

@@ -22,21 +22,17 @@ from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
 from bot.slack.messages import card_url, open_dm, send_file_to_user
 from bot.slack.outbox import poster
-from bot.slack.roles import role_message
+from bot.slack.roles import require
 from bot.supervision.assignment import assign
 from bot.supervision.digest import (
-    DAILY_KEY,
     WEEKDAYS,
     WEEKLY_DEFAULT,
-    WEEKLY_KEY,
     report_blocks,
     schedule,
     upload_chart,
 )
 from bot.supervision.export import FORMATS, day_bounds, parse_day, record_export, write_export
 from bot.supervision.sla import (
-    QUIET_KEY,
-    TIMEZONE_KEY,
     agency_timezone,
     format_duration,
     parse_clock,
@@ -44,8 +40,9 @@ from bot.supervision.sla import (
     parse_quiet,
     parse_timezone,
 )
-from storage import settings, staff
+from storage import keys, settings, staff
 from storage.metrics import build_report
+from storage.models import Role
 from storage.queue import QUEUE_FILTERS, SLA_KEYS, QueueItem, sla_settings, threshold, unanswered
 
 log = logging.getLogger(__name__)
@@ -60,11 +57,9 @@ MAX_REPORT_DAYS = 366
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def _require(ctx: Context, user: str, role: str, doing: str) -> None:
-
+def _require(ctx: Context, user: str, role: Role, doing: str) -> None:
     with ctx.transaction() as session:
-        if not staff.has_role(session, user, role):
-            raise UserError(f"{role_message(session, role, doing)} Nothing was changed.")
+        require(session, user, role, doing)
 
 
 def parse_item(text: str) -> int:
@@ -90,7 +85,7 @@ def parse_user(text: str) -> str | None:
 
 
 @COMMANDS.command(
-    "assign", "supervisor", "/twoway assign ITEM @user|none", "hand an item to someone (or unassign)"
+    "assign", Role.SUPERVISOR, "/twoway assign ITEM @user|none", "hand an item to someone (or unassign)"
 )
 def assign_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
@@ -139,7 +134,7 @@ def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, in
 
 
 @COMMANDS.command(
-    "queue", "officer", "/twoway queue [mine|unassigned|all] [PAGE]", "unanswered items, oldest first"
+    "queue", Role.OFFICER, "/twoway queue [mine|unassigned|all] [PAGE]", "unanswered items, oldest first"
 )
 def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = [a.lower() for a in request.args]
@@ -149,7 +144,7 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
         raise UserError("Choose `mine`, `unassigned` or `all`, optionally followed by a page number.")
     with ctx.transaction() as session:
-        supervisor = staff.has_role(session, request.user_id, "supervisor")
+        supervisor = staff.has_role(session, request.user_id, Role.SUPERVISOR)
         which = args[0] if args else ("all" if supervisor else "mine")
         if which != "mine" and not supervisor:
             raise UserError("Officers can see `/twoway queue mine`; the whole queue is for supervisors.")
@@ -174,7 +169,7 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
 def _sla_summary(ctx: Context) -> str:
     with ctx.transaction() as session:
         slas = sla_settings(session)
-        quiet = settings.get(session, QUIET_KEY)
+        quiet = settings.get(session, keys.SLA_QUIET)
         tz = agency_timezone(session)
     lines = [f"• {key}: {format_duration(slas[key])}" for key in SLA_KEYS]
     quiet_text = f"{quiet['start']}–{quiet['end']} ({tz.key}), urgent items excepted" if quiet else "off"
@@ -187,7 +182,7 @@ def _sla_summary(ctx: Context) -> str:
 
 @COMMANDS.command(
     "sla",
-    "supervisor",
+    Role.SUPERVISOR,
     "/twoway sla [urgent|question|criticism|compliment|other DURATION|none] | sla quiet HH:MM-HH:MM [TZ]|off",
     "show or set response-time targets and quiet hours",
 )
@@ -195,7 +190,7 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = list(request.args)
     if not args:
         return CommandReply(_sla_summary(ctx))
-    _require(ctx, request.user_id, "admin", "change SLAs")
+    _require(ctx, request.user_id, Role.ADMIN, "change SLAs")
     key = args[0].lower()
     now = ctx.clock.now()
     if key == "quiet":
@@ -208,11 +203,11 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
             raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
         with ctx.transaction() as session:
             if quiet is None:
-                settings.delete(session, QUIET_KEY, request.user_id, now)
+                settings.delete(session, keys.SLA_QUIET, request.user_id, now)
             else:
-                settings.put(session, QUIET_KEY, quiet, request.user_id, now)
+                settings.put(session, keys.SLA_QUIET, quiet, request.user_id, now)
             if tz is not None:
-                settings.put(session, TIMEZONE_KEY, tz.key, request.user_id, now)
+                settings.put(session, keys.TIMEZONE, tz.key, request.user_id, now)
         return CommandReply("Saved.\n" + _sla_summary(ctx))
     if key not in SLA_KEYS:
         raise UserError(f"`{public(key, 30)}` is not one of {', '.join(SLA_KEYS)} or `quiet`.")
@@ -223,7 +218,7 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
     except ValueError as exc:
         raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
     with ctx.transaction() as session:
-        settings.put(session, f"sla.{key}", seconds, request.user_id, now)
+        settings.put(session, keys.sla(key), seconds, request.user_id, now)
     return CommandReply("Saved.\n" + _sla_summary(ctx))
 
 
@@ -242,7 +237,7 @@ def _digest_summary(ctx: Context) -> str:
 
 @COMMANDS.command(
     "digest",
-    "supervisor",
+    Role.SUPERVISOR,
     "/twoway digest [daily HH:MM [TZ]|off] | [weekly DAY [HH:MM] [TZ]|off] | [off] | [timezone TZ]",
     "show or set when digests are posted",
 )
@@ -251,31 +246,31 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = list(request.args)
     if not args:
         return CommandReply(_digest_summary(ctx))
-    _require(ctx, request.user_id, "admin", "change digests")
+    _require(ctx, request.user_id, Role.ADMIN, "change digests")
     kind, rest = args[0].lower(), args[1:]
     changes: dict[str, Any] = {}
     try:
         if kind == "off" and not rest:
-            changes = {DAILY_KEY: False, WEEKLY_KEY: False}
+            changes = {keys.DIGEST_DAILY: False, keys.DIGEST_WEEKLY: False}
         elif kind == "timezone" and len(rest) == 1:
-            changes = {TIMEZONE_KEY: parse_timezone(rest[0]).key}
+            changes = {keys.TIMEZONE: parse_timezone(rest[0]).key}
         elif kind == "daily" and rest == ["off"]:
-            changes = {DAILY_KEY: False}
+            changes = {keys.DIGEST_DAILY: False}
         elif kind == "daily" and len(rest) in (1, 2):
-            changes = {DAILY_KEY: {"time": parse_clock(rest[0]).strftime("%H:%M")}}
+            changes = {keys.DIGEST_DAILY: {"time": parse_clock(rest[0]).strftime("%H:%M")}}
             if len(rest) == 2:
-                changes[TIMEZONE_KEY] = parse_timezone(rest[1]).key
+                changes[keys.TIMEZONE] = parse_timezone(rest[1]).key
         elif kind == "weekly" and rest == ["off"]:
-            changes = {WEEKLY_KEY: False}
+            changes = {keys.DIGEST_WEEKLY: False}
         elif kind == "weekly" and 1 <= len(rest) <= 3:
             word = rest[0].lower()
             day = word[:3]
             if day not in WEEKDAYS or not any(full.startswith(word) for full in WEEKDAY_NAMES):
                 raise ValueError(f"{rest[0]!r} is not a weekday like mon or friday")
             at = parse_clock(rest[1]).strftime("%H:%M") if len(rest) >= 2 else WEEKLY_DEFAULT["time"]
-            changes = {WEEKLY_KEY: {"day": day, "time": at}}
+            changes = {keys.DIGEST_WEEKLY: {"day": day, "time": at}}
             if len(rest) == 3:
-                changes[TIMEZONE_KEY] = parse_timezone(rest[2]).key
+                changes[keys.TIMEZONE] = parse_timezone(rest[2]).key
         else:
             raise ValueError("that is not a digest setting")
     except ValueError as exc:
@@ -303,7 +298,9 @@ def parse_days(text: str, default: int) -> int:
     return int(match.group(1))
 
 
-@COMMANDS.command("report", "supervisor", "/twoway report [7d|30d]", "figures and a chart for the last days")
+@COMMANDS.command(
+    "report", Role.SUPERVISOR, "/twoway report [7d|30d]", "figures and a chart for the last days"
+)
 def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
     if len(request.args) > 1:
@@ -359,7 +356,7 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
 
 @COMMANDS.command(
     "export",
-    "admin",
+    Role.ADMIN,
     "/twoway export 30d|YYYY-MM-DD YYYY-MM-DD [csv|jsonl]",
     "the public record of mentions, sent to you by DM",
 )

@@ -17,8 +17,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
@@ -26,13 +24,12 @@ from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.supervision.charts import report_chart
 from bot.supervision.sla import agency_timezone, format_duration, parse_clock
-from storage import audit, settings
+from storage import audit, keys, notices, settings
+from storage.audit import Action
 from storage.metrics import Report, build_report
-from storage.models import DigestRun
 
 log = logging.getLogger(__name__)
 
-DAILY_KEY, WEEKLY_KEY = "digest.daily", "digest.weekly"
 DAILY_DEFAULT: dict[str, str] = {"time": "08:00"}
 WEEKLY_DEFAULT: dict[str, str] = {"day": "mon", "time": "08:00"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -51,8 +48,8 @@ class Period:
 
 def schedule(session: Session) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     """The daily and weekly settings; None when that digest is off."""
-    daily = settings.get(session, DAILY_KEY, DAILY_DEFAULT)
-    weekly = settings.get(session, WEEKLY_KEY, WEEKLY_DEFAULT)
+    daily = settings.get(session, keys.DIGEST_DAILY, DAILY_DEFAULT)
+    weekly = settings.get(session, keys.DIGEST_WEEKLY, WEEKLY_DEFAULT)
     return (dict(daily) if daily else None, dict(weekly) if weekly else None)
 
 
@@ -105,11 +102,9 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
     refusals = ctx.state(_Refusals).counts
     if refusals.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
         return False
-    try:
-        with ctx.transaction() as session:
-            session.add(DigestRun(kind=period.kind, period_key=period.key, at=now, channel=channel))
-    except IntegrityError:
-        return False  # posted (or being posted) already
+    with ctx.transaction() as session:
+        if not notices.claim_digest(session, period.kind, period.key, now, channel):
+            return False  # posted (or being posted) already
     offset = int((period.until.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
     with ctx.transaction() as session:
         report = build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
@@ -139,18 +134,13 @@ class _RunClaim:
     def __init__(self, ctx: Context, period: Period, channel: str, now: datetime) -> None:
         self.ctx, self.period, self.channel, self.now = ctx, period, channel, now
 
-    def _where(self) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-        return DigestRun.kind == self.period.kind, DigestRun.period_key == self.period.key
-
     def posted(self, sent: outbox.Sent) -> None:
         with self.ctx.transaction() as session:
-            run = session.scalar(select(DigestRun).where(*self._where()))
-            if run is not None:
-                run.ts = sent.ts
+            notices.digest_posted(session, self.period.kind, self.period.key, sent.ts)
             audit.record(
                 session,
                 self.now,
-                "digest_posted",
+                Action.DIGEST_POSTED,
                 kind=self.period.kind,
                 period=self.period.key,
                 channel=self.channel,
@@ -163,7 +153,7 @@ class _RunClaim:
         counts[key] = counts.get(key, 0) + 1
         log.warning("the %s digest was refused by Slack (%s); will retry", self.period.kind, sent.error)
         with self.ctx.transaction() as session:
-            session.execute(delete(DigestRun).where(*self._where()))
+            notices.unclaim_digest(session, self.period.kind, self.period.key)
 
     def unknown(self, sent: outbox.Sent) -> None:
         log.warning(

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,12 +21,13 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.errors import UserError
 from storage import audit
-from storage.models import Account, AuditEvent, Mention, Reply, SlaNotice
+from storage import records as stored_records
+from storage.audit import Action
+from storage.models import AuditEvent, Mention, Reply, SlaNotice
 
 PAGE_SIZE = 500
 FORMATS = ("csv", "jsonl")
@@ -97,51 +97,9 @@ def day_bounds(since: date, until: date, tz: ZoneInfo) -> tuple[datetime, dateti
 
 def records(sessions: sessionmaker[Session], start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     """One record per mention posted in [start, end), oldest first, read a page at a time."""
-    last: tuple[datetime, int] | None = None
-    while True:
-        with sessions() as session:
-            query = (
-                select(Mention, Account.handle, Account.name)
-                .join(Account, Account.id == Mention.account_id, isouter=True)
-                .where(Mention.created_at >= start, Mention.created_at < end)
-                .order_by(Mention.created_at, Mention.id)
-                .limit(PAGE_SIZE)
-            )
-            if last is not None:
-                query = query.where(
-                    or_(
-                        Mention.created_at > last[0],
-                        and_(Mention.created_at == last[0], Mention.id > last[1]),
-                    )
-                )
-            page = session.execute(query).all()
-            if not page:
-                return
-            ids = [row[0].id for row in page]
-            replies: dict[int, list[Reply]] = defaultdict(list)
-            for reply in session.scalars(select(Reply).where(Reply.mention_id.in_(ids)).order_by(Reply.id)):
-                replies[reply.mention_id].append(reply)
-            events: dict[int, list[AuditEvent]] = defaultdict(list)
-            for event in session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.mention_id.in_(ids))
-                .order_by(AuditEvent.at, AuditEvent.id)
-            ):
-                events[event.mention_id or 0].append(event)
-            notices: dict[int, list[SlaNotice]] = defaultdict(list)
-            for notice in session.scalars(
-                select(SlaNotice).where(SlaNotice.mention_id.in_(ids)).order_by(SlaNotice.at, SlaNotice.id)
-            ):
-                notices[notice.mention_id].append(notice)
-            for mention, handle, name in page:
-                yield _record(
-                    mention,
-                    handle or name or "",
-                    replies[mention.id],
-                    events[mention.id],
-                    notices[mention.id],
-                )
-            last = (page[-1][0].created_at, page[-1][0].id)
+    for page in stored_records.pages(sessions, start, end, PAGE_SIZE):
+        for item in page:
+            yield _record(item.mention, item.account, item.replies, item.events, item.notices)
 
 
 def _event(event: AuditEvent) -> dict[str, Any]:
@@ -295,7 +253,7 @@ def record_export(
     audit.record(
         session,
         now,
-        "exported",
+        Action.EXPORTED,
         actor=by,
         since=since.isoformat(),
         until=until.isoformat(),

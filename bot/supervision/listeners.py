@@ -10,6 +10,7 @@ from bot.core.errors import UserError
 from bot.review import action_ids
 from bot.review.listeners import BAD_VALUE, Click, block_mention, check_card, listener
 from bot.supervision.assignment import assign
+from storage.models import Role
 
 
 def on_assign(ctx: Context, click: Click) -> str | None:
@@ -17,7 +18,7 @@ def on_assign(ctx: Context, click: Click) -> str | None:
     assignee = click.selected
     if assignee is not None and not ids.is_user_id(assignee):
         raise UserError(BAD_VALUE)
-    check_card(ctx, click, mention_id, "supervisor", "assign items", card_only=False)
+    check_card(ctx, click, mention_id, Role.SUPERVISOR, "assign items", card_only=False)
     result = assign(ctx, mention_id, assignee, click.user)
     return result.message if result.warning or result.dm_error or not result.changed else None
 

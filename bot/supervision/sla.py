@@ -22,23 +22,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Exists, delete, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from bot.slack import outbox
-from storage import audit, settings, staff
-from storage.models import CARD_POSTED, OPEN, REPLY_SENDING, REPLY_UNKNOWN, Mention, SlaNotice
-from storage.queue import overdue_clause, sla_settings, threshold
+from storage import audit, keys, notices, settings, staff
+from storage.audit import Action
+from storage.models import Mention, Role
+from storage.notices import ESCALATION, REMINDER
+from storage.queue import sla_settings, threshold
 
 log = logging.getLogger(__name__)
 
-REMINDER, ESCALATION = "reminder", "escalation"
 MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per channel
 MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
 EVENT_TYPE = "twoway_sla_notice"  # message metadata: which item and which notice
-QUIET_KEY, TIMEZONE_KEY = "sla.quiet", "timezone"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_SLA = 30 * 86400
@@ -106,7 +104,7 @@ def parse_timezone(name: str) -> ZoneInfo:
 
 
 def agency_timezone(session: Session) -> ZoneInfo:
-    name = settings.get(session, TIMEZONE_KEY) or "UTC"
+    name = settings.get(session, keys.TIMEZONE) or "UTC"
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
@@ -150,7 +148,7 @@ def sweep(ctx: Context) -> SweepResult:
         return result
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        quiet = settings.get(session, QUIET_KEY)
+        quiet = settings.get(session, keys.SLA_QUIET)
         result.quiet = in_quiet_hours(quiet, now.astimezone(agency_timezone(session)))
         due = _find_due(session, now, result.quiet)
     for item in due:
@@ -165,41 +163,12 @@ def sweep(ctx: Context) -> SweepResult:
 
 def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:
     slas = sla_settings(session)
-    supervisors = staff.users_with_role(session, "supervisor")
-    waiting = [
-        Mention.state == OPEN,
-        Mention.card_status == CARD_POSTED,
-        Mention.card_ts.is_not(None),
-        # A reply is going out, or may have: the card already asks staff to check the platform.
-        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
-    ]
-
-    def noticed(*kinds: str) -> Exists:
-        return exists().where(SlaNotice.mention_id == Mention.id, SlaNotice.kind.in_(kinds))
-
-    escalations = session.scalars(
-        select(Mention)
-        .where(*waiting, overdue_clause(slas, now, 2, urgent_only=quiet), ~noticed(ESCALATION))
-        .order_by(Mention.ingested_at, Mention.id)
-        .limit(MAX_POSTS_PER_SWEEP)
-    ).all()
-    reminders = session.scalars(
-        select(Mention)
-        .where(
-            *waiting,
-            overdue_clause(slas, now, 1, urgent_only=quiet),
-            ~overdue_clause(slas, now, 2),
-            ~noticed(REMINDER, ESCALATION),
-        )
-        .order_by(Mention.ingested_at, Mention.id)
-        .limit(max(0, MAX_POSTS_PER_SWEEP - len(escalations)))
-    ).all()
+    supervisors = staff.users_with_role(session, Role.SUPERVISOR)
     due = []
-    for kind, mentions in ((ESCALATION, escalations), (REMINDER, reminders)):
-        for m in mentions:
-            sla = threshold(slas, m.category, m.urgent)
-            text = _text(kind, m, now - m.ingested_at, sla, supervisors)
-            due.append(_Due(m.id, kind, str(m.card_channel), str(m.card_ts), text))
+    for kind, m in notices.due(session, slas, now, quiet, MAX_POSTS_PER_SWEEP):
+        sla = threshold(slas, m.category, m.urgent)
+        text = _text(kind, m, now - m.ingested_at, sla, supervisors)
+        due.append(_Due(m.id, kind, str(m.card_channel), str(m.card_ts), text))
     return due
 
 
@@ -222,14 +191,8 @@ def _text(kind: str, m: Mention, waited: timedelta, sla: int | None, supervisors
 
 def _claim(ctx: Context, item: _Due, now: datetime) -> bool:
     """Insert the notice's row, unless it exists or the item was closed since it was found."""
-    try:
-        with ctx.transaction() as session:
-            if session.scalar(select(Mention.state).where(Mention.id == item.mention_id)) != OPEN:
-                return False
-            session.add(SlaNotice(mention_id=item.mention_id, kind=item.kind, at=now, channel=item.channel))
-    except IntegrityError:
-        return False  # another sweep has it
-    return True
+    with ctx.transaction() as session:
+        return notices.claim_notice(session, item.mention_id, item.kind, now, item.channel)
 
 
 def _post(ctx: Context, item: _Due, now: datetime) -> bool:
@@ -263,12 +226,8 @@ class _NoticeClaim:
     def posted(self, sent: outbox.Sent) -> None:
         item = self.item
         with self.ctx.transaction() as session:
-            notice = session.scalar(
-                select(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
-            )
-            if notice is not None:
-                notice.ts = sent.ts
-            action = "escalated" if item.kind == ESCALATION else "reminded"
+            notices.notice_posted(session, item.mention_id, item.kind, sent.ts)
+            action = Action.ESCALATED if item.kind == ESCALATION else Action.REMINDED
             audit.record(
                 session,
                 self.now,
@@ -289,9 +248,7 @@ class _NoticeClaim:
             return
         log.warning("%s for #%s refused by Slack (%s); will retry", item.kind, item.mention_id, sent.error)
         with self.ctx.transaction() as session:
-            session.execute(
-                delete(SlaNotice).where(SlaNotice.mention_id == item.mention_id, SlaNotice.kind == item.kind)
-            )
+            notices.unclaim_notice(session, item.mention_id, item.kind)
 
     def unknown(self, sent: outbox.Sent) -> None:
         log.warning(

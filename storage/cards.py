@@ -1,0 +1,88 @@
+"""The card columns of a mention: the claim to post it, where it is, and what failed.
+
+A card moves `pending|failed -> posting` (claimed by one sweep) `-> posted|failed`; see
+`bot.review.cards`. `card_attempts` is the row's version, so a claim only succeeds as the sweep
+last read the row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTED, CARD_POSTING, Correction, Mention, Reply
+
+
+def stale_claims(session: Session, before: datetime, limit: int) -> list[Row[int, datetime | None, int]]:
+    """(id, claimed at, attempts) of cards claimed before `before` and never settled (a crash)."""
+    return list(
+        session.execute(
+            select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
+            .where(Mention.card_status == CARD_POSTING, Mention.card_claimed_at < before)
+            .order_by(Mention.id)
+            .limit(limit)
+        )
+    )
+
+
+def waiting(session: Session, limit: int) -> list[Row[int, datetime | None, str | None, int]]:
+    """(id, claimed at, error, attempts) of cards pending or failed, oldest mention first."""
+    return list(
+        session.execute(
+            select(Mention.id, Mention.card_claimed_at, Mention.card_error, Mention.card_attempts)
+            .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED)))
+            .order_by(Mention.ingested_at, Mention.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, mention_id: int, states: tuple[str, ...], attempts: int, now: datetime) -> bool:
+    """`states -> posting`, only if the card is still at version `attempts`; one caller wins."""
+    result = session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id, Mention.card_status.in_(states), Mention.card_attempts == attempts)
+        .values(card_status=CARD_POSTING, card_claimed_at=now, card_attempts=Mention.card_attempts + 1)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def posted(session: Session, mention_id: int, channel: str, ts: str) -> None:
+    session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
+        .values(card_status=CARD_POSTED, card_channel=channel, card_ts=ts, card_error=None)
+    )
+
+
+def failed(session: Session, mention_id: int, error: str) -> None:
+    session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id, Mention.card_status == CARD_POSTING)
+        .values(card_status=CARD_FAILED, card_error=error)
+    )
+
+
+def latest_reply(session: Session, mention_id: int) -> Reply | None:
+    return session.scalar(
+        select(Reply).where(Reply.mention_id == mention_id).order_by(Reply.id.desc()).limit(1)
+    )
+
+
+def reclassified_by(session: Session, mention_id: int) -> str | None:
+    """Who last set the category by hand, shown on the card."""
+    return session.scalar(
+        select(Correction.corrected_by)
+        .where(Correction.mention_id == mention_id)
+        .order_by(Correction.id.desc())
+        .limit(1)
+    )
+
+
+def at(session: Session, channel: object, ts: object) -> int | None:
+    """The mention whose card is this message, if any."""
+    return session.scalar(
+        select(Mention.id).where(Mention.card_channel == channel, Mention.card_ts == ts).limit(1)
+    )

@@ -1,0 +1,112 @@
+"""SLA notices and digest runs: each is claimed by inserting its row (unique per item and kind,
+or per digest and period) before anything is posted, so two sweeps never both post it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Exists, delete, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    CARD_POSTED,
+    OPEN,
+    REPLY_SENDING,
+    REPLY_UNKNOWN,
+    DigestRun,
+    Mention,
+    SlaNotice,
+)
+from storage.queue import overdue_clause
+
+REMINDER, ESCALATION = "reminder", "escalation"
+
+
+def _insert(session: Session, row: SlaNotice | DigestRun) -> bool:
+    """Insert under a savepoint: False (and nothing changed) when the unique key is taken."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+# -- SLA notices --------------------------------------------------------------------------------
+
+
+def _noticed(*kinds: str) -> Exists:
+    return exists().where(SlaNotice.mention_id == Mention.id, SlaNotice.kind.in_(kinds))
+
+
+def due(
+    session: Session, slas: dict[str, int | None], now: datetime, quiet: bool, limit: int
+) -> list[tuple[str, Mention]]:
+    """(kind, mention) of every reminder and escalation due now, escalations first.
+
+    Open items whose card is in Slack and whose reply is not going out (or may have gone: the card
+    already asks staff to check the platform). At twice its SLA an item gets the escalation, and
+    no reminder after it; in quiet hours only urgent items are chased.
+    """
+    waiting = [
+        Mention.state == OPEN,
+        Mention.card_status == CARD_POSTED,
+        Mention.card_ts.is_not(None),
+        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
+    ]
+    escalations = session.scalars(
+        select(Mention)
+        .where(*waiting, overdue_clause(slas, now, 2, urgent_only=quiet), ~_noticed(ESCALATION))
+        .order_by(Mention.ingested_at, Mention.id)
+        .limit(limit)
+    ).all()
+    reminders = session.scalars(
+        select(Mention)
+        .where(
+            *waiting,
+            overdue_clause(slas, now, 1, urgent_only=quiet),
+            ~overdue_clause(slas, now, 2),
+            ~_noticed(REMINDER, ESCALATION),
+        )
+        .order_by(Mention.ingested_at, Mention.id)
+        .limit(max(0, limit - len(escalations)))
+    ).all()
+    return [(ESCALATION, m) for m in escalations] + [(REMINDER, m) for m in reminders]
+
+
+def claim_notice(session: Session, mention_id: int, kind: str, at: datetime, channel: str) -> bool:
+    """The notice's row, unless it exists or the item was closed since it was found."""
+    if session.scalar(select(Mention.state).where(Mention.id == mention_id)) != OPEN:
+        return False
+    return _insert(session, SlaNotice(mention_id=mention_id, kind=kind, at=at, channel=channel))
+
+
+def notice_posted(session: Session, mention_id: int, kind: str, ts: str) -> None:
+    notice = session.scalar(
+        select(SlaNotice).where(SlaNotice.mention_id == mention_id, SlaNotice.kind == kind)
+    )
+    if notice is not None:
+        notice.ts = ts
+
+
+def unclaim_notice(session: Session, mention_id: int, kind: str) -> None:
+    session.execute(delete(SlaNotice).where(SlaNotice.mention_id == mention_id, SlaNotice.kind == kind))
+
+
+# -- digests ------------------------------------------------------------------------------------
+
+
+def claim_digest(session: Session, kind: str, period: str, at: datetime, channel: str) -> bool:
+    """The run's row, unless this digest of this period was posted (or is being posted) already."""
+    return _insert(session, DigestRun(kind=kind, period_key=period, at=at, channel=channel))
+
+
+def digest_posted(session: Session, kind: str, period: str, ts: str) -> None:
+    run = session.scalar(select(DigestRun).where(DigestRun.kind == kind, DigestRun.period_key == period))
+    if run is not None:
+        run.ts = ts
+
+
+def unclaim_digest(session: Session, kind: str, period: str) -> None:
+    session.execute(delete(DigestRun).where(DigestRun.kind == kind, DigestRun.period_key == period))
