@@ -42,8 +42,8 @@ from bot.core.context import build_context  # noqa: E402
 from bot.intake.accounts import register_env_accounts  # noqa: E402
 from bot.intake.polling import PollSummary, poll_account  # noqa: E402
 from storage import migrate  # noqa: E402
-from tests.fakes.graph_api import FakeGraph  # noqa: E402
-from tests.fakes.x_api import FakeX  # noqa: E402
+from tests.support.fakes.graph_api import FakeGraph  # noqa: E402
+from tests.support.fakes.x_api import FakeX  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -36,12 +36,12 @@ from bot.review.cards import post_pending_cards
 from storage import migrate
 from storage.db import normalise_url
 from tests.conftest import make_settings
-from tests.slack_data import OFFICER, World, world
+from tests.support.world import OFFICER, World, world
 
 
 def fire_clicks(events_base: str, response_base: str, targets: list[tuple[int, str, str]]) -> list[float]:
     """In a separate process, as Slack is: one signed click per target at the same moment."""
-    from tests.slack_requests import SIGNING_SECRET, SlackSender
+    from tests.support.signed import SIGNING_SECRET, SlackSender
 
     sender = SlackSender(events_base, SIGNING_SECRET, response_base)
     barrier = threading.Barrier(len(targets))

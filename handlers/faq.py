@@ -9,7 +9,7 @@ from functools import lru_cache
 from handlers.textmatch import TextIndex
 
 # Below this, the best FAQ often shares one word with the post but answers another question:
-# a wrong answer offered first is worse than none (see tests/test_faq.py).
+# a wrong answer offered first is worse than none (see tests/handlers/test_faq.py).
 FAQ_THRESHOLD = 0.42
 
 

@@ -26,9 +26,9 @@ from storage.models import (
     Setting,
     Staff,
 )
-from tests.admin_env import X_KEYS, running_app, wait_for
 from tests.conftest import FakeClock, make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.support.admin_app import X_KEYS, running_app, wait_for
+from tests.support.fakes.slack_api import FakeSlack
 
 ADMIN, OTHER_ADMIN, OFFICER = "U0ADMIN01", "U0ADMIN02", "U0OFFICER1"
 CHANNEL = "C0REVIEW01"

@@ -18,7 +18,8 @@ from bot.admin.connect import FIELDS
 from bot.core.crypto import unseal
 from storage import staff
 from storage.models import AuditEvent
-from tests.admin_env import (
+from tests.conftest import FakeClock
+from tests.support.admin_app import (
     ADMIN,
     CHANNEL,
     OFFICER,
@@ -29,9 +30,8 @@ from tests.admin_env import (
     running_app,
     wait_for,
 )
-from tests.conftest import FakeClock
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.fakes.graph_api import FakeGraph
-from tests.fakes.slack_api import FakeSlack, Message
-from tests.fakes.x_api import FakeX
-from tests.process import free_port, healthy, wait_for
-from tests.slack_requests import SlackSender, find_element
+from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.slack_api import FakeSlack, Message
+from tests.support.fakes.x_api import FakeX
+from tests.support.process import free_port, healthy, wait_for
+from tests.support.signed import SlackSender, find_element
 
 CHANNEL = "C0REVIEW01"
 ADMIN, OFFICER, STRANGER = "U0ADMIN001", "U0OFFICER1", "U0STRANGER"

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from storage.models import OPEN, Account, Mention
 from tests.conftest import REPO
-from tests.fakes.graph_api import FakeGraph
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.x_api import FakeX
+from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.fakes.x_api import FakeX
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts
 from storage import accounts
 from tests.conftest import FakeClock, make_settings
-from tests.fakes.graph_api import FakeGraph
-from tests.fakes.server import Response
-from tests.fakes.x_api import FakeX
+from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.server import Response
+from tests.support.fakes.x_api import FakeX
 
 PIPELINE_RUNS = threading.Event()
 

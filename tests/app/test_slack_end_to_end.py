@@ -11,10 +11,10 @@ from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts
 from bot.intake.polling import poll_all_once
 from storage.models import Mention
-from tests.fakes.graph_api import FakeGraph
-from tests.fakes.x_api import FakeX
-from tests.slack_data import OFFICER, REVIEW, add_staff, x_settings
-from tests.slack_requests import running_app
+from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.x_api import FakeX
+from tests.support.signed import running_app
+from tests.support.world import OFFICER, REVIEW, add_staff, x_settings
 
 
 def test_mentions_from_x_and_facebook_become_cards_that_officers_answer(ctx: Context, clock: object) -> None:

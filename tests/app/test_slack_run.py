@@ -12,8 +12,8 @@ from pathlib import Path
 
 import requests
 
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_requests import BOT_TOKEN, SIGNING_SECRET, SlackSender
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.signed import BOT_TOKEN, SIGNING_SECRET, SlackSender
 
 
 def free_port() -> int:

@@ -18,8 +18,8 @@ from connectors.base import (
 )
 from connectors.facebook import FacebookConnector
 from domain import Mention
-from tests.fakes.graph_api import FakeGraph, graph_error
-from tests.fakes.server import Response
+from tests.support.fakes.graph_api import FakeGraph, graph_error
+from tests.support.fakes.server import Response
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

@@ -19,8 +19,8 @@ from connectors.base import (
 )
 from connectors.x import XConnector
 from domain import Mention
-from tests.fakes.server import Response
-from tests.fakes.x_api import FakeX
+from tests.support.fakes.server import Response
+from tests.support.fakes.x_api import FakeX
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 HARD_TEXT = "Thanks 👮🏽‍♀️ شكرا لكم — e\u0301te\u0301 ok ✅"

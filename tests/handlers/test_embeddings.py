@@ -17,7 +17,7 @@ import pytest
 from handlers import embeddings
 from handlers.classifier import Classifier, base_examples, fit
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_static_vectors_are_normalised_and_deterministic() -> None:

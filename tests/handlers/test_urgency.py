@@ -11,8 +11,8 @@ import pytest
 from handlers import embeddings
 from handlers.classifier import base_examples, fit_shipped_alarm, load_default
 from handlers.urgency import LEARNED_REASON, read_lines, shipped_alarm, urgent_reason
-from tests import urgency_battery
 from tests.conftest import DEV_CSV
+from tests.handlers import urgency_battery
 
 URGENT = [
     ("Someone is breaking into my neighbor's house right now, please send someone", "reports a break-in"),

@@ -25,8 +25,8 @@ from storage.models import (
     AuditEvent,
 )
 from tests.conftest import FakeClock
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
 
 CHANNEL = "C0REVIEW01"
 ADMINS = ("U0ADMIN01", "U0ADMIN02")

@@ -32,9 +32,9 @@ from storage.models import (
     Mention,
 )
 from tests.conftest import FakeClock, make_settings
-from tests.fakes.graph_api import FakeGraph, graph_error
-from tests.fakes.server import Response
-from tests.fakes.x_api import FakeX
+from tests.support.fakes.graph_api import FakeGraph, graph_error
+from tests.support.fakes.server import Response
+from tests.support.fakes.x_api import FakeX
 
 SECRET = "test-secret-key-0123456789"
 

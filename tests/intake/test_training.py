@@ -300,7 +300,7 @@ def answered(ctx: Context, clock: FakeClock, examples: list[tuple[str, str]]) ->
     """Items staff answered under the label TwoWay gave them: labels they stood by."""
     from datetime import timedelta
 
-    from tests.supervision_data import add_account, add_mention
+    from tests.support.rows import add_account, add_mention
 
     with ctx.transaction() as session:
         account = add_account(session, clock.now())

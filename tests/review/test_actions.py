@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from bot.core.context import Context
 from storage.models import AuditEvent, Correction, Mention, Reply
-from tests.fakes.server import Response
-from tests.slack_data import ADMIN, OFFICER, REVIEW, STRANGER, SUPERVISOR, World, mention, world
-from tests.slack_requests import find_element
+from tests.support.fakes.server import Response
+from tests.support.signed import find_element
+from tests.support.world import ADMIN, OFFICER, REVIEW, STRANGER, SUPERVISOR, World, mention, world
 
 
 def replies_of(ctx: Context, mention_id: int) -> list[Reply]:

@@ -11,9 +11,9 @@ from bot.core.context import Context
 from bot.review.cards import EVENT_TYPE, post_pending_cards, refresh_card
 from storage import settings as stored_settings
 from storage.models import AuditEvent, Mention
-from tests.fakes.server import Response
-from tests.slack_data import ADMIN, REVIEW, World, mention, world
-from tests.slack_requests import find_element
+from tests.support.fakes.server import Response
+from tests.support.signed import find_element
+from tests.support.world import ADMIN, REVIEW, World, mention, world
 
 
 def card_posts(w: World) -> list[Any]:

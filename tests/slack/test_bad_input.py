@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from bot.core.context import Context
 from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
 from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
-from tests.slack_data import ADMIN, OFFICER, World, world
-from tests.slack_requests import SIGNING_SECRET
+from tests.support.signed import SIGNING_SECRET
+from tests.support.world import ADMIN, OFFICER, World, world
 
 GENERIC = "something went wrong"
 BAD_VALUE = "This button's value is not valid. Nothing was changed."

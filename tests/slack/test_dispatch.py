@@ -19,8 +19,8 @@ from bot.slack.commands import CommandReply, CommandRequest
 from storage import settings as stored_settings
 from storage import staff
 from storage.models import AuditEvent
-from tests.slack_data import ADMIN, OFFICER, REVIEW, STRANGER, mention, world
-from tests.slack_requests import running_app
+from tests.support.signed import running_app
+from tests.support.world import ADMIN, OFFICER, REVIEW, STRANGER, mention, world
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from bot.core.context import Context
 from bot.review.blocks import CardView, DraftView, card_blocks, fallback_text
 from bot.review.cards import post_pending_cards
 from storage.models import Mention
-from tests.fakes.slack_api import args_of
-from tests.slack_data import ADMIN, OFFICER, SUPERVISOR, World, world
+from tests.support.fakes.slack_api import args_of
+from tests.support.world import ADMIN, OFFICER, SUPERVISOR, World, world
 
 HOSTILE = [
     "<!channel>",
@@ -238,7 +238,7 @@ def test_command_arguments_echoed_in_an_error_stay_inert(ctx: Context) -> None:
 
 def test_platform_error_text_told_to_the_clicker_stays_inert(ctx: Context) -> None:
     """X's error detail is quoted in the ephemeral answer; it is the platform's text, not ours."""
-    from tests.fakes.x_api import error
+    from tests.support.fakes.x_api import error
 
     hostile = "<!channel> <https://evil.example|click> @here"
     with world(ctx) as w:

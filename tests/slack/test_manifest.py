@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 from bot.slack.commands import COMMAND
 from bot.slack.serve import EVENTS_PATH
 from storage.models import AuditEvent
-from tests.admin_env import running_app
 from tests.conftest import REPO, FakeClock
+from tests.support.admin_app import running_app
 
 MANIFEST = json.loads((REPO / "slack" / "manifest.json").read_text())
 

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from storage import staff
 from tests.conftest import REPO
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
-from tests.fakes.socket_mode import FakeSocketMode
-from tests.process import free_port, healthy, wait_for
+from tests.support.fakes.slack_api import TEAM_ID, FakeSlack
+from tests.support.fakes.socket_mode import FakeSocketMode
+from tests.support.process import free_port, healthy, wait_for
 
 ADMIN, OFFICER, STRANGER = "U0ADMIN001", "U0OFFICER1", "U0STRANGER"
 CHANNEL = "C0REVIEW01"

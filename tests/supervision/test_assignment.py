@@ -13,9 +13,9 @@ from bot.supervision.assignment import assign
 from storage import staff
 from storage.models import AuditEvent, Mention
 from tests.conftest import FakeClock
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
-from tests.supervision_data import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
 
 SUP, OFFICER, OTHER = "U0SUPER", "U0OFFICER", "U0OTHER"
 

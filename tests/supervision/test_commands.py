@@ -16,11 +16,11 @@ from bot.core.context import Context
 from bot.slack.commands import CommandReply, run_command
 from storage import staff
 from storage.models import AuditEvent, Mention, Setting
-from tests.admin_env import running_app, wait_for
 from tests.conftest import FakeClock
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_requests import click_on_message
-from tests.supervision_data import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.admin_app import running_app, wait_for
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.signed import click_on_message
 
 ADMIN, SUP, OFFICER, OTHER = "U0ADMIN", "U0SUPER", "U0OFFICER", "U0OTHER"
 MINE = ("assign", "queue", "sla", "digest", "report", "export")

@@ -14,9 +14,9 @@ from bot.supervision.digest import due_periods, tick
 from storage import settings
 from storage.models import AuditEvent, DigestRun
 from tests.conftest import FakeClock
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
-from tests.supervision_data import CHANNEL, add_account, add_mention, slack_client
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.rows import CHANNEL, add_account, add_mention, slack_client
 
 LA = ZoneInfo("America/Los_Angeles")
 

@@ -21,7 +21,7 @@ from bot.supervision.export import COLUMNS, build_export, day_bounds
 from storage import audit, settings
 from storage.models import Reply, SlaNotice
 from tests.conftest import FakeClock
-from tests.supervision_data import add_account, add_mention
+from tests.support.rows import add_account, add_mention
 
 TEXT = 'Thanks, "Officer" Lee!\nYou found my dog 🐕‍🦺, bless you, 日本語 too.\r\nSecond line, with a comma'
 UTC_ZONE = ZoneInfo("UTC")

@@ -11,7 +11,7 @@ from bot.core.context import Context
 from storage.metrics import build_report, percentiles
 from storage.queue import SLA_DEFAULTS, threshold
 from tests.conftest import FakeClock
-from tests.supervision_data import add_account, add_mention
+from tests.support.rows import add_account, add_mention
 
 M = timedelta(minutes=1)
 

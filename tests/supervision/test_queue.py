@@ -9,7 +9,7 @@ import pytest
 from bot.core.context import Context
 from storage.queue import PAGE_SIZE, unanswered
 from tests.conftest import FakeClock
-from tests.supervision_data import add_account, add_mention
+from tests.support.rows import add_account, add_mention
 
 OFFICER = "U0OFFICER"
 

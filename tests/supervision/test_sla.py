@@ -20,9 +20,9 @@ from bot.supervision.sla import (
 from storage import settings, staff
 from storage.models import AuditEvent, Mention, SlaNotice
 from tests.conftest import FakeClock
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
-from tests.supervision_data import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
 
 SUP, ADMIN, OFFICER = "U0SUPER", "U0ADMIN", "U0OFFICER"
 

@@ -24,10 +24,10 @@ from storage import staff
 from storage.db import make_sessionmaker
 from storage.models import Account
 from tests.conftest import FakeClock, make_settings
-from tests.fakes.graph_api import FakeGraph
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.x_api import FakeX
-from tests.slack_requests import SlackResult, SlackSender
+from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.fakes.x_api import FakeX
+from tests.support.signed import SlackResult, SlackSender
 
 SIGNING_SECRET = "test-signing-secret-0123"
 SECRET_KEY = "test-secret-key-0123456789"

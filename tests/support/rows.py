@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from storage.models import Account, Mention
-from tests.fakes.slack_api import FakeSlack
+from tests.support.fakes.slack_api import FakeSlack
 
 _ids = itertools.count(1)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import requests
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
+from tests.support.fakes.slack_api import TEAM_ID, FakeSlack
 
 
 @dataclass

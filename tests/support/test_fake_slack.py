@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from tests.fakes.server import Response
-from tests.fakes.slack_api import FakeSlack
+from tests.support.fakes.server import Response
+from tests.support.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture

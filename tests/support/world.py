@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from bot.core.context import Context
 from storage import staff
 from storage.models import CARD_PENDING, OPEN, Account, Mention
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.x_api import FakeX
-from tests.slack_requests import SlackHarness, running_app
+from tests.support.fakes.slack_api import FakeSlack
+from tests.support.fakes.x_api import FakeX
+from tests.support.signed import SlackHarness, running_app
 
 REVIEW = "C0REVIEW01"
 ADMIN, SUPERVISOR, OFFICER, STRANGER = "U0ADMIN01", "U0SUPER01", "U0OFFICER1", "U0NOBODY01"

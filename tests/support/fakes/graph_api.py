@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.server import FakeServer, Recorded, Response
+from tests.support.fakes.server import FakeServer, Recorded, Response
 
 
 def graph_time(moment: datetime) -> str:

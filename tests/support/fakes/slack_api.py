@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.server import FakeServer, Recorded, Response
+from tests.support.fakes.server import FakeServer, Recorded, Response
 
 TEAM_ID = "T0TWOWAY"
 BOT_USER_ID = "U0TWOWAYBOT"

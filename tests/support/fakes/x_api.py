@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.server import FakeServer, Recorded, Response
+from tests.support.fakes.server import FakeServer, Recorded, Response
 
 REACHABLE = 800  # X serves only the newest ~800 mentions of a user
 FIRST_ID = 1_860_000_000_000_000_000
