@@ -49,7 +49,7 @@ SARCASM = [
     "Thanks for nothing, nobody ever called me back",
     "Great job letting him go again 🙄",
     "Great job... not.",
-    "Thanks for waking up my kids with the helicopter at 3am",
+    "Thanks for scaring the whole block with sirens at 4am for a noise complaint",
     "wow amazing work guys, only took you six months lol",
     # Praise told with the agency failing: no sarcasm marker at all, just the story.
     "Awesome work officers, my garage got hit again and no one came out",

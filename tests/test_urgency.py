@@ -18,7 +18,7 @@ from tests.conftest import DEV_CSV
 URGENT = [
     ("Someone is breaking into my neighbor's house right now, please send someone", "reports a break-in"),
     ("shots fired near 3rd and Main right now", "mentions shots fired"),
-    ("My life is in danger, my ex is outside my door with a knife", "says a life is in danger"),
+    ("I'm not safe, my former partner got past the gate and has a knife", "says a life is in danger"),
     ("hearing gunshots outside my building, happening now!!", "mentions shots fired"),
     ("there's a guy with a gun in front of my house right now", "reports a weapon"),
     (
