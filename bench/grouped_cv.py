@@ -32,10 +32,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--dump", type=Path, help="write every held-out judgement to this JSONL file")
+    parser.add_argument(
+        "--encoder", default="static-minilm", help="sentence vectors: static-minilm or minilm"
+    )
     args = parser.parse_args(argv)
 
     from domain import CATEGORIES, Triage
-    from handlers import embeddings
     from handlers.classifier import fit, unsure
     from handlers.examples import category_examples, urgency_examples
     from handlers.harm import harm
@@ -59,7 +61,7 @@ def main(argv: list[str]) -> int:
         alarm = [(t, u) for t, u, g in urgency if g != group] + [
             (e.text, e.urgent) for e in examples if e.group != group
         ]
-        model = fit(train, encoder=embeddings.STATIC, alarm_examples=alarm)
+        model = fit(train, encoder=args.encoder, alarm_examples=alarm)
         held = [e for e in examples if e.group == group]
         held_urgency = [(t, u) for t, u, g in urgency if g == group] + [(e.text, e.urgent) for e in held]
         if held:
@@ -81,7 +83,7 @@ def main(argv: list[str]) -> int:
 
     categories = [t.category for t in predicted]
     table = per_class(truth, categories)
-    print(f"leave one batch out, {len(truth)} category examples in {len(per_batch)} batches")
+    print(f"leave one batch out, {len(truth)} category examples in {len(per_batch)} batches, {args.encoder}")
     print(f"macro-F1 pooled {macro_f1(truth, categories):.3f}")
     print("per batch: " + ", ".join(f"{g} {f:.3f}" for g, f in per_batch))
     print(
