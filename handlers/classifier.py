@@ -1,23 +1,24 @@
 """The category of a post (compliment, question, criticism, other), its confidence and urgency.
 
-A linear model over TF-IDF word 1-2-grams, the hand-built cues of `handlers.features` (VADER
-sentiment, requests, praise, sarcasm, hostility, link shares...) and a sentence vector from
-`handlers.embeddings` (what the post means, beyond its exact words). It is fitted from the
-handwritten examples in `handlers/data/` and ships fitted, as `data/base-model.bin`: nothing is
-downloaded, the same examples always give the same model, and a process that only classifies
-never imports scikit-learn. An agency model is the base model plus a layer learnt from the staff's
-labels alone: n-gram and sentence-vector weights added to the base model's log-probabilities
-(`handlers.residual`). Refitting the base recipe on the shipped examples plus the corrections, as
-earlier releases did, barely moved it (held-back dev corrections: 0.690 against the base
-model's 0.705; the layer scores 0.745). Both are stored as JSON bytes of their fitted numbers and
-the name of their sentence encoder (no pickle); an agency model carries its base model inside,
-so it stays what it was judged to be when a later release ships another base model.
+A linear model over TF-IDF word 1-2-grams, the hand-built cues of `handlers.features` (requests,
+praise, sarcasm, hostility, link shares...) and a sentence vector from `handlers.embeddings`
+(what the post means, beyond its exact words). It is fitted from the examples of
+`handlers.examples` (written by the TwoWay team; every setting chosen by leaving one batch out,
+`bench/grouped_cv.py`) and ships fitted, as `data/base-model.bin`: nothing is downloaded, the
+same examples always give the same model, and a process that only classifies never imports
+scikit-learn. An agency model is the base model plus a layer learnt from the staff's labels
+alone: n-gram and sentence-vector weights added to the base model's log-probabilities
+(`handlers.residual`). Both are stored as JSON bytes of their fitted numbers and the name of
+their sentence encoder (no pickle); an agency model carries its base model inside, so it stays
+what it was judged to be when a later release ships another base model.
 
 Compliment is the only class guarded after the model: a "thank you" sent to an angry complaint
 is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm,
-hostility or a request; otherwise the runner-up class wins. Urgency is `handlers.urgency`: rules
-and cue families, then a learned layer fed the sentence vector computed here, for every post
-whatever its category.
+hostility or a request; otherwise the runner-up class wins. `unsure` says when a judgement is a
+coin toss (the card says so and the drafts stay neutral). Urgency is `handlers.urgency`: rules
+and cue families, then a learned layer over the same n-grams and sentence vector, for every post
+whatever its category; a post that may be an emergency without being flagged carries a reason,
+so that its drafts lead with the 911 line.
 """
 
 from __future__ import annotations

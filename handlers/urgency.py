@@ -3,10 +3,12 @@
 Three layers, each saying why on the card. Set phrases first ("shots fired", "someone is in my
 house"), each with the sign of *now* it needs. Then cue families: an emergency word (a gun, a
 fire, someone not breathing) told with a sign that it is happening now or in front of the writer.
-Last, a small logistic regression over the post's sentence vector, fitted on posts the team wrote
-(`data/urgent.txt` against `data/not-urgent.txt` and the category examples): people in danger
-write in more ways than rules can list. Alarm fatigue is the other risk, so news, history,
-hypotheticals, jokes and echoes of the parent post never count.
+Last, a learned layer (`handlers.classifier`): a logistic regression over the post's n-grams and
+sentence vector, fitted on emergencies and look-alikes the team wrote (`data/urgency/`) and the
+urgent flags of the category examples: people in danger write in more ways than rules can list.
+Alarm fatigue is the other risk, so news, history, hypotheticals, jokes and echoes of the parent
+post never count for the rules, and news, the past and jokes not for the learned layer. A post
+below the flag that may still be an emergency (`may_be_emergency`) gets drafts led by 911.
 """
 
 from __future__ import annotations
