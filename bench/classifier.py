@@ -1,7 +1,7 @@
 """Classifier speed on one core and the memory it adds: `python bench/classifier.py [--agency] [CSV]`.
 
-Speed is the best of several batch runs over the texts (the dev file when present, else the
-shipped examples), pinned to one CPU. Memory is the peak resident size after importing the
+Speed is the best of several batch runs over the texts (the shipped examples, or the CSV given),
+pinned to one CPU. Memory is the peak resident size after importing the
 classifier and loading the model, minus the interpreter's before it. With `--agency` the model
 is an agency model (the base model plus a layer learnt from the CSV's labels, or the shipped
 examples' without a CSV), trained in a child process and loaded from its stored bytes, as the
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEV_CSV = REPO.parent / "shared" / "data" / "mentions-dev.csv"
+SHIPPED = Path("shipped examples")  # no file: the shipped examples
 
 
 def peak_mb() -> float:
@@ -30,7 +30,7 @@ def peak_mb() -> float:
 def labelled(path: Path) -> list[tuple[str, str]]:
     from handlers.classifier import base_examples
 
-    if not path.exists():
+    if path == SHIPPED:
         return list(base_examples())
     with path.open(encoding="utf-8") as handle:
         return [(row["text"], row.get("label") or "other") for row in csv.DictReader(handle)]
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
         return 0
     agency = argv[:1] == ["--agency"]
     argv = argv[1:] if agency else argv
-    path = Path(argv[0]) if argv else DEV_CSV
+    path = Path(argv[0]) if argv else SHIPPED
     blob = b""
     if agency:
         with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     for text in texts[:200]:
         model.classify(text)
     single = min(200, len(texts)) / (time.perf_counter() - started)
-    print(f"texts: {path.name if path.exists() else 'shipped examples'}, batch of {len(batch)}, one core")
+    print(f"texts: {path.name}, batch of {len(batch)}, one core")
     print(f"batch: {max(rates):,.0f} mentions/s (best of 5; median {sorted(rates)[2]:,.0f})")
     print(f"one at a time: {single:,.0f} mentions/s")
     kind = f"agency model ({len(blob):,} bytes stored)" if agency else "shipped model"

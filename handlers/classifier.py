@@ -1,23 +1,24 @@
 """The category of a post (compliment, question, criticism, other), its confidence and urgency.
 
-A linear model over TF-IDF word 1-2-grams, the hand-built cues of `handlers.features` (VADER
-sentiment, requests, praise, sarcasm, hostility, link shares...) and a sentence vector from
-`handlers.embeddings` (what the post means, beyond its exact words). It is fitted from the
-handwritten examples in `handlers/data/` and ships fitted, as `data/base-model.bin`: nothing is
-downloaded, the same examples always give the same model, and a process that only classifies
-never imports scikit-learn. An agency model is the base model plus a layer learnt from the staff's
-labels alone: n-gram and sentence-vector weights added to the base model's log-probabilities
-(`handlers.residual`). Refitting the base recipe on the shipped examples plus the corrections, as
-earlier releases did, barely moved it (held-back dev corrections: 0.690 against the base
-model's 0.705; the layer scores 0.745). Both are stored as JSON bytes of their fitted numbers and
-the name of their sentence encoder (no pickle); an agency model carries its base model inside,
-so it stays what it was judged to be when a later release ships another base model.
+A linear model over TF-IDF word 1-2-grams, the hand-built cues of `handlers.features` (requests,
+praise, sarcasm, hostility, link shares...) and a sentence vector from `handlers.embeddings`
+(what the post means, beyond its exact words). It is fitted from the examples of
+`handlers.examples` (written by the TwoWay team; every setting chosen by leaving one batch out,
+`bench/grouped_cv.py`) and ships fitted, as `data/base-model.bin`: nothing is downloaded, the
+same examples always give the same model, and a process that only classifies never imports
+scikit-learn. An agency model is the base model plus a layer learnt from the staff's labels
+alone: n-gram and sentence-vector weights added to the base model's log-probabilities
+(`handlers.residual`). Both are stored as JSON bytes of their fitted numbers and the name of
+their sentence encoder (no pickle); an agency model carries its base model inside, so it stays
+what it was judged to be when a later release ships another base model.
 
 Compliment is the only class guarded after the model: a "thank you" sent to an angry complaint
 is the worst error TwoWay can make, so compliment needs a clear margin and no sign of sarcasm,
-hostility or a request; otherwise the runner-up class wins. Urgency is `handlers.urgency`: rules
-and cue families, then a learned layer fed the sentence vector computed here, for every post
-whatever its category.
+hostility or a request; otherwise the runner-up class wins. `unsure` says when a judgement is a
+coin toss (the card says so and the drafts stay neutral). Urgency is `handlers.urgency`: rules
+and cue families, then a learned layer over the same n-grams and sentence vector, for every post
+whatever its category; a post that may be an emergency without being flagged carries a reason,
+so that its drafts lead with the 911 line.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,20 +40,24 @@ from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from domain import CATEGORIES, Category, Triage
 from handlers import embeddings, features, residual
-from handlers.urgency import Alarm, alarm_examples, fit_alarm, learned_reason, shipped_alarm, urgent_reason
+from handlers.examples import category_examples, urgency_examples
+from handlers.urgency import MAYBE_REASON, learned_reason, may_be_emergency, urgent_reason
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_MODEL = DATA / "base-model.bin"  # `python scripts/build_base_model.py` rewrites it
-FORMAT = 2  # 2 added the sentence vector
-LAYERED = 3  # an agency model: format 2 plus the layer learnt from the staff's labels
+FORMAT = 4  # 2 added the sentence vector, 4 the urgency layer (3 is format 2 with an agency layer)
+LAYERED = 5  # an agency model: format 4 plus the layer learnt from the staff's labels
 FOREIGN = features.DENSE_NAMES.index("foreign")
 Float = npt.NDArray[np.float64]
 
-COMPLIMENT_MIN = 0.7  # probability compliment needs before a thank-you is suggested
+# Chosen by leaving one batch of examples out at a time (`bench/grouped_cv.py`):
+COMPLIMENT_MIN = 0.8  # the lowest P(compliment) whose compliments were right at least 92% of the time
+UNSURE_BELOW = 0.5  # below it, the category was wrong more often than right: the card says unsure
+UNSURE_MARGIN = 0.2  # ... and so was it when the runner-up came this close
 FOREIGN_CONFIDENCE = 0.35  # posts in another language go to "other", and say they are unsure
 DENSE_WEIGHT = 0.6  # scale of the standardised cues next to the L2-normalised n-gram blocks
-VECTOR_WEIGHT = 0.5  # scale of the L2-normalised sentence vector (best of 0.25-2 in 5-fold runs)
-C = 4.0
+VECTOR_WEIGHT = 0.5  # scale of the L2-normalised sentence vector (0.5, 1 and 2 tried)
+C = 16.0  # 1, 2, 4, 8, 16 and 32 tried
 PROBABILITY_FLOOR = 1e-6  # keeps the base model's log-probabilities finite
 LAYER_VECTOR_WEIGHT = 1.0  # the sentence vector in an agency layer (0.5 / 1 / 1.5 / 2 tried in 5-fold runs)
 
@@ -65,7 +70,10 @@ WORD_PARAMS: dict[str, Any] = {
 }
 
 # Character n-grams were tried and dropped: on our examples they added noise and halved the speed.
-BLOCKS: tuple[tuple[dict[str, Any], int], ...] = ((WORD_PARAMS, 1),)
+# n-grams seen in one example only are left out (leave-one-batch-out 0.773 against 0.766).
+BLOCKS: tuple[tuple[dict[str, Any], int], ...] = ((WORD_PARAMS, 2),)
+ALARM_C = 3.0  # the urgency layer's inverse L2 strength (1, 3 and 10 tried by leaving a batch out)
+ALARM_VECTOR_WEIGHT = 1.0
 
 
 def _analyser(params: dict[str, Any]) -> Callable[[str], list[str]]:
@@ -126,6 +134,29 @@ class _Block:
         vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=min_df, **params).fit(texts)
         vocabulary = {term: int(i) for term, i in sorted(vectorizer.vocabulary_.items())}
         return cls(params, vocabulary, np.asarray(vectorizer.idf_, dtype=np.float64))
+
+
+@dataclass
+class _Alarm:
+    """The learned urgency layer: P(urgent) from the model's n-gram block and sentence vector.
+
+    It reads the same TF-IDF numbers and sentence vector the category model computes, so it costs
+    one more dot product per post. Fitted on the emergencies and look-alikes of
+    `data/urgency/` and the urgent flags of the category examples."""
+
+    coef: Float  # one weight per n-gram of the first block, then one per vector dimension
+    intercept: float
+
+    def probability(self, grams: sparse.csr_matrix, vectors: Float) -> Float:
+        if grams.shape[0] == 0:
+            return np.zeros(0)
+        n = grams.shape[1]
+        logits = np.asarray(grams @ self.coef[:n]).ravel()
+        logits += vectors @ self.coef[n:] * ALARM_VECTOR_WEIGHT + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+    def state(self) -> dict[str, Any]:
+        return {"coef": self.coef.tolist(), "intercept": self.intercept}
 
 
 @dataclass
@@ -190,6 +221,7 @@ class Classifier:
         n_examples: int,
         encoder: str,
         layer: _Layer | None = None,
+        alarm: _Alarm | None = None,
     ) -> None:
         self.blocks = blocks
         self.dense_mean = dense_mean
@@ -206,7 +238,9 @@ class Classifier:
         )  # an agency model counts its labels
         self.encoder = encoder
         self._vectors = embeddings.load(encoder)
-        self._alarm = alarm_for(encoder)
+        self.alarm = alarm
+        if alarm is not None and alarm.coef.shape != (len(blocks[0].vocabulary) + self._vectors.dimensions,):
+            raise ValueError("the urgency layer does not fit its base model")
         if layer is not None:
             columns = len(layer.block.vocabulary) + self._vectors.dimensions
             if layer.coef.shape != (len(self.classes), columns) or layer.intercept.shape != (
@@ -226,15 +260,32 @@ class Classifier:
         """Rows of P(category) in the order of `self.classes`, before any guard."""
         return self._probabilities(texts, _cues(texts), self._vectors.encode(texts))
 
-    def _probabilities(self, texts: Sequence[str], cues: Float, vectors: Float) -> Float:
+    def _probabilities(
+        self, texts: Sequence[str], cues: Float, vectors: Float, grams: list[sparse.csr_matrix] | None = None
+    ) -> Float:
         if not texts:
             return np.zeros((0, len(self.classes)))
         with _one_thread():
-            design = _design(self.blocks, self.dense_mean, self.dense_scale, texts, cues, vectors)
+            grams = grams if grams is not None else self._grams(texts)
+            design = _design(grams, self.dense_mean, self.dense_scale, cues, vectors)
             base = _softmax(design @ self.coef.T, self.intercept)
             if self.layer is None:
                 return base
             return self.layer.probabilities(texts, base, vectors)
+
+    def _grams(self, texts: Sequence[str]) -> list[sparse.csr_matrix]:
+        normalised = [_normalise(t) for t in texts]
+        return [b.transform(normalised) for b in self.blocks]
+
+    def alarm_probabilities(self, texts: Sequence[str]) -> Float:
+        """P(urgent) of the learned urgency layer for each text (zeros when the model has none)."""
+        return self._alarms(self._grams(texts), self._vectors.encode(texts))
+
+    def _alarms(self, grams: list[sparse.csr_matrix], vectors: Float) -> Float:
+        if self.alarm is None:
+            return np.zeros(len(vectors))
+        with _one_thread():
+            return self.alarm.probability(grams[0], vectors)
 
     def with_layer(self, layer: _Layer | None) -> Classifier:
         """This model's base with `layer` on top (None: the base model alone); the base is shared."""
@@ -250,6 +301,7 @@ class Classifier:
             self.base_n_examples,
             self.encoder,
             layer,
+            self.alarm,
         )
 
     def base(self) -> Classifier:
@@ -259,8 +311,10 @@ class Classifier:
     def _judge(self, texts: list[str], parents: list[str | None]) -> list[Triage]:
         cues = _cues(texts)
         vectors = self._vectors.encode(texts)
-        probabilities = self._probabilities(texts, cues, vectors)
-        alarms = self._alarm.probability(vectors)
+        with _one_thread():
+            grams = self._grams(texts)
+        probabilities = self._probabilities(texts, cues, vectors, grams)
+        alarms = self._alarms(grams, vectors)
         foreign = cues[:, FOREIGN] if texts else np.zeros(0)
         return [
             _decide(text, parent, row, self.classes, float(share), float(alarm))
@@ -285,6 +339,8 @@ class Classifier:
             "n_examples": self.base_n_examples,
             "encoder": self.encoder,
         }
+        if self.alarm is not None:
+            state["alarm"] = self.alarm.state()
         if self.layer is not None:
             state["layer"] = self.layer.state()
         return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 6)
@@ -311,6 +367,11 @@ class Classifier:
                     np.asarray(found["intercept"], dtype=np.float64),
                     int(found["n_examples"]),
                 )
+            alarm = None
+            if state.get("alarm") is not None:
+                alarm = _Alarm(
+                    np.asarray(state["alarm"]["coef"], dtype=np.float64), float(state["alarm"]["intercept"])
+                )
             return cls(
                 [_block_from(b) for b in state["blocks"]],
                 np.asarray(state["dense_mean"], dtype=np.float64),
@@ -321,6 +382,7 @@ class Classifier:
                 int(state["n_examples"]),
                 state["encoder"],  # ValueError when that encoder is not installed here
                 layer,
+                alarm,
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"classifier model is incomplete: {exc!r}") from exc
@@ -350,18 +412,15 @@ def _cues(texts: Sequence[str]) -> Float:
 
 
 def _design(
-    blocks: list[_Block],
+    grams: list[sparse.csr_matrix],
     mean: Float,
     scale: Float,
-    texts: Sequence[str],
     cues: Float,
     vectors: Float,
 ) -> sparse.csr_matrix:
-    normalised = [_normalise(t) for t in texts]
     scaled = (cues - mean) / scale * DENSE_WEIGHT
     vectors = vectors * VECTOR_WEIGHT
-    parts = [b.transform(normalised) for b in blocks]
-    parts += [sparse.csr_matrix(scaled), sparse.csr_matrix(vectors)]
+    parts = [*grams, sparse.csr_matrix(scaled), sparse.csr_matrix(vectors)]
     return sparse.csr_matrix(sparse.hstack(parts, format="csr"))
 
 
@@ -383,13 +442,31 @@ def _decide(
     if foreign >= 0.5 or features.all_foreign(text):
         category, confidence = "other", min(confidence, FOREIGN_CONFIDENCE)
     reason = urgent_reason(text, parent) or learned_reason(text, parent, alarm)
+    urgent = reason is not None
+    if not urgent and may_be_emergency(text, alarm):
+        # Not flagged (that stays rare, so staff keep trusting the flag), but every draft will
+        # lead with the 911 line: it costs little on a post that turns out to be nothing.
+        reason = MAYBE_REASON
     return Triage(
         category=category,
         confidence=round(confidence, 4),
-        urgent=reason is not None,
+        urgent=urgent,
         urgent_reason=reason,
         scores=scores,
     )
+
+
+def unsure(category: str, confidence: float, scores: Mapping[str, float]) -> bool:
+    """Whether the card should say the model is unsure of `category`, and drafts stay neutral.
+
+    True when the chosen category's probability is below UNSURE_BELOW, or when the runner-up is
+    within UNSURE_MARGIN of it. Both were chosen by leaving one batch of examples out at a time
+    (`bench/grouped_cv.py`): below them the category is wrong about as often as it is right.
+    Posts in another language are always unsure (their confidence is capped below the bar)."""
+    ranked = sorted(scores.values(), reverse=True)
+    runner_up = ranked[1] if len(ranked) > 1 else 0.0
+    top = scores.get(category, confidence)
+    return confidence < UNSURE_BELOW or (top >= runner_up and top - runner_up < UNSURE_MARGIN)
 
 
 def _safe_compliment(text: str, probability: float) -> bool:
@@ -402,26 +479,36 @@ def _safe_compliment(text: str, probability: float) -> bool:
     )
 
 
-def fit(examples: Sequence[tuple[str, str]], encoder: str | None = None) -> Classifier:
-    """Train on (text, category) pairs; the same pairs always give the same model."""
+def fit(
+    examples: Sequence[tuple[str, str]],
+    encoder: str | None = None,
+    alarm_examples: Sequence[tuple[str, bool]] = (),
+) -> Classifier:
+    """Train on (text, category) pairs, and the urgency layer on (text, urgent) pairs when given
+    (both kinds are needed); the same pairs always give the same model."""
     encoder = encoder or embeddings.default_name()
     texts = [t for t, _ in examples]
     labels = [label for _, label in examples]
     unknown = sorted(set(labels) - set(CATEGORIES))
     if unknown:
         raise ValueError(f"unknown categories: {', '.join(unknown)}")
-    normalised = [_normalise(t) for t in texts]
-    blocks = [_Block.fit(params, normalised, min_df) for params, min_df in BLOCKS]
+    if set(labels) != set(CATEGORIES):
+        raise ValueError(f"a model must know every category, not just {', '.join(sorted(set(labels)))}")
+    # The n-gram vocabulary also knows the words of the urgency posts, which the urgency layer reads.
+    vocabulary_texts = [_normalise(t) for t in dict.fromkeys([*texts, *(t for t, _ in alarm_examples)])]
+    blocks = [_Block.fit(params, vocabulary_texts, min_df) for params, min_df in BLOCKS]
     cues = _cues(texts)
     mean = cues.mean(axis=0)
     scale = cues.std(axis=0)
     scale[scale == 0] = 1.0
-    design = _design(blocks, mean, scale, texts, cues, embeddings.load(encoder).encode(texts))
+    vectors = embeddings.load(encoder)
     from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
 
     model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
     with _one_thread():
-        model.fit(design, labels)
+        grams = [b.transform([_normalise(t) for t in texts]) for b in blocks]
+        model.fit(_design(grams, mean, scale, cues, vectors.encode(texts)), labels)
+    alarm = _fit_alarm(blocks[0], vectors, alarm_examples) if alarm_examples else None
     return Classifier(
         blocks,
         mean,
@@ -431,23 +518,47 @@ def fit(examples: Sequence[tuple[str, str]], encoder: str | None = None) -> Clas
         [str(c) for c in model.classes_],
         len(examples),
         encoder,
+        alarm=alarm,
     )
 
 
-def read_examples() -> list[tuple[str, str]]:
-    """The shipped examples: `data/<category>.txt`, one post per line, `\\n` for a line break."""
-    examples: list[tuple[str, str]] = []
-    for category in CATEGORIES:
-        path = DATA / f"{category}.txt"
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                examples.append((line.replace("\\n", "\n").strip(), category))
-    return examples
+def _fit_alarm(block: _Block, vectors: embeddings.Encoder, labelled: Sequence[tuple[str, bool]]) -> _Alarm:
+    """Logistic regression of urgent against not over the n-gram block and the sentence vector."""
+    from sklearn.linear_model import LogisticRegression
+
+    latest = dict(labelled)
+    texts, flags = list(latest), [int(flag) for flag in latest.values()]
+    if len(set(flags)) < 2:
+        raise ValueError("the urgency layer needs urgent and calm posts")
+    model = LogisticRegression(C=ALARM_C, max_iter=3000, class_weight="balanced")
+    with _one_thread():
+        design = sparse.hstack(
+            [
+                block.transform([_normalise(t) for t in texts]),
+                sparse.csr_matrix(vectors.encode(texts) * ALARM_VECTOR_WEIGHT),
+            ],
+            format="csr",
+        )
+        model.fit(design, np.asarray(flags))
+    return _Alarm(np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0]))
 
 
 @lru_cache(maxsize=1)
 def base_examples() -> tuple[tuple[str, str], ...]:
-    return tuple(read_examples())
+    """The shipped category examples as (text, category) pairs (`handlers.examples`)."""
+    return tuple((e.text, e.label) for e in category_examples())
+
+
+@lru_cache(maxsize=1)
+def base_alarm_examples() -> tuple[tuple[str, bool], ...]:
+    """The urgency layer's posts: the emergencies and look-alikes, then every category example."""
+    urgency = [(text, urgent) for text, urgent, _ in urgency_examples()]
+    return tuple(urgency + [(e.text, e.urgent) for e in category_examples()])
+
+
+def fit_shipped(encoder: str) -> Classifier:
+    """The base model the shipped examples give for these sentence vectors."""
+    return fit(base_examples(), encoder=encoder, alarm_examples=base_alarm_examples())
 
 
 @lru_cache(maxsize=1)
@@ -459,26 +570,7 @@ def load_default() -> Classifier:
     encoder = embeddings.default_name()
     if encoder == embeddings.STATIC:
         return Classifier.from_bytes(SHIPPED_MODEL.read_bytes())
-    return fit(base_examples(), encoder=encoder)
-
-
-_ALARMS: dict[str, Alarm] = {}
-
-
-def alarm_for(encoder: str) -> Alarm:
-    """The learned urgency layer for these sentence vectors: shipped for the static ones, fitted
-    from the shipped examples on first use for MiniLM (the `embeddings` extra), and fitted again
-    if the encoder of that name now gives vectors of another size."""
-    found = _ALARMS.get(encoder)
-    if found is None or len(found.coef) != embeddings.load(encoder).dimensions:
-        found = shipped_alarm() if encoder == embeddings.STATIC else fit_shipped_alarm(encoder)
-        _ALARMS[encoder] = found
-    return found
-
-
-def fit_shipped_alarm(encoder: str) -> Alarm:
-    texts, labels = alarm_examples([t for t, _ in base_examples()])
-    return fit_alarm(encoder, embeddings.load(encoder).encode(texts), labels)
+    return fit_shipped(encoder)
 
 
 def train_agency(corrections: Sequence[tuple[str, str]], base: Classifier) -> Classifier:

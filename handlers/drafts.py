@@ -10,8 +10,13 @@ before to a similar post. The order follows what a public information officer ne
 - criticism: an acknowledgement template first (an FAQ answer alone reads as a brush-off), then
   an earlier reply and the FAQ answer;
 - compliments: an earlier reply, then thank-you templates, the ones whose hints match first.
-  When the classifier also saw a fair chance of criticism, drafts stay neutral: thanking an
-  angry post is the worst mistake a reply can make.
+  When the classifier is unsure (`handlers.classifier.unsure`) or also saw a fair chance of
+  criticism, drafts stay neutral, as for "other": thanking an angry post is the worst mistake a
+  reply can make. Only compliment templates thank anyone.
+- a post that may report an emergency without being flagged (`urgent_reason` set with `urgent`
+  False, see `handlers.urgency.may_be_emergency`) gets the 911 line in front of every draft too:
+  the line costs little on a post that turns out to be nothing, and a missing one on a real
+  emergency could cost a life.
 
 A draft that does not fit the platform is cut at a sentence boundary or left out, never cut
 mid-word. The choice among equal templates rotates with a hash of the mention text, so cards
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import domain
+from handlers.classifier import unsure
 from handlers.faq import FAQ_THRESHOLD, FaqEntry, FaqIndex
 from handlers.templates import AGENCY_VARIABLES, URGENT_LEAD, TemplateSpec, author_variables, render
 from handlers.text import fits, urls
@@ -104,8 +110,9 @@ class DraftMaker:
         drafts: list[domain.Draft] = []
         seen: set[str] = set()
         address = values["author_handle"] if platform == "x" else ""
-        for candidate in self._candidates(triage, text, values):
-            final = self._fit(candidate, platform, triage.urgent, address)
+        urgent = leads_with_911(triage)
+        for candidate in self._candidates(triage, text, values, urgent):
+            final = self._fit(candidate, platform, urgent, address)
             if final is None or _normal(final) in seen:
                 continue
             seen.add(_normal(final))
@@ -120,7 +127,7 @@ class DraftMaker:
             )
             if len(drafts) == MAX_DRAFTS:
                 break
-        if triage.urgent and not drafts:
+        if urgent and not drafts:
             lead = self._fit(_Candidate(URGENT_LEAD, "template", "urgent.lead"), platform, True, address)
             drafts.append(domain.Draft(text=lead or URGENT_LEAD, source="template", key="urgent.lead"))
         return drafts
@@ -128,23 +135,21 @@ class DraftMaker:
     # -- where drafts come from, in the order a PIO wants them --
 
     def _candidates(
-        self, triage: domain.Triage, text: str, values: Mapping[str, str]
+        self, triage: domain.Triage, text: str, values: Mapping[str, str], urgent: bool
     ) -> Iterator[_Candidate]:
-        category = triage.category
-        if category == "compliment" and triage.scores.get("criticism", 0.0) >= TORN_CRITICISM:
-            category = "other"
+        category = drafting_category(triage)
         seed = _seed(text)
         templates = list(self._templates(category, text, seed, values))
         faq = self._faq(text, values) if category != "compliment" else None
-        if triage.urgent:
+        if urgent:
             # The 911 line leads every draft; criticism still gets acknowledged in the second.
-            urgent = list(self._templates("urgent", text, seed, values))
-            yield from urgent[:1]
+            leads = list(self._templates("urgent", text, seed, values))
+            yield from leads[:1]
             if category == "criticism":
                 yield from templates[:1]
             if faq:
                 yield faq
-            yield from urgent[1:]
+            yield from leads[1:]
             if category != "compliment":
                 yield from templates
             return
@@ -229,6 +234,22 @@ class DraftMaker:
             if fits(posted(kept), platform):
                 return posted(kept)
         return None
+
+
+def drafting_category(triage: domain.Triage) -> str:
+    """The category whose templates answer this post: an unsure judgement, or a compliment with
+    real odds of criticism, is answered neutrally ("other"), never with thanks."""
+    if unsure(triage.category, triage.confidence, triage.scores):
+        return "other"
+    if triage.category == "compliment" and triage.scores.get("criticism", 0.0) >= TORN_CRITICISM:
+        return "other"
+    return triage.category
+
+
+def leads_with_911(triage: domain.Triage) -> bool:
+    """Whether every draft starts with the 911 line: a flagged post, or one the classifier says may
+    be an emergency without flagging it (`urgent_reason` set, `urgent` False)."""
+    return triage.urgent or triage.urgent_reason is not None
 
 
 def make_drafts(

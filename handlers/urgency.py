@@ -3,23 +3,19 @@
 Three layers, each saying why on the card. Set phrases first ("shots fired", "someone is in my
 house"), each with the sign of *now* it needs. Then cue families: an emergency word (a gun, a
 fire, someone not breathing) told with a sign that it is happening now or in front of the writer.
-Last, a small logistic regression over the post's sentence vector, fitted on posts the team wrote
-(`data/urgent.txt` against `data/not-urgent.txt` and the category examples): people in danger
-write in more ways than rules can list. Alarm fatigue is the other risk, so news, history,
-hypotheticals, jokes and echoes of the parent post never count.
+Last, a learned layer (`handlers.classifier`): a logistic regression over the post's n-grams and
+sentence vector, fitted on emergencies and look-alikes the team wrote (`data/urgency/`) and the
+urgent flags of the category examples: people in danger write in more ways than rules can list.
+Alarm fatigue is the other risk, so news, history, hypotheticals, jokes and echoes of the parent
+post never count for the rules, and news, the past and jokes not for the learned layer. A post
+below the flag that may still be an emergency (`may_be_emergency`) gets drafts led by 911.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
 
 
 def _rx(*patterns: str) -> re.Pattern[str]:
@@ -260,7 +256,10 @@ GUARD = _rx(
     r"\b(?:dog|cat|puppy|kitten|pet|parrot|bird|bunny|rabbit)\b.{0,30}\b(?:is|went|has gone|has been|'s been|got) (?:missing|lost|out)\b",
     r"\b(?:missing|lost) (?:dog|cat|puppy|kitten|pet|parrot|bird)\b",
     r"\bbreaking(?: news)?\s*[:|\-]",
-    r"^\W*(?:video|watch|update|news|just in|developing)\s*:",
+    r"^\W*(?:video|watch|update|news|just in|developing|scanner)\s*:",
+    # scanner-style and second-hand posts: "units responding to reports of shots fired"
+    r"\b(?:units?|officers|deputies|crews|fire ?fighters) (?:are )?(?:responding|en route|on scene|on the scene)\b",
+    r"\breports of\b",
     r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",
     r"\b(?:arrested|in custody|sentenced|convicted|charged|suspects? (?:was|were) caught)\b",
     r"\b(?:if|what if|whenever|in case|imagine if|suppose) (?:someone|somebody|a|an|you|i|they|he|she|my|your)\b",
@@ -545,75 +544,45 @@ def urgent_reason(text: str, parent_text: str | None = None) -> str | None:
 
 # -- the learned layer ------------------------------------------------------------------------------
 
-DATA = Path(__file__).resolve().parent / "data"
-SHIPPED_ALARM = DATA / "urgency-model.json"  # `python scripts/build_base_model.py` rewrites it
-ALARM_THRESHOLD = 0.8  # probability from which a post with no rule cue is flagged
-ALARM_C = 3.0
+ALARM_THRESHOLD = 0.6  # P(urgent) from which the learned layer flags a post (see docs/triage.md)
+MAYBE_THRESHOLD = 0.2  # P(urgent) from which drafts lead with the 911 line without a flag
 LEARNED_REASON = "reads like a report of an emergency happening now"
-Float = npt.NDArray[np.float64]
+MAYBE_REASON = "may be an emergency (not flagged): drafts lead with the 911 line"
 
 
-def read_lines(name: str) -> list[str]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [line.replace("\\n", "\n").strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """P(urgent) from a sentence vector: one weight per dimension and a bias."""
-
-    encoder: str
-    coef: Float
-    intercept: float
-    n_examples: int
-
-    def probability(self, vectors: Float) -> Float:
-        if len(vectors) == 0:
-            return np.zeros(0)
-        return np.asarray(1.0 / (1.0 + np.exp(-(vectors @ self.coef + self.intercept))))
-
-    def to_json(self) -> str:
-        state = {"encoder": self.encoder, "coef": self.coef.tolist(), "intercept": self.intercept}
-        return json.dumps({**state, "n_examples": self.n_examples}, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> Alarm:
-        state = json.loads(text)
-        coef = np.asarray(state["coef"], dtype=np.float64)
-        return cls(str(state["encoder"]), coef, float(state["intercept"]), int(state["n_examples"]))
-
-
-def alarm_examples(category_examples: Sequence[str]) -> tuple[list[str], list[int]]:
-    """Urgent posts against the not-urgent ones and every category example no rule flags."""
-    urgent = read_lines("urgent.txt")
-    calm = read_lines("not-urgent.txt") + [t for t in category_examples if urgent_reason(t) is None]
-    return urgent + calm, [1] * len(urgent) + [0] * len(calm)
-
-
-def fit_alarm(encoder_name: str, vectors: Float, labels: Sequence[int]) -> Alarm:
-    """The same examples always give the same weights (lbfgs from zeros, no randomness)."""
-    from sklearn.linear_model import LogisticRegression  # only fitting needs scikit-learn
-
-    model = LogisticRegression(C=ALARM_C, max_iter=3000, class_weight="balanced")
-    model.fit(vectors, np.asarray(labels))
-    coef = np.asarray(model.coef_[0], dtype=np.float64)
-    return Alarm(encoder_name, coef, float(model.intercept_[0]), len(labels))
-
-
-@cache
-def shipped_alarm() -> Alarm:
-    return Alarm.from_json(SHIPPED_ALARM.read_text(encoding="utf-8"))
+# What the learned layer still refuses: a headline, a scanner post or a link (news), the past,
+# and joke markers. The rules' other guards ("arrested", "if someone", films, drills...) are not
+# applied to it: frightened people mix old grievances into a report, and the layer was fitted on
+# look-alikes of those kinds. Leaving one file out, this guard cost 0.01 of recall on the hardest
+# file (0.77 against 0.78) and flagged 6.7% of the look-alikes instead of 7.5%; the rules' full
+# guard cost 0.04 (0.74).
+LEARNED_GUARD = _rx(
+    r"^\W*(?:breaking|scanner|update|just in|developing|video|watch|news)\b",
+    r"https?://",
+    r"\bt\.co/",
+    r"\b(?:yesterday|last (?:night|week|month|year|weekend)|years? ago|months? ago|weeks? ago)\b",
+    r"\b(?:lol|lmao|lmfao|jk)\b",
+    r"😂|🤣|💀",
+)
 
 
 def learned_reason(text: str, parent_text: str | None, probability: float) -> str | None:
-    """The learned layer's verdict, with the same guards as the rules (news, past, jokes, echoes)."""
+    """The learned layer's verdict, unless the post is news, the past or a joke (LEARNED_GUARD).
+    Under a parent post about an emergency it stays silent: a reply is a reaction to that."""
     if probability < ALARM_THRESHOLD:
         return None
-    lowered = text.lower().replace("’", "'")
-    if GUARD.search(lowered) or NOT_A_REPORT.search(lowered):
+    if LEARNED_GUARD.search(text.lower().replace("’", "'")):
         return None
-    if parent_text:
-        parent = parent_text.lower().replace("’", "'")
-        if ANY_CUE.search(parent):
-            return None  # under a post about an emergency: a reaction to it, not a new report
+    if parent_text and ANY_CUE.search(parent_text.lower().replace("’", "'")):
+        return None
     return LEARNED_REASON
+
+
+def may_be_emergency(text: str, probability: float) -> bool:
+    """A post that may report an emergency although it is not flagged: a learned P(urgent) of at
+    least MAYBE_THRESHOLD, or an emergency word outside news, history and jokes. Its `Triage`
+    carries MAYBE_REASON with `urgent` False, and its drafts lead with the 911 line."""
+    if probability >= MAYBE_THRESHOLD:
+        return True
+    lowered = text.lower().replace("’", "'")
+    return bool(ANY_CUE.search(lowered)) and not GUARD.search(lowered) and not NOT_A_REPORT.search(lowered)

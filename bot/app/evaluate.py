@@ -23,8 +23,9 @@ from bot.core.errors import UserError
 from domain import CATEGORIES
 from handlers import metrics
 from handlers.adapt import learn
-from handlers.classifier import Classifier, load_default
+from handlers.classifier import Classifier, load_default, unsure
 from handlers.drafts import make_drafts
+from handlers.harm import harm
 from handlers.templates import default_pack
 
 # Spreadsheets export flags as 1.0/0.0 and TRUE/FALSE as often as 1/0.
@@ -164,6 +165,7 @@ def evaluate(model: Classifier, rows: Sequence[Row]) -> dict[str, Any]:
         },
         "urgent_flagged": sum(1 for t in triages if t.urgent),
         "mentions_per_s": round(len(rows) / elapsed) if elapsed > 0 else None,
+        "harm": harm(texts, triages, truth, [r.urgent for r in rows]),
     }
 
 
@@ -174,6 +176,10 @@ def _round(value: float | None) -> float | None:
 def _figures(row: metrics.ClassFigures) -> dict[str, float | None]:
     """precision, recall and F1, None (JSON null) where undefined: see handlers.metrics."""
     return {"precision": _round(row["precision"]), "recall": _round(row["recall"]), "f1": _round(row["f1"])}
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _cell(value: float | None, width: int) -> str:
@@ -204,6 +210,14 @@ def report_text(title: str, figures: dict[str, Any]) -> str:
     lines.append(
         f"urgent recall {'n/a' if recall is None else f'{recall:.3f}'}, "
         f"precision {'n/a' if precision is None else f'{precision:.3f}'}; {share}"
+    )
+    figures_harm = figures["harm"]
+    lines.append(
+        "harm (first drafts): "
+        + f"{_share(figures_harm['thanks_to_non_compliment'])} of non-compliments thanked "
+        + f"({figures_harm['non_compliments_thanked']}), "
+        + f"{_share(figures_harm['emergency_without_911'])} of emergencies without the 911 line "
+        + f"({figures_harm['emergencies_without_911']})"
     )
     lines.append(f"speed {figures['mentions_per_s']} mentions/s (one batch, this process)")
     return "\n".join(lines)
@@ -260,10 +274,14 @@ def classify_main(args: argparse.Namespace) -> int:
         raise UserError('give the text of a post to classify, e.g. twoway classify "Thank you officers!"')
     triage = load_default().classify(args.text)
     print(f"category:   {triage.category}")
-    print(f"confidence: {triage.confidence:.2f}")
+    shown_unsure = (
+        " (unsure: drafts stay neutral)" if unsure(triage.category, triage.confidence, triage.scores) else ""
+    )
+    print(f"confidence: {triage.confidence:.2f}{shown_unsure}")
     scores = ", ".join(f"{k} {v:.2f}" for k, v in sorted(triage.scores.items(), key=lambda kv: -kv[1]))
     print(f"scores:     {scores}")
-    print(f"urgent:     {'YES, ' + (triage.urgent_reason or '') if triage.urgent else 'no'}")
+    maybe = f"no; {triage.urgent_reason}" if triage.urgent_reason else "no"
+    print(f"urgent:     {'YES, ' + (triage.urgent_reason or '') if triage.urgent else maybe}")
     drafts = make_drafts(
         triage=triage,
         text=args.text,

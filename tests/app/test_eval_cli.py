@@ -26,7 +26,16 @@ ROWS = [
     ("BREAKING: crash closes the 101 https://t.co/abc", "other", "0"),
     ("Someone is breaking into my car right now on Vermont, please send someone", "question", "1"),
 ]
-KEYS = {"macro_f1", "per_class", "urgent_recall", "urgent_precision", "urgent_share", "n", "mentions_per_s"}
+KEYS = {
+    "macro_f1",
+    "per_class",
+    "urgent_recall",
+    "urgent_precision",
+    "urgent_share",
+    "n",
+    "mentions_per_s",
+    "harm",
+}
 
 
 def write_csv(
@@ -67,6 +76,8 @@ def test_eval_prints_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "urgent recall",
         "flagged urgent",
         "mentions/s",
+        "non-compliments thanked",
+        "emergencies without the 911 line",
     ):
         assert needle in out
 
@@ -87,6 +98,26 @@ def test_eval_json_is_one_object_with_the_promised_keys(
     assert figures["urgent_share"] == pytest.approx(1 / len(ROWS), abs=1e-3)
     assert figures["mentions_per_s"] > 0
     assert 0.0 <= figures["macro_f1"] <= 1.0
+    # The one emergency leads with the 911 line; no row that is no compliment is thanked.
+    assert figures["harm"]["emergency_without_911"] == 0.0
+    assert figures["harm"]["thanks_to_non_compliment"] == 0.0
+
+
+def test_harm_counts_a_thank_you_to_a_complaint_and_an_emergency_without_911(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Labels that disagree with the model: its compliment is a complaint, its calm post an emergency."""
+    rows = [
+        ("Thank you officers for everything you do!", "criticism", "0"),
+        ("Lakers in 5", "other", "1"),
+        ("The mayor needs to go", "other", "0"),
+    ]
+    path = write_csv(tmp_path / "harm.csv", rows)
+    assert main(["eval", str(path), "--json"]) == 0
+    harm = json.loads(capsys.readouterr().out)["harm"]
+    assert harm["thanks_to_non_compliment"] == pytest.approx(1 / 3, abs=1e-3)
+    assert harm["emergency_without_911"] == 1.0
+    assert (harm["non_compliments_thanked"], harm["emergencies_without_911"]) == (1, 1)
 
 
 def test_without_an_urgent_column_urgent_figures_are_null(
@@ -97,6 +128,7 @@ def test_without_an_urgent_column_urgent_figures_are_null(
     figures = json.loads(capsys.readouterr().out)
     assert figures["urgent_recall"] is None
     assert figures["urgent_precision"] is None
+    assert figures["harm"]["emergency_without_911"] is None
     assert figures["urgent_share"] > 0
 
 

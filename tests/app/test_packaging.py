@@ -50,6 +50,10 @@ def test_wheel_ships_migrations_and_default_data(wheel: zipfile.ZipFile) -> None
     assert "storage/migrations/script.py.mako" in names
     assert any(n.startswith("storage/migrations/versions/0001_") for n in names)
     assert "handlers/data/templates.json" in names
+    assert "handlers/data/base-model.bin" in names
+    # the examples the model is fitted on: the `embeddings` extra fits its model from them
+    assert any(n.startswith("handlers/data/examples/") and n.endswith(".jsonl") for n in names)
+    assert any(n.startswith("handlers/data/urgency/") and n.endswith(".jsonl") for n in names)
     for part in ("model.safetensors", "tokenizer.json", "config.json", "NOTICE.md"):
         assert f"handlers/data/static-minilm/{part}" in names  # the sentence vectors load offline
     assert "domain.py" in names
@@ -65,7 +69,7 @@ def test_wheel_ships_no_evaluation_data(wheel: zipfile.ZipFile) -> None:
     """The dev set's licence forbids shipping it, or anything that quotes it."""
     dev_id_prefix = b"lapd" + b"24-"  # built, so that this file itself holds no dev id
     for name in wheel.namelist():
-        if name.endswith((".py", ".json", ".csv", ".txt", ".yaml")):
+        if name.endswith((".py", ".json", ".jsonl", ".csv", ".txt", ".yaml")):
             assert dev_id_prefix not in wheel.read(name), name
 
 

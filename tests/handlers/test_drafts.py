@@ -235,7 +235,9 @@ def test_faq_answer_comes_first_for_a_question_with_its_match() -> None:
 
 
 def test_criticism_gets_an_acknowledgement_before_the_faq_answer() -> None:
-    drafts = drafts_for("Why is it so hard to get a copy of a police report from you people??", "criticism")
+    drafts = drafts_for(
+        "Three weeks and still no copy of my police report, do you people even read email??", "criticism"
+    )
     assert drafts[0].source == "template"
     assert drafts[1].source == "faq"
 

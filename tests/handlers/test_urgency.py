@@ -5,19 +5,20 @@ from __future__ import annotations
 import csv
 import re
 
-import numpy as np
 import pytest
 
-from handlers import embeddings
-from handlers.classifier import base_examples, fit_shipped_alarm, load_default
-from handlers.urgency import LEARNED_REASON, read_lines, shipped_alarm, urgent_reason
+from handlers.classifier import base_examples, load_default
+from handlers.examples import urgency_examples
+from handlers.harm import first_drafts
+from handlers.templates import URGENT_LEAD
+from handlers.urgency import LEARNED_REASON, MAYBE_REASON, urgent_reason
 from tests.conftest import DEV_CSV
 from tests.handlers import urgency_battery
 
 URGENT = [
     ("Someone is breaking into my neighbor's house right now, please send someone", "reports a break-in"),
     ("shots fired near 3rd and Main right now", "mentions shots fired"),
-    ("My life is in danger, my ex is outside my door with a knife", "says a life is in danger"),
+    ("I'm not safe, my former partner got past the gate and has a knife", "says a life is in danger"),
     ("hearing gunshots outside my building, happening now!!", "mentions shots fired"),
     ("there's a guy with a gun in front of my house right now", "reports a weapon"),
     (
@@ -161,21 +162,19 @@ def test_the_learned_layer_ignores_a_reaction_to_the_parent_post() -> None:
 
 
 def test_unseen_emergencies_are_mostly_caught_and_calm_posts_rarely_flagged() -> None:
-    """Posts by a writer who saw neither the rules nor the training posts: 5 of 50 were caught
-    before the cue families and the learned layer, 42 after."""
+    """Posts by a writer who saw neither the rules nor the training posts (a measurement only):
+    at least 80% of the emergencies flagged, at most 4% of the calm posts, and every emergency's
+    first draft leads with the 911 line."""
     model = load_default()
-    caught = sum(t.urgent for t in model.classify_many(urgency_battery.URGENT))
+    triages = model.classify_many(urgency_battery.URGENT)
+    caught = sum(t.urgent for t in triages)
     false_alarms = sum(t.urgent for t in model.classify_many(urgency_battery.CALM))
-    assert caught / len(urgency_battery.URGENT) >= 0.74
-    assert false_alarms / len(urgency_battery.CALM) <= 0.03
-
-
-def test_the_shipped_alarm_is_the_one_the_shipped_examples_give() -> None:
-    """data/urgency-model.json must be refitted when the examples change: scripts/build_base_model.py."""
-    fresh, shipped = fit_shipped_alarm(embeddings.STATIC), shipped_alarm()
-    assert (shipped.encoder, shipped.n_examples) == (fresh.encoder, fresh.n_examples)
-    assert np.allclose(shipped.coef, fresh.coef, atol=1e-4)
-    assert abs(shipped.intercept - fresh.intercept) < 1e-4
+    assert caught / len(urgency_battery.URGENT) >= 0.8
+    assert false_alarms / len(urgency_battery.CALM) <= 0.04
+    firsts = first_drafts(urgency_battery.URGENT, triages)
+    assert [
+        t for t, d in zip(urgency_battery.URGENT, firsts, strict=True) if not d.startswith(URGENT_LEAD)
+    ] == []
 
 
 def test_urgency_training_posts_are_not_from_the_dev_file() -> None:
@@ -187,8 +186,8 @@ def test_urgency_training_posts_are_not_from_the_dev_file() -> None:
     rows = list(csv.DictReader(DEV_CSV.open(encoding="utf-8")))
     dev_texts = {row["text"].strip() for row in rows}
     dev = [words(row["text"]) for row in rows]
-    posts = read_lines("urgent.txt") + read_lines("not-urgent.txt")
-    assert len(read_lines("urgent.txt")) >= 80
+    posts = [text for text, _, _ in urgency_examples()]
+    assert sum(urgent for _, urgent, _ in urgency_examples()) >= 300
     assert not dev_texts & set(posts)
     battery = set(urgency_battery.URGENT + urgency_battery.CALM)
     assert not battery & set(posts), "the held-out battery must stay out of training"
@@ -197,3 +196,46 @@ def test_urgency_training_posts_are_not_from_the_dev_file() -> None:
         if len(mine) >= 6:
             assert max(len(mine & other) / len(mine | other) for other in dev) < 0.5, text
     assert not {t for t, _ in base_examples()} & set(posts)
+
+
+# Emergencies written the way frightened people write: fragments, typos, no punctuation, mixed
+# with old grievances or paranoia. Written for this test; no rule was written from them.
+FRIGHTENED = [
+    "he found me. hes in the parking lot of my building rn banging on car windows looking for mine",
+    "i know yall dont care about my street but theres a guy on my porch trying the door knob and im alone w my daughter",
+    "pls someone my mom fell in the tub and shes not answering me shes breathing weird",
+    "dont know who else to tell the neighbors kid is on the roof edge screaming he wants to die",
+    "THEY ARE STILL SHOOTING by the laundromat on 9th my kids are on the floor",
+    "my ex texted he's coming with his brother's gun, he's 5 min away, i changed the locks but",
+    "again with the cameras in the trees i told you but now someone is actually inside the garage i hear them",
+    "guy just shoved a lady into a grey van outside the dollar store on main plate starts 7K",
+]
+
+
+@pytest.mark.parametrize("text", FRIGHTENED)
+def test_frightened_writing_is_at_least_answered_with_911(text: str) -> None:
+    """Most are flagged; every one, flagged or not, gets drafts that start with the 911 line."""
+    triage = load_default().classify(text)
+    assert triage.urgent or triage.urgent_reason == MAYBE_REASON
+    assert first_drafts([text], [triage])[0].startswith(URGENT_LEAD)
+
+
+def test_most_frightened_posts_are_flagged() -> None:
+    flagged = sum(t.urgent for t in load_default().classify_many(FRIGHTENED))
+    assert flagged >= 6, flagged
+
+
+# Look-alikes with the same words and nothing to act on now: news, scanner posts, jokes.
+LOOK_ALIKES = [
+    "SCANNER: units responding to reports of shots fired near 4th and Pine, no further info",
+    "Local news says a man was stabbed outside the mall last night, suspect in custody https://t.co/x9",
+    "my group chat is a crime scene right now 💀 someone call 911",
+    "This traffic is killing me, somebody come arrest whoever designed this interchange lol",
+    "Watched the new heist movie, the bank robbery scene had me screaming",
+    "How do I report a break-in from last week? The online form keeps timing out",
+]
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_news_scanner_posts_and_jokes_are_not_flagged(text: str) -> None:
+    assert not load_default().classify(text).urgent

@@ -323,9 +323,9 @@ def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
 ) -> None:
     """Every click is a post the model got wrong, so on clicks alone the shipped model scores
     nothing and any new model looks better. The labels of answered items even that out: here the
-    team answered 12 thank-yous as compliments while one clerk filed 16 under "other". With only
-    4 answered, the clerk's labels are the agency's clear majority and the agency model learns
-    them, as it would learn any convention the agency's labels agree on."""
+    team answered 12 thank-yous as compliments while one clerk filed 16 under "other". With no
+    thank-you answered, the clerk's labels are all the agency says about thanks and the agency
+    model learns them, as it would learn any convention the agency's labels agree on."""
     # One clerk files every thank-you under "other" (no reply needed, they think).
     careless = [
         (text, "other")
@@ -348,8 +348,8 @@ def test_answered_items_stand_by_their_labels_so_careless_clicks_are_caught(
             "Much respect to the motor officers at the parade",
         )
     ] + [("Your officers were rude and dismissive at the station", "criticism")]
-    # With only CLEAR's 4 thank-yous answered, the clerk's labels are the agency's majority.
-    assert learn(careless, confirmations=CLEAR).accepted
+    # With no thank-you answered, the clerk's labels are the agency's only word on thanks: learnt.
+    assert learn(careless, confirmations=[c for c in CLEAR if c[1] != "compliment"]).accepted
     thanked = [
         ("Thank you to the officers who came so fast last night", "compliment"),
         ("Huge thanks to the crossing guard on 5th street", "compliment"),
