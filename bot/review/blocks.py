@@ -83,6 +83,7 @@ class CardView:
     dismissed_at: datetime | None = None
     reclassified_by: str | None = None
     deleted: bool = False
+    unsure: bool = False  # the model is unsure of the category: say so, the drafts stay neutral
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -176,6 +177,14 @@ def card_blocks(view: CardView) -> list[Block]:
                 action_ids.block_id(mid, "urgent"),
             )
         )
+    elif view.urgent_reason and view.state == "open":
+        # Not flagged, but close enough that the drafts lead with the 911 line: read it first.
+        blocks.append(
+            section(
+                f":warning: *Check this one: it {public(view.urgent_reason, REASON_LIMIT)}*",
+                action_ids.block_id(mid, "urgent"),
+            )
+        )
     account = public(view.account, NAME_LIMIT)
     header = f"*#{mid}* · {platform_name(view.platform)} · {account} · {stamp(view.created_at)}"
     blocks.append(section(f"{header}\n{author_line(view)}", action_ids.block_id(mid, "head")))
@@ -200,6 +209,8 @@ def triage_notes(view: CardView) -> list[str]:
         note = f"Category: *{label}*{confidence}"
         if view.reclassified_by:
             note += f", reclassified by {user(view.reclassified_by)}"
+        elif view.unsure:
+            note += " · :grey_question: *unsure*: check the category; the drafts stay neutral"
         notes.append(note)
     notes.append(link(view.url, f"Open on {platform_name(view.platform)}"))
     if view.assignee:

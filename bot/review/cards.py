@@ -23,6 +23,7 @@ from bot.review.replies import recover_stale_likes, recover_stale_sends
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
+from handlers.classifier import unsure
 from storage import accounts, audit, cards, mentions
 from storage.audit import Action
 from storage.models import (
@@ -30,6 +31,7 @@ from storage.models import (
     CARD_PENDING,
     CARD_POSTING,
     Account,
+    Mention,
 )
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,19 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         dismissed_at=mention.dismissed_at,
         reclassified_by=corrected_by,
         deleted=mention.deleted_at is not None,
+        unsure=_unsure(mention),
     )
+
+
+def _unsure(mention: Mention) -> bool:
+    """The model's own category, chosen without confidence (a category staff set is never unsure)."""
+    if not mention.category or corrected(mention):
+        return False
+    return unsure(mention.category, mention.confidence or 0.0, mention.scores or {})
+
+
+def corrected(mention: Mention) -> bool:
+    return bool((mention.drafts or {}).get("category_set_by"))
 
 
 def message_for(view: CardView) -> dict[str, Any]:

@@ -56,7 +56,7 @@ COLUMNS: dict[str, str] = {
     "category": "current category: compliment, question, criticism or other",
     "confidence": "the classifier's confidence (1.0 when set by staff)",
     "urgent": "flagged as a possible emergency",
-    "urgent_reason": "why it was flagged",
+    "urgent_reason": "why it is (urgent true) or may be (urgent false) an emergency; drafts then lead with the 911 line",
     "triaged_at": "when it was classified",
     "reclassifications": "category changes by staff (time, who, from, to)",
     "drafts_offered": "the reply drafts shown on the card (latest set)",

@@ -240,3 +240,40 @@ def test_slack_still_rate_limiting_stops_the_sweep_instead_of_waiting_card_after
         assert [mention(ctx, m).card_status for m in mids] == ["failed"] + ["pending"] * 4
         assert post_pending_cards(ctx) == 5  # Slack has calmed down: every card goes out once
         assert len(w.fake.messages(REVIEW)) == 5
+
+
+def _card_text(card: Any) -> str:
+    return "\n".join(find_element_texts(card.blocks))
+
+
+def find_element_texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        return found + [t for value in node.values() for t in find_element_texts(value)]
+    if isinstance(node, list):
+        return [t for value in node for t in find_element_texts(value)]
+    return []
+
+
+def test_a_category_the_model_is_unsure_of_says_so_until_staff_set_it(ctx: Context) -> None:
+    """An unsure card asks for a look at the category; one staff reclassified does not."""
+    with world(ctx) as w:
+        _sure, card = w.posted("when does the records office open?", category="question", confidence=0.93)
+        assert "unsure" not in _card_text(card)
+        unsure_id, card = w.posted("idk what is going on with you guys", category="question", confidence=0.41)
+        assert "*unsure*: check the category" in _card_text(card)
+        with ctx.transaction() as session:
+            row = session.get(Mention, unsure_id)
+            assert row is not None
+            row.drafts = {**(row.drafts or {}), "category_set_by": ADMIN}
+        refresh_card(ctx, unsure_id)
+        assert "unsure" not in _card_text(w.card(unsure_id))
+
+
+def test_a_possible_emergency_not_flagged_is_pointed_out_on_the_card(ctx: Context) -> None:
+    with world(ctx) as w:
+        reason = "may be an emergency (not flagged): drafts lead with the 911 line"
+        _mid, card = w.posted("theres someone in the yard again", category="question", urgent_reason=reason)
+        text = _card_text(card)
+        assert f"Check this one: it {reason}" in text
+        assert "URGENT" not in text
