@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import UserError
+from connectors import registry
 from domain import CATEGORIES
 from handlers import metrics
 from handlers.adapt import learn
@@ -258,6 +259,8 @@ def classify_main(args: argparse.Namespace) -> int:
 
     if not args.text.strip():
         raise UserError('give the text of a post to classify, e.g. twoway classify "Thank you officers!"')
+    if args.platform not in registry.PLATFORMS:
+        raise UserError(f"--platform is one of {', '.join(registry.names())}, not {args.platform!r}")
     triage = load_default().classify(args.text)
     print(f"category:   {triage.category}")
     print(f"confidence: {triage.confidence:.2f}")
@@ -267,7 +270,7 @@ def classify_main(args: argparse.Namespace) -> int:
     drafts = make_drafts(
         triage=triage,
         text=args.text,
-        platform=args.platform,
+        rules=registry.spec(args.platform).rules,
         author_handle="",
         author_name="",
         variables={},

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot.admin.connect import CALLBACK_IDS
+from bot.admin.connect import callback_id
 from bot.app.wiring import build_slack
 from bot.core.context import Context
 from bot.slack.app import SlackApp
@@ -59,7 +59,7 @@ class Env:
             key: {"value": {"type": "plain_text_input", "value": value}} for key, value in values.items()
         }
         metadata = json.dumps({"channel": CHANNEL})
-        return self.sender.submit_view(CALLBACK_IDS[platform], state, metadata, user_id=user)
+        return self.sender.submit_view(callback_id(platform), state, metadata, user_id=user)
 
     def accounts(self) -> list[Account]:
         with self.ctx.transaction() as session:
