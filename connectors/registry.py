@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connectors import facebook, x
+from connectors import facebook, instagram, x
 from connectors.base import PlatformSpec
 
-PLATFORMS: dict[str, PlatformSpec] = {spec.name: spec for spec in (x.SPEC, facebook.SPEC)}
+PLATFORMS: dict[str, PlatformSpec] = {spec.name: spec for spec in (x.SPEC, facebook.SPEC, instagram.SPEC)}
 
 
 def spec(name: str) -> PlatformSpec:

@@ -50,6 +50,7 @@ EXPECTED: dict[str, str] = {
     "FACEBOOK_GRAPH_URL": "an http(s) URL such as https://graph.facebook.com",
     "FACEBOOK_GRAPH_VERSION": "a Graph API version such as v25.0",
     "FACEBOOK_PAGE_ID": "the numeric id of the Facebook Page",
+    "INSTAGRAM_ACCOUNT_ID": "the numeric id of the Instagram professional account",
     "FACEBOOK_APP_SECRET": "the Meta app's App Secret (App settings > Basic), which signs webhook deliveries",
     "FACEBOOK_VERIFY_TOKEN": "a random string of at least 16 characters, also typed into the app's webhook settings",
 }
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     facebook_graph_version: str = Field("v25.0", alias="FACEBOOK_GRAPH_VERSION")
     facebook_page_id: str | None = Field(None, alias="FACEBOOK_PAGE_ID")
     facebook_page_token: SecretStr | None = Field(None, alias="FACEBOOK_PAGE_TOKEN")
+    instagram_account_id: str | None = Field(None, alias="INSTAGRAM_ACCOUNT_ID")
     facebook_app_secret: SecretStr | None = Field(None, alias="FACEBOOK_APP_SECRET")
     facebook_verify_token: SecretStr | None = Field(None, alias="FACEBOOK_VERIFY_TOKEN")
 
@@ -181,7 +183,7 @@ class Settings(BaseSettings):
             raise ValueError("not a Graph API version")
         return value
 
-    @field_validator("facebook_page_id")
+    @field_validator("facebook_page_id", "instagram_account_id")
     @classmethod
     def _page_id(cls, value: str | None) -> str | None:
         if value is not None and not value.strip().isdigit():

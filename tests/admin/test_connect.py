@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -231,3 +232,49 @@ def test_each_platform_has_a_form_asking_for_its_connectors_credentials(platform
     assert [b["block_id"] for b in inputs] == [f.key for f in registry.spec(platform).fields]
     assert len(view["title"]["text"]) <= 24
     assert view["callback_id"] == f"connect_{platform}"
+
+
+# -- Instagram -------------------------------------------------------------------------------------------
+
+
+def test_instagram_is_found_from_the_page_checked_and_stored_encrypted(env: Env, engine: Engine) -> None:
+    page = {"page_id": env.graph.page["id"], "page_token": PAGE_TOKEN}
+    started = time.monotonic()
+    result = env.submit("instagram", page)
+    assert time.monotonic() - started < 3  # inside Slack's window
+    assert result.json["response_action"] == "update"
+    assert "Connected Instagram account @agencypolice" in json.dumps(result.json["view"])
+    (account,) = env.accounts()
+    assert (account.platform, account.external_id, account.handle) == (
+        "instagram",
+        env.graph.ig["id"],
+        "agencypolice",
+    )
+    assert account.credentials is not None
+    assert unseal(SECRET_KEY, account.credentials) == page
+    assert PAGE_TOKEN not in everything_stored(engine)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "says"),
+    [
+        ({"page_id": "104857600000001", "page_token": "EAAB-wrong"}, "page_token", "refused this token"),
+        (
+            {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "12ab"},
+            "account_id",
+            "is a number",
+        ),
+        (
+            {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "178414999"},
+            "account_id",
+            "no Instagram professional account",
+        ),
+    ],
+)
+def test_instagram_refusals_are_put_next_to_the_field_at_fault(
+    env: Env, values: dict[str, str], field: str, says: str
+) -> None:
+    result = env.submit("instagram", values)
+    assert result.json["response_action"] == "errors"
+    assert says in result.json["errors"][field]
+    assert env.accounts() == []
