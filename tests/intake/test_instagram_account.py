@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.core.config import ConfigError
+from bot.core.config import ConfigError, load_settings
 from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts
 from bot.intake.polling import poll_all_once
@@ -63,8 +63,6 @@ def test_a_malformed_instagram_account_id_is_one_configuration_line(
     ctx: Context, fake: FakeInstagram
 ) -> None:
     with pytest.raises(ConfigError, match="INSTAGRAM_ACCOUNT_ID is malformed"):
-        from bot.core.config import load_settings
-
         load_settings(
             _env_file=None, DATABASE_URL=ctx.settings.database_url, INSTAGRAM_ACCOUNT_ID="agencypolice"
         )
