@@ -11,13 +11,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Platform = Literal["x", "facebook"]
-PLATFORMS: tuple[Platform, ...] = ("x", "facebook")
+# A platform's short name ("x", "facebook", "instagram", "threads", "bluesky"): the registry in
+# connectors/registry.py says what each one is; nothing else branches on the name.
+Platform = str
 
 Category = Literal["compliment", "question", "criticism", "other"]
 CATEGORIES: tuple[Category, ...] = ("compliment", "question", "criticism", "other")
 
 DraftSource = Literal["template", "faq", "history"]
+Counting = Literal["characters", "x_weighted", "graphemes"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRules:
+    """How a platform measures and addresses a reply: what drafts and the edit form must respect.
+
+    Each connector declares its own; handlers and cards read them instead of the platform's name.
+    """
+
+    limit: int  # the most a reply may hold, counted as `counting` says
+    counting: Counting = "characters"
+    unit: str = "characters"  # the word people see next to a count
+    unit_hint: str = ""  # e.g. " (links count 23)"
+    handle_prefix: str = "@"  # how a handle is written on the platform ("" where there are none)
+    address_author: bool = False  # drafts start with the author's handle (X refuses repeated text)
 
 
 @dataclass(frozen=True, slots=True)

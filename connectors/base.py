@@ -1,17 +1,21 @@
-"""The contract every platform connector keeps, and the errors it may raise.
+"""The contract every platform connector keeps, the errors it may raise, and its spec.
 
 The bot decides what an error means for an account (back off, alert the admins, show it on a
 card); the connector only says which kind of failure it was, so it stays ignorant of both.
+Everything the bot must know about a platform (its name, its credentials and where the
+environment holds them, how to build a connector, its reply rules, what a card may offer) is in
+the module's `SPEC`, listed in `connectors/registry.py`: the bot never branches on a platform's
+name. docs/connectors.md describes the contract.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from domain import AccountIdentity, Mention, Platform, PostedReply
+from domain import AccountIdentity, Mention, Platform, PostedReply, ReplyRules
 
 
 class ConnectorError(Exception):
@@ -48,6 +52,9 @@ class Page:
 
     mentions: tuple[Mention, ...]
     skipped: int = 0  # items dropped because required fields were missing
+    # Per-item progress to save in the same transaction as the mentions (key -> value, None
+    # deletes it): how a poll that stops early resumes where it stopped (see `fetch`).
+    progress: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -58,6 +65,7 @@ class PollOutcome:
     requests: int = 0
     backlog_gap: bool = False  # the platform could not reach back to the previous cursor
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # stopped early on purpose (page budget); the next poll resumes
 
 
 class Connector(Protocol):
@@ -69,11 +77,18 @@ class Connector(Protocol):
         """Check the credentials and say whose they are."""
         ...
 
-    def fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
+    def fetch(
+        self,
+        cursor: str | None,
+        now: datetime,
+        outcome: PollOutcome,
+        progress: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
         """Yield pages of mentions newer than `cursor`.
 
         With no cursor, reach back only the connector's first-poll window. `outcome.cursor` is
         set when the last page has been yielded; a consumer that stops early must not save it.
+        `progress` is what earlier pages asked to keep (`Page.progress`), saved with each page.
         """
         ...
 
@@ -82,5 +97,74 @@ class Connector(Protocol):
         ...
 
     def like(self, mention: Mention) -> None:
-        """Like `mention` as the account."""
+        """Like `mention` as the account (or the platform's nearest equivalent)."""
         ...
+
+    def hide(self, mention: Mention) -> None:
+        """Hide `mention` from the public (platforms that offer it); `Rejected` elsewhere."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialField:
+    """One value an admin pastes into `/twoway connect` (or sets in the environment)."""
+
+    key: str  # stored under this key; the connect form's block id
+    label: str
+    hint: str
+    env: str | None = None  # the environment variable holding it for an account from the env
+    optional: bool = False
+    digits: bool = False  # a numeric id: refused in the form when it is not
+
+
+# What the bot's settings hold that a connector reads, by environment variable name
+# (TWOWAY_HTTP_TIMEOUT, X_API_URL, ...). Built by the bot; connectors never see its Settings.
+Options = Mapping[str, Any]
+Builder = Callable[[Options, Mapping[str, str], AccountIdentity | None], "Connector"]
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """Everything outside the connector that differs between platforms, in one value."""
+
+    name: Platform  # "x": stored in rows, typed in commands
+    title: str  # "X": shown to people
+    noun: str  # "an X account": "Opened the form to connect ..."
+    rules: ReplyRules
+    fields: tuple[CredentialField, ...]
+    build: Builder  # a connector for these credentials (the identity when already known)
+    intro: str  # the first line of the connect form
+    refused: str  # what the form says when the platform refuses the credentials
+    # Environment variables that make sense only together (half of them is a configuration error).
+    env_groups: tuple[tuple[str, ...], ...] = ()
+    # The environment holds an account of this platform when one of these is set.
+    env_triggers: tuple[str, ...] = ()
+    incomplete: Callable[[Mapping[str, str]], str | None] = lambda creds: None
+    pinned: str | None = None  # credential key that must equal the identified account's id
+    pinned_mismatch: str = ""
+    gone: str = ""  # what the form says when the platform denies the pinned object exists
+    handle_prefix: str = "@"  # account labels: "@agency"; "" shows the name instead
+    can_like: bool = True
+    can_hide: bool = False
+    # Why the API cannot answer an item it marks `explicit_mention=False` (the card then offers
+    # the manual path); "{account}" is replaced with the account's label.
+    restriction: str = ""
+    permissions: str = ""  # the platform permissions the connector needs, for docs and forms
+    # Meta webhooks: the `object` of deliveries meant for this platform ("page"), and what one
+    # entry of a verified delivery asks of the next poll (progress changes, e.g. a post to read).
+    webhook_object: str | None = None
+    webhook_progress: Callable[[Mapping[str, Any]], dict[str, str]] | None = None
+
+    def label(self, handle: str, name: str, external_id: str) -> str:
+        """The account as people recognise it: `@agency` or `Agency Police`."""
+        if self.handle_prefix and handle:
+            return self.handle_prefix + handle.lstrip(self.handle_prefix)
+        return name or handle or external_id
+
+    @property
+    def blame(self) -> str:
+        """The form field an error about refused credentials is put next to."""
+        return next(
+            (f.key for f in self.fields if not (f.optional or f.digits) and f.key != self.pinned),
+            self.fields[0].key,
+        )

@@ -1,100 +1,79 @@
-"""A Facebook Page through facebook-sdk's `GraphAPI`, kept behind this class so it can be replaced.
+"""A Facebook Page through facebook-sdk's `GraphAPI` (see `connectors/graph.py` for the library's traps).
 
-facebook-sdk 3.1.0 (2018) refuses every Graph version that exists today in its constructor, so
-the version is set on the instance afterwards; it has no default timeout and a hard-coded host,
-both supplied through `RewritingSession`. Paging is followed here rather than with
-`get_all_connections`, which breaks on a `paging.next` URL without an access token and cannot
-stop early. See docs/connectors.md for the cursor and overlap rules.
+What a poll reads, in one request when nothing happened (the Page object with two expanded
+edges): the Page's feed (its own posts and visitor posts, with each post's `updated_time`, which
+Graph moves when someone comments) and the posts that tag the Page. A post's comments are read
+only when its `updated_time` moved since it was last read, newest first, down to where they were
+read before (`connectors/facebook_progress.py`), so a busy post costs requests for its new
+comments only. Every `SWEEP_EVERY` the whole watch window (`TWOWAY_FACEBOOK_WATCH_DAYS`) is
+listed, so a comment on a month-old post is found by polling too; the Page `feed` webhook
+(`bot/intake/webhooks.py`) names such a post at once. See docs/connectors.md.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import facebook
-import requests
 
 from connectors.base import (
     AmbiguousOutcome,
-    AuthFailed,
-    ConnectorError,
+    CredentialField,
+    Options,
     Page,
+    PlatformSpec,
     PollOutcome,
-    RateLimited,
-    Rejected,
     TransientError,
 )
-from connectors.http import GRAPH_HOST, RewritingSession, describe, quiet_library_debug_logs, redact
-from domain import AccountIdentity, Author, Mention, Platform, PostedReply
+from connectors.facebook_progress import HINT_PREFIX, POST_PREFIX, SWEEP, TAGGED, PostProgress, Tail
+from connectors.graph import (
+    GONE_CODES,
+    MALFORMED,
+    Gone,
+    Graph,
+    Malformed,
+    Pages,
+    excerpt,
+    items,
+    maybe_time,
+    next_args,
+    parse_time,
+)
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules
 
 log = logging.getLogger(__name__)
 
-OVERLAP = timedelta(minutes=10)  # comments re-read before the cursor, de-duplicated on insert
+OVERLAP = timedelta(minutes=10)  # comments re-read before what was read, de-duplicated on insert
+SETTLE = timedelta(minutes=3)  # a post active this close before its last read is read once more
+SWEEP_EVERY = timedelta(minutes=30)
 PAGE_SIZE = 100
-EXCERPT_CHARS = 500
-POST_FIELDS = "id,message,created_time,permalink_url"
+TAG_PAGE_SIZE = 25
+MAX_COMMENT_PAGES = 100  # per poll; past it the poll stops early and the next one resumes
+POST_FIELDS = "id,message,created_time,updated_time,permalink_url,from"
+TAG_FIELDS = "id,message,created_time,permalink_url,from"
 COMMENT_FIELDS = "id,message,from,created_time,parent,permalink_url"
-AUTH_CODES = {102, 190}  # token expired, revoked or invalidated
-PERMISSION_CODES = {10} | set(range(200, 300))
-RATE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
-TEMPORARY_CODES = {1, 2}  # "unknown error" / "service temporarily unavailable"
-GONE_CODES = {100}  # "does not exist / cannot be loaded": a post deleted since it was listed
-MAX_PAGES = 200  # of posts, or of one post's comments, in one poll: beyond it Graph is looping
-MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
-class _Malformed(Exception):
-    """One comment lacks a field TwoWay needs."""
+@dataclass
+class _Poll:
+    """One poll's running state."""
 
+    now: datetime
+    floor: datetime  # comments older than this are not read on posts never read before
+    outcome: PollOutcome
+    progress: Mapping[str, str]
+    budget: int
+    newest: datetime | None = None
+    unread: int = 0  # posts left unread because the budget ran out
+    read: int = 0
+    gone: list[str] = field(default_factory=list)
 
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def parse_time(value: Any) -> datetime:
-    """Graph's `2026-11-20T14:00:00+0000`, or our own ISO cursor, as aware UTC."""
-    if not isinstance(value, str):
-        raise TypeError("not a time string")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError("time without an offset")
-    return moment.astimezone(UTC)
-
-
-def _next_args(body: Mapping[str, Any]) -> dict[str, str] | None:
-    """The query of `paging.next` without the token (the library adds its own)."""
-    paging = body.get("paging")
-    nxt = paging.get("next") if isinstance(paging, dict) else None
-    if not isinstance(nxt, str) or not nxt:
-        return None
-    args = {k: v[0] for k, v in parse_qs(urlsplit(nxt).query).items() if k != "access_token"}
-    return args or None
-
-
-class _Gone(TransientError):
-    """One post's comments cannot be read (Graph code 100): the other posts are still read."""
-
-
-class _Pages:
-    """The next page's arguments, unless Graph repeats a page or pages without end."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.seen: set[tuple[tuple[str, str], ...]] = set()
-
-    def next(self, args: dict[str, str] | None) -> dict[str, str] | None:
-        if args is None:
-            return None
-        key = tuple(sorted(args.items()))
-        if key in self.seen or len(self.seen) + 1 >= MAX_PAGES:
-            raise TransientError(f"Graph kept paging the {self.what} (a page repeated or over {MAX_PAGES})")
-        self.seen.add(key)
-        return args
+    def saw(self, moment: datetime | None) -> None:
+        if moment is not None and (self.newest is None or moment > self.newest):
+            self.newest = moment
 
 
 class FacebookConnector:
@@ -111,22 +90,24 @@ class FacebookConnector:
         page_id: str,
         page_token: str,
         lookback_days: int = 3,
+        watch_days: int = 90,
+        page_size: int = PAGE_SIZE,
+        max_comment_pages: int = MAX_COMMENT_PAGES,
     ) -> None:
-        quiet_library_debug_logs()
         self.page_id = page_id
         self.lookback = timedelta(days=lookback_days)
-        session = RewritingSession(
-            prefix=GRAPH_HOST, base_url=base_url, timeout=timeout, raise_server_errors=True
+        self.watch = timedelta(days=max(watch_days, lookback_days))
+        self.page_size = page_size
+        self.max_comment_pages = max_comment_pages
+        self.graph = Graph(
+            base_url=base_url, version=version, timeout=timeout, token=page_token, who="Facebook"
         )
-        self._token = page_token
-        self.graph = facebook.GraphAPI(access_token=page_token, timeout=timeout, session=session)
-        self.graph.version = version
 
     # -- identity ------------------------------------------------------------------------
 
     def identify(self) -> AccountIdentity:
         # Code 100/803: no such object. For a typed-in Page ID that is a definite "no".
-        body = self._read(lambda: self.graph.get_object(self.page_id, fields="id,name"), refused={100, 803})
+        body = self.graph.read(lambda: self.graph.get(self.page_id, fields="id,name"), refused={100, 803})
         try:
             page_id, name = body["id"], str(body.get("name") or "")
             if not isinstance(page_id, str) or not page_id:
@@ -137,118 +118,360 @@ class FacebookConnector:
 
     # -- reading -------------------------------------------------------------------------
 
-    def fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
-        previous = self._cursor_time(cursor)
-        since = previous - OVERLAP if previous else now - self.lookback
-        newest = previous
-        posts_args: dict[str, str] | None = {
-            "fields": POST_FIELDS,
-            "since": str(int(min(now - self.lookback, since).timestamp())),
-            "limit": str(PAGE_SIZE),
-        }
-        pages = _Pages("posts")
-        read, gone = 0, []
-        while posts_args is not None:
-            outcome.requests += 1  # counted before the call: a refused request is still a request
-            body = self._read(partial(self.graph.get_connections, self.page_id, "posts", **posts_args))
-            for post in self._items(body):
-                if not isinstance(post, dict) or not isinstance(post.get("id"), str):
-                    log.warning("skipped a Facebook post without an id")
-                    continue
-                try:
-                    for page, seen in self._comment_pages(post, since, outcome):
-                        if seen is not None and (newest is None or seen > newest):
-                            newest = seen
-                        yield page
-                except _Gone as exc:
-                    gone.append(post["id"])
-                    outcome.notes.append(f"skipped the comments of post {post['id']}: {exc}")
-                    continue
-                read += 1
-            posts_args = pages.next(_next_args(body))
-        if gone and not read:
+    def fetch(
+        self,
+        cursor: str | None,
+        now: datetime,
+        outcome: PollOutcome,
+        progress: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
+        kept = dict(progress or {})
+        previous = _cursor_time(cursor)
+        poll = _Poll(
+            now=now,
+            floor=previous - OVERLAP if previous else now - self.lookback,
+            outcome=outcome,
+            progress=kept,
+            budget=self.max_comment_pages,
+        )
+        poll.saw(previous)
+        last_sweep = maybe_time(kept.get(SWEEP))
+        sweep = last_sweep is None or now - last_sweep >= SWEEP_EVERY
+        posts, tagged = self._listing(poll, sweep)
+        yield from self._tagged(poll, tagged)
+        listed = {p["id"] for p in posts}
+        hinted = [k.removeprefix(HINT_PREFIX) for k in kept if k.startswith(HINT_PREFIX)]
+        for post_id in hinted:
+            if post_id not in listed:
+                post = self._post(post_id, poll)
+                if post is not None:
+                    posts.insert(0, post)
+                    listed.add(post_id)
+                else:
+                    yield Page(mentions=(), progress={HINT_PREFIX + post_id: None})
+        for post in posts:
+            yield from self._post_pages(post, poll)
+        if poll.gone and not poll.read:
             # Every post failing the same way is our request at fault, not deleted posts: keep the
             # cursor where it was, so nothing is skipped for good.
             raise TransientError(f"Graph could not read the comments of any post ({outcome.notes[-1]})")
-        outcome.cursor = newest.isoformat() if newest else cursor
-
-    @staticmethod
-    def _cursor_time(cursor: str | None) -> datetime | None:
-        if not cursor:
-            return None
-        try:
-            return parse_time(cursor)
-        except MALFORMED:
-            log.warning("ignored an unreadable Facebook cursor; reading the look-back window instead")
-            return None
-
-    @staticmethod
-    def _items(body: Any) -> list[Any]:
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
-            raise TransientError("Graph sent a malformed list (no data array)")
-        return data
-
-    def _comment_pages(
-        self, post: Mapping[str, Any], since: datetime, outcome: PollOutcome
-    ) -> Iterator[tuple[Page, datetime | None]]:
-        """Newest first, until comments are older than `since`; yields each page with its newest time."""
-        args: dict[str, str] | None = {
-            "filter": "stream",
-            "order": "reverse_chronological",
-            "fields": COMMENT_FIELDS,
-            "limit": str(PAGE_SIZE),
-        }
-        pages = _Pages(f"comments of post {post['id']}")
-        while args is not None:
-            outcome.requests += 1
-            body = self._read(
-                partial(self.graph.get_connections, post["id"], "comments", **args), gone=GONE_CODES
+        if poll.unread:
+            outcome.partial = True
+            outcome.notes.append(
+                f"read {self.max_comment_pages} pages of comments; {poll.unread} posts continue next poll"
             )
-            mentions: list[Mention] = []
-            skipped = 0
-            newest: datetime | None = None
-            reached_old = False
-            for item in self._items(body):
-                try:
-                    created = parse_time(item.get("created_time") if isinstance(item, dict) else None)
-                except MALFORMED:
-                    created = None
-                if created is not None and created < since:
+            outcome.cursor = cursor  # posts not read yet must still be read from the old cursor
+            return
+        outcome.cursor = poll.newest.isoformat() if poll.newest else cursor
+        if sweep:
+            forgotten = {
+                key: None
+                for key, value in kept.items()
+                if key.startswith(POST_PREFIX)
+                and key.removeprefix(POST_PREFIX) not in listed
+                and not ((PostProgress.load(value) or PostProgress()).tails)
+            }
+            yield Page(mentions=(), progress={**forgotten, SWEEP: now.isoformat()})
+
+    def _listing(self, poll: _Poll, sweep: bool) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The Page's posts to consider (the watch window when sweeping) and the first tagged page."""
+        since = f".since({int((poll.now - self.watch).timestamp())})" if sweep else ""
+        fields = (
+            f"feed{since}.limit({self.page_size}){{{POST_FIELDS}}},"
+            f"tagged.limit({TAG_PAGE_SIZE}){{{TAG_FIELDS}}}"
+        )
+        poll.outcome.requests += 1  # counted before the call: a refused request is still a request
+        body = self.graph.read(lambda: self.graph.get(self.page_id, fields=fields))
+        if not isinstance(body, dict) or body.get("id") != self.page_id:
+            raise TransientError("Graph sent a malformed Page (no id)")
+        # Graph leaves an expanded edge out when it is empty.
+        feed = body.get("feed") or {"data": []}
+        tagged = body.get("tagged") or {"data": []}
+        posts: list[dict[str, Any]] = []
+        pages = Pages("posts")
+        while True:
+            chunk = items(feed)
+            for post in chunk:
+                if isinstance(post, dict) and isinstance(post.get("id"), str):
+                    posts.append(post)
+                else:
+                    log.warning("skipped a Facebook post without an id")
+            oldest = (
+                maybe_time(chunk[-1].get("created_time")) if chunk and isinstance(chunk[-1], dict) else None
+            )
+            more = next_args(feed)
+            if more is None or (not sweep and oldest is not None and oldest < poll.floor):
+                break
+            args = pages.next(more)
+            assert args is not None
+            poll.outcome.requests += 1
+            feed = self.graph.read(partial(self.graph.get, f"{self.page_id}/feed", **args))
+        return posts, [tagged]
+
+    def _post(self, post_id: str, poll: _Poll) -> dict[str, Any] | None:
+        """A post a webhook named, which the listing did not hold (older than the watch window)."""
+        poll.outcome.requests += 1
+        try:
+            body = self.graph.read(lambda: self.graph.get(post_id, fields=POST_FIELDS), gone=GONE_CODES)
+        except Gone as exc:
+            poll.outcome.notes.append(f"skipped post {post_id} named by the webhook: {exc}")
+            return None
+        return body if isinstance(body, dict) and body.get("id") == post_id else None
+
+    # -- posts that tag the Page ---------------------------------------------------------
+
+    def _tagged(self, poll: _Poll, first: list[Any]) -> Iterator[Page]:
+        read_to = maybe_time(poll.progress.get(TAGGED))
+        stop = read_to - OVERLAP if read_to else poll.floor
+        body: Any = first[0]
+        pages = Pages("tagged posts")
+        newest = read_to
+        while True:
+            mentions, skipped, reached_old = [], 0, False
+            for item in items(body):
+                created = maybe_time(item.get("created_time")) if isinstance(item, dict) else None
+                if created is not None and created < stop:
                     reached_old = True
                     break
-                if created is not None and (newest is None or created > newest):
-                    newest = created
                 try:
-                    mention = self._mention(item, post)
-                except (_Malformed, *MALFORMED) as exc:  # one odd field must not cost the whole page
-                    item_id = item.get("id") if isinstance(item, dict) else None
-                    log.warning(
-                        "skipped a Facebook comment (id=%s) with a missing or malformed field: %s",
-                        item_id,
-                        exc,
-                    )
+                    mention = self._post_mention(item, "tag")
+                except (Malformed, *MALFORMED) as exc:
+                    log.warning("skipped a post that tags the Page: %s", exc)
                     skipped += 1
                     continue
                 if mention is not None:
                     mentions.append(mention)
-            yield Page(mentions=tuple(mentions), skipped=skipped), newest
-            args = None if reached_old else pages.next(_next_args(body))
+                    newest = max(newest or mention.created_at, mention.created_at)
+            done = reached_old or next_args(body) is None
+            mark = {TAGGED: newest.isoformat()} if done and newest else {}
+            yield Page(mentions=tuple(mentions), skipped=skipped, progress=mark)
+            if done:
+                return
+            args = pages.next(next_args(body))
+            assert args is not None
+            poll.outcome.requests += 1
+            body = self.graph.read(partial(self.graph.get, f"{self.page_id}/tagged", **args))
 
-    def _mention(self, item: Any, post: Mapping[str, Any]) -> Mention | None:
+    # -- one post and its comments -------------------------------------------------------
+
+    def _post_pages(self, post: dict[str, Any], poll: _Poll) -> Iterator[Page]:
+        key = POST_PREFIX + post["id"]
+        hint_key = HINT_PREFIX + post["id"]
+        hinted = hint_key in poll.progress
+        state = PostProgress.load(poll.progress.get(key))
+        created = maybe_time(post.get("created_time"))
+        updated = maybe_time(post.get("updated_time")) or poll.now  # unknown: read it
+        visitor = self._visitor_post(post, state, poll)
+        fresh = hinted or state is None or self._moved(state, updated)  # new comments to read
+        if not (fresh or (state is not None and state.tails)):
+            if visitor:
+                yield Page(mentions=tuple(visitor))
+            return
+        if state is None and not hinted and updated < poll.floor and (created or poll.now) < poll.floor:
+            # Nothing happened on it since the first-poll window began: remember it without a read.
+            yield Page(
+                mentions=tuple(visitor), progress={key: PostProgress(seen=updated, read=poll.now).dump()}
+            )
+            return
+        if poll.budget <= 0:
+            poll.unread += 1
+            if visitor:
+                yield Page(mentions=tuple(visitor))
+            return
+        state = state or PostProgress()
+        floor = poll.floor if state.head is None else state.head - OVERLAP
+        try:
+            if fresh:
+                yield from self._read_comments(post, state, poll, Tail("", floor), head=True, extra=visitor)
+            elif visitor:
+                yield Page(mentions=tuple(visitor))
+            for tail in list(state.tails):
+                if poll.budget <= 0:
+                    break
+                yield from self._read_comments(post, state, poll, tail, head=False)
+        except Gone as exc:
+            poll.gone.append(post["id"])
+            poll.outcome.notes.append(f"skipped the comments of post {post['id']}: {exc}")
+            return
+        except TransientError as exc:
+            if "kept paging" not in str(exc):
+                raise
+            poll.outcome.notes.append(f"stopped reading post {post['id']}: {exc}")
+        poll.read += 1
+        state.seen, state.read = max(state.seen or updated, updated), poll.now
+        done: dict[str, str | None] = {key: state.dump()}
+        if hinted:
+            done[hint_key] = None
+        if poll.budget <= 0 and state.tails:
+            poll.unread += 1
+        yield Page(mentions=(), progress=done)
+
+    @staticmethod
+    def _moved(state: PostProgress, updated: datetime) -> bool:
+        """Someone commented since the last read, or the last read came soon after activity
+        (Graph can list a comment a little after it moved `updated_time`)."""
+        if state.seen is None or state.read is None:
+            return True
+        return updated > state.seen or state.read - updated < SETTLE
+
+    def _visitor_post(
+        self, post: Mapping[str, Any], state: PostProgress | None, poll: _Poll
+    ) -> list[Mention]:
+        """A post someone else wrote on the Page is a mention itself, the first time it is seen."""
+        author = post.get("from")
+        if (
+            state is not None
+            or not isinstance(author, dict)
+            or str(author.get("id") or "") in ("", self.page_id)
+        ):
+            return []
+        created = maybe_time(post.get("created_time"))
+        if created is None or created < poll.floor:
+            return []
+        try:
+            mention = self._post_mention(post, "visitor_post")
+        except (Malformed, *MALFORMED) as exc:
+            log.warning("skipped a visitor post (id=%s): %s", post.get("id"), exc)
+            return []
+        poll.saw(created)
+        return [mention] if mention else []
+
+    def _read_comments(
+        self,
+        post: Mapping[str, Any],
+        state: PostProgress,
+        poll: _Poll,
+        tail: Tail,
+        *,
+        head: bool,
+        extra: list[Mention] | None = None,
+    ) -> Iterator[Page]:
+        """One read, newest first, until a comment older than `tail.floor`; each page is handed
+        over with the post's progress as it stands after that page."""
+        key = POST_PREFIX + post["id"]
+        args: dict[str, str] | None = {
+            "filter": "stream",
+            "order": "reverse_chronological",
+            "fields": COMMENT_FIELDS,
+            "limit": str(self.page_size),
+        }
+        assert args is not None
+        if tail.after:
+            args["after"] = tail.after
+        pages = Pages(f"comments of post {post['id']}")
+        top: datetime | None = None
+        read_before = state.head  # a head read re-reads at most one page below it (a storm's overlap)
+        while args is not None:
+            if poll.budget <= 0:
+                return  # the progress saved with the last page says where to go on
+            poll.budget -= 1
+            poll.outcome.requests += 1
+            try:
+                body = self.graph.read(
+                    partial(self.graph.get, f"{post['id']}/comments", **args), gone=GONE_CODES
+                )
+            except Gone:
+                if head or not tail.after:
+                    raise
+                # Graph no longer knows the cursor: read that range again from the newest comment.
+                tail.after = ""
+                poll.outcome.notes.append(f"post {post['id']}: a saved cursor expired; reading again")
+                yield Page(mentions=(), progress={key: state.dump()})
+                return
+            mentions, skipped, newest, reached_old = self._comment_page(body, post, tail.floor)
+            oldest = (
+                maybe_time(items(body)[-1].get("created_time"))
+                if items(body) and isinstance(items(body)[-1], dict)
+                else None
+            )
+            if head and read_before is not None and oldest is not None and oldest <= read_before:
+                reached_old = True
+            poll.saw(newest)
+            if newest is not None and (top is None or newest > top):
+                top = newest
+            more = None if reached_old else pages.next(next_args(body))
+            if head and top is not None and (state.head is None or top > state.head):
+                state.head = top
+            if tail in state.tails:
+                state.tails.remove(tail)
+            if more is not None:
+                tail = Tail(more.get("after", ""), tail.floor)
+                state.tails.append(tail)
+                args = {**args, **more}
+            else:
+                args = None
+            yield Page(
+                mentions=tuple((extra or []) + mentions), skipped=skipped, progress={key: state.dump()}
+            )
+            extra = None
+
+    def _comment_page(
+        self, body: Any, post: Mapping[str, Any], floor: datetime
+    ) -> tuple[list[Mention], int, datetime | None, bool]:
+        mentions: list[Mention] = []
+        skipped = 0
+        newest: datetime | None = None
+        for item in items(body):
+            created = maybe_time(item.get("created_time") if isinstance(item, dict) else None)
+            if created is not None and created < floor:
+                return mentions, skipped, newest, True
+            if created is not None and (newest is None or created > newest):
+                newest = created
+            try:
+                mention = self._mention(item, post)
+            except (Malformed, *MALFORMED) as exc:  # one odd field must not cost the whole page
+                item_id = item.get("id") if isinstance(item, dict) else None
+                log.warning(
+                    "skipped a Facebook comment (id=%s) with a missing or malformed field: %s", item_id, exc
+                )
+                skipped += 1
+                continue
+            if mention is not None:
+                mentions.append(mention)
+        return mentions, skipped, newest, False
+
+    # -- mapping -------------------------------------------------------------------------
+
+    def _post_mention(self, item: Any, kind: str) -> Mention | None:
+        """A visitor post, or someone's post that tags the Page."""
         if not isinstance(item, dict):
-            raise _Malformed("not an object")
+            raise Malformed("not an object")
         for key in ("id", "message", "created_time"):
             if not isinstance(item.get(key), str) or not item[key]:
-                raise _Malformed(f"{key} missing")
+                raise Malformed(f"{key} missing")
         author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
         author_id = str(author.get("id") or "")
         if author_id == self.page_id:
+            return None
+        permalink = item.get("permalink_url")
+        return Mention(
+            platform="facebook",
+            external_id=item["id"],
+            account_external_id=self.page_id,
+            author=_author(author),
+            text=item["message"],
+            url=permalink
+            if isinstance(permalink, str) and permalink
+            else f"https://www.facebook.com/{item['id']}",
+            created_at=parse_time(item["created_time"]),
+            conversation_id=item["id"],
+            explicit_mention=True,
+            raw={"post": item, "kind": kind},
+        )
+
+    def _mention(self, item: Any, post: Mapping[str, Any]) -> Mention | None:
+        if not isinstance(item, dict):
+            raise Malformed("not an object")
+        for key in ("id", "message", "created_time"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise Malformed(f"{key} missing")
+        author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
+        if str(author.get("id") or "") == self.page_id:
             return None  # the Page's own comment or reply
         try:
             created_at = parse_time(item["created_time"])
         except MALFORMED as exc:
-            raise _Malformed("created_time is not a time with an offset") from exc
+            raise Malformed("created_time is not a time with an offset") from exc
         parent: Mapping[str, Any] | None = item["parent"] if isinstance(item.get("parent"), dict) else None
         post_text = post.get("message") if isinstance(post.get("message"), str) else None
         if parent is not None and isinstance(parent.get("id"), str):
@@ -261,11 +484,7 @@ class FacebookConnector:
             platform="facebook",
             external_id=item["id"],
             account_external_id=self.page_id,
-            author=Author(
-                id=author_id or "unknown",
-                name=str(author.get("name") or ""),
-                url=f"https://www.facebook.com/{author_id}" if author_id else "",
-            ),
+            author=_author(author),
             text=item["message"],
             url=permalink
             if isinstance(permalink, str) and permalink
@@ -288,7 +507,7 @@ class FacebookConnector:
         # to a reply goes to its top-level comment, where the Facebook UI would put it too.
         is_reply = mention.parent_id is not None and mention.parent_id != mention.conversation_id
         target = mention.parent_id if is_reply and mention.parent_id else mention.external_id
-        body = self._write(lambda: self.graph.put_comment(target, message=text))
+        body = self.graph.write(lambda: self.graph.api.put_comment(target, message=text))
         try:
             reply_id = body["id"]
             if not isinstance(reply_id, str) or not reply_id:
@@ -298,60 +517,118 @@ class FacebookConnector:
         return PostedReply(external_id=reply_id, url=f"https://www.facebook.com/{reply_id}")
 
     def like(self, mention: Mention) -> None:
-        body = self._write(lambda: self.graph.put_like(mention.external_id))
+        body = self.graph.write(lambda: self.graph.api.put_like(mention.external_id))
         if not (isinstance(body, dict) and body.get("success") is True):
             raise AmbiguousOutcome("Graph did not confirm the like")
 
-    # -- error mapping -------------------------------------------------------------------
+    def hide(self, mention: Mention) -> None:
+        body = self.graph.write(lambda: self.graph.post(mention.external_id, is_hidden="true"))
+        if not (isinstance(body, dict) and body.get("success") is True):
+            raise AmbiguousOutcome("Graph did not confirm that the comment is hidden")
 
-    def _graph_error(self, exc: facebook.GraphAPIError) -> str:
-        """Graph's own words, which can quote the token back ("Malformed access token EAA...")."""
-        code = exc.code if exc.code is not None else "none"
-        message = str(exc.message)
-        if self._token:
-            message = message.replace(self._token, "[redacted]")
-        return redact(f"Graph error code {code}: {message[:300]}")
 
-    def _read(
-        self, call: Callable[[], Any], refused: set[int] | None = None, gone: set[int] | None = None
-    ) -> Any:
-        try:
-            return call()
-        except facebook.GraphAPIError as exc:
-            code = exc.code
-            if gone and code in gone:
-                raise _Gone(self._graph_error(exc)) from None
-            if refused and code in refused:
-                raise Rejected(f"Facebook refused it ({self._graph_error(exc)})") from None
-            if code in AUTH_CODES:
-                raise AuthFailed(f"Facebook refused the Page token ({self._graph_error(exc)})") from None
-            if code in PERMISSION_CODES:
-                raise AuthFailed(f"the Page token lacks a permission ({self._graph_error(exc)})") from None
-            if code in RATE_CODES:
-                raise RateLimited(f"Facebook rate limit reached ({self._graph_error(exc)})") from None
-            raise TransientError(self._graph_error(exc)) from None
-        except requests.RequestException as exc:
-            raise TransientError(f"Graph request {describe(exc)}") from None
-        except ConnectorError:
-            raise
-        except MALFORMED as exc:
-            raise TransientError(f"Graph sent a malformed answer ({type(exc).__name__})") from None
+def webhook_progress(entry: Mapping[str, Any]) -> dict[str, str]:
+    """The posts a Page `feed` webhook entry says have new comments (or are new visitor posts).
 
-    def _write(self, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except facebook.GraphAPIError as exc:
-            code = exc.code
-            if code in AUTH_CODES:
-                raise AuthFailed(f"Facebook refused the Page token ({self._graph_error(exc)})") from None
-            if code in RATE_CODES:
-                raise RateLimited(f"Facebook rate limit reached ({self._graph_error(exc)})") from None
-            if code is None or code in TEMPORARY_CODES:
-                raise AmbiguousOutcome(f"{self._graph_error(exc)}; the comment may exist") from None
-            raise Rejected(f"Facebook refused it ({self._graph_error(exc)})") from None
-        except requests.RequestException as exc:
-            raise AmbiguousOutcome(f"Graph request {describe(exc)}; the comment may exist") from None
-        except ConnectorError:
-            raise
-        except MALFORMED as exc:
-            raise AmbiguousOutcome(f"Graph sent a malformed answer ({type(exc).__name__})") from None
+    The delivery is only a pointer: the next poll reads the post itself (its permalink, the parent
+    comment, everything a card shows), so a forged or replayed delivery can at most cost a read.
+    """
+    hints: dict[str, str] = {}
+    changes = entry.get("changes")
+    for change in changes if isinstance(changes, list) else []:
+        value = change.get("value") if isinstance(change, dict) else None
+        if not isinstance(value, dict) or change.get("field") != "feed":
+            continue
+        if value.get("item") not in ("comment", "post", "status", "photo", "video", "share"):
+            continue
+        post_id = value.get("post_id")
+        if isinstance(post_id, str) and post_id.replace("_", "").isdigit() and len(post_id) < 100:
+            stamp = value.get("created_time")
+            hints[HINT_PREFIX + post_id] = str(stamp) if isinstance(stamp, int | str) else ""
+    return hints
+
+
+def _author(author: Mapping[str, Any]) -> Author:
+    author_id = str(author.get("id") or "")
+    return Author(
+        id=author_id or "unknown",
+        name=str(author.get("name") or ""),
+        url=f"https://www.facebook.com/{author_id}" if author_id else "",
+    )
+
+
+def _cursor_time(cursor: str | None) -> datetime | None:
+    if not cursor:
+        return None
+    try:
+        return parse_time(cursor)
+    except MALFORMED:
+        log.warning("ignored an unreadable Facebook cursor; reading the look-back window instead")
+        return None
+
+
+# -- the platform as the rest of TwoWay sees it ------------------------------------------------
+
+PAGE_FIELDS = (
+    CredentialField(
+        "page_id",
+        "Page ID",
+        "Your Page > About > Page transparency, or Meta Business Suite settings",
+        "FACEBOOK_PAGE_ID",
+        digits=True,
+    ),
+    CredentialField(
+        "page_token",
+        "Page access token",
+        "A long-lived Page token with pages_read_engagement, pages_read_user_content and"
+        " pages_manage_engagement",
+        "FACEBOOK_PAGE_TOKEN",
+    ),
+)
+
+
+def _incomplete(creds: Mapping[str, str]) -> str | None:
+    missing = [f.key for f in PAGE_FIELDS if f.key not in creds]
+    return f"Facebook credentials are incomplete: {' and '.join(missing)} missing" if missing else None
+
+
+def build(options: Options, creds: Mapping[str, str], identity: AccountIdentity | None) -> FacebookConnector:
+    return FacebookConnector(
+        base_url=options["FACEBOOK_GRAPH_URL"],
+        version=options["FACEBOOK_GRAPH_VERSION"],
+        timeout=options["TWOWAY_HTTP_TIMEOUT"],
+        page_id=creds["page_id"],
+        page_token=creds["page_token"],
+        lookback_days=options["TWOWAY_FACEBOOK_LOOKBACK_DAYS"],
+        watch_days=options["TWOWAY_FACEBOOK_WATCH_DAYS"],
+        page_size=PAGE_SIZE,
+        max_comment_pages=MAX_COMMENT_PAGES,
+    )
+
+
+SPEC = PlatformSpec(
+    name="facebook",
+    title="Facebook",
+    noun="a Facebook Page",
+    rules=ReplyRules(limit=8000, handle_prefix=""),
+    fields=PAGE_FIELDS,
+    build=build,
+    intro="Paste the Page's id and a Page access token (Meta for Developers > Graph API Explorer"
+    " or Business settings > System users). TwoWay checks them with Facebook before saving and stores"
+    " them encrypted; they are never shown again.",
+    refused="Facebook refused this token (expired or revoked?). Create a new Page access token.",
+    env_groups=(
+        ("FACEBOOK_PAGE_ID", "FACEBOOK_PAGE_TOKEN"),
+        ("FACEBOOK_APP_SECRET", "FACEBOOK_VERIFY_TOKEN"),
+    ),
+    env_triggers=("FACEBOOK_PAGE_ID",),
+    incomplete=_incomplete,
+    pinned="page_id",
+    pinned_mismatch="This token belongs to a different Page. Check the Page ID.",
+    gone="Facebook did not accept this Page ID with this token. Check both.",
+    handle_prefix="",
+    can_hide=True,
+    webhook_object="page",
+    webhook_progress=webhook_progress,
+    permissions="pages_read_engagement, pages_read_user_content, pages_manage_engagement",
+)

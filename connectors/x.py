@@ -22,14 +22,17 @@ from connectors.base import (
     AmbiguousOutcome,
     AuthFailed,
     ConnectorError,
+    CredentialField,
+    Options,
     Page,
+    PlatformSpec,
     PollOutcome,
     RateLimited,
     Rejected,
     TransientError,
 )
 from connectors.http import TWEEPY_HOST, RewritingSession, describe, quiet_library_debug_logs
-from domain import AccountIdentity, Author, Mention, Platform, PostedReply
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +153,13 @@ class XConnector:
 
     # -- reading -------------------------------------------------------------------------
 
-    def fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
+    def fetch(
+        self,
+        cursor: str | None,
+        now: datetime,
+        outcome: PollOutcome,
+        progress: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
         account_id = self._own_id()
         params: dict[str, Any] = {
             "max_results": PAGE_SIZE,
@@ -352,6 +361,9 @@ class XConnector:
         if not (isinstance(data, dict) and data.get("liked") is True):
             raise AmbiguousOutcome("X did not confirm the like")
 
+    def hide(self, mention: Mention) -> None:
+        raise Rejected("X offers no way for an account to hide a reply through this API")
+
     def _need_user_context(self, what: str) -> None:
         if not self.user_context:
             raise Rejected(
@@ -402,3 +414,79 @@ class XConnector:
             raise
         except MALFORMED as exc:
             raise AmbiguousOutcome(f"X sent a malformed answer ({type(exc).__name__})") from None
+
+
+# -- the platform as the rest of TwoWay sees it ------------------------------------------------
+
+USER_KEYS = ("api_key", "api_secret", "access_token", "access_token_secret")
+
+
+def _incomplete(creds: Mapping[str, str]) -> str | None:
+    if "bearer_token" not in creds and not all(k in creds for k in USER_KEYS):
+        return (
+            "X credentials are incomplete: give a bearer token, or all four of "
+            "API key, API secret, access token and access token secret"
+        )
+    return None
+
+
+def build(options: Options, creds: Mapping[str, str], identity: AccountIdentity | None) -> XConnector:
+    return XConnector(
+        base_url=options["X_API_URL"],
+        timeout=options["TWOWAY_HTTP_TIMEOUT"],
+        bearer_token=creds.get("bearer_token"),
+        api_key=creds.get("api_key"),
+        api_secret=creds.get("api_secret"),
+        access_token=creds.get("access_token"),
+        access_token_secret=creds.get("access_token_secret"),
+        account_id=identity.external_id if identity else None,
+        handle=identity.handle if identity else None,
+        first_poll_hours=options["TWOWAY_X_FIRST_POLL_HOURS"],
+    )
+
+
+SPEC = PlatformSpec(
+    name="x",
+    title="X",
+    noun="an X account",
+    rules=ReplyRules(
+        limit=280,
+        counting="x_weighted",
+        unit="weighted characters",
+        unit_hint=" (links count 23)",
+        address_author=True,  # X refuses a post whose text repeats an earlier one
+    ),
+    fields=(
+        CredentialField("api_key", "API key", "Keys and tokens > Consumer keys > API Key", "X_API_KEY"),
+        CredentialField("api_secret", "API key secret", "Shown next to the API key", "X_API_SECRET"),
+        CredentialField(
+            "access_token",
+            "Access token",
+            "Keys and tokens > Authentication tokens, generated while signed in as the agency's"
+            " account, with Read and Write permission",
+            "X_ACCESS_TOKEN",
+        ),
+        CredentialField(
+            "access_token_secret",
+            "Access token secret",
+            "Shown next to the access token",
+            "X_ACCESS_TOKEN_SECRET",
+        ),
+        CredentialField(
+            "bearer_token",
+            "Bearer token (optional)",
+            "Keys and tokens > Bearer Token; used to read mentions",
+            "X_BEARER_TOKEN",
+            optional=True,
+        ),
+    ),
+    build=build,
+    intro="Paste the keys of your X developer app (developer.x.com > Projects & Apps > your app)."
+    " TwoWay checks them with X before saving and stores them encrypted; they are never shown again.",
+    refused="X refused these keys. Check all four values and that the tokens are for the agency's account.",
+    env_groups=(("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),),
+    env_triggers=("X_BEARER_TOKEN", "X_API_KEY"),
+    incomplete=_incomplete,
+    restriction="the author did not @mention {account}",
+    permissions="Read and Write app permission; OAuth 1.0a user context to reply and like",
+)

@@ -102,17 +102,17 @@ class DraftMaker:
         *,
         triage: domain.Triage,
         text: str,
-        platform: str,
+        rules: domain.ReplyRules,
         author_handle: str = "",
         author_name: str = "",
     ) -> list[domain.Draft]:
-        values = {**self.variables, **author_variables(platform, author_handle, author_name)}
+        values = {**self.variables, **author_variables(rules, author_handle, author_name)}
         drafts: list[domain.Draft] = []
         seen: set[str] = set()
-        address = values["author_handle"] if platform == "x" else ""
+        address = values["author_handle"] if rules.address_author else ""
         urgent = leads_with_911(triage)
         for candidate in self._candidates(triage, text, values, urgent):
-            final = self._fit(candidate, platform, urgent, address)
+            final = self._fit(candidate, rules, urgent, address)
             if final is None or _normal(final) in seen:
                 continue
             seen.add(_normal(final))
@@ -128,7 +128,7 @@ class DraftMaker:
             if len(drafts) == MAX_DRAFTS:
                 break
         if urgent and not drafts:
-            lead = self._fit(_Candidate(URGENT_LEAD, "template", "urgent.lead"), platform, True, address)
+            lead = self._fit(_Candidate(URGENT_LEAD, "template", "urgent.lead"), rules, True, address)
             drafts.append(domain.Draft(text=lead or URGENT_LEAD, source="template", key="urgent.lead"))
         return drafts
 
@@ -198,7 +198,9 @@ class DraftMaker:
 
     # -- fitting the platform --
 
-    def _fit(self, candidate: _Candidate, platform: str, urgent: bool, address: str = "") -> str | None:
+    def _fit(
+        self, candidate: _Candidate, rules: domain.ReplyRules, urgent: bool, address: str = ""
+    ) -> str | None:
         """The draft as it would be posted, or None when it cannot fit at a sentence boundary.
 
         On X a draft is addressed to its author: X refuses a post whose text repeats an earlier
@@ -219,7 +221,7 @@ class DraftMaker:
                 return f"{text[:end].rstrip()} {address} {text[end:].lstrip()}".rstrip()
             return f"{address} {text}"
 
-        if fits(posted(lead + body), platform):
+        if fits(posted(lead + body), rules):
             return posted(lead + body)
         sentences = _SENTENCE_END.split(body)
         if not (candidate.shorten or lead) or len(sentences) < 2:
@@ -229,9 +231,9 @@ class DraftMaker:
             kept = lead + " ".join(sentences[:keep])
             if candidate.source == "faq" and website and website not in kept:
                 with_link = posted(f"{kept} More at {website}")
-                if fits(with_link, platform):
+                if fits(with_link, rules):
                     return with_link
-            if fits(posted(kept), platform):
+            if fits(posted(kept), rules):
                 return posted(kept)
         return None
 
@@ -256,7 +258,7 @@ def make_drafts(
     *,
     triage: domain.Triage,
     text: str,
-    platform: str,
+    rules: domain.ReplyRules,
     author_handle: str,
     author_name: str,
     variables: Mapping[str, str],
@@ -267,7 +269,7 @@ def make_drafts(
     """Up to three drafts for one mention; see the module docstring for the order."""
     maker = DraftMaker(variables=variables, templates=templates, faqs=faqs, history=history)
     return maker.make(
-        triage=triage, text=text, platform=platform, author_handle=author_handle, author_name=author_name
+        triage=triage, text=text, rules=rules, author_handle=author_handle, author_name=author_name
     )
 
 

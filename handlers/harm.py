@@ -39,12 +39,17 @@ def thanks_author(draft: str) -> bool:
     return bool(THANKS.search(draft))
 
 
-def first_drafts(texts: Sequence[str], triages: Sequence[domain.Triage]) -> list[str]:
+ANY_PLATFORM = domain.ReplyRules(limit=8000)  # no platform's length or addressing rules in the way
+
+
+def first_drafts(
+    texts: Sequence[str], triages: Sequence[domain.Triage], rules: domain.ReplyRules = ANY_PLATFORM
+) -> list[str]:
     """The first draft a new agency's card would offer for each post ("" when there is none)."""
     maker = DraftMaker(variables=EXAMPLE_SETTINGS, templates=default_pack(), faqs=(), history=())
     first = []
     for text, triage in zip(texts, triages, strict=True):
-        drafts = maker.make(triage=triage, text=text, platform="x", author_handle="", author_name="")
+        drafts = maker.make(triage=triage, text=text, rules=rules, author_handle="", author_name="")
         first.append(drafts[0].text if drafts else "")
     return first
 
@@ -54,10 +59,11 @@ def harm(
     triages: Sequence[domain.Triage],
     labels: Sequence[str],
     urgent: Sequence[bool | None],
+    rules: domain.ReplyRules = ANY_PLATFORM,
 ) -> dict[str, Any]:
     """`thanks_to_non_compliment` and `emergency_without_911` (None when no post of that kind),
     with the counts behind them."""
-    first = first_drafts(texts, triages)
+    first = first_drafts(texts, triages, rules)
     others = [draft for draft, label in zip(first, labels, strict=True) if label != "compliment"]
     emergencies = [draft for draft, flag in zip(first, urgent, strict=True) if flag]
     thanked = sum(1 for draft in others if thanks_author(draft))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from domain import ReplyRules
+
 PLACEHOLDERS: dict[str, str] = {
     "agency_name": "the agency's name",
     "author_handle": "the author's handle (with @ on X)",
@@ -102,11 +104,11 @@ def render(template: str, variables: Mapping[str, str]) -> str | None:
     return None if missing else text
 
 
-def author_variables(platform: str, handle: str, name: str) -> dict[str, str]:
-    """The per-mention placeholders: the handle carries its @ on X only."""
+def author_variables(rules: ReplyRules, handle: str, name: str) -> dict[str, str]:
+    """The per-mention placeholders: the handle written as the platform writes it (`@jane`)."""
     handle = handle.strip().lstrip("@")
-    if handle and platform == "x":
-        handle = "@" + handle
+    if handle and rules.handle_prefix:
+        handle = rules.handle_prefix + handle
     return {"author_handle": handle, "author_name": name.strip()}
 
 

@@ -3,7 +3,9 @@
 X counts "weighted" characters (twitter-text v3): most Latin, Greek, Cyrillic and Hebrew code
 points weigh 1, everything else (CJK, most symbols) weighs 2, every URL weighs 23 whatever its
 length, and an emoji sequence (flags, skin tones, ZWJ families) weighs 2 in total. The text is
-NFC-normalised first, so "e" + combining acute counts like "é". Facebook counts plain characters.
+NFC-normalised first, so "e" + combining acute counts like "é". Bluesky counts graphemes (what a
+reader sees as one character: an emoji family, a flag, a letter with its accents). The others
+count plain characters. Which counting a platform uses is in its connector's `ReplyRules`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-X_LIMIT = 280
-FACEBOOK_LIMIT = 8000
+from domain import ReplyRules
+
 URL_WEIGHT = 23
 EMOJI_WEIGHT = 2
 
@@ -87,23 +89,49 @@ def x_weighted_length(text: str) -> int:
     return total + _plain_weight(text[position:])
 
 
-def limit_for(platform: str) -> int:
-    """The most a reply may hold on `platform` (weighted characters on X, characters on Facebook)."""
-    if platform == "x":
-        return X_LIMIT
-    if platform == "facebook":
-        return FACEBOOK_LIMIT
-    raise ValueError(f"unknown platform {platform!r}")
+def grapheme_length(text: str) -> int:
+    """Graphemes, as Bluesky counts them against its 300 limit (a close reading of UAX #29).
+
+    A code point joins the grapheme before it when it is a combining mark, a variation selector,
+    a skin tone, an emoji tag, a zero-width joiner or what follows one; regional indicators pair
+    into one flag.
+    """
+    text = unicodedata.normalize("NFC", text)
+    count, joined, flag_open = 0, False, False
+    for char in text:
+        code = ord(char)
+        extends = (
+            unicodedata.combining(char) != 0
+            or unicodedata.category(char) in ("Mn", "Me")
+            or 0xFE00 <= code <= 0xFE0F
+            or 0x1F3FB <= code <= 0x1F3FF
+            or 0xE0020 <= code <= 0xE007F
+            or code == 0x200D
+        )
+        if 0x1F1E6 <= code <= 0x1F1FF:
+            if flag_open:
+                flag_open = False
+                continue
+            flag_open = True
+        else:
+            flag_open = False
+        if count and (extends or joined):
+            joined = code == 0x200D
+            continue
+        joined = code == 0x200D
+        count += 1
+    return count
 
 
-def length_on(text: str, platform: str) -> int:
-    """The length `platform` counts for `text`."""
-    if platform == "x":
+def length_on(text: str, rules: ReplyRules) -> int:
+    """The length the platform whose `rules` these are counts for `text`."""
+    if rules.counting == "x_weighted":
         return x_weighted_length(text)
-    limit_for(platform)  # refuse unknown platforms the same way
+    if rules.counting == "graphemes":
+        return grapheme_length(text)
     return len(text)
 
 
-def fits(text: str, platform: str) -> bool:
+def fits(text: str, rules: ReplyRules) -> bool:
     """True when `text` is not empty and not longer than the platform accepts."""
-    return bool(text.strip()) and length_on(text, platform) <= limit_for(platform)
+    return bool(text.strip()) and length_on(text, rules) <= rules.limit

@@ -222,9 +222,8 @@ def write_triage(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def to_domain(row: Mention) -> domain.Mention:
     """The stored row as the frozen type handlers and connectors take."""
-    platform: domain.Platform = "x" if row.platform == "x" else "facebook"
     return domain.Mention(
-        platform=platform,
+        platform=row.platform,
         external_id=row.external_id,
         account_external_id=_account_external_id(row) or "",
         author=domain.Author(

@@ -114,7 +114,24 @@ class Account(Base):
     alert_ts: Mapped[str | None] = mapped_column(String(32))
     alert_at: Mapped[datetime | None]  # when the open alert card was claimed (stale-claim check)
     backlog_alerted_at: Mapped[datetime | None]  # the backlog_gap_at already announced
+    # What a connector keeps between runs besides the credentials (a refreshed Threads token, a
+    # Bluesky session), sealed like the credentials; None until it has something to keep.
+    session: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class PollProgress(Base):
+    """Per-item progress a connector asked to keep (Facebook: how far each post's comments were
+    read), written in the transaction that stores the page it came with."""
+
+    __tablename__ = "poll_progress"
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_poll_progress_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    key: Mapped[str] = mapped_column(String(191))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 class Mention(Base):

@@ -28,7 +28,7 @@ from storage.models import Base
 REPO = Path(__file__).resolve().parent.parent
 DEV_CSV = REPO.parent / "shared" / "data" / "mentions-dev.csv"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-ENV_PREFIXES = ("SLACK_", "X_", "FACEBOOK_", "TWOWAY_")
+ENV_PREFIXES = ("SLACK_", "X_", "FACEBOOK_", "INSTAGRAM_", "THREADS_", "BLUESKY_", "TWOWAY_")
 ENV_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL"}
 
 

@@ -8,6 +8,7 @@ line and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
 
@@ -16,7 +17,7 @@ from bot.admin import connect
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
-from bot.intake.accounts import NAMES, unidentified_env_accounts
+from bot.intake.accounts import unidentified_env_accounts
 from bot.intake.health import account_label, health_line, next_poll_overall
 from bot.slack.channel import review_channel
 from bot.slack.commands import CommandReply, CommandRequest, Commands
@@ -24,6 +25,7 @@ from bot.slack.escape import public
 from bot.slack.format import when
 from bot.slack.outbox import poster
 from bot.slack.roles import ROLE_WORDS
+from connectors import registry
 from storage import accounts as stored_accounts
 from storage import keys, staff
 from storage import settings as stored_settings
@@ -34,6 +36,13 @@ from storage.queue import cards_not_posted, unanswered_count
 log = logging.getLogger(__name__)
 
 COMMANDS = Commands()
+
+
+def _either(words: Iterable[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    items = list(words)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
 
 INVITE = "Invite me first: `/invite @TwoWay`, then run `/twoway setup` again."
 
@@ -82,12 +91,12 @@ def setup_command(ctx: Context, request: CommandRequest) -> CommandReply:
 @COMMANDS.command(
     "connect",
     Role.ADMIN,
-    "/twoway connect x|facebook",
-    "connect an X account or a Facebook Page (opens a form)",
+    f"/twoway connect {registry.listed()}",
+    "connect " + _either(spec.noun for spec in registry.PLATFORMS.values()) + " (opens a form)",
 )
 def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
-    if len(request.args) != 1 or request.args[0].lower() not in connect.PLATFORMS:
-        raise UserError("Say which platform to connect: `x` or `facebook`.")
+    if len(request.args) != 1 or request.args[0].lower() not in registry.PLATFORMS:
+        raise UserError(f"Say which platform to connect: {_either(f'`{n}`' for n in registry.names())}.")
     platform = request.args[0].lower()
     if ctx.settings.twoway_secret_key is None:
         return CommandReply(
@@ -104,7 +113,7 @@ def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
         code = str(exc.response.get("error", "unknown_error"))
         log.warning("connect: views.open failed: %s", code)
         return CommandReply(f"I could not open the form (`{code}`). Run `/twoway connect {platform}` again.")
-    return CommandReply(f"Opened the form to connect {connect.PLATFORM_TITLES[platform]}.")
+    return CommandReply(f"Opened the form to connect {registry.spec(platform).noun}.")
 
 
 # -- accounts and status ---------------------------------------------------------------------
@@ -121,8 +130,9 @@ def accounts_command(ctx: Context, request: CommandRequest) -> CommandReply:
     lines += _unidentified(ctx)
     if not lines:
         return CommandReply(
-            "No accounts are connected yet. An admin connects one with `/twoway connect x`"
-            " or `/twoway connect facebook`."
+            "No accounts are connected yet. An admin connects one with "
+            + _either(f"`/twoway connect {n}`" for n in registry.names())
+            + "."
         )
     return CommandReply("*Connected accounts*\n" + "\n".join(f"• {line}" for line in lines))
 
@@ -163,7 +173,7 @@ def _unidentified(ctx: Context) -> list[str]:
     """Env accounts start-up could not identify: not polled yet, and nobody would know."""
 
     return [
-        f"{NAMES[platform]} account from the environment: not polled yet, it could not be identified"
+        f"{registry.title(platform)} account from the environment: not polled yet, it could not be identified"
         f" ({public(reason, 200)}). TwoWay keeps trying."
         for platform, reason in unidentified_env_accounts(ctx).items()
     ]
@@ -173,18 +183,20 @@ def _unidentified(ctx: Context) -> list[str]:
 
 
 def _pick_accounts(accounts: list[Account], args: tuple[str, ...]) -> list[Account]:
-    """`` (all), `x`, `facebook`, `@handle`, `handle` or an account id."""
+    """`` (all), a platform (`x`), `@handle`, `handle` or an account id."""
     if not args:
         return accounts
     if len(args) > 1:
         raise UserError(
-            "Name one account (`@handle` or id), one platform (`x`, `facebook`), or nothing for all."
+            "Name one account (`@handle` or id), one platform ("
+            + ", ".join(f"`{n}`" for n in registry.names())
+            + "), or nothing for all."
         )
     wanted = args[0].strip()
-    if wanted.lower() in connect.PLATFORMS:
+    if wanted.lower() in registry.PLATFORMS:
         chosen = [a for a in accounts if a.platform == wanted.lower()]
         if not chosen:
-            raise UserError(f"No {connect.PLATFORM_NAMES[wanted.lower()]} account is connected.")
+            raise UserError(f"No {registry.title(wanted.lower())} account is connected.")
         return chosen
     if ids.is_number(wanted):
         chosen = [a for a in accounts if a.id == int(wanted)]
@@ -224,13 +236,15 @@ def _set_enabled(ctx: Context, request: CommandRequest, enabled: bool) -> Comman
 
 
 @COMMANDS.command(
-    "pause", Role.ADMIN, "/twoway pause [x|facebook|@handle|id]", "stop polling one account, or all"
+    "pause", Role.ADMIN, f"/twoway pause [{registry.listed()}|@handle|id]", "stop polling one account, or all"
 )
 def pause_command(ctx: Context, request: CommandRequest) -> CommandReply:
     return _set_enabled(ctx, request, False)
 
 
-@COMMANDS.command("resume", Role.ADMIN, "/twoway resume [x|facebook|@handle|id]", "start polling again")
+@COMMANDS.command(
+    "resume", Role.ADMIN, f"/twoway resume [{registry.listed()}|@handle|id]", "start polling again"
+)
 def resume_command(ctx: Context, request: CommandRequest) -> CommandReply:
     return _set_enabled(ctx, request, True)
 

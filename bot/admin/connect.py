@@ -1,4 +1,6 @@
-"""The `/twoway connect x|facebook` forms: credentials in, checked against the platform, sealed.
+"""The `/twoway connect PLATFORM` forms: credentials in, checked against the platform, sealed.
+
+The form of each platform is its connector's credential fields (`PlatformSpec.fields`).
 
 The credentials are checked inside the view submission's 3-second window (with a short
 timeout), because only the submission's answer can put an error next to a field while the
@@ -25,77 +27,34 @@ from bot.core.errors import UserError
 from bot.intake.accounts import connector_from_credentials, save_connected_account
 from bot.slack.escape import public
 from bot.slack.roles import require
+from connectors import registry
 from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected, TransientError
 from domain import AccountIdentity
 from storage.models import Role
 
 log = logging.getLogger(__name__)
 
-PLATFORMS = ("x", "facebook")
-PLATFORM_TITLES = {"x": "an X account", "facebook": "a Facebook Page"}
-CALLBACK_IDS = {"x": "connect_x", "facebook": "connect_facebook"}
 ACTION = "value"  # action_id of every input element
 VALIDATE_SECONDS = 2.0  # request timeout of the platform check
 CHECK_DEADLINE = 2.4  # the whole check, so the answer fits Slack's 3-second window
 
 
-# (block_id == credential key, label, hint, optional)
-FIELDS: dict[str, list[tuple[str, str, str, bool]]] = {
-    "x": [
-        ("api_key", "API key", "Keys and tokens > Consumer keys > API Key", False),
-        ("api_secret", "API key secret", "Shown next to the API key", False),
-        (
-            "access_token",
-            "Access token",
-            "Keys and tokens > Authentication tokens, generated while signed in as the agency's"
-            " account, with Read and Write permission",
-            False,
-        ),
-        ("access_token_secret", "Access token secret", "Shown next to the access token", False),
-        (
-            "bearer_token",
-            "Bearer token (optional)",
-            "Keys and tokens > Bearer Token; used to read mentions",
-            True,
-        ),
-    ],
-    "facebook": [
-        (
-            "page_id",
-            "Page ID",
-            "Your Page > About > Page transparency, or Meta Business Suite settings",
-            False,
-        ),
-        (
-            "page_token",
-            "Page access token",
-            "A long-lived Page token with pages_read_engagement, pages_read_user_content and"
-            " pages_manage_engagement",
-            False,
-        ),
-    ],
-}
-INTRO = {
-    "x": "Paste the keys of your X developer app (developer.x.com > Projects & Apps > your app)."
-    " TwoWay checks them with X before saving and stores them encrypted; they are never shown again.",
-    "facebook": "Paste the Page's id and a Page access token (Meta for Developers > Graph API Explorer"
-    " or Business settings > System users). TwoWay checks them with Facebook before saving and stores"
-    " them encrypted; they are never shown again.",
-}
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+def callback_id(platform: str) -> str:
+    return f"connect_{platform}"
 
 
 def modal(platform: str, channel_id: str) -> dict[str, Any]:
     """The credentials form. Nothing is prefilled: a secret is never sent back to Slack."""
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": INTRO[platform]}}]
-    for key, label, hint, optional in FIELDS[platform]:
+    spec = registry.spec(platform)
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": spec.intro}}]
+    for field in spec.fields:
         blocks.append(
             {
                 "type": "input",
-                "block_id": key,
-                "optional": optional,
-                "label": {"type": "plain_text", "text": label},
-                "hint": {"type": "plain_text", "text": hint},
+                "block_id": field.key,
+                "optional": field.optional,
+                "label": {"type": "plain_text", "text": field.label},
+                "hint": {"type": "plain_text", "text": field.hint},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": ACTION,
@@ -106,8 +65,8 @@ def modal(platform: str, channel_id: str) -> dict[str, Any]:
         )
     return {
         "type": "modal",
-        "callback_id": CALLBACK_IDS[platform],
-        "title": {"type": "plain_text", "text": f"Connect {PLATFORM_NAMES[platform]}"},
+        "callback_id": callback_id(platform),
+        "title": {"type": "plain_text", "text": f"Connect {spec.title}"[:24]},
         "submit": {"type": "plain_text", "text": "Check and save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps({"channel": channel_id}),
@@ -128,35 +87,32 @@ def read_credentials(platform: str, values: dict[str, Any]) -> tuple[dict[str, s
     """The submitted values, trimmed, and errors per block for what is missing or malformed."""
     creds: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for key, label, _hint, optional in FIELDS[platform]:
+    for field in registry.spec(platform).fields:
+        key, label = field.key, field.label.removesuffix(" (optional)")
         value = str(((values.get(key) or {}).get(ACTION) or {}).get("value") or "").strip()
         if value:
             if any(c.isspace() for c in value):
                 errors[key] = f"The {label.lower()} has spaces in it; paste it again without them."
+            elif field.digits and not value.isdigit():
+                errors[key] = f"The {label.replace('ID', 'id')} is a number, such as 104857600000001."
             creds[key] = value
-        elif not optional:
+        elif not field.optional:
             errors[key] = f"Paste the {label.lower()}."
-    if platform == "facebook" and creds.get("page_id") and not creds["page_id"].isdigit():
-        errors["page_id"] = "A Page ID is a number, such as 104857600000001."
     return creds, errors
 
 
 def refusal(platform: str, exc: ConnectorError) -> dict[str, str]:
     """An error next to the field most likely at fault; never the platform's raw text."""
-    name = PLATFORM_NAMES[platform]
-    first = "api_key" if platform == "x" else "page_token"
+    spec = registry.spec(platform)
+    name, first = spec.title, spec.blame
     if isinstance(exc, AuthFailed):
-        if platform == "x":
-            return {
-                first: "X refused these keys. Check all four values and that the tokens are for the agency's account."
-            }
-        return {first: "Facebook refused this token (expired or revoked?). Create a new Page access token."}
+        return {first: spec.refused}
     if isinstance(exc, RateLimited):
         return {first: f"{name} is rate limiting this app right now; try again in a few minutes."}
     if isinstance(exc, TransientError):
         return {first: f"{name} did not answer in time; nothing was saved. Try again."}
-    if isinstance(exc, Rejected) and platform == "facebook":
-        return {"page_id": "Facebook did not accept this Page ID with this token. Check both."}
+    if isinstance(exc, Rejected) and spec.pinned and spec.gone:
+        return {spec.pinned: spec.gone}
     return {first: f"{name} refused the check; nothing was saved. Check the values and try again."}
 
 
@@ -166,13 +122,14 @@ def validate(ctx: Context, platform: str, creds: dict[str, str]) -> AccountIdent
     try:
         identity = identify_before(connector_from_credentials(quick, platform, creds), CHECK_DEADLINE)
     except (ConfigError, ValueError):
-        first = FIELDS[platform][0][0]
+        first = registry.spec(platform).fields[0].key
         return {first: "These values are incomplete or malformed; check every field."}
     except ConnectorError as exc:
         log.warning("connect %s: the platform refused the check (%s)", platform, type(exc).__name__)
         return refusal(platform, exc)
-    if platform == "facebook" and identity.external_id != creds["page_id"]:
-        return {"page_id": "This token belongs to a different Page. Check the Page ID."}
+    spec = registry.spec(platform)
+    if spec.pinned and creds.get(spec.pinned) and identity.external_id != creds[spec.pinned]:
+        return {spec.pinned: spec.pinned_mismatch}
     return identity
 
 
@@ -260,11 +217,12 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
 
 
 def _label(platform: str, identity: AccountIdentity) -> str:
-    if platform == "x":
-        return f"X account @{public(identity.handle.lstrip('@'), 80)}"
-    return f"Facebook Page {public(identity.name or identity.handle or identity.external_id, 80)}"
+    """`X account @agency`, `Facebook Page Agency Police`: the noun without its article."""
+    spec = registry.spec(platform)
+    noun = spec.noun.split(" ", 1)[1]
+    return f"{noun} {public(spec.label(identity.handle, identity.name, identity.external_id), 80)}"
 
 
 def register(app: App, ctx: Context) -> None:
-    for platform in PLATFORMS:
-        app.view(CALLBACK_IDS[platform])(submission_listener(ctx, platform))
+    for platform in registry.names():
+        app.view(callback_id(platform))(submission_listener(ctx, platform))

@@ -25,6 +25,7 @@ from bot.core.errors import UserError
 from bot.intake.triage import template_specs
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
+from connectors import registry
 from handlers.templates import (
     AGENCY_VARIABLES,
     TEMPLATE_CATEGORIES,
@@ -34,7 +35,7 @@ from handlers.templates import (
     placeholders_in,
     validate_template,
 )
-from handlers.text import X_LIMIT, x_weighted_length
+from handlers.text import length_on
 from storage import faqs, settings, templates
 from storage.models import Role
 
@@ -160,8 +161,11 @@ def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
     notes = _unset_notes(text, ctx)
     if category == "urgent" and not text.startswith(URGENT_LEAD):
         notes.append(f"Drafts for urgent posts put “{URGENT_LEAD}” in front of it.")
-    if x_weighted_length(text) > X_LIMIT:
-        notes.append(f"It is longer than X allows ({X_LIMIT}); on X it is cut at a sentence or left out.")
+    for spec in registry.PLATFORMS.values():
+        if length_on(text, spec.rules) > spec.rules.limit:
+            notes.append(
+                f"It is longer than {spec.title} allows ({spec.rules.limit}); on {spec.title} it is cut at a sentence or left out."
+            )
     with ctx.transaction() as session:
         row = templates.add(session, category, text, user, ctx.clock.now())
     reply = f"Added {category} template `{row.id}`: {public(text, SHOW_LIMIT)}"
@@ -225,10 +229,11 @@ def _faq_add(ctx: Context, user: str, rest: str) -> CommandReply:
     except TemplateError as error:
         raise UserError(f"in the answer: {public(str(error))}") from None
     notes = _unset_notes(answer, ctx)
-    if x_weighted_length(answer) > X_LIMIT:
-        notes.append(
-            f"The answer is longer than X allows ({X_LIMIT}); on X only its first sentences are offered."
-        )
+    for spec in registry.PLATFORMS.values():
+        if length_on(answer, spec.rules) > spec.rules.limit:
+            notes.append(
+                f"The answer is longer than {spec.title} allows ({spec.rules.limit}); on {spec.title} only its first sentences are offered."
+            )
     with ctx.transaction() as session:
         row = faqs.add(session, question, answer, user, ctx.clock.now())
     reply = f"Added FAQ `{row.id}`.\n*Q:* {public(question, SHOW_LIMIT)}\n*A:* {public(answer, SHOW_LIMIT)}"

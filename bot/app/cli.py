@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("classify", help="classify one text and print the drafts")
     cl.add_argument("text")
-    cl.add_argument("--platform", choices=["x", "facebook"], default="x")
+    # Checked by classify itself: the registry loads every platform's client library.
+    cl.add_argument("--platform", default="x", help="x, facebook, ...: the platform's reply rules")
 
     sub.add_parser("train", help="retrain the agency model from staff corrections")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import UserError
+from connectors import registry
 from domain import CATEGORIES
 from handlers import metrics
 from handlers.adapt import learn
@@ -165,7 +166,9 @@ def evaluate(model: Classifier, rows: Sequence[Row]) -> dict[str, Any]:
         },
         "urgent_flagged": sum(1 for t in triages if t.urgent),
         "mentions_per_s": round(len(rows) / elapsed) if elapsed > 0 else None,
-        "harm": harm(texts, triages, truth, [r.urgent for r in rows]),
+        "harm": harm(
+            texts, triages, truth, [r.urgent for r in rows], registry.spec("x").rules
+        ),  # as X replies
     }
 
 
@@ -272,6 +275,8 @@ def classify_main(args: argparse.Namespace) -> int:
 
     if not args.text.strip():
         raise UserError('give the text of a post to classify, e.g. twoway classify "Thank you officers!"')
+    if args.platform not in registry.PLATFORMS:
+        raise UserError(f"--platform is one of {', '.join(registry.names())}, not {args.platform!r}")
     triage = load_default().classify(args.text)
     print(f"category:   {triage.category}")
     shown_unsure = (
@@ -285,7 +290,7 @@ def classify_main(args: argparse.Namespace) -> int:
     drafts = make_drafts(
         triage=triage,
         text=args.text,
-        platform=args.platform,
+        rules=registry.spec(args.platform).rules,
         author_handle="",
         author_name="",
         variables={},

@@ -14,7 +14,7 @@ from types import FrameType
 
 from bot.app.scheduler import start_scheduler
 from bot.app.startup import prepare
-from bot.app.wiring import build_slack
+from bot.app.wiring import build_slack, web_routes
 from bot.core.config import load_settings
 from bot.slack.serve import serve_forever
 
@@ -37,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     slack = build_slack(ctx)
     scheduler = start_scheduler(ctx) if settings.scheduler_enabled else None
     try:
-        serve_forever(ctx, slack)
+        serve_forever(ctx, slack, web_routes(ctx))
     finally:
         log.info("stopping")
         if scheduler is not None:

@@ -23,6 +23,7 @@ from bot.app.pipeline import process
 from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts, retry_env_accounts
 from bot.intake.polling import enabled_account_ids, poll_account
+from bot.intake.webhooks import PollNow
 from connectors.http import redact
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,13 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
     return scheduler
 
 
+def poll_soon(ctx: Context, scheduler: BackgroundScheduler, account_id: int) -> None:
+    """Run the account's poll job now (a webhook named new activity); its max_instances=1 holds."""
+    job = scheduler.get_job(f"{POLL_PREFIX}{account_id}") if scheduler.running else None
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))
+
+
 def start_scheduler(ctx: Context) -> BackgroundScheduler:
     """Register the env accounts, then start polling them and running the periodic jobs."""
     try:
@@ -186,4 +194,5 @@ def start_scheduler(ctx: Context) -> BackgroundScheduler:
         _log_failure("registering the accounts from the environment", exc)
     scheduler = build_scheduler(ctx)
     scheduler.start()
+    ctx.state(PollNow).request = lambda account_id: poll_soon(ctx, scheduler, account_id)
     return scheduler

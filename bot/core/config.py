@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.core import ids
 from bot.core.errors import UserError
+from connectors import registry
 
 GRAPH_VERSION = re.compile(r"^v\d{1,2}\.\d{1,2}$")
 
@@ -41,6 +42,7 @@ EXPECTED: dict[str, str] = {
     "TWOWAY_POLL_SECONDS": "a whole number of seconds from 10 to 86400",
     "TWOWAY_X_FIRST_POLL_HOURS": "a whole number of hours from 1 to 168",
     "TWOWAY_FACEBOOK_LOOKBACK_DAYS": "a whole number of days from 1 to 30",
+    "TWOWAY_FACEBOOK_WATCH_DAYS": "a whole number of days from 1 to 3650",
     "TWOWAY_HTTP_TIMEOUT": "a number of seconds from 1 to 120",
     "TWOWAY_SCHEDULER": "true or false",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
@@ -48,6 +50,9 @@ EXPECTED: dict[str, str] = {
     "FACEBOOK_GRAPH_URL": "an http(s) URL such as https://graph.facebook.com",
     "FACEBOOK_GRAPH_VERSION": "a Graph API version such as v25.0",
     "FACEBOOK_PAGE_ID": "the numeric id of the Facebook Page",
+    "INSTAGRAM_ACCOUNT_ID": "the numeric id of the Instagram professional account",
+    "FACEBOOK_APP_SECRET": "the Meta app's App Secret (App settings > Basic), which signs webhook deliveries",
+    "FACEBOOK_VERIFY_TOKEN": "a random string of at least 16 characters, also typed into the app's webhook settings",
 }
 
 
@@ -83,6 +88,7 @@ class Settings(BaseSettings):
     twoway_poll_seconds: int = Field(120, ge=10, le=86_400, alias="TWOWAY_POLL_SECONDS")
     x_first_poll_hours: int = Field(24, ge=1, le=168, alias="TWOWAY_X_FIRST_POLL_HOURS")
     facebook_lookback_days: int = Field(3, ge=1, le=30, alias="TWOWAY_FACEBOOK_LOOKBACK_DAYS")
+    facebook_watch_days: int = Field(90, ge=1, le=3650, alias="TWOWAY_FACEBOOK_WATCH_DAYS")
     http_timeout: float = Field(10.0, ge=1, le=120, alias="TWOWAY_HTTP_TIMEOUT")
     scheduler_enabled: bool = Field(True, alias="TWOWAY_SCHEDULER")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
@@ -98,6 +104,9 @@ class Settings(BaseSettings):
     facebook_graph_version: str = Field("v25.0", alias="FACEBOOK_GRAPH_VERSION")
     facebook_page_id: str | None = Field(None, alias="FACEBOOK_PAGE_ID")
     facebook_page_token: SecretStr | None = Field(None, alias="FACEBOOK_PAGE_TOKEN")
+    instagram_account_id: str | None = Field(None, alias="INSTAGRAM_ACCOUNT_ID")
+    facebook_app_secret: SecretStr | None = Field(None, alias="FACEBOOK_APP_SECRET")
+    facebook_verify_token: SecretStr | None = Field(None, alias="FACEBOOK_VERIFY_TOKEN")
 
     @model_validator(mode="before")
     @classmethod
@@ -159,6 +168,13 @@ class Settings(BaseSettings):
             raise ValueError("too short")
         return value
 
+    @field_validator("facebook_verify_token")
+    @classmethod
+    def _verify_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short")
+        return value
+
     @field_validator("facebook_graph_version")
     @classmethod
     def _graph_version(cls, value: str) -> str:
@@ -167,7 +183,7 @@ class Settings(BaseSettings):
             raise ValueError("not a Graph API version")
         return value
 
-    @field_validator("facebook_page_id")
+    @field_validator("facebook_page_id", "instagram_account_id")
     @classmethod
     def _page_id(cls, value: str | None) -> str | None:
         if value is not None and not value.strip().isdigit():
@@ -192,18 +208,6 @@ class Settings(BaseSettings):
     def slack_configured(self) -> bool:
         return self.slack_bot_token is not None
 
-    @property
-    def x_configured(self) -> bool:
-        return self.x_bearer_token is not None or all(self.x_user_credentials())
-
-    def x_user_credentials(self) -> tuple[str | None, ...]:
-        secrets = (self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret)
-        return tuple(s.get_secret_value() if s else None for s in secrets)
-
-    @property
-    def facebook_configured(self) -> bool:
-        return self.facebook_page_id is not None and self.facebook_page_token is not None
-
     def require(self, *names: str) -> None:
         """Fail with a clear line when a variable a command needs is unset."""
         for name in names:
@@ -211,23 +215,30 @@ class Settings(BaseSettings):
                 raise ConfigError(f"{name} is not set: expected {EXPECTED.get(name, 'a value')}")
 
     def require_whole_platforms(self) -> None:
-        """Half an X or Facebook set-up would otherwise be ignored without a word."""
-        groups: dict[str, dict[str, object]] = {
-            "the X user credentials": {
-                "X_API_KEY": self.x_api_key,
-                "X_API_SECRET": self.x_api_secret,
-                "X_ACCESS_TOKEN": self.x_access_token,
-                "X_ACCESS_TOKEN_SECRET": self.x_access_token_secret,
-            },
-            "a Facebook Page": {
-                "FACEBOOK_PAGE_ID": self.facebook_page_id,
-                "FACEBOOK_PAGE_TOKEN": self.facebook_page_token,
-            },
+        """Half a platform's set-up (say two of the four X keys) would otherwise be ignored silently."""
+        for spec in registry.PLATFORMS.values():
+            for group in spec.env_groups:
+                missing = [name for name in group if self.env_value(name) is None]
+                if 0 < len(missing) < len(group):
+                    raise ConfigError(
+                        f"{missing[0]} is not set: {spec.noun} from the environment takes all of {', '.join(group)}"
+                    )
+
+    def env_value(self, name: str) -> str | None:
+        """The value of the variable `name` (secrets unwrapped), None when unset."""
+        field = _FIELDS_BY_ALIAS.get(name)
+        value = getattr(self, field, None) if field else None
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return None if value is None else str(value)
+
+    def options(self) -> dict[str, Any]:
+        """Every setting that is not a secret, by variable name: what connectors are built from."""
+        return {
+            alias: getattr(self, name)
+            for alias, name in _FIELDS_BY_ALIAS.items()
+            if not isinstance(getattr(self, name), SecretStr)
         }
-        for what, group in groups.items():
-            missing = [name for name, value in group.items() if value is None]
-            if 0 < len(missing) < len(group):
-                raise ConfigError(f"{missing[0]} is not set: {what} take all of {', '.join(group)}")
 
     def require_for_slack(self) -> None:
         """What `twoway run` needs to talk to Slack in the chosen mode."""
@@ -238,6 +249,11 @@ class Settings(BaseSettings):
                 raise ConfigError(f"SLACK_APP_TOKEN is malformed: expected {EXPECTED['SLACK_APP_TOKEN']}")
         else:
             self.require("SLACK_SIGNING_SECRET")
+
+
+_FIELDS_BY_ALIAS = {
+    field.alias: name for name, field in Settings.model_fields.items() if isinstance(field.alias, str)
+}
 
 
 def _blank(value: Any) -> bool:

@@ -1,7 +1,7 @@
 """Which connector speaks for which account, and how accounts get connected.
 
-Accounts come from two places: the environment (X_* and FACEBOOK_* variables, registered at
-start-up) and Slack (`/twoway connect`, credentials sealed with TWOWAY_SECRET_KEY in the row).
+Accounts come from two places: the environment (each platform's variables, named in its
+connector's spec, registered at start-up) and Slack (`/twoway connect`, credentials sealed with TWOWAY_SECRET_KEY in the row).
 Connectors are cached per account and rebuilt when the row's credentials change.
 """
 
@@ -19,10 +19,9 @@ from bot.core.config import ConfigError, Settings
 from bot.core.context import Context
 from bot.core.crypto import CredentialsError, seal, unseal
 from bot.core.retry import backoff
+from connectors import registry
 from connectors.base import AuthFailed, Connector, ConnectorError
-from connectors.facebook import FacebookConnector
 from connectors.http import redact
-from connectors.x import XConnector
 from domain import AccountIdentity
 from storage import accounts
 from storage.audit import SYSTEM
@@ -32,27 +31,11 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 60  # an unidentified env account is retried after 1, 2, 4 ... minutes
 DUE_SLACK = timedelta(seconds=5)
-X_KEYS = ("bearer_token", "api_key", "api_secret", "access_token", "access_token_secret")
-FACEBOOK_KEYS = ("page_id", "page_token")
-NAMES = {"x": "X", "facebook": "Facebook"}
-
-
-def _secret(value: Any) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def env_credentials(settings: Settings, platform: str) -> dict[str, str]:
     """The credentials the environment holds for `platform` (empty when it holds none)."""
-    if platform == "x":
-        values = {
-            "bearer_token": _secret(settings.x_bearer_token),
-            "api_key": _secret(settings.x_api_key),
-            "api_secret": _secret(settings.x_api_secret),
-            "access_token": _secret(settings.x_access_token),
-            "access_token_secret": _secret(settings.x_access_token_secret),
-        }
-    else:
-        values = {"page_id": settings.facebook_page_id, "page_token": _secret(settings.facebook_page_token)}
+    values = {f.key: settings.env_value(f.env) for f in registry.spec(platform).fields if f.env}
     return {k: v for k, v in values.items() if v}
 
 
@@ -61,43 +44,17 @@ def connector_from_credentials(
     platform: str,
     creds: Mapping[str, str],
     *,
-    account_id: str | None = None,
-    handle: str | None = None,
+    identity: AccountIdentity | None = None,
 ) -> Connector:
     """A connector for credentials typed into the Slack connect modal (or read from the env)."""
+    spec = registry.PLATFORMS.get(platform)
+    if spec is None:
+        raise ConfigError(f"unknown platform {platform!r}: expected {' or '.join(registry.names())}")
     creds = {k: v.strip() for k, v in creds.items() if isinstance(v, str) and v.strip()}
-    if platform == "x":
-        user_keys = X_KEYS[1:]
-        if "bearer_token" not in creds and not all(k in creds for k in user_keys):
-            raise ConfigError(
-                "X credentials are incomplete: give a bearer token, or all four of "
-                "API key, API secret, access token and access token secret"
-            )
-        return XConnector(
-            base_url=settings.x_api_url,
-            timeout=settings.http_timeout,
-            bearer_token=creds.get("bearer_token"),
-            api_key=creds.get("api_key"),
-            api_secret=creds.get("api_secret"),
-            access_token=creds.get("access_token"),
-            access_token_secret=creds.get("access_token_secret"),
-            account_id=account_id,
-            handle=handle,
-            first_poll_hours=settings.x_first_poll_hours,
-        )
-    if platform == "facebook":
-        missing = [k for k in FACEBOOK_KEYS if k not in creds]
-        if missing:
-            raise ConfigError(f"Facebook credentials are incomplete: {' and '.join(missing)} missing")
-        return FacebookConnector(
-            base_url=settings.facebook_graph_url,
-            version=settings.facebook_graph_version,
-            timeout=settings.http_timeout,
-            page_id=creds["page_id"],
-            page_token=creds["page_token"],
-            lookback_days=settings.facebook_lookback_days,
-        )
-    raise ConfigError(f"unknown platform {platform!r}: expected x or facebook")
+    problem = spec.incomplete(creds)
+    if problem:
+        raise ConfigError(problem)
+    return spec.build(settings.options(), creds, identity)
 
 
 def connector_for(ctx: Context, account: Account) -> Connector:
@@ -113,13 +70,17 @@ def connector_for(ctx: Context, account: Account) -> Connector:
 
 
 def _build(settings: Settings, account: Account) -> Connector:
-    name = NAMES.get(account.platform, account.platform)
+    name = registry.title(account.platform)
+    if account.platform not in registry.PLATFORMS:
+        raise AuthFailed(f"this TwoWay has no connector for the platform {account.platform!r}")
+    spec = registry.spec(account.platform)
     if account.source == "env" or account.credentials is None:
         creds = env_credentials(settings, account.platform)
         if not creds:
             raise AuthFailed(f"the {name} credentials for this account are no longer in the environment")
-        if account.platform == "facebook" and creds.get("page_id") != account.external_id:
-            raise AuthFailed("FACEBOOK_PAGE_ID now names a different Page than this account")
+        pinned = next((f for f in spec.fields if f.key == spec.pinned), None)
+        if pinned is not None and creds.get(pinned.key) != account.external_id:
+            raise AuthFailed(f"{pinned.env} now names a different account than this one")
     else:
         if settings.twoway_secret_key is None:
             raise AuthFailed("TWOWAY_SECRET_KEY is not set, so the stored credentials cannot be read")
@@ -128,9 +89,8 @@ def _build(settings: Settings, account: Account) -> Connector:
         except CredentialsError as exc:
             raise AuthFailed(str(exc)) from None
     try:
-        return connector_from_credentials(
-            settings, account.platform, creds, account_id=account.external_id, handle=account.handle
-        )
+        identity = AccountIdentity(account.platform, account.external_id, account.handle, account.name)
+        return connector_from_credentials(settings, account.platform, creds, identity=identity)
     except (ConfigError, ValueError) as exc:
         raise AuthFailed(f"the stored {name} credentials are unusable: {exc}") from None
 
@@ -149,7 +109,7 @@ def save_connected_account(
             "TWOWAY_SECRET_KEY is not set: expected a random secret of at least 16 characters "
             "(it encrypts stored credentials)"
         )
-    keys = X_KEYS if identity.platform == "x" else FACEBOOK_KEYS
+    keys = [f.key for f in registry.spec(identity.platform).fields]
     kept = {k: creds[k].strip() for k in keys if isinstance(creds.get(k), str) and creds[k].strip()}
     token = seal(settings.twoway_secret_key.get_secret_value(), kept)
     return accounts.upsert_account(session, identity, "slack", token, now, actor=by)
@@ -210,12 +170,17 @@ def retry_env_accounts(ctx: Context) -> list[Account]:
 
 
 def _env_platforms(settings: Settings) -> list[str]:
-    return [p for p, on in (("x", settings.x_configured), ("facebook", settings.facebook_configured)) if on]
+    """The platforms the environment holds an account of."""
+    return [
+        spec.name
+        for spec in registry.PLATFORMS.values()
+        if any(settings.env_value(name) is not None for name in spec.env_triggers)
+    ]
 
 
 def _register(ctx: Context, platform: str) -> list[Account]:
     settings = ctx.settings
-    name = NAMES[platform]
+    name = registry.title(platform)
     now = ctx.clock.now()
     try:
         identity = connector_from_credentials(
@@ -248,7 +213,7 @@ def _register(ctx: Context, platform: str) -> list[Account]:
                 )
                 accounts.set_enabled(session, other.id, False, by=SYSTEM, now=now)
     _pending(ctx).pop(platform, None)
-    label = f"@{identity.handle}" if platform == "x" else identity.name or identity.external_id
+    label = registry.spec(platform).label(identity.handle, identity.name, identity.external_id)
     log.info("%s account %s from the environment is connected (account id %s)", name, label, account.id)
     return [account]
 
@@ -266,7 +231,7 @@ def _remember_failure(ctx: Context, platform: str, exc: Exception, now: datetime
         level,
         "%s account from the environment could not be identified, so it is not polled yet: %s "
         "(try %s; next in %s s)",
-        NAMES[platform],
+        registry.title(platform),
         reason,
         failures,
         int(delay.total_seconds()),
@@ -274,7 +239,11 @@ def _remember_failure(ctx: Context, platform: str, exc: Exception, now: datetime
 
 
 def _existing_env_rows(session: Session, settings: Settings, platform: str) -> list[Account]:
-    if platform == "facebook" and settings.facebook_page_id:
-        row = accounts.by_platform_id(session, "facebook", settings.facebook_page_id)
+    pinned = next(
+        (f for f in registry.spec(platform).fields if f.key == registry.spec(platform).pinned), None
+    )
+    pinned_id = settings.env_value(pinned.env) if pinned is not None and pinned.env else None
+    if pinned_id:
+        row = accounts.by_platform_id(session, platform, pinned_id)
         return [row] if row is not None else []
     return [a for a in accounts.env_accounts(session, platform) if a.enabled]

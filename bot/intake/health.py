@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.slack.escape import public
 from bot.slack.format import when
+from connectors import registry
 from storage.models import (
     ACCOUNT_ERROR,
     ACCOUNT_NEEDS_ATTENTION,
@@ -19,7 +20,6 @@ from storage.models import (
     Account,
 )
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 STATUS_WORDS: dict[str, str] = {
     ACCOUNT_OK: "healthy",
     ACCOUNT_NEEDS_ATTENTION: "needs attention",
@@ -31,11 +31,10 @@ ERROR_LIMIT = 300
 
 def account_label(account: Account) -> str:
     """`X @handle`, escaped: the handle comes from the platform."""
-    platform = PLATFORM_NAMES.get(account.platform, account.platform)
-    handle = account.handle or account.name or account.external_id
-    if account.platform == "x" and account.handle:
-        handle = "@" + account.handle.lstrip("@")
-    return f"{platform} {public(handle, 80)}"
+    spec = registry.PLATFORMS.get(account.platform)
+    if spec is None:
+        return f"{account.platform} {public(account.handle or account.name or account.external_id, 80)}"
+    return f"{spec.title} {public(spec.label(account.handle, account.name, account.external_id), 80)}"
 
 
 def next_poll_at(account: Account, poll_seconds: int, now: datetime) -> datetime | None:

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from bot.core.context import Context
 from bot.core.retry import MAX_BACKOFF, backoff
 from bot.intake.accounts import connector_for
+from connectors import registry
 from connectors.base import AuthFailed, ConnectorError, PollOutcome, RateLimited
 from connectors.http import redact
-from storage import accounts, audit
+from storage import accounts, audit, progress
 from storage.audit import Action
 from storage.mentions import store_page
 from storage.models import (
@@ -47,6 +48,7 @@ class PollSummary:
     status: str = ACCOUNT_OK  # ok | rate_limited | error | needs_attention | waiting | paused | missing
     error: str | None = None
     gap: bool = False
+    partial: bool = False  # the connector stopped at its page budget; the next poll continues
 
     def line(self) -> str:
         text = (
@@ -56,14 +58,17 @@ class PollSummary:
             text += f" ({self.error})"
         if self.gap:
             text += "; backlog gap: X could not reach back to the last poll, older mentions were missed"
+        if self.partial:
+            text += "; more to read, the next poll continues where this one stopped"
         return text
 
 
 def label(account: Account) -> str:
     """`x @agency` or `facebook Agency Police`: the account as an operator recognises it."""
-    if account.platform == "x":
-        return f"x @{account.handle.lstrip('@')}" if account.handle else f"x {account.external_id}"
-    return f"facebook {account.name or account.handle or account.external_id}"
+    spec = registry.PLATFORMS.get(account.platform)
+    if spec is None:
+        return f"{account.platform} {account.handle or account.name or account.external_id}"
+    return f"{spec.name} {spec.label(account.handle, account.name, account.external_id)}"
 
 
 def poll_account(ctx: Context, account_id: int) -> PollSummary:
@@ -82,15 +87,17 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
             summary.error = f"next try {account.retry_after:%Y-%m-%d %H:%M:%S} UTC after {account.status}"
             return summary
         cursor = account.cursor
+        kept = progress.load(session, account_id)
     outcome = PollOutcome()
     try:
         connector = connector_for(ctx, account)
-        for page in connector.fetch(cursor, now, outcome):
-            if page.mentions:
-                with ctx.transaction() as session:
+        for page in connector.fetch(cursor, now, outcome, kept):
+            if page.mentions or page.progress:
+                with ctx.transaction() as session:  # the page and how far it got, or neither
                     row = accounts.get(session, account_id)
                     assert row is not None
                     summary.new += store_page(session, row, page.mentions, now)
+                    progress.save(session, account_id, page.progress, now)
             summary.skipped += page.skipped
     except ConnectorError as exc:
         summary.requests = outcome.requests
@@ -106,6 +113,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         _failed(ctx, account_id, summary, exc, now)
         return summary
     summary.requests = outcome.requests
+    summary.partial = outcome.partial
     with ctx.transaction() as session:
         row = accounts.get(session, account_id)
         if row is None:

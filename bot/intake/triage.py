@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import domain
 from bot.core.context import Context
 from bot.intake.training import current_classifier
+from connectors import registry
 from handlers.drafts import DraftMaker, PastReply
 from handlers.faq import FaqEntry
 from handlers.templates import AGENCY_VARIABLES, TemplateSpec, default_pack, shipped
@@ -116,7 +117,7 @@ def _drafts(maker: DraftMaker, row: _Pending, triage: domain.Triage) -> list[dom
         return maker.make(
             triage=triage,
             text=row.text,
-            platform=row.platform,
+            rules=registry.spec(row.platform).rules,
             author_handle=row.author_handle,
             author_name=row.author_name,
         )
@@ -254,7 +255,7 @@ def _drafts_for(
     return maker.make(
         triage=triage,
         text=mention.text,
-        platform=mention.platform,
+        rules=registry.spec(mention.platform).rules,
         author_handle=mention.author_handle,
         author_name=mention.author_name,
     )

@@ -16,9 +16,9 @@ from bot.core import ids
 from bot.review import action_ids
 from bot.slack.escape import escape, public
 from bot.slack.format import stamp
+from connectors import registry
 from storage.models import LikeStatus
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 TEXT_LIMIT = 1500  # mention text on a card; section text may hold 3,000
 PARENT_LIMIT = 300
 DRAFT_LIMIT = 1200
@@ -71,7 +71,10 @@ class CardView:
     confidence: float | None = None
     urgent: bool = False
     urgent_reason: str | None = None
-    x_restricted: bool = False  # X: the author did not @mention the account; no API reply
+    # Why the platform's API cannot answer this item ("{account}" is filled in), None when it can;
+    # the card then offers the manual path (X: the author did not @mention the account).
+    restriction: str | None = None
+    can_like: bool = True
     drafts: tuple[DraftView, ...] = ()
     reply: ReplyView | None = None
     like_status: str | None = None
@@ -138,7 +141,7 @@ def quote(text: str) -> str:
 
 
 def platform_name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform.title())
+    return registry.title(platform)
 
 
 # -- the card ---------------------------------------------------------------------------------------
@@ -300,11 +303,12 @@ def status_blocks(view: CardView) -> list[Block]:
 def action_blocks(view: CardView) -> list[Block]:
     mid = view.mention_id
     blocks: list[Block] = []
-    if view.x_restricted:
+    if view.restriction:
+        where = platform_name(view.platform)
+        why = view.restriction.replace("{account}", public(view.account, NAME_LIMIT))
         text = (
-            ":lock: *The X API cannot reply to this post*: the author did not @mention "
-            f"{public(view.account, NAME_LIMIT)}. {link(view.url, 'Open the post on X')}, reply there, "
-            "then mark it here."
+            f":lock: *The {where} API cannot reply to this post*: {why}. "
+            f"{link(view.url, f'Open the post on {where}')}, reply there, then mark it here."
         )
         blocks.append(
             section(
@@ -320,7 +324,7 @@ def action_blocks(view: CardView) -> list[Block]:
         title = f"*Suggested reply {draft.number}* ({source}"
         title += f": matched “{public(draft.match, 120)}”)" if draft.match else ")"
         accessory = None
-        if not view.x_restricted:
+        if not view.restriction:
             accessory = button(
                 "Send", action_ids.send_action(draft.number), f"{mid}:{draft.number}", "primary"
             )
@@ -332,9 +336,13 @@ def action_blocks(view: CardView) -> list[Block]:
             )
         )
     elements: list[Block] = []
-    if not view.x_restricted:
+    if not view.restriction:
         elements.append(button("Edit & send", action_ids.EDIT_REPLY, str(mid)))
-    if view.category == "compliment" and view.like_status not in (LikeStatus.LIKED, LikeStatus.LIKING):
+    if (
+        view.can_like
+        and view.category == "compliment"
+        and view.like_status not in (LikeStatus.LIKED, LikeStatus.LIKING)
+    ):
         elements.append(button("Like", action_ids.LIKE, str(mid)))
     assign: Block = {
         "type": "users_select",

@@ -23,6 +23,7 @@ from bot.review.replies import recover_stale_likes, recover_stale_sends
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
+from connectors import registry
 from handlers.classifier import unsure
 from storage import accounts, audit, cards, mentions
 from storage.audit import Action
@@ -50,9 +51,20 @@ HISTORY_WINDOW = timedelta(days=1)
 def account_label(account: Account | None) -> str:
     if account is None:
         return "unknown account"
-    if account.platform == "x":
-        return "@" + account.handle if account.handle else account.name or account.external_id
-    return account.name or account.handle or account.external_id
+    spec = registry.PLATFORMS.get(account.platform)
+    if spec is None:
+        return account.name or account.handle or account.external_id
+    return spec.label(account.handle, account.name, account.external_id)
+
+
+def restriction(platform: str, explicit: bool) -> str | None:
+    """Why the platform's API cannot answer this item ("{account}" left to fill), or None."""
+    spec = registry.PLATFORMS.get(platform)
+    if spec is None:
+        return "TwoWay has no connector for this platform"
+    if explicit:
+        return None
+    return spec.restriction or "the platform does not let an app answer it"
 
 
 def load_view(session: Session, mention_id: int) -> CardView | None:
@@ -95,7 +107,10 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         confidence=mention.confidence,
         urgent=mention.urgent,
         urgent_reason=mention.urgent_reason,
-        x_restricted=mention.platform == "x" and not mention.explicit_mention,
+        restriction=restriction(mention.platform, mention.explicit_mention),
+        can_like=registry.PLATFORMS[mention.platform].can_like
+        if mention.platform in registry.PLATFORMS
+        else False,
         drafts=drafts,
         reply=reply_view,
         like_status=mention.like_status,

@@ -22,12 +22,14 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.intake.triage import reclassify
 from bot.review import action_ids, replies
-from bot.review.cards import refresh_card
+from bot.review.blocks import platform_name
+from bot.review.cards import refresh_card, restriction
 from bot.review.views import edit_metadata, edit_modal, submitted_text
 from bot.slack.app import after_ack, user_message
 from bot.slack.roles import require
-from domain import CATEGORIES
-from handlers.text import fits, length_on, limit_for
+from connectors import registry
+from domain import CATEGORIES, ReplyRules
+from handlers.text import fits, length_on
 from storage import cards, mentions
 from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention, Role
 
@@ -169,9 +171,10 @@ def on_send(ctx: Context, click: Click) -> str | None:
     if match is None or int(match.group(1)) != number:
         raise UserError(BAD_VALUE)
     mention = check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
-    if mention.platform == "x" and not mention.explicit_mention:
+    if restriction(mention.platform, mention.explicit_mention):
+        where = platform_name(mention.platform)
         raise UserError(
-            "The X API cannot reply to this post; open it on X, reply there and mark it as replied manually."
+            f"The {where} API cannot reply to this post; open it on {where}, reply there and mark it as replied manually."
         )
     items = (mention.drafts or {}).get("items") or []
     if (
@@ -272,8 +275,9 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
     try:
         (mention_id,) = _ids_or_refuse(click.value, 1)
         mention = check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
-        if mention.platform == "x" and not mention.explicit_mention:
-            raise UserError("The X API cannot reply to this post; open it on X and reply there.")
+        if restriction(mention.platform, mention.explicit_mention):
+            where = platform_name(mention.platform)
+            raise UserError(f"The {where} API cannot reply to this post; open it on {where} and reply there.")
         if mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
             with ctx.transaction() as session:
                 raise UserError(replies.why_not(session, mention))
@@ -284,8 +288,8 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
             platform=mention.platform,
             original=mention.text,
             draft=draft,
-            limit=limit_for(mention.platform),
-            length=length_on(draft, mention.platform),
+            rules=rules_of(mention.platform),
+            length=length_on(draft, rules_of(mention.platform)),
             card_channel=mention.card_channel,
             card_ts=mention.card_ts,
         )
@@ -297,9 +301,16 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
         _tell(respond, f"Slack would not open the form ({exc.response.get('error')}); click again.")
 
 
-def too_long_message(length: int, limit: int, platform: str) -> str:
-    unit = "weighted characters" if platform == "x" else "characters"
-    return f"{length}/{limit} {unit}: shorten it by {length - limit}."
+def rules_of(platform: str) -> ReplyRules:
+    """The reply rules of `platform`; a stored row of a platform without a connector is refused."""
+    spec = registry.PLATFORMS.get(platform)
+    if spec is None:
+        raise UserError(f"TwoWay has no connector for {platform!r}, so it cannot reply there.")
+    return spec.rules
+
+
+def too_long_message(length: int, rules: ReplyRules) -> str:
+    return f"{length}/{rules.limit} {rules.unit}: shorten it by {length - rules.limit}."
 
 
 def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
@@ -325,16 +336,16 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
         elif problem is None and mention is not None:
             if (mention.card_channel, mention.card_ts) != (channel, ts):
                 problem = NOT_THIS_CARD
-            elif mention.platform == "x" and not mention.explicit_mention:
-                problem = "The X API cannot reply to this post; reply on X and mark it as replied manually."
+            elif restriction(mention.platform, mention.explicit_mention):
+                where = platform_name(mention.platform)
+                problem = f"The {where} API cannot reply to this post; reply on {where} and mark it as replied manually."
             elif mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
                 problem = replies.why_not(session, mention)
             elif not text.strip():
                 problem = "Write a reply first."
-            elif not fits(text, mention.platform):
-                problem = too_long_message(
-                    length_on(text, mention.platform), limit_for(mention.platform), mention.platform
-                )
+            elif not fits(text, rules_of(mention.platform)):
+                rules = rules_of(mention.platform)
+                problem = too_long_message(length_on(text, rules), rules)
     if problem is not None:
         ack(response_action="errors", errors={action_ids.EDIT_BLOCK: problem[:1900]})
         return

@@ -13,6 +13,7 @@ from typing import Any
 from bot.review import action_ids
 from bot.review.blocks import plain, platform_name
 from bot.slack.escape import public
+from domain import ReplyRules
 
 ORIGINAL_LIMIT = 600
 
@@ -23,12 +24,12 @@ def edit_modal(
     platform: str,
     original: str,
     draft: str,
-    limit: int,
+    rules: ReplyRules,
     length: int,
     card_channel: str | None,
     card_ts: str | None,
 ) -> dict[str, Any]:
-    unit = "weighted characters (links count 23)" if platform == "x" else "characters"
+    limit, unit = rules.limit, rules.unit + rules.unit_hint
     metadata = json.dumps({"m": mention_id, "c": card_channel or "", "t": card_ts or ""})
     return {
         "type": "modal",

@@ -1,7 +1,9 @@
-"""Serving the Bolt app: HTTP (`/slack/events` and `/healthz`) or Socket Mode.
+"""Serving the Bolt app: HTTP (`/slack/events`, `/healthz` and the platforms' webhook routes,
+such as `/facebook/events`) or Socket Mode.
 
 Slack's requests are checked before Bolt sees them: a body that is not what Slack sends is
-refused (400 when signed, 401 when not) instead of reaching a listener half-parsed.
+refused (400 when signed, 401 when not) instead of reaching a listener half-parsed. A webhook
+route is a function of a `WebRequest` given by the app's wiring; it checks its own signatures.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
@@ -42,6 +44,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class WebRequest:
+    method: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True)
+class WebAnswer:
+    status: int
+    body: str = ""
+
+
+Route = Callable[[WebRequest], WebAnswer]
+
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller; refuse anything bigger unread
@@ -68,8 +87,15 @@ class EventsHandler(SlackRequestHandler):
     bound on the body, the `payload` quirk fixed, and a 400 (never a 500) for a body Slack would
     not send, once the signature has said whether Slack sent it (401 when not)."""
 
-    def __init__(self, ctx: Context, slack: SlackApp | None, events: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        slack: SlackApp | None,
+        events: bool = True,
+        routes: Mapping[str, Route] | None = None,
+    ) -> None:
         self.ctx, self.slack, self.events = ctx, slack, events
+        self.routes = dict(routes or {})
         self.verifier = SignatureVerifier(slack.signing_secret) if slack is not None else None
         if slack is not None:
             super().__init__(slack.app, path=EVENTS_PATH)
@@ -79,6 +105,8 @@ class EventsHandler(SlackRequestHandler):
         if method == "GET" and path == HEALTH_PATH:
             status, text = (200, "ok") if db.reachable(self.ctx.engine) else (503, "database unavailable")
             return self._answer(start_response, BoltResponse(status=status, body=text))
+        if path in self.routes:
+            return self._route(self.routes[path], environ, start_response)
         if self.slack is None or not self.events:
             return self._answer(start_response, BoltResponse(status=404, body="Not Found"))
         return super().__call__(environ, start_response)
@@ -116,6 +144,28 @@ class EventsHandler(SlackRequestHandler):
         digest = hmac.new(secret, b"v0:" + stamp.encode() + b":" + data, hashlib.sha256).hexdigest()
         return hmac.compare_digest(f"v0={digest}", given)
 
+    def _route(
+        self, route: Route, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY:
+            return self._answer(start_response, BoltResponse(status=413, body="Payload Too Large"))
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        headers = {
+            k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        request = WebRequest(environ.get("REQUEST_METHOD", "GET"), query, headers, body)
+        try:
+            answer = route(request)
+        except Exception:
+            log.exception("webhook route %s failed", environ.get("PATH_INFO"))
+            answer = WebAnswer(500, "Internal Server Error")
+        return self._answer(start_response, BoltResponse(status=answer.status, body=answer.body))
+
     @staticmethod
     def _answer(start_response: StartResponse, response: BoltResponse) -> Iterable[bytes]:
         answer = WsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
@@ -123,9 +173,11 @@ class EventsHandler(SlackRequestHandler):
         return answer.get_body()
 
 
-def make_wsgi(ctx: Context, slack: SlackApp | None, events: bool = True) -> EventsHandler:
-    """The WSGI app: POST /slack/events to Bolt, GET /healthz, 404 for the rest."""
-    return EventsHandler(ctx, slack, events)
+def make_wsgi(
+    ctx: Context, slack: SlackApp | None, events: bool = True, routes: Mapping[str, Route] | None = None
+) -> EventsHandler:
+    """The WSGI app: POST /slack/events to Bolt, GET /healthz, the webhook `routes`, 404 for the rest."""
+    return EventsHandler(ctx, slack, events, routes)
 
 
 def _text(data: bytes) -> str | None:
@@ -200,7 +252,12 @@ class HttpServer:
 
 
 def start_http_server(
-    ctx: Context, slack: SlackApp | None, host: str = "127.0.0.1", port: int = 0, events: bool = True
+    ctx: Context,
+    slack: SlackApp | None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    events: bool = True,
+    routes: Mapping[str, Route] | None = None,
 ) -> HttpServer:
     """Serve the app from a thread, one thread per request (tests, the benchmark, Socket Mode health).
 
@@ -209,7 +266,7 @@ def start_http_server(
     server = make_server(
         host,
         port,
-        make_wsgi(ctx, slack, events=events),
+        make_wsgi(ctx, slack, events=events, routes=routes),
         server_class=_ThreadingWSGIServer,
         handler_class=_Handler,
     )
@@ -218,7 +275,7 @@ def start_http_server(
     return HttpServer(server=server, thread=thread, host=host)
 
 
-def serve_forever(ctx: Context, slack: SlackApp) -> None:
+def serve_forever(ctx: Context, slack: SlackApp, routes: Mapping[str, Route] | None = None) -> None:
     """`twoway run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
     settings = ctx.settings
     try:
@@ -244,7 +301,7 @@ def serve_forever(ctx: Context, slack: SlackApp) -> None:
     try:
         with _port_in_use(settings.port):
             serve(
-                make_wsgi(ctx, slack),
+                make_wsgi(ctx, slack, routes=routes),
                 host="0.0.0.0",  # noqa: S104
                 port=settings.port,
                 threads=HTTP_THREADS,

@@ -21,6 +21,7 @@ from bot.review.cards import refresh_card
 from bot.slack.escape import public
 from bot.slack.messages import open_dm, permalink
 from bot.slack.outbox import poster
+from connectors import registry
 from storage import audit, mentions, staff
 from storage.audit import Action
 from storage.models import DISMISSED, REPLIED, Mention
@@ -122,7 +123,7 @@ def _not_a_person(ctx: Context, user: str) -> str | None:
 
 
 def _summary(mention: Mention) -> str:
-    platform = {"x": "X", "facebook": "Facebook"}.get(mention.platform, mention.platform)
+    platform = registry.title(mention.platform)
     who = public(mention.author_handle or mention.author_name, 60)
     kind = mention.category or "untriaged"
     if mention.urgent:

@@ -40,6 +40,7 @@ from bot.supervision.sla import (
     parse_quiet,
     parse_timezone,
 )
+from connectors import registry
 from storage import keys, settings, staff
 from storage.metrics import build_report
 from storage.models import Role
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 COMMANDS = Commands()
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 _ITEM = re.compile(r"^#?(\d{1,18})$")
 # A bare id must hold a digit, as every id Slack makes does: `UNICORN` is a word, not a person.
 _DAYS = re.compile(r"^(\d{1,3})d$")
@@ -116,7 +116,7 @@ def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, in
     link = card_url(ctx, item.card_channel, item.card_ts)
     parts.append(f"<{link}|open card>" if link else "_no card yet_")
     who = public(item.author_handle or item.author_name, 60)
-    platform = PLATFORM_NAMES.get(item.platform, item.platform)
+    platform = registry.title(item.platform)
     text = " · ".join(parts) + f"\n{who} on {platform}: {public(item.text, 150)}"
     select: dict[str, Any] = {
         "type": "users_select",

@@ -24,6 +24,7 @@ from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.supervision.charts import report_chart
 from bot.supervision.sla import agency_timezone, format_duration, parse_clock
+from connectors import registry
 from storage import audit, keys, notices, settings
 from storage.audit import Action
 from storage.metrics import Report, build_report
@@ -35,7 +36,6 @@ WEEKLY_DEFAULT: dict[str, str] = {"day": "mon", "time": "08:00"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_ATTEMPTS = 5
 EVENT_TYPE = "twoway_digest"  # message metadata: which digest and which period
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,10 @@ def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[d
             "type": "section",
             "fields": [
                 {"type": "mrkdwn", "text": f"*By category*\n{_counts(report.by_category)}"},
-                {"type": "mrkdwn", "text": f"*By platform*\n{_counts(report.by_platform, PLATFORM_NAMES)}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*By platform*\n{_counts(report.by_platform, {n: registry.title(n) for n in report.by_platform})}",
+                },
                 {"type": "mrkdwn", "text": f"*Overdue now*\n{overdue}"},
                 {"type": "mrkdwn", "text": f"*Answered most*\n{responders}"},
             ],

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select, text
 
 from bot.admin import connect
-from bot.admin.connect import FIELDS
+from bot.admin.connect import modal
 from bot.core.crypto import unseal
+from connectors import registry
 from storage import staff
 from storage.models import AuditEvent
 from tests.conftest import FakeClock
@@ -222,9 +224,57 @@ def test_a_non_admin_submission_is_refused_with_the_role_and_who_grants_it(env: 
     assert env.accounts() == []
 
 
-def test_the_forms_ask_for_what_the_connectors_need() -> None:
-    from bot.intake.accounts import FACEBOOK_KEYS
-    from bot.intake.accounts import X_KEYS as CONNECTOR_X_KEYS
+@pytest.mark.parametrize("platform", registry.names())
+def test_each_platform_has_a_form_asking_for_its_connectors_credentials(platform: str) -> None:
+    """The form is built from the connector's own fields, so it cannot drift from what it reads."""
+    view = modal(platform, CHANNEL)
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert [b["block_id"] for b in inputs] == [f.key for f in registry.spec(platform).fields]
+    assert len(view["title"]["text"]) <= 24
+    assert view["callback_id"] == f"connect_{platform}"
 
-    assert {key for key, *_ in FIELDS["x"]} == set(CONNECTOR_X_KEYS)
-    assert {key for key, *_ in FIELDS["facebook"]} == set(FACEBOOK_KEYS)
+
+# -- Instagram -------------------------------------------------------------------------------------------
+
+
+def test_instagram_is_found_from_the_page_checked_and_stored_encrypted(env: Env, engine: Engine) -> None:
+    page = {"page_id": env.graph.page["id"], "page_token": PAGE_TOKEN}
+    started = time.monotonic()
+    result = env.submit("instagram", page)
+    assert time.monotonic() - started < 3  # inside Slack's window
+    assert result.json["response_action"] == "update"
+    assert "Connected Instagram account @agencypolice" in json.dumps(result.json["view"])
+    (account,) = env.accounts()
+    assert (account.platform, account.external_id, account.handle) == (
+        "instagram",
+        env.graph.ig["id"],
+        "agencypolice",
+    )
+    assert account.credentials is not None
+    assert unseal(SECRET_KEY, account.credentials) == page
+    assert PAGE_TOKEN not in everything_stored(engine)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "says"),
+    [
+        ({"page_id": "104857600000001", "page_token": "EAAB-wrong"}, "page_token", "refused this token"),
+        (
+            {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "12ab"},
+            "account_id",
+            "is a number",
+        ),
+        (
+            {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "178414999"},
+            "account_id",
+            "no Instagram professional account",
+        ),
+    ],
+)
+def test_instagram_refusals_are_put_next_to_the_field_at_fault(
+    env: Env, values: dict[str, str], field: str, says: str
+) -> None:
+    result = env.submit("instagram", values)
+    assert result.json["response_action"] == "errors"
+    assert says in result.json["errors"][field]
+    assert env.accounts() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,5 +87,6 @@ def test_db_upgrade_runs_from_any_directory(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001" in result.stdout
+    # At the newest migration, whichever that is (revisions are re-chained when branches merge).
+    assert re.search(r"database at revision (\w+) \(head \1\)", result.stdout), result.stdout
     assert (tmp_path / "elsewhere.db").exists()

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import domain
+from connectors.registry import spec
 from handlers.drafts import MAX_DRAFTS, PastReply, make_drafts, reuse_reply
 from handlers.faq import FaqEntry
 from handlers.templates import URGENT_LEAD, TemplateSpec, default_pack
@@ -47,7 +48,7 @@ def drafts_for(
             category=category, confidence=0.9, urgent=urgent, scores=scores or {category: 0.9}
         ),
         text=text,
-        platform=platform,
+        rules=spec(platform).rules,
         author_handle="jane_doe",
         author_name="Jane",
         variables=AGENCY if variables is None else variables,
@@ -159,7 +160,7 @@ def test_urgent_posts_lead_every_draft_with_911(text: str, category: domain.Cate
     for draft in drafts:
         assert draft.text.startswith(URGENT_LEAD), draft.text
         assert not re.search(r"kind words|thank you for", draft.text, re.IGNORECASE)
-        assert fits(draft.text, "x")
+        assert fits(draft.text, spec("x").rules)
 
 
 def test_urgent_criticism_is_still_acknowledged_after_the_911_line() -> None:
@@ -322,7 +323,7 @@ def test_on_x_every_draft_is_addressed_to_its_author_so_two_people_never_get_the
         drafts = make_drafts(
             triage=domain.Triage(category="question", confidence=0.9, urgent=False, scores={"question": 0.9}),
             text="where do I pick up my impounded car",
-            platform="x",
+            rules=spec("x").rules,
             author_handle=handle,
             author_name="",
             variables={},

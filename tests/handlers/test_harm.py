@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import domain
+from connectors import registry
 from handlers.classifier import Classifier, load_default, unsure
 from handlers.drafts import drafting_category, make_drafts
 from handlers.harm import first_drafts, harm, thanks_author
@@ -55,7 +56,7 @@ def draft_texts(triage: domain.Triage, text: str) -> list[str]:
     drafts = make_drafts(
         triage=triage,
         text=text,
-        platform="facebook",
+        rules=registry.spec("facebook").rules,
         author_handle="",
         author_name="",
         variables=AGENCY,

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from connectors import registry
 from handlers.templates import (
     TEMPLATE_CATEGORIES,
     URGENT_LEAD,
@@ -94,7 +95,7 @@ def test_render(template: str, variables: dict[str, str], expected: str | None) 
     ],
 )
 def test_author_variables(platform: str, handle: str, name: str, expected: dict[str, str]) -> None:
-    assert author_variables(platform, handle, name) == expected
+    assert author_variables(registry.spec(platform).rules, handle, name) == expected
 
 
 def test_default_pack_covers_every_category_with_several_templates() -> None:

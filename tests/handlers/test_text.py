@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.text import fits, limit_for, urls, x_weighted_length
+from connectors.registry import spec
+from handlers.text import fits, grapheme_length, urls, x_weighted_length
 
 
 @pytest.mark.parametrize(
@@ -76,10 +77,25 @@ def test_urls_drop_trailing_punctuation(text: str, found: list[str]) -> None:
     ],
 )
 def test_fits(text: str, platform: str, ok: bool) -> None:
-    assert fits(text, platform) is ok
+    assert fits(text, spec(platform).rules) is ok
 
 
 def test_limits_and_unknown_platform() -> None:
-    assert (limit_for("x"), limit_for("facebook")) == (280, 8000)
-    with pytest.raises(ValueError, match="unknown platform"):
-        fits("hello", "myspace")
+    assert (spec("x").rules.limit, spec("facebook").rules.limit) == (280, 8000)
+    with pytest.raises(KeyError):
+        spec("myspace")
+
+
+@pytest.mark.parametrize(
+    ("text", "graphemes"),
+    [
+        ("hello", 5),
+        ("e\u0301", 1),  # e + combining acute
+        ("👍🏽", 1),  # thumbs up with a skin tone
+        ("👨‍👩‍👧‍👦", 1),  # a family joined by zero-width joiners
+        ("🇺🇸🇨🇦", 2),  # two flags, each a pair of regional indicators
+        ("❤️ ok", 4),  # heart with a presentation selector, a space, two letters
+    ],
+)
+def test_graphemes_are_what_a_reader_counts(text: str, graphemes: int) -> None:
+    assert grapheme_length(text) == graphemes

@@ -407,7 +407,10 @@ def test_a_graph_code_190_needs_attention(ctx: Context, fake_graph: FakeGraph) -
     configure(ctx, **graph_env(fake_graph))
     (account,) = register_env_accounts(ctx)
     fake_graph.add_post()
-    fake_graph.fail_next("/posts$", graph_error(190, "Error validating access token: session invalidated"))
+    fake_graph.fail_next(
+        rf"^/v25.0/{fake_graph.page['id']}$",
+        graph_error(190, "Error validating access token: session invalidated"),
+    )
     summary = poll_account(ctx, account.id)
     assert summary.status == ACCOUNT_NEEDS_ATTENTION
     assert "190" in (account_row(ctx, account.id).status_reason or "")
@@ -416,7 +419,9 @@ def test_a_graph_code_190_needs_attention(ctx: Context, fake_graph: FakeGraph) -
 def test_a_graph_rate_limit_backs_off(ctx: Context, fake_graph: FakeGraph, clock: FakeClock) -> None:
     configure(ctx, **graph_env(fake_graph))
     (account,) = register_env_accounts(ctx)
-    fake_graph.fail_next("/posts$", graph_error(32, "(#32) Page request limit reached", status=403))
+    fake_graph.fail_next(
+        rf"^/v25.0/{fake_graph.page['id']}$", graph_error(32, "(#32) Page request limit reached", status=403)
+    )
     assert poll_account(ctx, account.id).status == ACCOUNT_RATE_LIMITED
     assert account_row(ctx, account.id).retry_after == clock.now() + timedelta(seconds=120)
 

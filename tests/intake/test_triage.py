@@ -14,6 +14,7 @@ import domain
 from bot.core.context import Context
 from bot.intake.training import current_classifier
 from bot.intake.triage import reclassify, redraft, triage_pending
+from connectors import registry
 from handlers.text import fits
 from storage import faqs, settings
 from storage.models import (
@@ -128,7 +129,7 @@ def test_triage_classifies_drafts_and_opens_every_new_mention(ctx: Context, cloc
         assert 1 <= len(items) <= 3
         for item in items:
             assert set(item) == {"text", "source", "key", "match", "score"}
-            assert fits(item["text"], platform)
+            assert fits(item["text"], registry.spec(platform).rules)
             assert "{" not in item["text"]
         if mention.urgent:
             assert all(item["text"].startswith("If this is an emergency, call 911 now.") for item in items)

@@ -152,7 +152,7 @@ def test_pure_card_blocks_never_carry_a_live_token() -> None:
             urgent=True,
             urgent_reason=a,
             drafts=(DraftView(1, "We can help.", "faq", match=e),),
-            x_restricted=n % 2 == 0,
+            restriction="the author did not @mention {account}" if n % 2 == 0 else None,
         )
         for text in [*strings_in(card_blocks(view)), fallback_text(view)]:
             assert problems(text, set()) == [], (text, [a, b, c, d, e])

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bot.admin.connect import CALLBACK_IDS
+from bot.admin.connect import callback_id
 from bot.app.wiring import build_slack
 from bot.core.context import Context
 from bot.slack.app import SlackApp
@@ -24,7 +24,7 @@ from storage import staff
 from storage.db import make_sessionmaker
 from storage.models import Account
 from tests.conftest import FakeClock, make_settings
-from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.instagram_api import FakeInstagram
 from tests.support.fakes.slack_api import FakeSlack
 from tests.support.fakes.x_api import FakeX
 from tests.support.signed import SlackResult, SlackSender
@@ -47,7 +47,7 @@ class Env:
     ctx: Context
     slack: FakeSlack
     x: FakeX
-    graph: FakeGraph
+    graph: FakeInstagram
     app: SlackApp
     sender: SlackSender
 
@@ -59,7 +59,7 @@ class Env:
             key: {"value": {"type": "plain_text_input", "value": value}} for key, value in values.items()
         }
         metadata = json.dumps({"channel": CHANNEL})
-        return self.sender.submit_view(CALLBACK_IDS[platform], state, metadata, user_id=user)
+        return self.sender.submit_view(callback_id(platform), state, metadata, user_id=user)
 
     def accounts(self) -> list[Account]:
         with self.ctx.transaction() as session:
@@ -71,7 +71,7 @@ def running_app(db_url: str, engine: Engine, clock: FakeClock, **env: str) -> It
     """The app with TWOWAY_ADMINS (default: ADMIN) bootstrapped as start-up does it."""
     slack = FakeSlack().start()
     fake_x = FakeX(api_key=X_KEYS["api_key"], access_token=X_KEYS["access_token"]).start()
-    graph = FakeGraph(page_token=PAGE_TOKEN).start()
+    graph = FakeInstagram(page_token=PAGE_TOKEN).start()  # the Graph host, with the Page's Instagram account
     values = {
         "DATABASE_URL": db_url,
         "TWOWAY_SECRET_KEY": SECRET_KEY,
