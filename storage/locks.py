@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from storage.db import normalise_url
 
 NAMESPACE = 0x54570001  # "TW" and 1: the first half of every TwoWay advisory lock key
+SCHEDULER = "scheduler"  # held by the one copy that runs the scheduler
 
 
 def lock_engine(url: str, keepalive_seconds: int) -> Engine:
@@ -83,15 +84,17 @@ def unlock(connection: Connection, name: str) -> None:
 
 
 def holder(engine: Engine, name: str) -> str | None:
-    """The application name of the session holding `name` (which process runs it), if any."""
+    """Who holds `name`: its session's application name ("" if hidden from us), or None if nobody."""
+    if engine.dialect.name != "postgresql":
+        return None
     with engine.connect() as connection:
-        found = connection.scalar(
+        row = connection.execute(
             text(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                "SELECT coalesce(a.application_name, '') FROM pg_locks l"
+                " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
                 " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = CAST(CAST(:space AS bigint) AS oid)"
-                " AND l.objid = CAST(CAST(:key AS bigint) AS oid)"
-                " AND l.objsubid = 2"
+                " AND l.objid = CAST(CAST(:key AS bigint) AS oid) AND l.objsubid = 2"
             ),
             {"space": NAMESPACE, "key": _key(connection, name) & 0xFFFFFFFF},
-        )
-    return str(found) if found is not None else None
+        ).first()
+    return None if row is None else str(row[0])

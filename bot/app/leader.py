@@ -37,7 +37,7 @@ except ImportError:  # Windows: no flock; TwoWay's deployments are Linux
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "scheduler"
+LOCK_NAME = locks.SCHEDULER
 
 
 class SchedulerLock(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -10,8 +11,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from bot.app.leader import AdvisoryLock, Leader, claim_database
+from bot.app.wiring import COMMANDS
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.slack.commands import run_command
+from storage import staff
+from storage.models import Role
 from tests.conftest import BACKENDS, make_settings
 
 
@@ -46,6 +51,7 @@ def test_one_copy_holds_the_scheduler_and_another_takes_over_when_it_loses_it(
         assert (first.leading, second.leading) == (True, False)
         second.check()
         assert second_runs == []
+        assert f":{os.getpid()}" in _status(ctx)  # /twoway status says which copy runs it
 
         # The database ends the holder's session (a restart, a network cut): the holder notices
         # at its next check and stops its scheduler; the standby takes over at its own.
@@ -73,6 +79,17 @@ def test_one_copy_holds_the_scheduler_and_another_takes_over_when_it_loses_it(
     finally:
         first.stop()
         second.stop()
+    assert "no copy of TwoWay runs it right now" in _status(ctx)
+
+
+def _status(ctx: Context) -> str:
+    with ctx.transaction() as session:
+        staff.set_role(session, "U0OFFICER", Role.OFFICER, by="test", now=ctx.clock.now())
+    reply = run_command(
+        ctx, COMMANDS, {"text": "status", "user_id": "U0OFFICER", "channel_id": "C1", "response_url": ""}
+    )
+    [line] = [line for line in reply.text.splitlines() if line.startswith("Scheduler:")]
+    return line
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
