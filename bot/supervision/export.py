@@ -199,6 +199,7 @@ def _record(
 # forms, which some spreadsheets fold into them), also behind leading tabs, line breaks or spaces.
 FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 QUOTE = "'"
+_PREFIXED = FORMULA_STARTS | {QUOTE, "\t", "\r"}
 
 
 def neutralise(text: str) -> str:
@@ -209,7 +210,8 @@ def neutralise(text: str) -> str:
     already starts with an apostrophe gets one more, so removing ONE leading apostrophe from
     every cell that has one always gives back the text exactly as written.
     """
-    if text[:1] in (QUOTE, "\t", "\r") or text.lstrip()[:1] in FORMULA_STARTS:
+    first = text[:1]
+    if first in _PREFIXED or (first.isspace() and text.lstrip()[:1] in FORMULA_STARTS):
         return QUOTE + text
     return text
 
