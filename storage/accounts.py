@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain import AccountIdentity
@@ -38,6 +38,26 @@ def all_accounts(session: Session) -> list[Account]:
 
 def enabled_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).where(Account.enabled.is_(True)).order_by(Account.id)))
+
+
+def sealed_accounts(session: Session) -> list[Account]:
+    """Accounts whose credentials are stored in the row (connected from Slack), sealed."""
+    return list(session.scalars(select(Account).where(Account.credentials.is_not(None)).order_by(Account.id)))
+
+
+def replace_credentials(session: Session, account_id: int, old: str, new: str, now: datetime) -> bool:
+    """Swap the sealed credentials only if they are still `old`: a `/twoway connect` that saved
+    new ones meanwhile wins, and nothing it wrote is overwritten."""
+    result = session.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.credentials == old)
+        .values(credentials=new)
+        .execution_options(synchronize_session=False)
+    )
+    changed = bool(getattr(result, "rowcount", 0))
+    if changed:
+        audit.record(session, now, Action.CREDENTIALS_RESEALED, account_id=account_id)
+    return changed
 
 
 def env_accounts(session: Session, platform: str) -> list[Account]:

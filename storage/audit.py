@@ -27,6 +27,7 @@ class Action(StrEnum):
     BACKLOG_GAP_ANNOUNCED = "backlog_gap_announced"
     CARD_FAILED = "card_failed"
     CARD_POSTED = "card_posted"
+    CREDENTIALS_RESEALED = "credentials_resealed"  # re-encrypted with the newest key
     DIGEST_POSTED = "digest_posted"
     DISMISSED = "dismissed"
     EDITED = "edited"

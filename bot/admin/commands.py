@@ -27,7 +27,7 @@ from bot.slack.outbox import poster
 from bot.slack.roles import ROLE_WORDS
 from connectors import registry
 from storage import accounts as stored_accounts
-from storage import keys, staff
+from storage import keys, locks, staff
 from storage import settings as stored_settings
 from storage.accounts import all_accounts
 from storage.models import ROLES, Account, Role
@@ -164,9 +164,22 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
     lines.append(f"Next poll: {when(due, now) if due else 'none (no enabled account)'}")
     if ctx.settings.scheduler_enabled is False:
         lines.append("This process does not poll (TWOWAY_SCHEDULER=false); another process must.")
+    if ctx.engine.dialect.name == "postgresql":
+        lines.append(_scheduler_line(locks.holder(ctx.engine, locks.SCHEDULER)))
     lines.append("*Accounts*" if health else "*Accounts*: none connected")
     lines.extend(f"• {line}" for line in health)
     return CommandReply("\n".join(lines))
+
+
+def _scheduler_line(holder: str | None) -> str:
+    """Which copy of TwoWay runs the scheduler (polls, cards, reminders), or that none does."""
+    if holder is None:
+        return (
+            "Scheduler: *no copy of TwoWay runs it right now*, so nothing is polled or posted;"
+            " start one with TWOWAY_SCHEDULER=true (a standby copy takes over within seconds)."
+        )
+    where = holder.removeprefix("twoway scheduler ").strip()
+    return f"Scheduler: running in `{public(where, 80)}`" if where else "Scheduler: running in another copy"
 
 
 def _unidentified(ctx: Context) -> list[str]:

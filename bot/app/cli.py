@@ -65,6 +65,12 @@ def _export(args: argparse.Namespace) -> int:
     return export.main(args)
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from bot.app import keys
+
+    return keys.main(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
     "poll": _poll,
@@ -73,6 +79,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "classify": _classify,
     "train": _train,
     "export": _export,
+    "keys": _keys,
 }
 
 
@@ -117,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--until", required=True, metavar="YYYY-MM-DD")
     ex.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     ex.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    ex.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV cells exactly as written, formula-like text included (unsafe to open in a spreadsheet)",
+    )
+
+    keys = sub.add_parser("keys", help="the secret keys that encrypt stored credentials")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    keys_sub.add_parser("rotate", help="re-encrypt every stored credential with the first key")
+    keys_sub.add_parser("check", help="check that the keys open every stored credential")
     return parser
 
 
@@ -175,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("poll needs --once (the continuous poller runs inside `twoway run`)")
     if args.command == "db" and args.db_command is None:
         parser.error("db needs an action: upgrade or current")
+    if args.command == "keys" and args.keys_command is None:
+        parser.error("keys needs an action: rotate or check")
     handler = COMMANDS[args.command]
     try:
         return int(handler(args))

@@ -20,6 +20,7 @@ def main(args: argparse.Namespace) -> int:
     if since > until:
         raise UserError(f"--since ({since}) is after --until ({until})")
     fmt = args.format or "csv"
+    raw = bool(getattr(args, "raw", False))
     ctx = prepare(load_settings())
     try:
         with ctx.transaction() as session:
@@ -28,10 +29,10 @@ def main(args: argparse.Namespace) -> int:
         try:
             if args.out:
                 with open(args.out, "w", encoding="utf-8", newline="") as out:
-                    count = write_export(ctx.sessions, start, end, fmt, out)
+                    count = write_export(ctx.sessions, start, end, fmt, out, raw)
             else:
                 stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
-                count = write_export(ctx.sessions, start, end, fmt, stdout)
+                count = write_export(ctx.sessions, start, end, fmt, stdout, raw)
                 stdout.flush()
                 stdout.detach()
         except BrokenPipeError:  # `twoway export ... | head`: the reader has had enough
@@ -40,10 +41,17 @@ def main(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"cannot write {args.out or 'standard output'}: {exc.strerror or exc}") from None
         with ctx.transaction() as session:
-            record_export(session, ctx.clock.now(), "cli", since, until, fmt, count)
+            record_export(session, ctx.clock.now(), "cli", since, until, fmt, count, raw)
         where = args.out or "standard output"
+        note = ""
+        if fmt == "csv":
+            note = (
+                " (raw: cells exactly as written; do not open it in a spreadsheet)"
+                if raw
+                else " (cells that start like a formula begin with an added ')"
+            )
         print(
-            f"twoway: exported {count} mentions posted {since} to {until} ({tz.key}) to {where}",
+            f"twoway: exported {count} mentions posted {since} to {until} ({tz.key}) to {where}{note}",
             file=sys.stderr,
         )
         return 0

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.app.pipeline import process
+from bot.core.config import Settings
 from bot.core.context import Context
 from bot.intake.training import scheduled_retrain
 from bot.supervision.digest import tick
@@ -20,12 +21,24 @@ from bot.supervision.sla import sweep
 class Job:
     id: str
     run: Callable[[Context], object]
-    seconds: int
+    seconds: int | Callable[[Settings], int]  # fixed, or read from the settings
+
+    def interval(self, settings: Settings) -> int:
+        return self.seconds(settings) if callable(self.seconds) else self.seconds
 
 
+def every_sweep(settings: Settings) -> int:
+    return settings.sweep_seconds
+
+
+def every_other_sweep(settings: Settings) -> int:
+    return 2 * settings.sweep_seconds
+
+
+# TWOWAY_SWEEP_SECONDS (default 30) sets the pace: cards every sweep, the rest every other one.
 JOBS = (
-    Job("pipeline", process, 30),  # triage new mentions, post or retry cards
-    Job("sla", sweep, 60),  # reminders and escalations
-    Job("digest", tick, 60),  # daily and weekly digests when due
+    Job("pipeline", process, every_sweep),  # triage new mentions, post or retry cards, account alerts
+    Job("sla", sweep, every_other_sweep),  # reminders and escalations
+    Job("digest", tick, every_other_sweep),  # daily and weekly digests when due
     Job("retrain", scheduled_retrain, 6 * 3600),  # agency model from corrections
 )

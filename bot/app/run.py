@@ -1,8 +1,9 @@
-"""`twoway run`: the Slack app and the scheduler in one process.
+"""`twoway run`: the Slack app, and the scheduler when this copy holds the scheduler lock.
 
-Scaled out, run exactly one process with the scheduler (TWOWAY_SCHEDULER=true, the default)
-and any number of web processes with TWOWAY_SCHEDULER=false: APScheduler must never share a job
-store between processes, and every job is idempotent on its own.
+Any number of copies may run against one PostgreSQL database (a rolling deploy starts the new
+release before stopping the old one): all serve Slack, and exactly one runs the scheduler,
+handed over by a database lock when it stops or dies (bot/app/leader.py). TWOWAY_SCHEDULER=false
+keeps a copy out of the running for it. On SQLite a second copy is refused at start.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import logging
 import signal
 from types import FrameType
 
+from bot.app.leader import Leader, claim_database, scheduler_lock
 from bot.app.scheduler import start_scheduler
 from bot.app.startup import prepare
 from bot.app.wiring import build_slack, web_routes
 from bot.core.config import load_settings
+from bot.intake.credentials import warn_if_unreadable
 from bot.slack.serve import serve_forever
 
 log = logging.getLogger(__name__)
@@ -32,16 +35,25 @@ def main(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require_for_slack()
     settings.require_whole_platforms()
-    ctx = prepare(settings)
-
-    slack = build_slack(ctx)
-    scheduler = start_scheduler(ctx) if settings.scheduler_enabled else None
+    claim = claim_database(settings)  # SQLite: this is the only copy, or exit 2 now
     try:
-        serve_forever(ctx, slack, web_routes(ctx))
+        ctx = prepare(settings)
+        warn_if_unreadable(ctx)
+        slack = build_slack(ctx)
+        leader = None
+        if settings.scheduler_enabled:
+            leader = Leader(ctx, scheduler_lock(settings), start_scheduler, settings.takeover_seconds)
+            leader.start()
+        else:
+            log.info("TWOWAY_SCHEDULER=false: this copy serves Slack only")
+        try:
+            serve_forever(ctx, slack, web_routes(ctx))
+        finally:
+            log.info("stopping")
+            if leader is not None:
+                leader.stop()
+            ctx.engine.dispose()
+            log.info("stopped")
     finally:
-        log.info("stopping")
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        ctx.engine.dispose()
-        log.info("stopped")
+        claim.release()
     return 0

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.app.jobs import JOBS
+from bot.app.jobs import JOBS, every_other_sweep
 from bot.app.pipeline import process
 from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts, retry_env_accounts
@@ -29,7 +29,6 @@ from connectors.http import redact
 log = logging.getLogger(__name__)
 
 POLL_PREFIX = "poll:"
-SYNC_SECONDS = 60
 MAX_START_SPREAD = 30.0  # seconds over which the first polls of all accounts are spread
 PIPELINE_JOB = "pipeline"
 
@@ -163,7 +162,7 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
         scheduler.add_job(
             guarded(job.id, function, ctx),
             "interval",
-            seconds=job.seconds,
+            seconds=job.interval(ctx.settings),
             id=job.id,
             name=job.id,
             replace_existing=True,
@@ -171,7 +170,7 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
     scheduler.add_job(
         guarded("sync", lambda c: sync(c, scheduler), ctx),
         "interval",
-        seconds=SYNC_SECONDS,
+        seconds=every_other_sweep(ctx.settings),
         id="sync",
         name="sync",
         replace_existing=True,

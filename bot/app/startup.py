@@ -24,7 +24,7 @@ def secrets_of(settings: Settings) -> list[str]:
             password = make_url(str(value)).password
             if password:
                 values.append(str(password))
-    return values
+    return values + settings.secret_keys  # each key of a list, not only the whole list
 
 
 def prepare(settings: Settings | None = None) -> Context:

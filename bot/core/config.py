@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from bot.core import ids
+from bot.core.crypto import MIN_KEY_LENGTH, split_keys
 from bot.core.errors import UserError
 from connectors import registry
 
@@ -38,8 +39,13 @@ EXPECTED: dict[str, str] = {
     "PORT": "a TCP port number from 1 to 65535",
     "TWOWAY_CHANNEL": "a Slack channel id such as C0123456789",
     "TWOWAY_ADMINS": "comma-separated Slack user ids such as U012AB3CD,U045EF6GH",
-    "TWOWAY_SECRET_KEY": "a random secret of at least 16 characters (it encrypts stored credentials)",
+    "TWOWAY_SECRET_KEY": (
+        "one or more random secrets of at least 16 characters, newest first, separated by commas "
+        "(they encrypt stored credentials)"
+    ),
     "TWOWAY_POLL_SECONDS": "a whole number of seconds from 10 to 86400",
+    "TWOWAY_SWEEP_SECONDS": "a whole number of seconds from 1 to 3600",
+    "TWOWAY_TAKEOVER_SECONDS": "a whole number of seconds from 1 to 600",
     "TWOWAY_X_FIRST_POLL_HOURS": "a whole number of hours from 1 to 168",
     "TWOWAY_FACEBOOK_LOOKBACK_DAYS": "a whole number of days from 1 to 30",
     "TWOWAY_FACEBOOK_WATCH_DAYS": "a whole number of days from 1 to 3650",
@@ -86,6 +92,8 @@ class Settings(BaseSettings):
     twoway_admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="TWOWAY_ADMINS")
     twoway_secret_key: SecretStr | None = Field(None, alias="TWOWAY_SECRET_KEY")
     twoway_poll_seconds: int = Field(120, ge=10, le=86_400, alias="TWOWAY_POLL_SECONDS")
+    sweep_seconds: int = Field(30, ge=1, le=3600, alias="TWOWAY_SWEEP_SECONDS")
+    takeover_seconds: int = Field(15, ge=1, le=600, alias="TWOWAY_TAKEOVER_SECONDS")
     x_first_poll_hours: int = Field(24, ge=1, le=168, alias="TWOWAY_X_FIRST_POLL_HOURS")
     facebook_lookback_days: int = Field(3, ge=1, le=30, alias="TWOWAY_FACEBOOK_LOOKBACK_DAYS")
     facebook_watch_days: int = Field(90, ge=1, le=3650, alias="TWOWAY_FACEBOOK_WATCH_DAYS")
@@ -164,7 +172,10 @@ class Settings(BaseSettings):
     @field_validator("twoway_secret_key")
     @classmethod
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
+        if value is None:
+            return None
+        keys = split_keys(value.get_secret_value())
+        if not keys or any(len(key) < MIN_KEY_LENGTH for key in keys):
             raise ValueError("too short")
         return value
 
@@ -199,6 +210,11 @@ class Settings(BaseSettings):
         return value
 
     # -- what the rest of TwoWay asks of the settings -------------------------------------
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """TWOWAY_SECRET_KEY's keys, newest first; empty when it is unset."""
+        return split_keys(self.twoway_secret_key.get_secret_value()) if self.twoway_secret_key else []
 
     @property
     def socket_mode(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.core.config import ConfigError, Settings
+from bot.core.config import EXPECTED, ConfigError, Settings
 from bot.core.context import Context
 from bot.core.crypto import CredentialsError, seal, unseal
 from bot.core.retry import backoff
@@ -82,10 +82,10 @@ def _build(settings: Settings, account: Account) -> Connector:
         if pinned is not None and creds.get(pinned.key) != account.external_id:
             raise AuthFailed(f"{pinned.env} now names a different account than this one")
     else:
-        if settings.twoway_secret_key is None:
+        if not settings.secret_keys:
             raise AuthFailed("TWOWAY_SECRET_KEY is not set, so the stored credentials cannot be read")
         try:
-            creds = unseal(settings.twoway_secret_key.get_secret_value(), account.credentials)
+            creds = unseal(settings.secret_keys, account.credentials)
         except CredentialsError as exc:
             raise AuthFailed(str(exc)) from None
     try:
@@ -104,14 +104,11 @@ def save_connected_account(
     now: datetime,
 ) -> Account:
     """Seal the credentials into the account row (created or refreshed) for an admin's connect."""
-    if settings.twoway_secret_key is None:
-        raise ConfigError(
-            "TWOWAY_SECRET_KEY is not set: expected a random secret of at least 16 characters "
-            "(it encrypts stored credentials)"
-        )
+    if not settings.secret_keys:
+        raise ConfigError(f"TWOWAY_SECRET_KEY is not set: expected {EXPECTED['TWOWAY_SECRET_KEY']}")
     keys = [f.key for f in registry.spec(identity.platform).fields]
     kept = {k: creds[k].strip() for k in keys if isinstance(creds.get(k), str) and creds[k].strip()}
-    token = seal(settings.twoway_secret_key.get_secret_value(), kept)
+    token = seal(settings.secret_keys, kept)  # with the newest key
     return accounts.upsert_account(session, identity, "slack", token, now, actor=by)
 
 

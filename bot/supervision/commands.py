@@ -332,17 +332,34 @@ def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
 # -- export ---------------------------------------------------------------------------------------
 
 
-def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
-    """`30d`, or `2026-01-01 2026-01-31`, optionally followed by csv or jsonl."""
+RAW = "raw"
+SAFE_NOTE = (
+    " Cells that would start like a spreadsheet formula (=, +, -, @) begin with an added `'`;"
+    " the JSONL export has every text exactly as written."
+)
+RAW_WARNING = (
+    " *Raw:* cells are exactly as written, and text from the public may run as a formula:"
+    ' do not open it in a spreadsheet except with "import as text".'
+)
 
-    fmt = "csv"
-    if args and args[-1].lower() in FORMATS:
-        fmt = args.pop().lower()
-    elif len(args) >= 2 and args[-1].isalpha():
-        raise UserError(f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}.")
+
+def parse_range(args: list[str], today: date) -> tuple[date, date, str, bool]:
+    """`30d`, or `2026-01-01 2026-01-31`, optionally followed by csv or jsonl and by raw."""
+
+    fmt, raw = "csv", False
+    while args and (args[-1].lower() in FORMATS or args[-1].lower() == RAW):
+        word = args.pop().lower()
+        if word == RAW:
+            raw = True
+        else:
+            fmt = word
+    if len(args) >= 2 and args[-1].isalpha():
+        raise UserError(
+            f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}, and `raw` if need be."
+        )
     if len(args) == 1:
         days = parse_days(args[0], 30)
-        return today - timedelta(days=days - 1), today, fmt
+        return today - timedelta(days=days - 1), today, fmt, raw
     if len(args) == 2:
         try:
             since, until = parse_day(args[0], "the first date"), parse_day(args[1], "the second date")
@@ -350,14 +367,14 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str]:
             raise UserError(public(str(exc))) from None
         if since > until:
             raise UserError(f"{since} is after {until}.")
-        return since, until, fmt
+        return since, until, fmt, raw
     raise UserError("Give a period like `30d` or two dates like `2026-01-01 2026-01-31`.")
 
 
 @COMMANDS.command(
     "export",
     Role.ADMIN,
-    "/twoway export 30d|YYYY-MM-DD YYYY-MM-DD [csv|jsonl]",
+    "/twoway export 30d|YYYY-MM-DD YYYY-MM-DD [csv|jsonl] [raw]",
     "the public record of mentions, sent to you by DM",
 )
 def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
@@ -365,9 +382,10 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
     with ctx.transaction() as session:
         tz = agency_timezone(session)
     today = ctx.clock.now().astimezone(tz).date()
-    since, until, fmt = parse_range(list(request.args), today)
+    since, until, fmt, raw = parse_range(list(request.args), today)
+    raw = raw and fmt == "csv"  # JSONL is always verbatim
     start, end = day_bounds(since, until, tz)
-    filename = f"twoway-export-{since}-to-{until}.{fmt}"
+    filename = f"twoway-export-{since}-to-{until}{'-raw' if raw else ''}.{fmt}"
 
     def send() -> None:
         if ctx.slack is None:
@@ -378,13 +396,14 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
                 "w", encoding="utf-8", newline="", suffix="." + fmt, delete=False
             ) as out:
                 path = out.name
-                count = write_export(ctx.sessions, start, end, fmt, out)
+                count = write_export(ctx.sessions, start, end, fmt, out, raw)
             comment = (
                 f"The record of {count} mentions posted {since} to {until} ({tz.key}), as {fmt.upper()}."
+                + (RAW_WARNING if raw else SAFE_NOTE if fmt == "csv" else "")
             )
             send_file_to_user(ctx, request.user_id, path, filename, filename, comment)
             with ctx.transaction() as session:
-                record_export(session, ctx.clock.now(), request.user_id, since, until, fmt, count)
+                record_export(session, ctx.clock.now(), request.user_id, since, until, fmt, count, raw)
         except Exception:
             log.exception("the export for %s failed", request.user_id)
             try:
@@ -399,7 +418,7 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
                 os.unlink(path)
 
     return CommandReply(
-        f"Preparing the record of mentions posted {since} to {until} ({tz.key}) as {fmt.upper()}; "
-        "it will arrive as a direct message.",
+        f"Preparing the record of mentions posted {since} to {until} ({tz.key}) as "
+        f"{'raw ' if raw else ''}{fmt.upper()}; it will arrive as a direct message.",
         after=send,
     )

@@ -5,6 +5,10 @@ admin's `/twoway export 30d` (the file arrives by DM). Dates are whole days in t
 zone (the `timezone` setting, UTC when unset), both ends included; every time in the file is ISO
 8601 UTC. Rows are read in pages of PAGE_SIZE with a short transaction each, so an export of
 100,000 mentions neither fills memory nor holds SQLite's write lock for long.
+
+Mentions are written by anyone on the internet, and the CSV is opened in spreadsheets: a cell a
+spreadsheet would run as a formula is neutralised by default (OWASP's advice on CSV injection,
+the rule in `neutralise` and docs/security.md). `raw` keeps every cell verbatim; JSONL always is.
 """
 
 from __future__ import annotations
@@ -191,18 +195,41 @@ def _record(
     }
 
 
-def _cell(value: Any) -> Any:
+# What a spreadsheet may take for the start of a formula: =, +, - and @ (and their full-width
+# forms, which some spreadsheets fold into them), also behind leading tabs, line breaks or spaces.
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+QUOTE = "'"
+_PREFIXED = FORMULA_STARTS | {QUOTE, "\t", "\r"}
+
+
+def neutralise(text: str) -> str:
+    """`=HYPERLINK(...)` -> `'=HYPERLINK(...)`: a leading apostrophe makes the cell plain text.
+
+    Prefixed: a cell starting with =, +, -, @ (or a full-width form), with a tab or a carriage
+    return (OWASP's list), or with any whitespace followed by one of the four. A cell that
+    already starts with an apostrophe gets one more, so removing ONE leading apostrophe from
+    every cell that has one always gives back the text exactly as written.
+    """
+    first = text[:1]
+    if first in _PREFIXED or (first.isspace() and text.lstrip()[:1] in FORMULA_STARTS):
+        return QUOTE + text
+    return text
+
+
+def _cell(value: Any, raw: bool = False) -> Any:
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
-    if isinstance(value, bool):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else value
+    if value is None:
+        return ""
+    return value if raw or not isinstance(value, str) else neutralise(value)
 
 
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
-def _chunks(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+def _chunks(rows: Iterable[dict[str, Any]], fmt: str, raw: bool = False) -> Iterator[str]:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     if fmt == "jsonl":
@@ -216,7 +243,7 @@ def _chunks(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for n, record in enumerate(rows, 1):
-        writer.writerow([_cell(record[c]) for c in COLUMNS])
+        writer.writerow([_cell(record[c], raw) for c in COLUMNS])
         if n % 200 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -224,13 +251,20 @@ def _chunks(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def build_export(sessions: sessionmaker[Session], start: datetime, end: datetime, fmt: str) -> Iterator[str]:
+def build_export(
+    sessions: sessionmaker[Session], start: datetime, end: datetime, fmt: str, raw: bool = False
+) -> Iterator[str]:
     """The file's text in chunks (CSV with a header, or one JSON object per line)."""
-    return _chunks(records(sessions, start, end), fmt)
+    return _chunks(records(sessions, start, end), fmt, raw)
 
 
 def write_export(
-    sessions: sessionmaker[Session], start: datetime, end: datetime, fmt: str, out: SupportsWrite[str]
+    sessions: sessionmaker[Session],
+    start: datetime,
+    end: datetime,
+    fmt: str,
+    out: SupportsWrite[str],
+    raw: bool = False,
 ) -> int:
     """Write the export to an open text file; returns the number of records."""
     count = 0
@@ -241,15 +275,23 @@ def write_export(
             count += 1
             yield record
 
-    for chunk in _chunks(counted(), fmt):
+    for chunk in _chunks(counted(), fmt, raw):
         out.write(chunk)
     return count
 
 
 def record_export(
-    session: Session, now: datetime, by: str, since: date, until: date, fmt: str, count: int
+    session: Session,
+    now: datetime,
+    by: str,
+    since: date,
+    until: date,
+    fmt: str,
+    count: int,
+    raw: bool = False,
 ) -> None:
-    """Exports are themselves part of the record."""
+    """Exports are themselves part of the record (a raw CSV says so)."""
+    extra: dict[str, Any] = {"raw": True} if raw and fmt == "csv" else {}
     audit.record(
         session,
         now,
@@ -259,6 +301,7 @@ def record_export(
         until=until.isoformat(),
         format=fmt,
         records=count,
+        **extra,
     )
 
 

@@ -50,6 +50,14 @@ def test_admins_are_comma_separated_user_ids(monkeypatch: pytest.MonkeyPatch) ->
         ("FACEBOOK_GRAPH_VERSION", "latest", "FACEBOOK_GRAPH_VERSION is malformed"),
         ("FACEBOOK_PAGE_ID", "my-page", "FACEBOOK_PAGE_ID is malformed"),
         ("TWOWAY_SECRET_KEY", "short", "TWOWAY_SECRET_KEY is malformed"),
+        ("TWOWAY_SECRET_KEY", "a-new-long-secret-key-1,short", "TWOWAY_SECRET_KEY is malformed"),
+        ("TWOWAY_SECRET_KEY", " , ", "TWOWAY_SECRET_KEY is malformed"),
+        (
+            "TWOWAY_SWEEP_SECONDS",
+            "0",
+            "TWOWAY_SWEEP_SECONDS is malformed: expected a whole number of seconds",
+        ),
+        ("TWOWAY_TAKEOVER_SECONDS", "soon", "TWOWAY_TAKEOVER_SECONDS is malformed"),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -65,6 +73,17 @@ def test_secret_values_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ConfigError) as caught:
         _load(monkeypatch, TWOWAY_SECRET_KEY="hunter2")
     assert "hunter2" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        _load(monkeypatch, TWOWAY_SECRET_KEY="a-new-long-secret-key-1,hunter2")
+    assert "hunter2" not in str(caught.value)
+    assert "a-new-long" not in str(caught.value)
+
+
+def test_the_secret_key_takes_several_keys_newest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(monkeypatch, TWOWAY_SECRET_KEY=" new-key-0123456789abc , old-key-0123456789abc ")
+    assert settings.secret_keys == ["new-key-0123456789abc", "old-key-0123456789abc"]  # type: ignore[attr-defined]
+    one = _load(monkeypatch, TWOWAY_SECRET_KEY="only-key-0123456789abc")
+    assert one.secret_keys == ["only-key-0123456789abc"]  # type: ignore[attr-defined]
 
 
 def test_slack_requirements_name_the_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.core.crypto import CredentialsError, seal, unseal
+from bot.core.crypto import CredentialsError, Keyring, seal, unseal
 from bot.core.logs import RedactingFilter
 
 
@@ -63,3 +63,19 @@ def test_the_wrong_key_says_so() -> None:
     token = seal("a-long-agency-secret", {"k": "v"})
     with pytest.raises(CredentialsError, match="TWOWAY_SECRET_KEY"):
         unseal("another-long-secret!", token)
+
+
+def test_several_keys_seal_with_the_first_and_open_with_any() -> None:
+    old = seal("the-old-agency-secret", {"page_token": "EAAB-secret"})
+    keyring = Keyring(["the-new-agency-secret", "the-old-agency-secret"])
+    assert keyring.unseal(old) == {"page_token": "EAAB-secret"}
+    assert not keyring.is_current(old)
+    fresh = keyring.rotate(old)
+    assert keyring.is_current(fresh)
+    assert unseal("the-new-agency-secret", fresh) == {"page_token": "EAAB-secret"}
+    with pytest.raises(CredentialsError):
+        unseal("the-old-agency-secret", fresh)
+    new = keyring.seal({"k": "v"})
+    assert unseal("the-new-agency-secret", new) == {"k": "v"}
+    with pytest.raises(CredentialsError):
+        Keyring("a-third-long-secret").rotate(old)
