@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from handlers import embeddings
 from handlers.classifier import base_examples, fit_shipped_alarm, load_default
 from handlers.urgency import LEARNED_REASON, read_lines, shipped_alarm, urgent_reason
-from tests.conftest import DEV_CSV
 from tests.handlers import urgency_battery
 
 URGENT = [
@@ -178,13 +178,13 @@ def test_the_shipped_alarm_is_the_one_the_shipped_examples_give() -> None:
     assert abs(shipped.intercept - fresh.intercept) < 1e-4
 
 
-def test_urgency_training_posts_are_not_from_the_dev_file() -> None:
+def test_urgency_training_posts_are_not_from_the_dev_file(dev_csv: Path) -> None:
     """Like the category examples: written by the team, no dev post and no near copy of one."""
 
     def words(text: str) -> set[str]:
         return set(re.findall(r"[a-z0-9']+", text.lower()))
 
-    rows = list(csv.DictReader(DEV_CSV.open(encoding="utf-8")))
+    rows = list(csv.DictReader(dev_csv.open(encoding="utf-8")))
     dev_texts = {row["text"].strip() for row in rows}
     dev = [words(row["text"]) for row in rows]
     posts = read_lines("urgent.txt") + read_lines("not-urgent.txt")
