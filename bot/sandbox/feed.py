@@ -98,7 +98,7 @@ SCRIPT: tuple[Item, ...] = (
     Item(
         "x",
         "Dee Alvarez",
-        "Wow, 45 minutes to show up for a break-in two blocks from the station. Truly world-class service 👏👏",
+        "Wow, 45 minutes to show up for a break-in two blocks from the station. Truly world-class service.",
         age_minutes=40,
         shows="sarcasm: criticism worded as praise",
     ),
@@ -136,7 +136,7 @@ SCRIPT: tuple[Item, ...] = (
     Item(
         "x",
         "Ray Costa",
-        "Three car break-ins on Elm St this month and I have not seen a single patrol. What exactly are we paying for?",
+        "Three car break-ins on Elm St this month and not a single patrol in sight. Pathetic.",
         shows="criticism",
     ),
     Item(

@@ -116,7 +116,7 @@ function upsert(change) {
       const link = document.querySelector('.conv-link[data-conv="' + change.conv + '"] .badge');
       if (link) { link.hidden = false; link.textContent = String(Number(link.textContent || 0) + 1); }
     }
-    scrollDown(change.conv, false);
+    scrollDown(change.conv, fresh.classList.contains("ephemeral"));
   }
 }
 
