@@ -14,8 +14,9 @@ from typing import Any
 from bot.sandbox.relay import Outcome, Relay
 from bot.sandbox.render import Renderer, dom_id
 from bot.sandbox.slack import CHANNEL, VISITOR_ROLES, Persona, SimulatedSlack, dm_channel, persona_for
-from bot.sandbox.web import Hub, Request, Response, Router
+from bot.sandbox.web import Handler, Hub, Request, Response, Router
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -29,11 +30,11 @@ class Page:
         router.route("GET", r"/archives/([A-Z0-9]+)/p(\d+)", self._archive)
         router.route("GET", r"/sandbox/events", self._events)
         router.route("GET", r"/sandbox/fragments", self._fragments)
-        router.route("POST", r"/sandbox/command", self._command)
-        router.route("POST", r"/sandbox/action", self._action)
-        router.route("POST", r"/sandbox/view/submit", self._submit)
-        router.route("POST", r"/sandbox/view/action", self._view_action)
-        router.route("POST", r"/sandbox/view/close", self._close)
+        router.route("POST", r"/sandbox/command", _guarded(self._command))
+        router.route("POST", r"/sandbox/action", _guarded(self._action))
+        router.route("POST", r"/sandbox/view/submit", _guarded(self._submit))
+        router.route("POST", r"/sandbox/view/action", _guarded(self._view_action))
+        router.route("POST", r"/sandbox/view/close", _guarded(self._close))
 
     # -- who is looking --------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class Page:
 
     @staticmethod
     def _answer(outcome: Outcome) -> Response:
-        return Response(200, outcome.as_json())
+        return Response(200 if outcome.ok or outcome.errors else 400, outcome.as_json())
 
     def _command(self, request: Request, match: re.Match[str]) -> Response:
         persona, body = self._body(request)
@@ -175,3 +176,25 @@ class Page:
 def _values(body: dict[str, Any]) -> dict[str, Any]:
     values = body.get("values")
     return values if isinstance(values, dict) else {}
+
+
+def _from_the_page(request: Request) -> bool:
+    """Only the page's own script may act: a JSON body (another site's form cannot send one without
+    asking first, and nothing here answers that question) from this host, not a renamed one."""
+    host = request.headers.get("host", "").rsplit(":", 1)[0]
+    origin = request.headers.get("origin", "")
+    same_origin = not origin or origin.split("://", 1)[-1].rsplit(":", 1)[0] in LOCAL_HOSTS
+    return (
+        request.headers.get("content-type", "").startswith("application/json")
+        and host in LOCAL_HOSTS
+        and same_origin
+    )
+
+
+def _guarded(handler: Handler) -> Handler:
+    def guarded(request: Request, match: re.Match[str]) -> Response:
+        if not _from_the_page(request):
+            return Response(403, {"ok": False, "notice": "Only the sandbox page can do this."})
+        return handler(request, match)
+
+    return guarded
