@@ -79,14 +79,14 @@ def _export(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
-    "sandbox": _sandbox,
-    "start": _start,
     "poll": _poll,
     "db": _db,
     "eval": _eval,
     "classify": _classify,
     "train": _train,
     "export": _export,
+    "sandbox": _sandbox,
+    "start": _start,
 }
 
 

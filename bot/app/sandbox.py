@@ -116,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{found[0]} is set: the sandbox never runs with real credentials "
             f"({', '.join(found)} in the environment or .env). Unset them to try the sandbox, "
-            "or run `twoway run` to use them"
+            "or set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to run TwoWay with them (`make run`)"
         )
     try:
         sandbox = Sandbox.bind(base.port)
