@@ -73,6 +73,8 @@ def sandbox_settings(base: Settings, sandbox: Sandbox) -> Settings:
         "twoway_admins": [user for user, role in Sandbox.staff().items() if role == "admin"],
         "slack_app_token": None,
         "scheduler_enabled": True,
+        # Quiet unless asked: the terminal says where the page is; the page shows what happens.
+        "log_level": base.log_level if "log_level" in base.model_fields_set else "WARNING",
         **sandbox.settings(),
     }
     return base.model_copy(update=update)

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import requests
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.slack import CHANNEL, CHANNEL_NAME, TEAM_ID, Message, SimulatedSlack, Target, View
+from bot.sandbox.slack import CHANNEL, CHANNEL_NAME, TEAM_ID, SimulatedSlack, Target, View
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,3 @@ class Relay:
         if self.slack.view_of(view.user) is view:
             self.slack.close_view(view.user)
         return Outcome(notice=notice)
-
-
-def message_target(message: Message, user: str) -> Target:
-    return Target(user, message.channel, message.ts)

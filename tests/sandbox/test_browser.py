@@ -151,3 +151,15 @@ def test_public_text_stays_literal_on_the_page(page: Any, sandbox: RunningSandbo
     assert "<script>alert('hi')</script>" in text
     assert troll.locator(".mention").count() == 0
     assert page.locator(".messages script").count() == 0
+
+
+def test_the_report_chart_arrives_by_dm_as_an_image(page: Any, sandbox: RunningSandbox) -> None:
+    open_as(page, sandbox, "supervisor")
+    composer = page.locator("#conv-C0SANDBOX1 [data-composer] input")
+    composer.fill("/twoway report 7d")
+    composer.press("Enter")
+    page.locator("#conv-C0SANDBOX1 article.ephemeral", has_text="/twoway report 7d").last.wait_for()
+    page.locator('.conv-link[data-conv^="D"]').click()
+    chart = page.locator("#conv-D0CHEN0001 figure.file img").last
+    chart.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=chart.element_handle())

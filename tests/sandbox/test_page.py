@@ -28,7 +28,9 @@ def card_html(sandbox: RunningSandbox, author: str, role: str = "officer") -> st
 
 
 def post(sandbox: RunningSandbox, path: str, body: dict[str, Any], **headers: str) -> requests.Response:
-    return requests.post(f"{sandbox.url}{path}", data=json.dumps(body), headers={**JSON, **headers}, timeout=30)
+    return requests.post(
+        f"{sandbox.url}{path}", data=json.dumps(body), headers={**JSON, **headers}, timeout=30
+    )
 
 
 def send_button(article: str) -> dict[str, str]:
@@ -36,7 +38,12 @@ def send_button(article: str) -> dict[str, str]:
     ts = re.search(r'data-ts="([^"]+)"', article)
     assert found is not None
     assert ts is not None
-    return {"channel": "C0SANDBOX1", "ts": ts.group(1), "block_id": found.group(1), "action_id": found.group(2)}
+    return {
+        "channel": "C0SANDBOX1",
+        "ts": ts.group(1),
+        "block_id": found.group(1),
+        "action_id": found.group(2),
+    }
 
 
 def test_posts_become_cards_and_the_timeline_lists_them(sandbox: RunningSandbox) -> None:
@@ -78,7 +85,9 @@ def test_another_site_cannot_drive_the_sandbox(sandbox: RunningSandbox) -> None:
 
 
 def test_a_typed_command_is_answered_for_that_person_only(sandbox: RunningSandbox) -> None:
-    answer = post(sandbox, "/sandbox/command", {"as": "admin", "channel": "C0SANDBOX1", "text": "/twoway faq list"})
+    answer = post(
+        sandbox, "/sandbox/command", {"as": "admin", "channel": "C0SANDBOX1", "text": "/twoway faq list"}
+    )
     assert answer.status_code == 200
     mine = sandbox.fragments("admin")["conversations"]["C0SANDBOX1"]
     assert "police or accident report" in html.unescape(mine)
@@ -86,7 +95,9 @@ def test_a_typed_command_is_answered_for_that_person_only(sandbox: RunningSandbo
 
 
 def test_changes_reach_an_open_page_as_they_happen(sandbox: RunningSandbox) -> None:
-    with requests.get(f"{sandbox.url}/sandbox/events", params={"as": "officer"}, stream=True, timeout=60) as stream:
+    with requests.get(
+        f"{sandbox.url}/sandbox/events", params={"as": "officer"}, stream=True, timeout=60
+    ) as stream:
         for line in stream.iter_lines(decode_unicode=True):
             if line.startswith("data: "):
                 change = json.loads(line[6:])
