@@ -27,6 +27,8 @@ from bot.sandbox.slack import (
     dm_channel,
 )
 
+SHOWN_MESSAGES = 150  # top-level messages a page shows when it loads
+
 
 def dom_id(channel: str, ts: str) -> str:
     return f"m-{channel}-{ts.replace('.', '-')}"
@@ -97,7 +99,8 @@ class Renderer:
         shown = [
             m for m in self.slack.conversation(channel, viewer) if not m.thread_ts or m.thread_ts == m.ts
         ]
-        return "".join(self.message(m, viewer) for m in shown)
+        # A page left open for hours would grow without end; like Slack, show the recent part.
+        return "".join(self.message(m, viewer) for m in shown[-SHOWN_MESSAGES:])
 
     def modal(self, view: View | None) -> str:
         return self._render("modal.html", view=view.view if view else None)
