@@ -105,3 +105,24 @@ def test_changes_reach_an_open_page_as_they_happen(sandbox: RunningSandbox) -> N
                     assert change["conv"] == "C0SANDBOX1"
                     assert change["html"].startswith("<article")
                     break
+
+
+def test_typed_text_reaches_twoway_escaped_as_slack_escapes_it(sandbox: RunningSandbox) -> None:
+    """`&`, `<` and `>` are sent as Slack sends them, and TwoWay reads them back as typed."""
+    added = post(
+        sandbox,
+        "/sandbox/command",
+        {
+            "as": "admin",
+            "channel": "C0SANDBOX1",
+            "text": "/twoway faq add Q&A <night> times? | Tuesdays & Thursdays",
+        },
+    )
+    assert added.status_code == 200
+    post(
+        sandbox,
+        "/sandbox/command",
+        {"as": "admin", "channel": "C0SANDBOX1", "text": "/twoway faq list night"},
+    )
+    shown = html.unescape(re.sub(r"<[^>]+>", "", sandbox.fragments("admin")["conversations"]["C0SANDBOX1"]))
+    assert "Q&A <night> times?" in shown
