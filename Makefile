@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint types check bench eval clean
+.PHONY: run sandbox test lint types check bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
+# Your Slack app when SLACK_BOT_TOKEN is configured, else the sandbox in the browser; its first
+# line says which.
 run: $(VENV)/.installed
-	$(BIN)/twoway run
+	@$(BIN)/twoway start
+
+sandbox: $(VENV)/.installed
+	@$(BIN)/twoway sandbox
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

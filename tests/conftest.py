@@ -42,6 +42,19 @@ def _clean_environment() -> Iterator[None]:
     os.environ.update(saved)
 
 
+@pytest.fixture(scope="session")
+def dev_csv() -> Path:
+    """The labelled dev file, kept beside the repository (never inside it); CI has it.
+
+    A clone without it (anyone outside the team) skips the tests that read it, saying why.
+    """
+    if not DEV_CSV.is_file():
+        pytest.skip(
+            f"{DEV_CSV} is absent: the labelled dev file lives outside the repository (evaluation only)"
+        )
+    return DEV_CSV
+
+
 @dataclass
 class FakeClock:
     """A clock that moves only when the test says so."""

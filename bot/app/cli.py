@@ -29,6 +29,18 @@ def _run(args: argparse.Namespace) -> int:
     return run.main(args)
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.app import sandbox
+
+    return sandbox.main(args)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from bot.app import start
+
+    return start.main(args)
+
+
 def _poll(args: argparse.Namespace) -> int:
     from bot.app import poll
 
@@ -80,7 +92,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train": _train,
     "export": _export,
     "keys": _keys,
+    "sandbox": _sandbox,
+    "start": _start,
 }
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("give 0 to 3600 seconds")
+    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", help="start the Slack app and the poller in one process")
+
+    for name, text in (
+        ("sandbox", "try TwoWay in a browser with simulated X, Facebook and Slack (no accounts)"),
+        ("start", "what `make run` does: `run` when a Slack token is configured, else `sandbox`"),
+    ):
+        mode = sub.add_parser(name, help=text)
+        mode.add_argument(
+            "--every",
+            type=_seconds,
+            default=8.0,
+            metavar="SECONDS",
+            help="sandbox: about how often a new simulated post arrives (0: only the first ones)",
+        )
 
     poll = sub.add_parser("poll", help="poll the connected accounts")
     poll.add_argument("--once", action="store_true", help="poll every enabled account once, then exit")

@@ -137,3 +137,17 @@ def test_the_bot_builds_no_query_of_its_own() -> None:
 def test_the_bot_folder_keeps_only_its_entry_points_at_the_top() -> None:
     top = sorted(p.name for p in (REPO / "bot").glob("*.py"))
     assert top == ["__init__.py", "__main__.py"]
+
+
+def test_the_sandbox_is_a_fake_of_the_outside_world_that_only_the_app_uses() -> None:
+    """bot/sandbox/ speaks wire formats only: it imports nothing of TwoWay, and only app/ imports it."""
+    wrong = []
+    for name, (top, inner) in IMPORTS.items():
+        for target in top | inner:
+            if _within(target, "bot.sandbox") and not (
+                _within(name, "bot.sandbox") or _within(name, "bot.app")
+            ):
+                wrong.append((name, target))
+            if _within(name, "bot.sandbox") and not _within(target, "bot.sandbox"):
+                wrong.append((name, target))
+    assert wrong == []

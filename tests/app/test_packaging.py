@@ -90,3 +90,12 @@ def test_db_upgrade_runs_from_any_directory(tmp_path: Path) -> None:
     # At the newest migration, whichever that is (revisions are re-chained when branches merge).
     assert re.search(r"database at revision (\w+) \(head \1\)", result.stdout), result.stdout
     assert (tmp_path / "elsewhere.db").exists()
+
+
+def test_wheel_ships_the_sandbox_page(wheel: zipfile.ZipFile) -> None:
+    """`make run` on a fresh install serves the sandbox: its templates and script ship too."""
+    names = set(wheel.namelist())
+    for part in ("index.html", "blocks.html", "message.html", "modal.html", "timeline.html"):
+        assert f"bot/sandbox/templates/{part}" in names
+    assert "bot/sandbox/static/sandbox.js" in names
+    assert "bot/sandbox/static/sandbox.css" in names

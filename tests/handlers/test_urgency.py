@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,6 @@ from handlers.examples import urgency_examples
 from handlers.harm import first_drafts
 from handlers.templates import URGENT_LEAD
 from handlers.urgency import LEARNED_REASON, MAYBE_REASON, urgent_reason
-from tests.conftest import DEV_CSV
 from tests.handlers import urgency_battery
 
 URGENT = [
@@ -177,13 +177,13 @@ def test_unseen_emergencies_are_mostly_caught_and_calm_posts_rarely_flagged() ->
     ] == []
 
 
-def test_urgency_training_posts_are_not_from_the_dev_file() -> None:
+def test_urgency_training_posts_are_not_from_the_dev_file(dev_csv: Path) -> None:
     """Like the category examples: written by the team, no dev post and no near copy of one."""
 
     def words(text: str) -> set[str]:
         return set(re.findall(r"[a-z0-9']+", text.lower()))
 
-    rows = list(csv.DictReader(DEV_CSV.open(encoding="utf-8")))
+    rows = list(csv.DictReader(dev_csv.open(encoding="utf-8")))
     dev_texts = {row["text"].strip() for row in rows}
     dev = [words(row["text"]) for row in rows]
     posts = [text for text, _, _ in urgency_examples()]
