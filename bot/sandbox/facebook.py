@@ -69,7 +69,8 @@ class SimulatedFacebook:
     def mount(self, router: Router, prefix: str) -> None:
         self.prefix = prefix
         version = r"/(v\d+\.\d+)"
-        router.route("GET", prefix + version + r"/(\d+)/posts", self._get_posts)
+        router.route("GET", prefix + version + r"/(\d+)/(?:posts|feed)", self._get_posts)
+        router.route("GET", prefix + version + r"/(\d+)/tagged", self._get_tagged)
         router.route("GET", prefix + version + r"/([\d_]+)/comments", self._get_comments)
         router.route("POST", prefix + version + r"/([\d_]+)/comments", self._post_comment)
         router.route("POST", prefix + version + r"/([\d_]+)/likes", self._post_like)
@@ -110,6 +111,7 @@ class SimulatedFacebook:
             "id": f"{PAGE_ID}_{number}",
             "message": text,
             "created_time": graph_time(created),
+            "updated_time": graph_time(created),
             "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/{number}",
         }
         self.posts[post["id"]] = post
@@ -143,6 +145,7 @@ class SimulatedFacebook:
         if parent is not None:
             comment["parent"] = {k: parent[k] for k in ("id", "message", "from", "created_time")}
         self.comments[comment["id"]] = {**comment, "_post": post["id"]}
+        post["updated_time"] = max(post.get("updated_time", comment["created_time"]), comment["created_time"])
         self.timeline.add(
             Post(
                 id=comment["id"],
@@ -206,15 +209,43 @@ class SimulatedFacebook:
                 f"Unsupported get request. Object with ID '{object_id}' does not exist",
                 "GraphMethodException",
             )
+        if object_id == PAGE_ID:
+            return Response(200, self._page_with_edges(request))
         return Response(200, self._pick(item, request))
 
-    def _get_posts(self, request: Request, match: re.Match[str]) -> Response:
-        refused = self._auth(request)
-        if refused:
-            return refused
-        if match.group(2) != PAGE_ID:
-            return _error(100, "Unsupported get request.", "GraphMethodException")
-        since = int(request.arg("since") or 0)
+    def _page_with_edges(self, request: Request) -> dict[str, Any]:
+        """The Page, with `feed` and `tagged` expanded as Graph does for
+        `fields=id,name,feed.since(T).limit(N){...},tagged.limit(N){...}` (an empty edge is left out)."""
+        body: dict[str, Any] = {"id": PAGE_ID}
+        for field in _top_level(request.arg("fields") or "id"):
+            name, modifiers, subfields = _expansion(field)
+            if name == "name":
+                body["name"] = self.page["name"]
+            elif name in ("feed", "posts"):
+                since = int(modifiers.get("since", "0"))
+                edge = self._edge(self._posts_since(since), int(modifiers.get("limit", "25")), subfields)
+                if edge["data"]:
+                    body[name] = edge
+        return body
+
+    def _edge(self, items: list[dict[str, Any]], limit: int, subfields: list[str]) -> dict[str, Any]:
+        chunk = items[:limit]
+        fields = set(subfields) | {"id"}
+        edge: dict[str, Any] = {"data": [{k: v for k, v in i.items() if k in fields} for i in chunk]}
+        if len(items) > limit:
+            query = {
+                "access_token": self.token,
+                "limit": str(limit),
+                "fields": ",".join(subfields),
+                "after": _cursor(limit),
+            }
+            edge["paging"] = {
+                "cursors": {"before": _cursor(0), "after": _cursor(limit)},
+                "next": f"{self.base_url}/{VERSION}/{PAGE_ID}/feed?{urlencode(query)}",
+            }
+        return edge
+
+    def _posts_since(self, since: int) -> list[dict[str, Any]]:
         with self.lock:
             posts = [
                 p
@@ -222,7 +253,21 @@ class SimulatedFacebook:
                 if datetime.fromisoformat(p["created_time"]).timestamp() >= since
             ]
         posts.sort(key=lambda p: (p["created_time"], p["id"]), reverse=True)
-        return self._paged(request, posts)
+        return posts
+
+    def _get_tagged(self, request: Request, match: re.Match[str]) -> Response:
+        refused = self._auth(request)
+        if refused:
+            return refused
+        return self._paged(request, [])  # nobody tags the simulated Page
+
+    def _get_posts(self, request: Request, match: re.Match[str]) -> Response:
+        refused = self._auth(request)
+        if refused:
+            return refused
+        if match.group(2) != PAGE_ID:
+            return _error(100, "Unsupported get request.", "GraphMethodException")
+        return self._paged(request, self._posts_since(int(request.arg("since") or 0)))
 
     def _get_comments(self, request: Request, match: re.Match[str]) -> Response:
         refused = self._auth(request)
@@ -283,3 +328,27 @@ class SimulatedFacebook:
         if not self.timeline.like(match.group(2)):
             return _error(100, "Unsupported post request.", "GraphMethodException")
         return Response(200, {"success": True})
+
+
+def _top_level(fields: str) -> list[str]:
+    """`a,b.limit(2){c,d},e` -> ["a", "b.limit(2){c,d}", "e"]: commas inside braces stay."""
+    parts, depth, current = [], 0, ""
+    for char in fields:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in [*parts, current] if p.strip()]
+
+
+def _expansion(field: str) -> tuple[str, dict[str, str], list[str]]:
+    """`feed.since(1).limit(25){id,message}` -> ("feed", {"since": "1", "limit": "25"}, ["id", "message"])."""
+    head, _, inner = field.partition("{")
+    name, *calls = head.split(".")
+    modifiers = {}
+    for call in calls:
+        key, _, value = call.partition("(")
+        modifiers[key] = value.rstrip(")")
+    return name, modifiers, [f.strip() for f in inner.rstrip("}").split(",") if f.strip()]
