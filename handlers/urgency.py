@@ -270,7 +270,7 @@ GUARD = _rx(
     r"\b(?:rip|rest in peace|condolences|prayers for)\b",
     r"\b(?:ayer|anoche|la semana pasada|el año pasado|hace (?:\d+|un|una|dos|tres) (?:años|meses|semanas))\b",
     r"\b(?:movies?|films?|episodes?|netflix|trailer|tv show|season finale|video games?)\b",
-    r"\b(?:lol|lmao|lmfao|jk)\b",
+    r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",  # nobody in danger writes these
     r"\b(?:drill|simulation|training exercise)\b",
 )
@@ -567,7 +567,7 @@ LEARNED_GUARD = _rx(
     r"https?://",
     r"\bt\.co/",
     r"\b(?:yesterday|last (?:night|week|month|year|weekend)|years? ago|months? ago|weeks? ago)\b",
-    r"\b(?:lol|lmao|lmfao|jk)\b",
+    r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",
 )
 
