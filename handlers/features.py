@@ -464,11 +464,13 @@ def dense_many(texts: Sequence[str]) -> list[list[float]]:
     return [dense(t) for t in texts]
 
 
-# Praise that is plainly for somebody else: thanks for something done on the platform, or a
-# named politician or private person ("Keep it up Senator ...").
+# Praise that is plainly for somebody else: thanks for something done on the platform, a named
+# politician or private person ("Keep it up Senator ..."), or another office ("to the mayor").
 PRAISE_ELSEWHERE = _rx(
     r"\bthanks? (?:you )?for (?:the )?(?:follow|follows|following|plug|rt|retweet|repost|tag|add)\b",
     r"\b(?:mr|mrs|ms|senator|president|governor|congress(?:wo)?man|candidate)\.? [a-z]+",
+    # other officials: "good job to the mayor for ..." (leaving a batch out it changed one post, rightly)
+    r"\b(?:to|for) (?:the |our )?(?:mayor|council ?(?:wo)?man|councilmember|city council|da|district attorney)\b",
 )
 
 

@@ -213,6 +213,7 @@ RULES = (
         _rx(
             r"\b(?:street takeover|takeover|riot|looting|fight|brawl|stabbing|robbery|carjacking|break-?in)\b",
             r"\b(?:stealing|smashing|vandalizing|breaking into|shoplifting|robbing|looting)\b",
+            r"\b(?:being|getting) (?:looted|ransacked|vandalized|trashed|set on fire)\b",
             r"\bhit[- ](?:and|&|n)[- ]run\b",
         ),
         "reports a crime in progress",
@@ -226,6 +227,7 @@ ANY_RULE = _union([rule.pattern for rule in RULES])
 
 NOW = _rx(
     r"\bright now\b",
+    r"\brn\b",  # "right now", as people type it in a hurry
     r"\bhappening (?:now|right now)\b",
     r"\bas we speak\b",
     r"\bcurrently\b",
@@ -268,7 +270,7 @@ GUARD = _rx(
     r"\b(?:rip|rest in peace|condolences|prayers for)\b",
     r"\b(?:ayer|anoche|la semana pasada|el año pasado|hace (?:\d+|un|una|dos|tres) (?:años|meses|semanas))\b",
     r"\b(?:movies?|films?|episodes?|netflix|trailer|tv show|season finale|video games?)\b",
-    r"\b(?:lol|lmao|lmfao|jk)\b",
+    r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",  # nobody in danger writes these
     r"\b(?:drill|simulation|training exercise)\b",
 )
@@ -353,6 +355,8 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(?:missing|wandered off|walked out|ran away|lost (?:my|our) (?:son|daughter|kid|child))\b.{0,80}\b(?:dementia|alzheimer'?s|autis\w*|nonverbal|special needs|\d{1,2} ?(?:yo|y/o|yrs?|years?)|old|child|kid|son|daughter|boy|girl|toddler|baby)\b",
             r"\b(?:dementia|alzheimer'?s|autis\w*|nonverbal)\b.{0,80}\b(?:missing|wandered|walked out|left)\b",
+            # A child who should be home by now: "my daughter (14) didn't come home from school"
+            r"\b(?:my|our) (?:\w+ )?(?:son|daughter|kid|child|boy|girl|grandson|granddaughter|little (?:brother|sister))\b.{0,40}\b(?:didn'?t|did not|hasn'?t|has not|never) (?:come|came|made it|gotten) (?:back )?home\b",
         ),
     ),
     (
@@ -395,7 +399,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b911\b.{0,50}\b(?:not answer\w*|no answer|nobody (?:is )?(?:answer|pick)\w*|busy|ringing|on hold|hung up)\b"
         ),
     ),
-    ("a riot", _rx(r"\b(?:riot|looting|throwing (?:chairs|bottles|rocks)|mob)\b")),
+    ("a riot", _rx(r"\b(?:riot|looting|being looted|throwing (?:chairs|bottles|rocks)|mob)\b")),
     # The same in Spanish, which many of a US city's residents write in.
     ("a gun or shots", _rx(r"\b(?:disparos|balazos|balacera|tiroteo|disparando|pistola|rifle)\b")),
     ("a knife or weapon", _rx(r"\b(?:cuchillo|navaja|machete|apuñal\w*|apunal\w*)\b")),
@@ -438,6 +442,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 SIGNS = _rx(
     r"\bright now\b",
+    r"\brn\b",
     r"\bhappening\b",
     r"\bas we speak\b",
     r"\bcurrently\b",
@@ -466,6 +471,7 @@ SIGNS = _rx(
     r"\bnot (?:getting up|moving|responding|breathing|waking up)\b",
     r"\b(?:can'?t|cant|cannot) (?:get up|breathe|move|get out)\b",
     r"\b(?:won'?t|wont|doesn'?t|isn'?t) (?:answer|respond|wake|move|breathe)\w*\b",
+    r"\b(?:not|isn'?t|won'?t|wont) (?:answering|picking up) (?:her|his|their) phone\b",
     r"\bcoming (?:out|from|toward|at)\b",
     r"\b(?:cpr|narcan|ambulance)\b",
     r"\b(?:people|someone|somebody|kids?|family|residents) (?:are |is )?(?:still )?trapped\b",
@@ -561,7 +567,7 @@ LEARNED_GUARD = _rx(
     r"https?://",
     r"\bt\.co/",
     r"\b(?:yesterday|last (?:night|week|month|year|weekend)|years? ago|months? ago|weeks? ago)\b",
-    r"\b(?:lol|lmao|lmfao|jk)\b",
+    r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",
 )
 

@@ -185,3 +185,27 @@ def test_a_category_without_labels_is_still_given() -> None:
 def test_more_labels_allow_the_layer_more_say() -> None:
     assert residual.strength(16) < residual.strength(226)
     assert residual.strength(0) > 0
+
+
+def test_the_layer_learns_no_word_the_staff_used_once(agency: Classifier) -> None:
+    """An n-gram in one label only says little about the next post; "range" is in nine."""
+    assert agency.layer is not None
+    vocabulary = agency.layer.block.vocabulary
+    assert "range" in vocabulary
+    assert "funeral" not in vocabulary
+    assert "dodgers" not in vocabulary
+
+
+def test_labels_that_share_no_word_still_give_a_model_that_stores_and_loads() -> None:
+    """No n-gram is in two of these labels: the layer reads their sentence vectors only."""
+    labels = [
+        ("Towed from my own driveway", "criticism"),
+        ("Impound fees are robbery", "criticism"),
+        ("Where can I collect a seized vehicle?", "question"),
+        ("Lovely parade escort, cheers", "compliment"),
+    ]
+    model = train_agency(labels, load_default())
+    assert model.layer is not None
+    assert model.layer.block.vocabulary == {}
+    texts = [t for t, _ in UNRELATED]
+    assert Classifier.from_bytes(model.to_bytes()).classify_many(texts) == model.classify_many(texts)

@@ -19,8 +19,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from domain import CATEGORIES
 from handlers import embeddings, features
-from handlers.classifier import FORMAT, Classifier, base_examples, fit, fit_shipped, load_default
+from handlers.classifier import FORMAT, Classifier, base_examples, fit, fit_shipped, load_default, unsure
 from handlers.examples import urgency_examples
+from handlers.harm import first_drafts, thanks_author
 
 CLEAR = [
     # compliment
@@ -126,10 +127,27 @@ def test_emoji_only_posts(model: Classifier, text: str, label: str) -> None:
 
 
 @pytest.mark.parametrize("text", OTHER_LANGUAGES)
-def test_other_languages_are_other_with_low_confidence(model: Classifier, text: str) -> None:
+def test_other_languages_say_unsure_and_are_never_thanked(model: Classifier, text: str) -> None:
+    """The examples hold few posts in other languages: the card says unsure, the drafts stay neutral."""
     triage = model.classify(text)
-    assert triage.category == "other"
     assert triage.confidence <= 0.4
+    assert unsure(triage.category, triage.confidence, triage.scores)
+    assert not thanks_author(first_drafts([text], [triage])[0])
+
+
+# Posts in another language are labelled by what they say, like any post (the labelling rules).
+SPANISH = [
+    ("¿Dónde puedo recoger mi carro? La grúa se lo llevó ayer", "question"),
+    ("Gracias a los oficiales por ayudar a mi abuela, fueron muy amables", "compliment"),
+    ("Llamé tres veces y nunca llegaron, qué vergüenza", "criticism"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), SPANISH)
+def test_a_post_in_spanish_keeps_the_category_of_what_it_says(
+    model: Classifier, text: str, label: str
+) -> None:
+    assert model.classify(text).category == label
 
 
 @pytest.mark.parametrize(
