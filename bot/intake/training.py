@@ -149,8 +149,9 @@ def _retire_if_worse(ctx: Context) -> str | None:
 def scheduled_retrain(ctx: Context) -> None:
     """The periodic job: retrain when corrections arrived since the last attempt, or when the
     active model is not what this install would train: saved by an older version (or by the
-    earlier recipe, which retrained the base on the corrections), or trained with other sentence
-    vectors because the `embeddings` extra was installed or removed since."""
+    earlier recipe, which retrained the base on the corrections), built on the base model of an
+    earlier release, or trained with other sentence vectors because the `embeddings` extra was
+    installed or removed since."""
     with ctx.transaction() as session:
         newest = last_correction_id(session)
         seen = (models.latest_metrics(session) or {}).get("last_correction_id")
@@ -164,10 +165,13 @@ def scheduled_retrain(ctx: Context) -> None:
 
 
 def _current(blob: bytes) -> bool:
-    """Whether this install would have trained this model: an agency layer over the shipped
-    recipe, with today's sentence vectors (models of the previous recipe are learnt again)."""
+    """Whether this install would have trained this model: an agency layer over this release's
+    shipped model, with today's sentence vectors. A release that ships a better base model is
+    therefore learnt on at the next run (and judged again), rather than waiting for a correction."""
     try:
         model = Classifier.from_bytes(blob)
     except ValueError:
         return False
-    return model.layer is not None and model.encoder == embeddings.default_name()
+    if model.layer is None or model.encoder != embeddings.default_name():
+        return False
+    return model.base().to_bytes() == load_default().to_bytes()

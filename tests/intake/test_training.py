@@ -15,7 +15,7 @@ from bot.intake.training import current_classifier, retrain, scheduled_retrain
 from domain import CATEGORIES
 from handlers import embeddings
 from handlers.adapt import MIN_CORRECTIONS, learn
-from handlers.classifier import Classifier, base_examples, fit, load_default
+from handlers.classifier import Classifier, base_examples, fit, load_default, train_agency
 from storage import classifiers as models
 from storage.corrections import add_correction, count_corrections, list_corrections
 from storage.models import AuditEvent, ClassifierModel
@@ -273,6 +273,28 @@ def test_an_agency_model_of_the_earlier_recipe_is_learnt_again(ctx: Context, clo
         assert row is not None
         assert row.id != stale
         assert Classifier.from_bytes(row.blob).layer is not None
+
+
+def test_an_agency_model_on_an_earlier_releases_base_is_learnt_again(ctx: Context, clock: FakeClock) -> None:
+    """A release that ships a better base model reaches agencies with a model of their own at the
+    next scheduled run, learnt from the same corrections, without waiting for a new one."""
+    store(ctx, clock, LOCAL)
+    assert retrain(ctx).accepted
+    earlier_base = fit(list(base_examples())[::2], encoder=embeddings.STATIC)  # an older release's base
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        row.blob = train_agency(LOCAL, earlier_base).to_bytes()
+        stale = row.id
+    scheduled_retrain(ctx)
+    with ctx.transaction() as session:
+        row = models.active_model(session)
+        assert row is not None
+        assert row.id != stale
+        assert Classifier.from_bytes(row.blob).base().to_bytes() == load_default().to_bytes()
+    scheduled_retrain(ctx)  # now on this release's base: nothing to do
+    with ctx.transaction() as session:
+        assert models.active_model_id(session) == row.id
 
 
 def test_installing_the_embeddings_extra_retrains_the_agency_model_with_it(
