@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.app.pipeline import process
+from bot.app.pipeline import deliver, triage
 from bot.core.context import Context
 from bot.intake.training import scheduled_retrain
 from bot.supervision.digest import tick
@@ -24,7 +24,8 @@ class Job:
 
 
 JOBS = (
-    Job("pipeline", process, 30),  # triage new mentions, post or retry cards
+    Job("pipeline", triage, 30),  # triage new mentions (also woken by polls that bring some)
+    Job("slack", deliver, 5),  # cards and storm messages at Slack's pace (also woken by triage)
     Job("sla", sweep, 60),  # reminders and escalations
     Job("digest", tick, 60),  # daily and weekly digests when due
     Job("retrain", scheduled_retrain, 6 * 3600),  # agency model from corrections

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from storage import migrate
+from storage.db import make_engine
 from tests.conftest import REPO
 
 
@@ -82,5 +84,6 @@ def test_db_upgrade_runs_from_any_directory(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001" in result.stdout
+    head = migrate.head_revision(make_engine(env["DATABASE_URL"]))
+    assert f"database at revision {head} (head {head})" in result.stdout
     assert (tmp_path / "elsewhere.db").exists()

@@ -237,6 +237,6 @@ def test_slack_still_rate_limiting_stops_the_sweep_instead_of_waiting_card_after
         w.fake.fail_next(r"chat\.postMessage$", limited, times=3)  # the first try and both retries
         assert post_pending_cards(ctx) == 0
         assert len(card_posts(w)) == 3  # one card tried; the other four were not
-        assert [mention(ctx, m).card_status for m in mids] == ["failed"] + ["pending"] * 4
+        assert [mention(ctx, m).card_status for m in mids] == ["pending"] * 4 + ["failed"]  # newest first
         assert post_pending_cards(ctx) == 5  # Slack has calmed down: every card goes out once
         assert len(w.fake.messages(REVIEW)) == 5
