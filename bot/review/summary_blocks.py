@@ -40,6 +40,13 @@ ROW_LABELS = {
     "other": "other",
     "compliment": "compliments",
 }
+ONE = {
+    "urgent": "urgent",
+    "question": "question",
+    "criticism": "criticism",
+    "other": "other",
+    "compliment": "compliment",
+}
 KIND_TITLES = {"statement": "Draft public statement", "pinned": "Draft pinned reply"}
 QUEUE_PAGE = 10
 
@@ -153,7 +160,16 @@ def _timeline(view: SummaryView) -> str:
         counts = [counts.get(row, 0) for _, counts in view.timeline]
         if any(counts):
             lines.append(ROW_LABELS[row].ljust(12) + " ".join(str(c).rjust(width) for c in counts))
-    unit = f"{view.bucket_minutes} min" if view.bucket_minutes < 60 else f"{view.bucket_minutes // 60} h"
+    minutes = view.bucket_minutes
+    unit = (
+        "minute"
+        if minutes == 1
+        else f"{minutes} min"
+        if minutes < 60
+        else "hour"
+        if minutes == 60
+        else f"{minutes // 60} h"
+    )
     return f"*Over time* (posts per {unit}, {public(view.timezone, 40)})\n```" + "\n".join(lines) + "```"
 
 
@@ -186,20 +202,17 @@ def summary_blocks(view: SummaryView) -> list[Block]:
             "storm:head",
         )
     )
-    own = []
-    if view.rows.get("urgent"):
-        own.append(f"*{_n(view.rows['urgent'])}* urgent")
-    own_questions = view.own_cards - view.rows.get("urgent", 0)
-    if own_questions > 0:
-        own.append(f"*{_n(own_questions)}* questions")
-    own_text = (" and ".join(own) + " have cards of their own, first. ") if own else ""
-    gathered = [f"*{_n(view.rows[row])}* {ROW_LABELS[row]}" for row in ROW_ORDER[1:] if view.rows.get(row)]
+    by_row = [
+        f"*{_n(view.rows[row])}* {(ONE if view.rows[row] == 1 else ROW_LABELS)[row]}"
+        for row in ROW_ORDER
+        if view.rows.get(row)
+    ]
     blocks.append(
         section(
-            f"{own_text}*{_n(view.gathered)}* gathered here · by category: "
-            + (" · ".join(gathered) or "none yet")
-            + f"\n:inbox_tray: *{_n(view.open_gathered)}* open · :speech_balloon: *{_n(view.answered)}* answered"
-            f" · :no_entry_sign: *{_n(view.dismissed)}* dismissed",
+            (" · ".join(by_row) or "No posts yet")
+            + f"\n*{_n(view.own_cards)}* with cards of their own (urgent posts and new questions, posted first)"
+            f" · *{_n(view.gathered)}* gathered here: :inbox_tray: *{_n(view.open_gathered)}* still open"
+            f" · :speech_balloon: *{_n(view.answered)}* answered in all · :no_entry_sign: *{_n(view.dismissed)}* dismissed",
             "storm:counts",
         )
     )
