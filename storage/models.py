@@ -238,7 +238,7 @@ class Storm(Base):
     level: Mapped[int] = mapped_column(Integer)  # mentions in a window that started it
     normal: Mapped[float] = mapped_column(Float)  # the account's normal per window then
     peak: Mapped[int] = mapped_column(Integer)  # the most mentions seen in one window
-    changed_at: Mapped[datetime]  # something the summary card shows changed
+    version: Mapped[int] = mapped_column(Integer, default=0)  # +1 whenever its summary card would change
     themes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # handlers.themes.Themes.to_json()
 
 
@@ -260,6 +260,7 @@ class StormMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     drawn_at: Mapped[datetime | None]  # the summary as last posted or redrawn
+    drawn_version: Mapped[int] = mapped_column(Integer, default=0)  # the storm's version it shows
 
 
 class Reply(Base):

@@ -149,7 +149,7 @@ def start(
         level=level,
         normal=normal,
         peak=count,
-        changed_at=now,
+        version=0,
         themes={},
     )
     try:
@@ -179,7 +179,7 @@ def end(session: Session, storm_id: int, now: datetime, count: int) -> bool:
     result = session.execute(
         update(Storm)
         .where(Storm.id == storm_id, Storm.ended_at.is_(None))
-        .values(ended_at=now, changed_at=now)
+        .values(ended_at=now, version=Storm.version + 1)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -205,9 +205,18 @@ def note_peak(session: Session, storm_id: int, count: int) -> None:
     session.execute(update(Storm).where(Storm.id == storm_id, Storm.peak < count).values(peak=count))
 
 
-def touch(session: Session, storm_id: int, now: datetime) -> None:
+def touch(session: Session, storm_id: int) -> None:
     """Something its summary card shows changed: the card is redrawn at its next turn."""
-    session.execute(update(Storm).where(Storm.id == storm_id, Storm.changed_at < now).values(changed_at=now))
+    session.execute(update(Storm).where(Storm.id == storm_id).values(version=Storm.version + 1))
+
+
+def touch_active(session: Session) -> None:
+    """Templates or agency details changed: every active storm's drafts are redrawn."""
+    session.execute(update(Storm).where(Storm.ended_at.is_(None)).values(version=Storm.version + 1))
+
+
+def version(session: Session, storm_id: int) -> int:
+    return int(session.scalar(select(Storm.version).where(Storm.id == storm_id)) or 0)
 
 
 def lock(session: Session, storm_id: int) -> Storm | None:
@@ -353,7 +362,7 @@ def dismiss_gathered(
             reason=reason,
             count=len(ids),
         )
-        touch(session, storm_id, now)
+        touch(session, storm_id)
     return ids
 
 
@@ -407,11 +416,22 @@ def claim_message(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def message_posted(session: Session, message_id: int, channel: str, ts: str, now: datetime) -> None:
+def message_posted(
+    session: Session, message_id: int, channel: str, ts: str, now: datetime, shows: int | None
+) -> None:
+    """Settled `posted`; `shows` is the storm version the posted text was drawn from (None: unknown,
+    a message found again after a crash, redrawn at the next turn)."""
     session.execute(
         update(StormMessage)
         .where(StormMessage.id == message_id, StormMessage.status == CARD_POSTING)
-        .values(status=CARD_POSTED, channel=channel, ts=ts, error=None, drawn_at=now)
+        .values(
+            status=CARD_POSTED,
+            channel=channel,
+            ts=ts,
+            error=None,
+            drawn_at=now,
+            drawn_version=-1 if shows is None else shows,
+        )
     )
 
 
@@ -436,9 +456,10 @@ class Redraw:
     channel: str
     ts: str
     drawn_at: datetime | None
+    version: int  # the storm's version now: what the redraw will show at least
 
 
-def summaries_to_redraw(session: Session, now: datetime, quiet_before: datetime) -> list[Redraw]:
+def summaries_to_redraw(session: Session, quiet_before: datetime) -> list[Redraw]:
     """Posted summary cards whose storm changed since they were drawn, last drawn before `quiet_before`."""
     rows = session.execute(
         select(
@@ -447,35 +468,41 @@ def summaries_to_redraw(session: Session, now: datetime, quiet_before: datetime)
             StormMessage.channel,
             StormMessage.ts,
             StormMessage.drawn_at,
+            Storm.version,
         )
         .join(Storm, Storm.id == StormMessage.storm_id)
         .where(
             StormMessage.kind == SUMMARY,
             StormMessage.status == CARD_POSTED,
             StormMessage.ts.is_not(None),
+            Storm.version > StormMessage.drawn_version,
             or_(StormMessage.drawn_at.is_(None), StormMessage.drawn_at <= quiet_before),
-            or_(StormMessage.drawn_at.is_(None), Storm.changed_at > StormMessage.drawn_at),
         )
         .order_by(StormMessage.id)
     )
-    return [Redraw(m, s, str(c), str(t), d) for m, s, c, t, d in rows]
+    return [Redraw(m, s, str(c), str(t), d, int(v)) for m, s, c, t, d, v in rows]
 
 
-def claim_redraw(session: Session, message_id: int, drawn_at: datetime | None, now: datetime) -> bool:
-    """The right to redraw now, for one caller; `drawn_at` as read is the version."""
-    guard = StormMessage.drawn_at.is_(None) if drawn_at is None else StormMessage.drawn_at == drawn_at
+def claim_redraw(session: Session, item: Redraw, now: datetime) -> bool:
+    """The right to redraw now, for one caller (`drawn_at` as read is the guard). The card will
+    show at least `item.version`: a change after it is read makes the card due again."""
+    guard = (
+        StormMessage.drawn_at.is_(None) if item.drawn_at is None else StormMessage.drawn_at == item.drawn_at
+    )
     result = session.execute(
-        update(StormMessage).where(StormMessage.id == message_id, guard).values(drawn_at=now)
+        update(StormMessage)
+        .where(StormMessage.id == item.message_id, guard)
+        .values(drawn_at=now, drawn_version=item.version)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def undo_redraw(session: Session, message_id: int, claimed: datetime, previous: datetime | None) -> None:
-    """The redraw claimed at `claimed` failed: the card is as it was drawn before."""
+def undo_redraw(session: Session, item: Redraw, claimed: datetime) -> None:
+    """The redraw claimed at `claimed` failed: the card is due again."""
     session.execute(
         update(StormMessage)
-        .where(StormMessage.id == message_id, StormMessage.drawn_at == claimed)
-        .values(drawn_at=previous)
+        .where(StormMessage.id == item.message_id, StormMessage.drawn_at == claimed)
+        .values(drawn_at=item.drawn_at, drawn_version=-1)
     )
 
 

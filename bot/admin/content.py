@@ -40,7 +40,7 @@ from handlers.templates import (
     validate_template,
 )
 from handlers.text import X_LIMIT, x_weighted_length
-from storage import faqs, keys, settings, templates
+from storage import faqs, keys, settings, storms, templates
 from storage.models import Role
 
 COMMANDS = Commands()
@@ -177,6 +177,7 @@ def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
         notes.append(f"It is longer than X allows ({X_LIMIT}); on X it is cut at a sentence or left out.")
     with ctx.transaction() as session:
         row = templates.add(session, category, text, user, ctx.clock.now())
+        storms.touch_active(session)  # a storm's summary card shows the new drafts
     reply = f"Added {category} template `{row.id}`: {public(text, SHOW_LIMIT)}"
     return CommandReply(text="\n".join([reply, *notes]))
 
@@ -187,6 +188,7 @@ def _template_remove(ctx: Context, user: str, template_id: int) -> CommandReply:
         row = templates.remove(session, template_id, user, ctx.clock.now())
         if row is None:
             raise UserError(f"there is no template {template_id}; see `/twoway template list`")
+        storms.touch_active(session)
         kind = "shipped" if row.builtin_key else "custom"
         return CommandReply(
             text=f"Removed {kind} {row.category} template `{template_id}`: {public(row.text, 120)}"
@@ -310,10 +312,12 @@ def set_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if value.lower() == "clear":
         with ctx.transaction() as session:
             settings.delete(session, name, request.user_id, now)
+            storms.touch_active(session)
         return CommandReply(text=f"Cleared `{name}`. Drafts that use `{{{name}}}` are no longer offered.")
     value = clean_setting(name, value)
     with ctx.transaction() as session:
         settings.put(session, name, value, request.user_id, now)
+        storms.touch_active(session)
     return CommandReply(text=f"Set `{name}` to {public(value, 300)}. New drafts use it.")
 
 

@@ -250,7 +250,7 @@ def _write(session: Session, writes: Sequence[_Judgement], now: datetime) -> int
             **extra,
         )
     for storm_id in {s.storm_id for s in shown.values() if s.storm_id is not None}:
-        storms.touch(session, storm_id, now)
+        storms.touch(session, storm_id)
     return len(rows)
 
 

@@ -290,7 +290,7 @@ def refresh_card(ctx: Context, mention_id: int) -> bool:
         mention = mentions.get(session, mention_id)
         where = (mention.card_channel, mention.card_ts) if mention else (None, None)
         if mention is not None and mention.storm_id is not None:
-            storms.touch(session, mention.storm_id, ctx.clock.now())
+            storms.touch(session, mention.storm_id)
     if view is None or not where[0] or not where[1]:
         return False
     message = message_for(view)

@@ -8,7 +8,8 @@ looked for in the channel's history before anything is posted again. The summary
 
 Once posted, the summary card is redrawn with `chat.update` when its storm changed, at most every
 UPDATE_SECONDS: a thousand comments a minute become one edit every few seconds, not a thousand.
-`drawn_at` is stored, so a restarted process carries on editing the same card.
+The storm's `version` counts its changes and the card stores the version it shows, so a restarted
+process carries on editing the same card, and no change is left undrawn.
 """
 
 from __future__ import annotations
@@ -266,12 +267,13 @@ def post_storm_messages(ctx: Context, tried: set[int] | None = None) -> int:
 def _post(ctx: Context, item: storms.Waiting, channel: str, check_since: datetime | None) -> int:
     now = ctx.clock.now()
     with ctx.transaction() as session:
+        shows = storms.version(session, item.storm_id)
         view = load_summary(ctx, session, item.storm_id, now)
         summary = storms.message(session, item.storm_id, storms.SUMMARY)
         summary_link = card_url(ctx, summary.channel, summary.ts) if summary else None
     if view is None:
         return 0
-    claim = _MessageClaim(ctx, item)
+    claim = _MessageClaim(ctx, item, shows)
     event = SUMMARY_EVENT if item.kind == storms.SUMMARY else NOTICE_EVENT
     if check_since is not None:
         try:
@@ -297,13 +299,14 @@ def _post(ctx: Context, item: storms.Waiting, channel: str, check_since: datetim
 
 
 class _MessageClaim:
-    def __init__(self, ctx: Context, item: storms.Waiting) -> None:
-        self.ctx, self.item = ctx, item
+    def __init__(self, ctx: Context, item: storms.Waiting, shows: int) -> None:
+        self.ctx, self.item, self.shows = ctx, item, shows
 
     def posted(self, sent: outbox.Sent, recovered: bool = False) -> None:
         now = self.ctx.clock.now()
         with self.ctx.transaction() as session:
-            storms.message_posted(session, self.item.id, sent.channel, sent.ts, now)
+            shows = None if recovered else self.shows  # a card found again may be older: redraw it
+            storms.message_posted(session, self.item.id, sent.channel, sent.ts, now, shows)
             audit.record(
                 session,
                 now,
@@ -342,13 +345,13 @@ def redraw_summaries(ctx: Context, storm_id: int | None = None) -> int:
     """Redraw the summary cards whose storm changed, each at most every UPDATE_SECONDS."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        due = storms.summaries_to_redraw(session, now, now - timedelta(seconds=UPDATE_SECONDS))
+        due = storms.summaries_to_redraw(session, now - timedelta(seconds=UPDATE_SECONDS))
     redrawn = 0
     for item in due:
         if storm_id is not None and item.storm_id != storm_id:
             continue
         with ctx.transaction() as session:
-            if not storms.claim_redraw(session, item.message_id, item.drawn_at, now):
+            if not storms.claim_redraw(session, item, now):
                 continue  # another worker redraws it
             view = load_summary(ctx, session, item.storm_id, now)
         if view is None:
@@ -367,11 +370,11 @@ def redraw_summaries(ctx: Context, storm_id: int | None = None) -> int:
                 "could not redraw the summary of storm %s: %s", item.storm_id, exc.response.get("error")
             )
             with ctx.transaction() as session:
-                storms.undo_redraw(session, item.message_id, now, item.drawn_at)
+                storms.undo_redraw(session, item, now)
         except Exception:
             log.warning("could not redraw the summary of storm %s", item.storm_id, exc_info=True)
             with ctx.transaction() as session:
-                storms.undo_redraw(session, item.message_id, now, item.drawn_at)
+                storms.undo_redraw(session, item, now)
     return redrawn
 
 

@@ -4,7 +4,8 @@ of what `twoway run` does (poll, triage, the Slack worker), all with the test's 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.core.context import Context
 from bot.intake.polling import poll_account
 from storage import keys, settings
 from storage.models import AuditEvent, Mention, Storm, StormMessage
-from tests.support.world import ADMIN, REVIEW, World
+from tests.support.world import ADMIN, REVIEW, World, world
 
 ANGRY = [
     "This is a disgrace. That officer should be fired today.",
@@ -112,3 +113,19 @@ def channel_posts(w: World) -> list[dict[str, Any]]:
 
 def event_types(w: World) -> list[str]:
     return [str((c.get("metadata") or {}).get("event_type")) for c in channel_posts(w)]
+
+
+@contextmanager
+def storming(
+    ctx: Context, clock: Any, *, angry_posts: int = 30, questions: int = 2, urgent: int = 1
+) -> Iterator[tuple[World, Storm]]:
+    """A running app with one storm on a viral post: `angry_posts` to gather, plus questions and
+    urgent posts that get cards of their own."""
+    with world(ctx) as w:
+        set_threshold(ctx, minimum=10)
+        post = viral_post(w)
+        texts = angry(angry_posts) + QUESTIONS[:questions] + [URGENT] * urgent
+        replies(w, post, texts, clock.now() - timedelta(minutes=2))
+        turn(w)
+        [storm] = storms_of(ctx)
+        yield w, storm

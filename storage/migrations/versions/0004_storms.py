@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("normal", sa.Float(), nullable=False),
         sa.Column("peak", sa.Integer(), nullable=False),
-        sa.Column("changed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "themes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("drawn_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("drawn_version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["storm_id"],
             ["storms.id"],
