@@ -339,3 +339,19 @@ def test_a_post_the_model_fails_on_is_still_shown_and_urgency_still_checked(
     assert failed.urgent is True
     assert failed.drafts is not None
     assert failed.drafts["items"][0]["text"].startswith("If this is an emergency, call 911 now.")
+
+
+def test_a_backlog_is_triaged_in_chunks_and_each_chunk_is_handed_on_at_once(ctx: Context) -> None:
+    """The card poster is woken after every chunk instead of after the whole backlog."""
+    ids = add_mentions(ctx, [("x", f"Question {n}: is the lobby open on Sunday?", None) for n in range(250)])
+    opened: list[int] = []
+
+    def handed_on() -> None:
+        with ctx.transaction() as session:
+            opened.append(
+                session.scalar(select(func.count()).select_from(Mention).where(Mention.state == OPEN)) or 0
+            )
+
+    assert triage_pending(ctx, after_chunk=handed_on) == 250
+    assert opened == [100, 200, 250]
+    assert load(ctx, ids[-1]).triaged_at is not None
