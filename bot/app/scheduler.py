@@ -64,10 +64,11 @@ def run_poll_job(ctx: Context, account_id: int, scheduler: BackgroundScheduler |
 
 
 class _Wakes:
-    """One flag per woken job, set when there is new work while that job runs."""
+    """Per woken job: a flag set when there is new work, and whether a run is under way."""
 
     def __init__(self) -> None:
         self.flags = {job: threading.Event() for job in WOKEN_JOBS}
+        self.running = {job: threading.Event() for job in WOKEN_JOBS}
 
 
 def _wake_flag(ctx: Context, job: str = PIPELINE_JOB) -> threading.Event:
@@ -84,12 +85,18 @@ def rerun_while_woken(
     """
 
     def run(ctx: Context) -> None:
-        flag = _wake_flag(ctx, job)
-        while True:
-            flag.clear()
-            function(ctx)
-            if not flag.is_set():
-                return
+        flag, running = _wake_flag(ctx, job), ctx.state(_Wakes).running[job]
+        running.set()
+        try:
+            while True:
+                flag.clear()
+                function(ctx)
+                running.clear()  # before the last look: a wake-up after it starts a run itself
+                if not flag.is_set():
+                    return
+                running.set()
+        finally:
+            running.clear()
 
     return run
 
@@ -100,7 +107,8 @@ def wake_job(ctx: Context, scheduler: BackgroundScheduler | None, job_id: str) -
     if job is None:
         return False
     _wake_flag(ctx, job_id).set()
-    job.modify(next_run_time=datetime.now(UTC))
+    if not ctx.state(_Wakes).running[job_id].is_set():  # a run under way sees the flag and goes again
+        job.modify(next_run_time=datetime.now(UTC))
     return True
 
 
@@ -161,8 +169,27 @@ def sync(ctx: Context, scheduler: BackgroundScheduler) -> None:
     sync_poll_jobs(ctx, scheduler)
 
 
+class _QuietWokenSkips(logging.Filter):
+    """A woken job's interval comes round while a long run (a storm's cards at Slack's pace) is
+    under way: APScheduler skips it and says so at WARNING. That is the design, not trouble: the
+    run under way picks the new work up itself (`rerun_while_woken`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "maximum number of running instances reached" in message
+            and any(f'"{job} (trigger' in message for job in WOKEN_JOBS)
+        )
+
+
+_QUIET = _QuietWokenSkips()
+
+
 def build_scheduler(ctx: Context) -> BackgroundScheduler:
     """The scheduler with every job added, not yet started."""
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if _QUIET not in scheduler_log.filters:
+        scheduler_log.addFilter(_QUIET)
     # misfire_grace_time=None: a run that starts late (slow start-up, a busy machine) still runs,
     # once (coalesce), instead of being skipped until the next interval.
     scheduler = BackgroundScheduler(
