@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, extract, func, literal, select
+from sqlalchemy import Float, Integer, Select, and_, case, cast, extract, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import CARD_SUMMARY, DISMISSED, OPEN, Mention
+from storage.models import CARD_SUMMARY, DISMISSED, OPEN, Mention, Storm
 from storage.queue import overdue_clause, sla_settings
 
 TOP_RESPONDERS = 5
@@ -142,6 +142,17 @@ def percentiles(
     return result
 
 
+def _storms_around(since: datetime, until: datetime) -> Select[int]:
+    """Storms that can hold mentions posted in [since, until) (a mention joins a storm at most
+    20 minutes before it began, and never after it ended). Reading the period's mentions through
+    these few storm ids uses `ix_mentions_storm`; filtering the whole period on `storm_id` scanned
+    it (0.1 s of a 30-day report over 100,000 mentions)."""
+    margin = timedelta(hours=1)
+    return select(Storm.id).where(
+        Storm.started_at < until + margin, or_(Storm.ended_at.is_(None), Storm.ended_at >= since - margin)
+    )
+
+
 def build_report(
     session: Session,
     since: datetime,
@@ -159,7 +170,6 @@ def build_report(
     category = func.coalesce(Mention.category, UNTRIAGED)
     answered = Mention.first_response_at.is_not(None)
     on_summary = Mention.card_status == CARD_SUMMARY
-    on_summary_or_null = func.coalesce(Mention.card_status, "") == CARD_SUMMARY
 
     # One pass over the period: counts per (day or hour, category, platform), summed up here.
     slot = _bucket(session, Mention.created_at, report.bucket, utc_offset_seconds)
@@ -205,7 +215,7 @@ def build_report(
             func.sum(case((on_summary, 1), else_=0)),
             func.sum(case((and_(on_summary, Mention.state == OPEN), 1), else_=0)),
             func.sum(case((and_(on_summary, Mention.state == DISMISSED), 1), else_=0)),
-        ).where(in_period, Mention.storm_id.is_not(None))
+        ).where(Mention.storm_id.in_(_storms_around(since, until)), in_period)
     ).one()
     report.storms, report.storm_mentions = int(storms or 0), int(storm_mentions or 0)
     report.gathered, report.gathered_open = int(gathered or 0), int(gathered_open or 0)
@@ -214,13 +224,19 @@ def build_report(
     # Posts gathered on a storm's summary card are answered together, from that card: they are
     # counted on the storm line, not one by one as overdue.
     slas = sla_settings(session) if slas is None else slas
-    for cat, count in session.execute(
-        select(category, func.count())
-        .where(Mention.state == OPEN, overdue_clause(slas, now), ~on_summary_or_null)
-        .group_by(category)
-    ):
-        report.overdue_by_category[cat] = count
-        report.overdue_now += count
+    overdue = and_(Mention.state == OPEN, overdue_clause(slas, now))
+    gathered_overdue = dict(
+        session.execute(  # read through the storms' index, then taken off the index-only count
+            select(category, func.count())
+            .where(Mention.storm_id.in_(select(Storm.id)), overdue, on_summary)
+            .group_by(category)
+        ).all()
+    )
+    for cat, count in session.execute(select(category, func.count()).where(overdue).group_by(category)):
+        count -= gathered_overdue.get(cat, 0)
+        if count:
+            report.overdue_by_category[cat] = count
+            report.overdue_now += count
 
     report.top_responders = [
         (str(user), int(count))
