@@ -9,7 +9,9 @@ averaged over the BASELINE_DAYS (7) before that window:
   never fewer than 30);
 - an account storms when its mentions outside the storming threads reach the same level;
 - a storm ends once it has lasted a whole window and the last window brought fewer than half
-  the mentions that started it (the level is kept from the start, so a storm does not flap).
+  the mentions that started it (the level is kept from the start, so a storm does not flap);
+- a thread at a third of the level is warming up: the cards of its compliments, criticism and
+  other posts wait up to 30 seconds, long enough for the next poll to tell whether it storms.
 
 Admins change `multiple` and `minimum` with `/twoway set storm_threshold MULTIPLEx [MINIMUM]`, or
 turn detection off. Counting is by the time a post was made on the platform, so reading a day
@@ -32,6 +34,8 @@ WINDOWS_IN_BASELINE = int(timedelta(days=BASELINE_DAYS) / WINDOW)
 DEFAULT_MULTIPLE = 10.0
 DEFAULT_MINIMUM = 30
 CALM_SHARE = 0.5
+WARM_SHARE = 1 / 3  # a thread at a third of the storm level is warming up
+HOLD = timedelta(seconds=30)  # how long a warming thread's ordinary cards wait for the verdict
 MIN_MULTIPLE, MAX_MULTIPLE = 2.0, 1000.0
 MIN_MINIMUM, MAX_MINIMUM = 5, 100_000
 USAGE = "`/twoway set storm_threshold 10x` (times the normal rate), `10x 40` (and at least 40 in 10 minutes), or `off`"
@@ -52,6 +56,12 @@ class StormRule:
 
     def starts(self, count: int, normal: float) -> bool:
         return count >= self.level(normal)
+
+    def warming(self, count: int, normal: float) -> bool:
+        """A third of the way to a storm: its compliments, criticism and other posts wait HOLD
+        before their cards go out, so a storm recognised at the next poll gathers them instead
+        of the channel getting the first dozen one by one (urgent posts and questions never wait)."""
+        return count >= max(1, math.ceil(self.level(normal) * WARM_SHARE))
 
     def as_setting(self) -> dict[str, float | int]:
         return {"multiple": self.multiple, "minimum": self.minimum}

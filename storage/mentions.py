@@ -222,6 +222,7 @@ _TRIAGED = (
         card_status=bindparam("card_status"),
         storm_id=bindparam("storm_id"),
         storm_theme=bindparam("storm_theme"),
+        card_not_before=bindparam("card_not_before"),
     )
 )
 
@@ -230,7 +231,11 @@ def write_triage(session: Session, rows: list[dict[str, Any]]) -> None:
     """`new -> open` with the judgement, drafts and where it is shown (`card_status` pending, or
     summary in a storm), in one batch; each row keeps its `new` guard."""
     session.execute(
-        _TRIAGED, [{"card_status": CARD_PENDING, "storm_id": None, "storm_theme": None, **r} for r in rows]
+        _TRIAGED,
+        [
+            {"card_status": CARD_PENDING, "storm_id": None, "storm_theme": None, "card_not_before": None, **r}
+            for r in rows
+        ],
     )
 
 

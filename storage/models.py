@@ -186,6 +186,7 @@ class Mention(Base):
     card_claimed_at: Mapped[datetime | None]
     card_attempts: Mapped[int] = mapped_column(Integer, default=0)
     card_error: Mapped[str | None] = mapped_column(Text)
+    card_not_before: Mapped[datetime | None]  # held back: its thread may be turning into a storm
 
     # the public response
     reply_status: Mapped[str] = mapped_column(String(16), default=REPLY_NONE)

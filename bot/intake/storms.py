@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from bot.intake.training import current_classifier
 from handlers.classifier import Classifier
 from handlers.storms import (
     BASELINE_DAYS,
+    HOLD,
     WINDOW,
     Placement,
     StormRule,
@@ -52,6 +53,7 @@ def current_rule(session: Session) -> StormRule | None:
 class Watched:
     started: list[int]
     ended: list[int]
+    warming: set[tuple[int, str]] = field(default_factory=set)  # (account, thread) a third of the way
 
 
 def watch(ctx: Context) -> Watched:
@@ -84,6 +86,8 @@ def watch(ctx: Context) -> Watched:
             return result
         for (account_id, thread_key), count in sorted(activity.threads.items()):
             normal = normal_rate(baseline.get(account_id, 0))
+            if (account_id, thread_key) not in storming and rule.warming(count, normal):
+                result.warming.add((account_id, thread_key))
             if (account_id, thread_key) in storming or not rule.starts(count, normal):
                 continue
             entered = _enter(session, classifier, rule, account_id, thread_key, activity, count, normal, now)
@@ -95,6 +99,8 @@ def watch(ctx: Context) -> Watched:
                 continue
             outside = _outside_thread_storms(account_id, activity, storming)
             normal = normal_rate(baseline.get(account_id, 0))
+            if rule.warming(outside, normal):
+                result.warming.add((account_id, storms.ACCOUNT_WIDE))
             if rule.starts(outside, normal):
                 entered = _enter(
                     session, classifier, rule, account_id, storms.ACCOUNT_WIDE, activity, outside, normal, now
@@ -194,13 +200,29 @@ class Shown:
     card_status: str
     theme: int | None = None
     repeats: int | None = None
+    not_before: datetime | None = None  # the card waits: its thread is warming up
 
 
 def placements(
-    session: Session, arrivals: Sequence[Arrival], vectors: Sequence[object | None]
+    session: Session,
+    arrivals: Sequence[Arrival],
+    vectors: Sequence[object | None],
+    warming: set[tuple[int, str]] | None = None,
+    now: datetime | None = None,
 ) -> dict[int, Shown]:
-    """For each mention: its storm (if any), and whether it gets a card or joins the summary."""
+    """For each mention: its storm (if any), and whether it gets a card or joins the summary; the
+    ordinary posts of a thread (or account) that is warming up get a card that waits HOLD."""
     shown = {a.id: Shown(None, CARD_PENDING) for a in arrivals}
+    if warming and now is not None:
+        for a in arrivals:
+            if (
+                not a.urgent
+                and a.category != "question"
+                and (
+                    (a.account_id, a.thread_key) in warming or (a.account_id, storms.ACCOUNT_WIDE) in warming
+                )
+            ):
+                shown[a.id] = Shown(None, CARD_PENDING, not_before=now + HOLD)
     current = storms.active(session)
     if not current:
         return shown

@@ -144,12 +144,13 @@ def triage_pending(ctx: Context, limit: int = 500, after_chunk: Callable[[], obj
     """
     done = 0
     while done < limit:
+        warming: set[tuple[int, str]] = set()
         try:
-            watch(ctx)
+            warming = watch(ctx).warming
         except Exception:
             log.exception("storm detection failed; triage goes on without it")
         size = min(CHUNK, limit - done)
-        won, read = _triage_chunk(ctx, size)
+        won, read = _triage_chunk(ctx, size, warming)
         done += won
         if won and after_chunk is not None:
             after_chunk()
@@ -160,7 +161,7 @@ def triage_pending(ctx: Context, limit: int = 500, after_chunk: Callable[[], obj
     return done
 
 
-def _triage_chunk(ctx: Context, size: int) -> tuple[int, int]:
+def _triage_chunk(ctx: Context, size: int, warming: set[tuple[int, str]]) -> tuple[int, int]:
     """(mentions this call triaged, mentions it read)."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
@@ -174,7 +175,7 @@ def _triage_chunk(ctx: Context, size: int) -> tuple[int, int]:
         for row, triage, vector in zip(rows, triages, vectors, strict=True)
     ]
     with ctx.transaction() as session:
-        won = _write(session, writes, now)
+        won = _write(session, writes, now, warming)
     return won, len(rows)
 
 
@@ -186,7 +187,9 @@ class _Judgement:
     vector: Any
 
 
-def _write(session: Session, writes: Sequence[_Judgement], now: datetime) -> int:
+def _write(
+    session: Session, writes: Sequence[_Judgement], now: datetime, warming: set[tuple[int, str]] | None = None
+) -> int:
     """Claim the rows still `new`, write them in one batch and audit them; returns how many.
 
     The claim is what makes a row triaged once: on PostgreSQL, `FOR UPDATE SKIP LOCKED` leaves
@@ -211,7 +214,7 @@ def _write(session: Session, writes: Sequence[_Judgement], now: datetime) -> int
         )
         for w in writes
     ]
-    shown = placements(session, arrivals, [w.vector for w in writes])
+    shown = placements(session, arrivals, [w.vector for w in writes], warming, now)
     rows = [
         {
             "mention_id": w.row.id,
@@ -225,6 +228,7 @@ def _write(session: Session, writes: Sequence[_Judgement], now: datetime) -> int
             "card_status": shown[w.row.id].card_status,
             "storm_id": shown[w.row.id].storm_id,
             "storm_theme": shown[w.row.id].theme,
+            "card_not_before": shown[w.row.id].not_before,
         }
         for w in writes
     ]

@@ -147,7 +147,7 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
         ctx.state(_NoChannel).logged = False
         sweep = sweep or Sweep()
         stale = cards.stale_claims(session, now - STALE_CLAIM, limit, sweep.tried)
-        waiting = cards.waiting(session, max(0, limit - len(stale)), sweep.tried)
+        waiting = cards.waiting(session, max(0, limit - len(stale)), sweep.tried, now)
     posted = 0
     try:
         for mention_id, claimed_at, attempts in stale:

@@ -45,10 +45,14 @@ def test_a_burst_on_one_post_starts_a_storm_and_calm_ends_it(ctx: Context, clock
         post = viral_post(w)
         replies(w, post, angry(5), clock.now() - timedelta(minutes=3))
         turn(w)
-        assert storms_of(ctx) == []  # five replies are no storm: five cards
-        assert event_types(w) == ["twoway_card"] * 5
+        assert storms_of(ctx) == []  # five replies are no storm,
+        assert event_types(w) == []  # but a third of the way: their cards wait to see whether it grows
+        clock.advance(seconds=31)
+        turn(w)
+        assert storms_of(ctx) == []
+        assert event_types(w) == ["twoway_card"] * 5  # it did not: five cards
 
-        clock.advance(minutes=2)
+        clock.advance(minutes=1)
         replies(w, post, angry(20), clock.now() - timedelta(minutes=1))
         turn(w)
         [storm] = storms_of(ctx)
@@ -223,3 +227,21 @@ def test_the_summary_card_is_redrawn_at_most_every_few_seconds(ctx: Context, clo
         with ctx.transaction() as session:
             total = len(list(session.scalars(select(Mention.id).where(Mention.storm_id == storm.id))))
         assert f"*{total}* mentions" in w.fake.message(REVIEW, ts).blocks[1]["text"]["text"]
+
+
+def test_a_thread_warming_up_holds_its_ordinary_cards_and_the_storm_then_gathers_them(
+    ctx: Context, clock: FakeClock
+) -> None:
+    with world(ctx) as w:
+        set_threshold(ctx, minimum=10)
+        post = viral_post(w)
+        replies(w, post, [*angry(6), QUESTIONS[0]], clock.now() - timedelta(seconds=30))
+        turn(w)
+        assert event_types(w) == ["twoway_card"]  # the question does not wait
+        clock.advance(seconds=10)
+        replies(w, post, angry(10), clock.now() - timedelta(seconds=5))
+        turn(w)
+        assert event_types(w) == ["twoway_card", "twoway_storm", "twoway_summary"]
+        rows = mentions_of(ctx)
+        assert sorted(m.card_status for m in rows) == ["posted"] + ["summary"] * 16
+        assert len(audit(ctx, "gathered")) == 6  # the held ones, moved onto the summary card

@@ -136,10 +136,11 @@ def test_the_storm_queue_lists_its_open_posts_with_reply_and_dismiss_as_on_a_car
 
 
 def test_reply_to_one_post_from_the_summary_card_goes_out_once(ctx: Context, clock: FakeClock) -> None:
-    with storming(ctx, clock, angry_posts=12) as (w, storm):
+    with storming(ctx, clock, angry_posts=12, questions=0, urgent=0) as (w, storm):
         card = summary_card(w, storm.id)
         block_id, element = find_element(card.blocks, "edit_reply")
         mention_id = int(element["value"])
+        assert next(m for m in mentions_of(ctx) if m.id == mention_id).card_status == "summary"
         w.h.click(card, "edit_reply", user_id=OFFICER)
         view = w.fake.views_opened[-1]["view"]
         metadata = json.loads(view["private_metadata"])

@@ -74,12 +74,16 @@ def upgrade() -> None:
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("storm_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("storm_theme", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("card_not_before", storage.types.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.create_index("ix_mentions_storm", ["storm_id", "state"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.drop_index("ix_mentions_storm")
+        batch_op.drop_column("card_not_before")
         batch_op.drop_column("storm_theme")
         batch_op.drop_column("storm_id")
 
