@@ -212,7 +212,9 @@ def placements(
 ) -> dict[int, Shown]:
     """For each mention: its storm (if any), and whether it gets a card or joins the summary; the
     ordinary posts of a thread (or account) that is warming up get a card that waits HOLD."""
-    shown = {a.id: Shown(None, CARD_PENDING) for a in arrivals}
+    # A mention taken into a storm that has ended before triage reached it keeps its storm for the
+    # record, and gets a card of its own.
+    shown = {a.id: Shown(a.storm_id, CARD_PENDING) for a in arrivals}
     if warming and now is not None:
         for a in arrivals:
             if (
@@ -222,7 +224,7 @@ def placements(
                     (a.account_id, a.thread_key) in warming or (a.account_id, storms.ACCOUNT_WIDE) in warming
                 )
             ):
-                shown[a.id] = Shown(None, CARD_PENDING, not_before=now + HOLD)
+                shown[a.id] = Shown(a.storm_id, CARD_PENDING, not_before=now + HOLD)
     current = storms.active(session)
     if not current:
         return shown

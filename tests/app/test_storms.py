@@ -32,7 +32,7 @@ from tests.support.storms import (
     turn,
     viral_post,
 )
-from tests.support.world import REVIEW, World, world
+from tests.support.world import OFFICER, REVIEW, World, world
 
 
 def summary_updates(w: World, ts: str) -> list[dict[str, Any]]:
@@ -245,3 +245,14 @@ def test_a_thread_warming_up_holds_its_ordinary_cards_and_the_storm_then_gathers
         rows = mentions_of(ctx)
         assert sorted(m.card_status for m in rows) == ["posted"] + ["summary"] * 16
         assert len(audit(ctx, "gathered")) == 6  # the held ones, moved onto the summary card
+
+
+def test_status_names_the_storms_going_on(ctx: Context, clock: FakeClock) -> None:
+    with world(ctx) as w:
+        set_threshold(ctx, minimum=10)
+        post = viral_post(w)
+        replies(w, post, angry(12), clock.now() - timedelta(minutes=2))
+        turn(w)
+        [storm] = storms_of(ctx)
+        text = " ".join(w.h.ephemeral_texts(w.h.command("status", OFFICER)))
+        assert f"Storms now: storm #{storm.id} on post {post['id']}" in text
