@@ -57,7 +57,7 @@ from bot.intake.accounts import register_env_accounts  # noqa: E402
 from bot.slack.client import make_web_client  # noqa: E402
 from bot.slack.pace import Pacer  # noqa: E402
 from bot.supervision.export import day_bounds, records  # noqa: E402
-from storage import migrate  # noqa: E402
+from storage import keys, migrate  # noqa: E402
 from storage import settings as stored_settings  # noqa: E402
 from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, NEW, Mention, StormMessage  # noqa: E402
 from tests.support.fakes.graph_api import FakeGraph  # noqa: E402
@@ -360,6 +360,9 @@ def main() -> int:
     parser.add_argument("--poll-seconds", type=int, default=10)
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--card", type=Path, help="write the summary card's final Block Kit JSON here")
+    parser.add_argument(
+        "--no-storms", action="store_true", help="storm detection off: one card per comment, for comparison"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     comments = storm(args.comments, args.seconds)
@@ -385,6 +388,8 @@ def main() -> int:
         with ctx.transaction() as session:
             for key, value in AGENCY.items():
                 stored_settings.put(session, key, value, "bench", datetime.now(UTC))
+            if args.no_storms:
+                stored_settings.put(session, keys.STORM_THRESHOLD, False, "bench", datetime.now(UTC))
         ctx.slack = make_web_client(settings)
         pacer = ctx.state(Pacer)
         usage0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -393,7 +398,7 @@ def main() -> int:
         parent.send("go")
         started = parent.recv()
         done_at = None
-        deadline = time.time() + args.seconds + 600
+        deadline = time.time() + args.seconds + (1800 if args.no_storms else 600)
         while time.time() < deadline:
             time.sleep(1.0)
             parent.send("status")
@@ -416,7 +421,7 @@ def main() -> int:
         platforms.join(30)
         report = judge(ctx, results, started, post_id, comments)
         if args.card:
-            [summary] = [m for m in results["messages"] if m["type"] == "twoway_summary"]
+            summary = next(m for m in results["messages"] if m["type"] == "twoway_summary")
             card = {"text": summary["text"], "blocks": summary["blocks"], "metadata": summary["payload"]}
             args.card.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         cpu = (usage.ru_utime - usage0.ru_utime) + (usage.ru_stime - usage0.ru_stime)
