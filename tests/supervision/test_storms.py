@@ -3,6 +3,7 @@ public-records export show every one of them."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from bot.core.context import Context
 from bot.review.replies import send_reply
 from bot.review.summary import dismiss_rest
 from bot.slack.commands import CommandReply, run_command
-from bot.supervision.digest import report_blocks
+from bot.supervision.digest import report_blocks, tick
 from bot.supervision.export import day_bounds, records
 from storage.metrics import build_report
 from tests.conftest import FakeClock
@@ -118,3 +119,20 @@ def test_the_export_holds_every_storm_mention_with_where_it_was_shown_and_each_d
             assert event["details"] == {"reason": "spam", "storm_id": storm.id, "from_summary": True}
             assert event["actor"] == SUPERVISOR
         assert datetime(2026, 11, 20, tzinfo=UTC) <= min(m.created_at for m in rows)
+
+
+def test_the_daily_digest_posted_the_next_morning_has_the_storm_line(ctx: Context, clock: FakeClock) -> None:
+    with storming(ctx, clock, angry_posts=15, questions=1, urgent=1) as (w, storm):
+        gathered = [m for m in mentions_of(ctx) if m.card_status == "summary"]
+        dismiss_rest(ctx, storm.id, "not_needed", SUPERVISOR)
+        clock.current = datetime(2026, 11, 21, 8, 0, 30, tzinfo=UTC)
+        assert tick(ctx) == ["daily"]
+        [digest] = [
+            m for m in w.fake.messages(REVIEW) if (m.metadata or {}).get("event_type") == "twoway_digest"
+        ]
+        text = json.dumps(digest.blocks, ensure_ascii=False)
+        assert "*17* mentions" in text
+        assert (
+            f"*1 storm*: 17 of these mentions · 2 with cards of their own · {len(gathered)} gathered" in text
+        )
+        assert f"({len(gathered)} dismissed from there, 0 still open, not counted as overdue)" in text
