@@ -38,10 +38,10 @@ def _storm_checked(ctx: Context, click: Click, storm_id: int, role: Role, doing:
         require(session, click.user, role, doing)
         if storms.get(session, storm_id) is None:
             raise UserError(f"There is no storm #{storm_id}. Nothing was changed.")
-        if click.from_message:
-            where = (click.container.get("channel_id"), click.container.get("message_ts"))
-            if storms.summary_at(session, *where) != storm_id:
-                raise UserError(NOT_THIS_CARD)
+        # The select exists only on the summary card: a click from anywhere else is not one.
+        where = (click.container.get("channel_id"), click.container.get("message_ts"))
+        if not click.from_message or storms.summary_at(session, *where) != storm_id:
+            raise UserError(NOT_THIS_CARD)
 
 
 def on_queue(ctx: Context, click: Click) -> Answer:

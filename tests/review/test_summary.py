@@ -252,3 +252,22 @@ def test_a_question_asked_again_is_gathered_and_counted_on_the_first_ones_card(
         repeats = next(b for b in summary_card(w, storm.id).blocks if b.get("block_id") == "storm:repeats")
         assert "asked *2* more times" in repeats["text"]["text"]
         assert "its card>" in repeats["text"]["text"]
+
+
+def test_a_dismiss_the_rest_that_claims_to_come_from_an_ephemeral_message_changes_nothing(
+    ctx: Context, clock: FakeClock
+) -> None:
+    with storming(ctx, clock, angry_posts=12) as (w, storm):
+        result = w.h.sender.click(
+            "storm_dismiss",
+            user_id=SUPERVISOR,
+            channel=REVIEW,
+            message_ts="1.000001",
+            block_id=f"s:{storm.id}",
+            selected_option="spam",
+            element_type="static_select",
+            ephemeral=True,
+        )
+        w.h.wait()
+        assert "doesn't belong to this card" in told(w, result)[0]["text"]
+        assert all(m.state == "open" for m in mentions_of(ctx))
