@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -376,22 +375,6 @@ def redraw_summaries(ctx: Context, storm_id: int | None = None) -> int:
             with ctx.transaction() as session:
                 storms.undo_redraw(session, item, now)
     return redrawn
-
-
-@dataclass(frozen=True)
-class Located:
-    """Where a storm's summary card is."""
-
-    channel: str
-    ts: str
-
-
-def summary_of(ctx: Context, storm_id: int) -> Located | None:
-    with ctx.transaction() as session:
-        row = storms.message(session, storm_id, storms.SUMMARY)
-        if row is None or not row.channel or not row.ts:
-            return None
-        return Located(row.channel, row.ts)
 
 
 # -- what staff do from the summary card ------------------------------------------------------------
