@@ -41,6 +41,7 @@ check: lint types test
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/slack.py
+	$(BIN)/python bench/storm.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/classifier.py --agency

@@ -216,6 +216,14 @@ def _block_from(state: dict[str, Any]) -> _Block:
     return _Block(params, state["vocabulary"], np.asarray(state["idf"], dtype=np.float64))
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A batch's triage, and the sentence vector of each text (rows in the same order)."""
+
+    triages: list[Triage]
+    vectors: Float
+
+
 class Classifier:
     """A fitted model: n-gram blocks, cue scaling and linear weights per category, and for an
     agency model the layer learnt from the staff's labels on top."""
@@ -265,6 +273,16 @@ class Classifier:
 
     def classify_many(self, texts: Sequence[str]) -> list[Triage]:
         return self._judge(list(texts), [None] * len(texts))
+
+    def judge(self, texts: Sequence[str], parents: Sequence[str | None]) -> Judged:
+        """Judge a batch (replies with the post they answer) and keep the sentence vectors
+        computed on the way, which group a storm's posts into themes (`handlers.themes`)."""
+        vectors = self._vectors.encode(list(texts))
+        return Judged(self._judge(list(texts), list(parents), vectors), vectors)
+
+    def vectors(self, texts: Sequence[str]) -> Float:
+        """The sentence vectors triage judges with, one unit row per text."""
+        return self._vectors.encode(list(texts))
 
     def probabilities(self, texts: Sequence[str]) -> Float:
         """Rows of P(category) in the order of `self.classes`, before any guard."""
@@ -318,9 +336,11 @@ class Classifier:
         """The base model under an agency layer (itself when there is none)."""
         return self if self.layer is None else self.with_layer(None)
 
-    def _judge(self, texts: list[str], parents: list[str | None]) -> list[Triage]:
+    def _judge(
+        self, texts: list[str], parents: list[str | None], vectors: Float | None = None
+    ) -> list[Triage]:
         cues = _cues(texts)
-        vectors = self._vectors.encode(texts)
+        vectors = self._vectors.encode(texts) if vectors is None else vectors
         with _one_thread():
             grams = self._grams(texts)
         probabilities = self._probabilities(texts, cues, vectors, grams)

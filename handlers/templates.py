@@ -27,7 +27,10 @@ PLACEHOLDERS: dict[str, str] = {
 }
 # What `/twoway set` stores for each agency placeholder (the others come from the mention).
 AGENCY_VARIABLES = ("agency_name", "phone", "website", "records_url")
-TEMPLATE_CATEGORIES = ("compliment", "question", "criticism", "other", "urgent")
+TEMPLATE_CATEGORIES = ("compliment", "question", "criticism", "other", "urgent", "statement", "pinned")
+# A storm's summary card drafts one public statement and one pinned reply: they answer everyone,
+# so they may use the agency's placeholders only.
+STORM_CATEGORIES = ("statement", "pinned")
 URGENT_LEAD = "If this is an emergency, call 911 now."
 MAX_TEMPLATE_LENGTH = 2000
 
@@ -80,6 +83,14 @@ def validate_template(text: str) -> None:
     leftover = _TOKEN.sub("", text)
     if "{" in leftover or "}" in leftover:
         raise TemplateError("a `{` or `}` is not part of a placeholder such as `{phone}`; check the braces")
+
+
+def validate_for_everyone(text: str) -> None:
+    """A statement or pinned reply answers everyone: no placeholder about one author."""
+    personal = [name for name in placeholders_in(text) if name not in AGENCY_VARIABLES]
+    if personal:
+        named = ", ".join(f"`{{{name}}}`" for name in personal)
+        raise TemplateError(f"a statement or pinned reply answers everyone, so it cannot use {named}")
 
 
 def known_placeholders() -> str:
@@ -139,6 +150,8 @@ def parse_pack(raw: object) -> tuple[TemplateSpec, ...]:
         validate_template(text)
         if category == "urgent" and not text.startswith(URGENT_LEAD):
             raise TemplateError(f"urgent template {key!r} must start with {URGENT_LEAD!r}")
+        if category in STORM_CATEGORIES:
+            validate_for_everyone(text)
         keys.add(key)
         exclusive = item.get("exclusive", False) is True
         if exclusive and not hints:

@@ -35,6 +35,7 @@ class Action(StrEnum):
     EXPORTED = "exported"
     FAQ_ADDED = "faq_added"
     FAQ_REMOVED = "faq_removed"
+    GATHERED = "gathered"  # an item already triaged, moved onto its storm's summary card
     LIKE_FAILED = "like_failed"
     LIKE_REQUESTED = "like_requested"
     LIKED = "liked"
@@ -56,6 +57,11 @@ class Action(StrEnum):
     SETTING_CHANGED = "setting_changed"
     SLACK_APP_UNINSTALLED = "slack_app_uninstalled"
     SLACK_TOKENS_REVOKED = "slack_tokens_revoked"
+    STORM_DISMISSED = "storm_dismissed"  # "dismiss the rest" on a summary card (each item: dismissed)
+    STORM_ENDED = "storm_ended"
+    STORM_MESSAGE_FAILED = "storm_message_failed"
+    STORM_MESSAGE_POSTED = "storm_message_posted"
+    STORM_STARTED = "storm_started"
     TEMPLATE_ADDED = "template_added"
     TEMPLATE_REMOVED = "template_removed"
     TRIAGED = "triaged"

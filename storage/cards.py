@@ -7,33 +7,55 @@ last read the row.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import UTC, datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTED, CARD_POSTING, Correction, Mention, Reply
 
+NEVER = datetime.max.replace(tzinfo=UTC)  # no `now` given: a held card counts as due
 
-def stale_claims(session: Session, before: datetime, limit: int) -> list[Row[int, datetime | None, int]]:
+
+def stale_claims(
+    session: Session, before: datetime, limit: int, exclude: Collection[int] = ()
+) -> list[Row[int, datetime | None, int]]:
     """(id, claimed at, attempts) of cards claimed before `before` and never settled (a crash)."""
     return list(
         session.execute(
             select(Mention.id, Mention.card_claimed_at, Mention.card_attempts)
-            .where(Mention.card_status == CARD_POSTING, Mention.card_claimed_at < before)
+            .where(
+                Mention.card_status == CARD_POSTING,
+                Mention.card_claimed_at < before,
+                Mention.id.not_in(list(exclude)),
+            )
             .order_by(Mention.id)
             .limit(limit)
         )
     )
 
 
-def waiting(session: Session, limit: int) -> list[Row[int, datetime | None, str | None, int]]:
-    """(id, claimed at, error, attempts) of cards pending or failed, oldest mention first."""
+def waiting(
+    session: Session, limit: int, exclude: Collection[int] = (), now: datetime | None = None
+) -> list[Row[int, datetime | None, str | None, int]]:
+    """(id, claimed at, error, attempts) of cards pending or failed: urgent first, then questions,
+    then the rest; newest first within each, so a backlog never hides what is happening now."""
     return list(
         session.execute(
             select(Mention.id, Mention.card_claimed_at, Mention.card_error, Mention.card_attempts)
-            .where(Mention.card_status.in_((CARD_PENDING, CARD_FAILED)))
-            .order_by(Mention.ingested_at, Mention.id)
+            .where(
+                Mention.card_status.in_((CARD_PENDING, CARD_FAILED)),
+                Mention.id.not_in(list(exclude)),
+                # held while its thread may be turning into a storm
+                or_(Mention.card_not_before.is_(None), Mention.card_not_before <= (now or NEVER)),
+            )
+            .order_by(
+                Mention.urgent.desc(),
+                case((Mention.category == "question", 0), else_=1),
+                Mention.created_at.desc(),
+                Mention.id.desc(),
+            )
             .limit(limit)
         )
     )

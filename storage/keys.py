@@ -11,6 +11,7 @@ SLA_PREFIX: Final = "sla."  # `sla.<category>` and `sla.urgent`: seconds, or Non
 SLA_QUIET: Final = "sla.quiet"  # {"start": "22:00", "end": "07:00"}
 DIGEST_DAILY: Final = "digest.daily"  # {"time": "08:00"}, or False when off
 DIGEST_WEEKLY: Final = "digest.weekly"  # {"day": "mon", "time": "08:00"}, or False when off
+STORM_THRESHOLD: Final = "storm_threshold"  # {"multiple": 10, "minimum": 30}, or False when off
 
 
 def sla(category: str) -> str:

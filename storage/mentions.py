@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -161,12 +161,17 @@ def get(session: Session, mention_id: int, for_update: bool = False) -> Mention 
     return session.get(Mention, mention_id, with_for_update=for_update)
 
 
-# id, text, parent_text, platform, author_handle, author_name
-Untriaged = Row[int, str, str | None, str, str, str]
+# id, text, parent_text, platform, author_handle, author_name, account_id, thread, created_at, storm_id
+Untriaged = Row[int, str, str | None, str, str, str, int, str, datetime, int | None]
 
 
 def untriaged(session: Session, limit: int) -> list[Untriaged]:
-    """Mentions still `new`, oldest first: what a triage sweep reads."""
+    """Mentions still `new`, newest first: what a triage sweep reads.
+
+    Newest first because a backlog is triaged a chunk at a time and each chunk's cards go out
+    while the next is judged: what was just posted (an emergency happening now) must not wait
+    behind yesterday's comments.
+    """
     return list(
         session.execute(
             select(
@@ -176,9 +181,13 @@ def untriaged(session: Session, limit: int) -> list[Untriaged]:
                 Mention.platform,
                 Mention.author_handle,
                 Mention.author_name,
+                Mention.account_id,
+                func.coalesce(Mention.conversation_id, Mention.external_id),
+                Mention.created_at,
+                Mention.storm_id,
             )
             .where(Mention.state == NEW)
-            .order_by(Mention.id)
+            .order_by(Mention.created_at.desc(), Mention.id.desc())
             .limit(limit)
         ).all()
     )
@@ -210,14 +219,24 @@ _TRIAGED = (
         drafts=bindparam("drafts"),
         triaged_at=bindparam("triaged_at"),
         state=OPEN,
-        card_status=CARD_PENDING,
+        card_status=bindparam("card_status"),
+        storm_id=bindparam("storm_id"),
+        storm_theme=bindparam("storm_theme"),
+        card_not_before=bindparam("card_not_before"),
     )
 )
 
 
 def write_triage(session: Session, rows: list[dict[str, Any]]) -> None:
-    """`new -> open` with the judgement and drafts, in one batch; each row keeps its `new` guard."""
-    session.execute(_TRIAGED, rows)
+    """`new -> open` with the judgement, drafts and where it is shown (`card_status` pending, or
+    summary in a storm), in one batch; each row keeps its `new` guard."""
+    session.execute(
+        _TRIAGED,
+        [
+            {"card_status": CARD_PENDING, "storm_id": None, "storm_theme": None, "card_not_before": None, **r}
+            for r in rows
+        ],
+    )
 
 
 def to_domain(row: Mention) -> domain.Mention:

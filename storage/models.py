@@ -44,6 +44,7 @@ class CardStatus(StrEnum):
     POSTING = "posting"  # claimed by one sweep; posted or not, the outcome is being recorded
     POSTED = "posted"
     FAILED = "failed"  # Slack refused or did not answer; `card_error` says which
+    SUMMARY = "summary"  # no card of its own: shown on its storm's summary card (see `Storm`)
 
 
 class ReplyStatus(StrEnum):
@@ -78,7 +79,13 @@ class Role(StrEnum):
 
 # The short names the code has always used, bound to the enum members.
 NEW, OPEN, REPLIED, DISMISSED = MentionState
-CARD_PENDING, CARD_POSTING, CARD_POSTED, CARD_FAILED = CardStatus
+CARD_PENDING, CARD_POSTING, CARD_POSTED, CARD_FAILED = (
+    CardStatus.PENDING,
+    CardStatus.POSTING,
+    CardStatus.POSTED,
+    CardStatus.FAILED,
+)
+CARD_SUMMARY = CardStatus.SUMMARY
 REPLY_NONE, REPLY_SENDING, REPLY_SENT, REPLY_FAILED, REPLY_UNKNOWN, REPLY_MANUAL = ReplyStatus
 ACCOUNT_OK, ACCOUNT_NEEDS_ATTENTION, ACCOUNT_RATE_LIMITED, ACCOUNT_ERROR = AccountStatus
 # A reply in one of these states blocks any other reply to the same mention.
@@ -157,6 +164,7 @@ class Mention(Base):
         ),
         # "Overdue now" and the SLA sweep: open items by category, urgency and age.
         Index("ix_mentions_overdue", "state", "category", "urgent", "ingested_at"),
+        Index("ix_mentions_storm", "storm_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -195,6 +203,7 @@ class Mention(Base):
     card_claimed_at: Mapped[datetime | None]
     card_attempts: Mapped[int] = mapped_column(Integer, default=0)
     card_error: Mapped[str | None] = mapped_column(Text)
+    card_not_before: Mapped[datetime | None]  # held back: its thread may be turning into a storm
 
     # the public response
     reply_status: Mapped[str] = mapped_column(String(16), default=REPLY_NONE)
@@ -212,6 +221,64 @@ class Mention(Base):
     dismissed_by: Mapped[str | None] = mapped_column(String(32))
     dismissed_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]  # seen deleted on the platform
+
+    # storms: the storm the mention arrived in (whatever its card), and its theme there
+    storm_id: Mapped[int | None] = mapped_column(Integer)
+    storm_theme: Mapped[int | None] = mapped_column(Integer)
+
+
+class Storm(Base):
+    """A burst of mentions on one thread (or across one account) far above the account's normal.
+
+    One active storm per (account, thread): `thread_key` is the post or conversation id, or ""
+    for a storm across the whole account; the partial unique index makes entering it happen once.
+    """
+
+    __tablename__ = "storms"
+    __table_args__ = (
+        Index(
+            "uq_storms_one_active",
+            "account_id",
+            "thread_key",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    thread_key: Mapped[str] = mapped_column(String(64))
+    post_text: Mapped[str | None] = mapped_column(Text)  # an excerpt of the post everyone answers
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    level: Mapped[int] = mapped_column(Integer)  # mentions in a window that started it
+    normal: Mapped[float] = mapped_column(Float)  # the account's normal per window then
+    peak: Mapped[int] = mapped_column(Integer)  # the most mentions seen in one window
+    version: Mapped[int] = mapped_column(Integer, default=0)  # +1 whenever its summary card would change
+    themes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # handlers.themes.Themes.to_json()
+
+
+class StormMessage(Base):
+    """A message of a storm in the review channel: its start notice, its summary card, its end
+    notice. The unique key and the claim (`status`, `attempts`) make each appear once; the
+    summary card is then redrawn in place, at most every few seconds (`drawn_at`)."""
+
+    __tablename__ = "storm_messages"
+    __table_args__ = (UniqueConstraint("storm_id", "kind", name="uq_storm_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storm_id: Mapped[int] = mapped_column(ForeignKey("storms.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # started | summary | ended
+    status: Mapped[str] = mapped_column(String(16), default=CARD_PENDING)  # as a card's status
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    drawn_at: Mapped[datetime | None]  # the summary as last posted or redrawn
+    drawn_version: Mapped[int] = mapped_column(Integer, default=0)  # the storm's version it shows
 
 
 class Reply(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import keys, settings
-from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, OPEN, Mention
+from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, CARD_SUMMARY, OPEN, Mention
 
 # SLA keys: the four categories plus "urgent", which applies to any urgent item.
 SLA_KEYS = ("urgent", "question", "criticism", "compliment", "other")
@@ -85,6 +85,9 @@ class QueueItem:
     author_handle: str
     author_name: str
     text: str
+    url: str = ""
+    storm_id: int | None = None
+    on_summary: bool = False  # shown on its storm's summary card, not a card of its own
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,19 @@ class QueuePage:
     total: int
     page: int
     pages: int
+    on_summaries: int = 0  # of `total`, the items shown on storm summary cards
 
 
 def unanswered(
-    session: Session, which: str, user: str | None = None, page: int = 1, page_size: int = PAGE_SIZE
+    session: Session,
+    which: str,
+    user: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    storm_id: int | None = None,
 ) -> QueuePage:
-    """Open mentions, oldest first; `which` is mine (assigned to `user`), unassigned or all."""
+    """Open mentions, oldest first; `which` is mine (assigned to `user`), unassigned or all;
+    `storm_id` keeps one storm's."""
     if which not in QUEUE_FILTERS:
         raise ValueError(f"unknown queue filter {which!r}")
     where: list[ColumnElement[bool]] = [Mention.state == OPEN]
@@ -107,7 +117,15 @@ def unanswered(
         where.append(Mention.assignee == (user or ""))
     elif which == "unassigned":
         where.append(Mention.assignee.is_(None))
+    if storm_id is not None:
+        where.append(Mention.storm_id == storm_id)
     total = session.scalar(select(func.count()).select_from(Mention).where(*where)) or 0
+    on_summaries = (
+        session.scalar(
+            select(func.count()).select_from(Mention).where(*where, Mention.card_status == CARD_SUMMARY)
+        )
+        or 0
+    )
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     rows = session.scalars(
@@ -131,10 +149,13 @@ def unanswered(
             author_handle=m.author_handle,
             author_name=m.author_name,
             text=m.text,
+            url=m.url,
+            storm_id=m.storm_id,
+            on_summary=m.card_status == CARD_SUMMARY,
         )
         for m in rows
     ]
-    return QueuePage(which=which, items=items, total=total, page=page, pages=pages)
+    return QueuePage(which=which, items=items, total=total, page=page, pages=pages, on_summaries=on_summaries)
 
 
 def unanswered_count(session: Session) -> int:

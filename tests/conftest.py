@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bot.core.config import Settings
 from bot.core.context import Context
+from bot.slack.pace import Pacer
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Base
@@ -160,4 +161,15 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 def ctx(settings: Settings, engine: Engine, clock: FakeClock) -> Context:
-    return Context(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)
+    context = Context(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)
+    # Slack's pace (a message a second per channel) is real time. Tests about something else post
+    # unpaced (429s are still obeyed); tests about pacing attach a real `Pacer` (`paced(ctx)`).
+    context.attach(Pacer(interval=0))
+    return context
+
+
+def paced(ctx: Context, **options: Any) -> Pacer:
+    """Post at Slack's real pace in this test (or at the pace `options` give)."""
+    pacer = Pacer(**options)
+    ctx.attach(pacer)
+    return pacer

@@ -32,6 +32,7 @@ from storage import settings as stored_settings
 from storage.accounts import all_accounts
 from storage.models import ROLES, Account, Role
 from storage.queue import cards_not_posted, unanswered_count
+from storage.storms import active as active_storms
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,11 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
         health = [health_line(a, poll_seconds, now) for a in accounts]
         unanswered = unanswered_count(session)
         waiting, card_error = cards_not_posted(session)
+        storming = [
+            f"storm #{s.id} on {'the whole account' if not s.thread_key else f'post {public(s.thread_key, 40)}'}"
+            f" since {when(s.started_at, now)} (peak {s.peak:,} in 10 minutes)"
+            for s in active_storms(session)
+        ]
     health += _unidentified(ctx)
     lines = [f"*TwoWay {__version__}*"]
     if channel:
@@ -157,6 +163,8 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
     else:
         lines.append("Review channel: not set; an admin runs `/twoway setup` in the channel to use")
     lines.append(f"Unanswered: {unanswered}")
+    if storming:
+        lines.append(":cyclone: Storms now: " + "; ".join(storming) + " (see their summary cards)")
     if waiting:
         why = f"; Slack last said `{public(card_error, 80)}`" if card_error else ""
         lines.append(f"Cards not in the channel yet: {waiting}{why}")

@@ -1,13 +1,15 @@
 """`/twoway template`, `/twoway faq` and `/twoway set`: what drafts are made of, set from Slack.
 
     /twoway template list [CATEGORY|WORD]
-    /twoway template add CATEGORY TEXT      CATEGORY: compliment|question|criticism|other|urgent
+    /twoway template add CATEGORY TEXT      CATEGORY: compliment|question|criticism|other|urgent,
+                                            or statement|pinned (the drafts of a storm's summary card)
     /twoway template remove ID
     /twoway faq list [WORD]
     /twoway faq add QUESTION | ANSWER       the first `|` separates question and answer
     /twoway faq remove ID
     /twoway set                             shows the agency details drafts use
     /twoway set agency_name|phone|website|records_url VALUE   (VALUE `clear` removes it)
+    /twoway set storm_threshold 10x [MINIMUM] | off | clear   when a burst counts as a storm
 
 Bad arguments raise UserError and change nothing. Everything shown back that an admin or the
 public wrote passes through `escape.public`, so a template can never ping a channel.
@@ -26,17 +28,20 @@ from bot.intake.triage import template_specs
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
 from connectors import registry
+from handlers.storms import StormRule, parse_rule, rule_from_setting
 from handlers.templates import (
     AGENCY_VARIABLES,
+    STORM_CATEGORIES,
     TEMPLATE_CATEGORIES,
     URGENT_LEAD,
     TemplateError,
     default_pack,
     placeholders_in,
+    validate_for_everyone,
     validate_template,
 )
 from handlers.text import length_on
-from storage import faqs, settings, templates
+from storage import faqs, keys, settings, storms, templates
 from storage.models import Role
 
 COMMANDS = Commands()
@@ -45,7 +50,11 @@ TEMPLATE_USAGE = (
     "/twoway template list [CATEGORY|WORD] · /twoway template add CATEGORY TEXT · /twoway template remove ID"
 )
 FAQ_USAGE = "/twoway faq list [WORD] · /twoway faq add QUESTION | ANSWER · /twoway faq remove ID"
-SET_USAGE = "/twoway set · /twoway set agency_name|phone|website|records_url VALUE"
+SET_USAGE = (
+    "/twoway set · /twoway set agency_name|phone|website|records_url VALUE · "
+    "/twoway set storm_threshold 10x [MINIMUM]|off|clear"
+)
+STORM_SETTING = "storm_threshold"
 SHOW_LIMIT = 300  # characters of each template or answer shown in a list
 REPLY_BUDGET = 3800  # the command listener cuts reply text at 3,900 characters
 MAX_QUESTION = 500
@@ -156,9 +165,13 @@ def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
         raise UserError(f"the category is one of {', '.join(TEMPLATE_CATEGORIES)}, then the text")
     try:
         validate_template(text)
+        if category in STORM_CATEGORIES:
+            validate_for_everyone(text)
     except TemplateError as error:
         raise UserError(public(str(error))) from None
     notes = _unset_notes(text, ctx)
+    if category in STORM_CATEGORIES:
+        notes.append("Storm summary cards offer the newest custom one of its kind as their draft.")
     if category == "urgent" and not text.startswith(URGENT_LEAD):
         notes.append(f"Drafts for urgent posts put “{URGENT_LEAD}” in front of it.")
     for spec in registry.PLATFORMS.values():
@@ -168,6 +181,7 @@ def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
             )
     with ctx.transaction() as session:
         row = templates.add(session, category, text, user, ctx.clock.now())
+        storms.touch_active(session)  # a storm's summary card shows the new drafts
     reply = f"Added {category} template `{row.id}`: {public(text, SHOW_LIMIT)}"
     return CommandReply(text="\n".join([reply, *notes]))
 
@@ -178,6 +192,7 @@ def _template_remove(ctx: Context, user: str, template_id: int) -> CommandReply:
         row = templates.remove(session, template_id, user, ctx.clock.now())
         if row is None:
             raise UserError(f"there is no template {template_id}; see `/twoway template list`")
+        storms.touch_active(session)
         kind = "shipped" if row.builtin_key else "custom"
         return CommandReply(
             text=f"Removed {kind} {row.category} template `{template_id}`: {public(row.text, 120)}"
@@ -286,19 +301,58 @@ def set_command(ctx: Context, request: CommandRequest) -> CommandReply:
         for name in AGENCY_VARIABLES:
             value = values.get(name)
             lines.append(f"• `{name}`: {public(str(value), 300) if value else '_not set_'}")
+        lines.append(
+            f"*Storms* (`/twoway set {STORM_SETTING} …`): {_storm_rule_text(values.get(keys.STORM_THRESHOLD))}"
+        )
         return CommandReply(text="\n".join(lines))
     name, value = _first_word(text)
     name, value = name.lower(), value.strip()
+    if name == STORM_SETTING:
+        return _set_storm_threshold(ctx, request.user_id, value)
     if name not in AGENCY_VARIABLES:
-        raise UserError(f"you can set {', '.join(AGENCY_VARIABLES)}")
+        raise UserError(f"you can set {', '.join((*AGENCY_VARIABLES, STORM_SETTING))}")
     if not value:
         raise UserError(f"give a value: `/twoway set {name} VALUE` (or `clear`)")
     now = ctx.clock.now()
     if value.lower() == "clear":
         with ctx.transaction() as session:
             settings.delete(session, name, request.user_id, now)
+            storms.touch_active(session)
         return CommandReply(text=f"Cleared `{name}`. Drafts that use `{{{name}}}` are no longer offered.")
     value = clean_setting(name, value)
     with ctx.transaction() as session:
         settings.put(session, name, value, request.user_id, now)
+        storms.touch_active(session)
     return CommandReply(text=f"Set `{name}` to {public(value, 300)}. New drafts use it.")
+
+
+def _storm_rule_text(stored: object) -> str:
+    rule = rule_from_setting(stored)
+    if rule is None:
+        return "detection is off"
+    default = " (the default)" if rule == StormRule() else ""
+    return f"a thread or account storms at {rule.describe()}{default}"
+
+
+def _set_storm_threshold(ctx: Context, user: str, value: str) -> CommandReply:
+    """`10x`, `10x 40`, `off` or `clear` (back to the default)."""
+    if not value:
+        raise UserError(
+            f"give the threshold: `/twoway set {STORM_SETTING} 10x` (or `10x 40`, `off`, `clear`)"
+        )
+    now = ctx.clock.now()
+    if value.lower() == "clear":
+        with ctx.transaction() as session:
+            settings.delete(session, keys.STORM_THRESHOLD, user, now)
+        return CommandReply(text=f"Storm threshold back to the default: {_storm_rule_text(None)}.")
+    try:
+        rule = parse_rule(value)
+    except ValueError as exc:
+        raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
+    with ctx.transaction() as session:
+        settings.put(session, keys.STORM_THRESHOLD, rule.as_setting() if rule else False, user, now)
+    if rule is None:
+        return CommandReply(
+            text="Storm detection is off: every post gets its own card. Storms going on now end as they calm."
+        )
+    return CommandReply(text=f"Saved: {_storm_rule_text(rule.as_setting())}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.app.pipeline import process
+from bot.app.pipeline import deliver, triage
 from bot.core.config import Settings
 from bot.core.context import Context
 from bot.intake.training import scheduled_retrain
@@ -35,9 +35,11 @@ def every_other_sweep(settings: Settings) -> int:
     return 2 * settings.sweep_seconds
 
 
-# TWOWAY_SWEEP_SECONDS (default 30) sets the pace: cards every sweep, the rest every other one.
+# TWOWAY_SWEEP_SECONDS (default 30) sets the pace: triage every sweep, reminders and digests every
+# other one; Slack's own job runs every 5 s, paced per channel.
 JOBS = (
-    Job("pipeline", process, every_sweep),  # triage new mentions, post or retry cards, account alerts
+    Job("pipeline", triage, every_sweep),  # triage new mentions (also woken by polls that bring some)
+    Job("slack", deliver, 5),  # cards, alerts and storm messages at Slack's pace (also woken by triage)
     Job("sla", sweep, every_other_sweep),  # reminders and escalations
     Job("digest", tick, every_other_sweep),  # daily and weekly digests when due
     Job("retrain", scheduled_retrain, 6 * 3600),  # agency model from corrections

@@ -19,7 +19,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app.jobs import JOBS, every_other_sweep
-from bot.app.pipeline import process
+from bot.app.pipeline import Wakers, process
 from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts, retry_env_accounts
 from bot.intake.polling import enabled_account_ids, poll_account
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 POLL_PREFIX = "poll:"
 MAX_START_SPREAD = 30.0  # seconds over which the first polls of all accounts are spread
 PIPELINE_JOB = "pipeline"
+SLACK_JOB = "slack"
+WOKEN_JOBS = (PIPELINE_JOB, SLACK_JOB)  # jobs that run again at once when woken during a run
 
 
 def _log_failure(what: str, exc: BaseException) -> None:
@@ -61,38 +63,58 @@ def run_poll_job(ctx: Context, account_id: int, scheduler: BackgroundScheduler |
         wake_pipeline(ctx, scheduler)
 
 
-class _Wake(threading.Event):
-    """Set when new mentions arrive while a pipeline sweep runs."""
+class _Wakes:
+    """Per woken job: a flag set when there is new work, and whether a run is under way."""
+
+    def __init__(self) -> None:
+        self.flags = {job: threading.Event() for job in WOKEN_JOBS}
+        self.running = {job: threading.Event() for job in WOKEN_JOBS}
 
 
-def _wake_flag(ctx: Context) -> threading.Event:
-    return ctx.state(_Wake)
+def _wake_flag(ctx: Context, job: str = PIPELINE_JOB) -> threading.Event:
+    return ctx.state(_Wakes).flags[job]
 
 
-def rerun_while_woken(ctx: Context, function: Callable[[Context], object]) -> Callable[[Context], None]:
-    """Sweep again if new mentions arrived during a sweep.
+def rerun_while_woken(
+    ctx: Context, function: Callable[[Context], object], job: str = PIPELINE_JOB
+) -> Callable[[Context], None]:
+    """Run again if new work arrived during a run.
 
-    A wake-up that finds the pipeline running would otherwise be dropped by max_instances=1,
-    and the mentions it announced would wait for the next interval.
+    A wake-up that finds the job running would otherwise be dropped by max_instances=1, and the
+    work it announced would wait for the next interval.
     """
 
     def run(ctx: Context) -> None:
-        flag = _wake_flag(ctx)
-        while True:
-            flag.clear()
-            function(ctx)
-            if not flag.is_set():
-                return
+        flag, running = _wake_flag(ctx, job), ctx.state(_Wakes).running[job]
+        running.set()
+        try:
+            while True:
+                flag.clear()
+                function(ctx)
+                running.clear()  # before the last look: a wake-up after it starts a run itself
+                if not flag.is_set():
+                    return
+                running.set()
+        finally:
+            running.clear()
 
     return run
 
 
-def wake_pipeline(ctx: Context, scheduler: BackgroundScheduler | None) -> None:
-    """Run the pipeline job now (its max_instances=1 keeps sweeps from overlapping); else call it."""
-    job = scheduler.get_job(PIPELINE_JOB) if scheduler is not None and scheduler.running else None
-    if job is not None:
-        _wake_flag(ctx).set()
+def wake_job(ctx: Context, scheduler: BackgroundScheduler | None, job_id: str) -> bool:
+    """Run a woken job now (its max_instances=1 keeps runs from overlapping); False without one."""
+    job = scheduler.get_job(job_id) if scheduler is not None and scheduler.running else None
+    if job is None:
+        return False
+    _wake_flag(ctx, job_id).set()
+    if not ctx.state(_Wakes).running[job_id].is_set():  # a run under way sees the flag and goes again
         job.modify(next_run_time=datetime.now(UTC))
+    return True
+
+
+def wake_pipeline(ctx: Context, scheduler: BackgroundScheduler | None) -> None:
+    """Run the pipeline job now; without a running scheduler, do its work here."""
+    if wake_job(ctx, scheduler, PIPELINE_JOB):
         return
     try:
         process(ctx)
@@ -147,8 +169,27 @@ def sync(ctx: Context, scheduler: BackgroundScheduler) -> None:
     sync_poll_jobs(ctx, scheduler)
 
 
+class _QuietWokenSkips(logging.Filter):
+    """A woken job's interval comes round while a long run (a storm's cards at Slack's pace) is
+    under way: APScheduler skips it and says so at WARNING. That is the design, not trouble: the
+    run under way picks the new work up itself (`rerun_while_woken`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "maximum number of running instances reached" in message
+            and any(f'"{job} (trigger' in message for job in WOKEN_JOBS)
+        )
+
+
+_QUIET = _QuietWokenSkips()
+
+
 def build_scheduler(ctx: Context) -> BackgroundScheduler:
     """The scheduler with every job added, not yet started."""
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if _QUIET not in scheduler_log.filters:
+        scheduler_log.addFilter(_QUIET)
     # misfire_grace_time=None: a run that starts late (slow start-up, a busy machine) still runs,
     # once (coalesce), instead of being skipped until the next interval.
     scheduler = BackgroundScheduler(
@@ -157,8 +198,8 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
     sync_poll_jobs(ctx, scheduler)
     for job in JOBS:
         function = job.run
-        if job.id == PIPELINE_JOB:
-            function = rerun_while_woken(ctx, function)
+        if job.id in WOKEN_JOBS:
+            function = rerun_while_woken(ctx, function, job.id)
         scheduler.add_job(
             guarded(job.id, function, ctx),
             "interval",
@@ -175,6 +216,7 @@ def build_scheduler(ctx: Context) -> BackgroundScheduler:
         name="sync",
         replace_existing=True,
     )
+    ctx.state(Wakers).slack = lambda: _wake_slack(ctx, scheduler)
     return scheduler
 
 
@@ -183,6 +225,11 @@ def poll_soon(ctx: Context, scheduler: BackgroundScheduler, account_id: int) -> 
     job = scheduler.get_job(f"{POLL_PREFIX}{account_id}") if scheduler.running else None
     if job is not None:
         job.modify(next_run_time=datetime.now(UTC))
+
+
+def _wake_slack(ctx: Context, scheduler: BackgroundScheduler) -> None:
+    if not wake_job(ctx, scheduler, SLACK_JOB) and scheduler.running:
+        log.debug("no Slack job to wake")
 
 
 def start_scheduler(ctx: Context) -> BackgroundScheduler:

@@ -7,6 +7,7 @@ from bot.admin import connect, content
 from bot.core.context import Context
 from bot.intake import webhooks
 from bot.review import listeners as review_listeners
+from bot.review import storm_listeners
 from bot.slack import commands
 from bot.slack.app import SlackApp, build_bolt, register_fallbacks
 from bot.slack.serve import Route
@@ -25,6 +26,7 @@ def build_slack(ctx: Context) -> SlackApp:
     """The Bolt app with every feature's listeners; sets `ctx.slack`."""
     slack = build_bolt(ctx)
     review_listeners.register(slack.app, ctx)
+    storm_listeners.register(slack.app, ctx)
     supervision_listeners.register(slack.app, ctx)
     connect.register(slack.app, ctx)
     commands.register(slack.app, ctx, COMMANDS)

@@ -321,7 +321,7 @@ class _Sweep:
             notice = f":double_vertical_bar: {account.label} was paused, so this alert is closed. `/twoway resume` polls it again."
         else:
             notice = f":white_check_mark: {account.label} works again ({when(self.now, self.now)})."
-        sent = outbox.post(outbox.poster(self.ctx), outbox.Message(channel, notice, thread_ts=ts))
+        sent = outbox.paced_post(self.ctx, outbox.Message(channel, notice, thread_ts=ts))
         if sent.outcome is outbox.Outcome.UNKNOWN:
             log.warning("Recovery notice %s: Slack did not answer (%s)", account.id, sent.error)
             return

@@ -1,18 +1,18 @@
 """Triage: classify new mentions, draft replies, and hand them to the card poster.
 
-A sweep reads a batch of `new` mentions in one short transaction, classifies and drafts them
-outside any transaction (no lock is held while the model runs), then, in one more transaction,
-claims the rows that are still `new` and writes them in one batch (see `_write`). Two sweeps at
-once may both do the work for a row, but only one of them claims it, so every mention is
-triaged, audited and carded exactly once. A post the model fails on is shown as "other" with
+A sweep reads a chunk of `new` mentions (newest first) in one short transaction, classifies and
+drafts them outside any transaction (no lock is held while the model runs), then, in one more
+transaction, claims the rows that are still `new` and writes them in one batch (see `_write`).
+Two sweeps at once may both do the work for a row, but only one of them claims it, so every
+mention is triaged, audited and carded exactly once. A post the model fails on is shown as "other" with
 confidence 0 rather than left unseen.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -20,20 +20,22 @@ from sqlalchemy.orm import Session
 
 import domain
 from bot.core.context import Context
+from bot.intake.storms import Arrival, placements, watch
 from bot.intake.training import current_classifier
 from connectors import registry
 from handlers.drafts import DraftMaker, PastReply
 from handlers.faq import FaqEntry
 from handlers.templates import AGENCY_VARIABLES, TemplateSpec, default_pack, shipped
 from handlers.urgency import urgent_reason
-from storage import audit, faqs, mentions, replies_history, settings, templates
+from storage import audit, faqs, mentions, replies_history, settings, storms, templates
 from storage.audit import Action
 from storage.corrections import add_correction
-from storage.models import NEW, Mention
+from storage.models import CARD_SUMMARY, NEW, Mention
 
 log = logging.getLogger(__name__)
 
 _Pending = mentions.Untriaged
+CHUNK = 100  # mentions judged and written at a time; their cards go out while the next are judged
 
 
 def agency_variables(session: Session) -> dict[str, str]:
@@ -91,25 +93,32 @@ def unjudged(text: str, parent_text: str | None) -> domain.Triage:
     return domain.Triage(category="other", confidence=0.0, urgent=reason is not None, urgent_reason=reason)
 
 
-def _classify(ctx: Context, rows: Sequence[_Pending]) -> list[domain.Triage]:
-    """Judge a batch at once; replies, and a batch the model fails on, one by one."""
-
+def _classify(ctx: Context, rows: Sequence[_Pending]) -> tuple[list[domain.Triage], list[Any]]:
+    """Judge a batch at once, replies with the post they answer; a batch the model fails on, one
+    by one. Also the sentence vector of each post (None where it could not be had), which storms
+    group into themes."""
     classifier = current_classifier(ctx)
-    plain = [i for i, row in enumerate(rows) if not row.parent_text]
     results: list[domain.Triage | None] = [None] * len(rows)
+    vectors: list[Any] = [None] * len(rows)
     try:
-        for i, triage in zip(plain, classifier.classify_many([rows[i].text for i in plain]), strict=True):
-            results[i] = triage
+        judged = classifier.judge([row.text for row in rows], [row.parent_text for row in rows])
+        results = list(judged.triages)
+        vectors = list(judged.vectors)
     except Exception:
-        log.exception("classifying a batch of %d mentions failed; classifying them one by one", len(plain))
+        log.exception("classifying a batch of %d mentions failed; classifying them one by one", len(rows))
+        try:
+            vectors = list(classifier.vectors([row.text for row in rows]))
+        except Exception:
+            log.warning("no sentence vectors for this batch; storm themes leave it out")
     for i, row in enumerate(rows):
-        if results[i] is None:  # a reply (its parent post is part of what it means), or a retry
+        if results[i] is None:
             try:
                 results[i] = classifier.classify(row.text, row.parent_text)
             except Exception:
                 log.exception("classifying mention %d failed; it is shown as 'other'", row.id)
                 results[i] = unjudged(row.text, row.parent_text)
-    return [r or unjudged(row.text, row.parent_text) for r, row in zip(results, rows, strict=True)]
+    triages = [r or unjudged(row.text, row.parent_text) for r, row in zip(results, rows, strict=True)]
+    return triages, vectors
 
 
 def _drafts(maker: DraftMaker, row: _Pending, triage: domain.Triage) -> list[domain.Draft]:
@@ -126,65 +135,127 @@ def _drafts(maker: DraftMaker, row: _Pending, triage: domain.Triage) -> list[dom
         return []
 
 
-def triage_pending(ctx: Context, limit: int = 500) -> int:
-    """Triage up to `limit` new mentions, oldest first; returns how many this call triaged."""
+def triage_pending(ctx: Context, limit: int = 500, after_chunk: Callable[[], object] | None = None) -> int:
+    """Triage up to `limit` new mentions, newest first, CHUNK at a time; returns how many.
+
+    Each chunk is written (and its cards can go out) before the next is judged, so the cards of a
+    backlog do not wait for the whole backlog; `after_chunk` is told each time (it wakes the card
+    poster). Storms are watched before each chunk, so a burst is recognised before its posts
+    reach the channel one by one.
+    """
+    done = 0
+    while done < limit:
+        warming: set[tuple[int, str]] = set()
+        try:
+            warming = watch(ctx).warming
+        except Exception:
+            log.exception("storm detection failed; triage goes on without it")
+        size = min(CHUNK, limit - done)
+        won, read = _triage_chunk(ctx, size, warming)
+        done += won
+        if won and after_chunk is not None:
+            after_chunk()
+        if read < size or won == 0:  # nothing more, or another sweep is writing these
+            break
+    if done:
+        log.info("triaged %d mentions", done)
+    return done
+
+
+def _triage_chunk(ctx: Context, size: int, warming: set[tuple[int, str]]) -> tuple[int, int]:
+    """(mentions this call triaged, mentions it read)."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        rows = mentions.untriaged(session, limit)
+        rows = mentions.untriaged(session, size)
         if not rows:
-            return 0
+            return 0, 0
         maker = draft_maker(session, now)
-    triages = _classify(ctx, rows)
+    triages, vectors = _classify(ctx, rows)
     writes = [
-        (row.id, triage, _drafts(maker, row, triage)) for row, triage in zip(rows, triages, strict=True)
+        _Judgement(row, triage, _drafts(maker, row, triage), vector)
+        for row, triage, vector in zip(rows, triages, vectors, strict=True)
     ]
-
     with ctx.transaction() as session:
-        won = _write(session, writes, now)
-    if won:
-        log.info("triaged %d mentions", won)
-    return won
+        won = _write(session, writes, now, warming)
+    return won, len(rows)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    row: _Pending
+    triage: domain.Triage
+    drafts: list[domain.Draft]
+    vector: Any
 
 
 def _write(
-    session: Session, writes: Sequence[tuple[int, domain.Triage, list[domain.Draft]]], now: datetime
+    session: Session, writes: Sequence[_Judgement], now: datetime, warming: set[tuple[int, str]] | None = None
 ) -> int:
     """Claim the rows still `new`, write them in one batch and audit them; returns how many.
 
     The claim is what makes a row triaged once: on PostgreSQL, `FOR UPDATE SKIP LOCKED` leaves
     rows another sweep is writing to that sweep (no waiting, no deadlock); on SQLite the
     transaction already holds the database's write lock (BEGIN IMMEDIATE). The UPDATE keeps its
-    `state = 'new'` guard all the same.
+    `state = 'new'` guard all the same. In a storm, where each mention is shown (its own card or
+    the storm's summary card) is decided here, under the storm row's lock.
     """
-    mine = mentions.claim_untriaged(session, [w[0] for w in writes])
+    mine = mentions.claim_untriaged(session, [w.row.id for w in writes])
+    writes = [w for w in writes if w.row.id in mine]
+    if not writes:
+        return 0
+    arrivals = [
+        Arrival(
+            id=w.row.id,
+            account_id=w.row.account_id,
+            thread_key=str(w.row[7]),
+            created_at=w.row.created_at,
+            storm_id=w.row.storm_id,
+            category=w.triage.category,
+            urgent=w.triage.urgent,
+        )
+        for w in writes
+    ]
+    shown = placements(session, arrivals, [w.vector for w in writes], warming, now)
     rows = [
         {
-            "mention_id": mention_id,
-            "category": triage.category,
-            "confidence": triage.confidence,
-            "urgent": triage.urgent,
-            "urgent_reason": triage.urgent_reason,
-            "scores": dict(triage.scores),
-            "drafts": drafts_json(drafts),
+            "mention_id": w.row.id,
+            "category": w.triage.category,
+            "confidence": w.triage.confidence,
+            "urgent": w.triage.urgent,
+            "urgent_reason": w.triage.urgent_reason,
+            "scores": dict(w.triage.scores),
+            "drafts": drafts_json(w.drafts),
             "triaged_at": now,
+            "card_status": shown[w.row.id].card_status,
+            "storm_id": shown[w.row.id].storm_id,
+            "storm_theme": shown[w.row.id].theme,
+            "card_not_before": shown[w.row.id].not_before,
         }
-        for mention_id, triage, drafts in writes
-        if mention_id in mine
+        for w in writes
     ]
-    if not rows:
-        return 0
     mentions.write_triage(session, rows)
-    for mention_id, triage, _drafts in writes:
-        if mention_id in mine:
-            audit.record(
-                session,
-                now,
-                Action.TRIAGED,
-                mention_id=mention_id,
-                category=triage.category,
-                confidence=round(triage.confidence, 4),
-                urgent=triage.urgent,
-            )
+    for w in writes:
+        where = shown[w.row.id]
+        extra: dict[str, Any] = {}
+        if where.storm_id is not None:
+            extra = {
+                "storm_id": where.storm_id,
+                "card": "summary" if where.card_status == CARD_SUMMARY else "own",
+            }
+            if where.repeats is not None:
+                extra["asks_again"] = where.repeats
+        audit.record(
+            session,
+            now,
+            Action.TRIAGED,
+            mention_id=w.row.id,
+            category=w.triage.category,
+            confidence=round(w.triage.confidence, 4),
+            urgent=w.triage.urgent,
+            **extra,
+        )
+    for storm_id in {s.storm_id for s in shown.values() if s.storm_id is not None}:
+        storms.touch(session, storm_id)
     return len(rows)
 
 

@@ -19,6 +19,9 @@ MARK_REPLIED_MANUALLY = "mark_replied_manually"  # value "<mention_id>"
 CONFIRM_POSTED = "confirm_posted"  # value "<mention_id>:<reply_id>" for an `unknown` reply
 CONFIRM_NOT_POSTED = "confirm_not_posted"  # value "<mention_id>:<reply_id>"
 OPEN_LINK = "open_original"  # a URL button; Slack still sends a click, which is only acked
+# A storm's summary card: its actions block is "s:<storm_id>".
+STORM_QUEUE = "storm_queue"  # button value "<storm_id>:<page>": the storm's open items, ephemerally
+STORM_DISMISS = "storm_dismiss"  # static_select (with a confirm); option values are DISMISS_REASONS
 
 # The edit modal: the reply is the first (and only) multi-line input.
 EDIT_BLOCK = "reply"
@@ -36,6 +39,19 @@ MAX_DRAFTS = 3
 SEND_REPLY_PATTERN = re.compile(rf"^{SEND_REPLY}:[1-{MAX_DRAFTS}]$")
 BLOCK_PREFIX = "m:"  # every actions block of a card: "m:<mention_id>" optionally ":<suffix>"
 BLOCK_PATTERN = re.compile(r"^m:(\d{1,18})(?::[a-z0-9_]{1,32})?$")
+
+
+STORM_BLOCK_PREFIX = "s:"
+STORM_BLOCK_PATTERN = re.compile(r"^s:(\d{1,18})$")
+
+
+def storm_block(storm_id: int) -> str:
+    return f"{STORM_BLOCK_PREFIX}{storm_id}"
+
+
+def storm_from_block(value: str | None) -> int | None:
+    match = STORM_BLOCK_PATTERN.match(value or "")
+    return int(match.group(1)) if match else None
 
 
 def send_action(number: int) -> str:

@@ -10,7 +10,7 @@ is found. A definite Slack error leaves the card `failed`; the next sweep retrie
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from bot.slack.channel import review_channel
 from bot.slack.client import client
 from connectors import registry
 from handlers.classifier import unsure
-from storage import accounts, audit, cards, mentions
+from storage import accounts, audit, cards, mentions, storms
 from storage.audit import Action
 from storage.models import (
     CARD_FAILED,
@@ -144,10 +144,22 @@ def message_for(view: CardView) -> dict[str, Any]:
 # -- the outbox ---------------------------------------------------------------------------------------
 
 
-def post_pending_cards(ctx: Context) -> int:
-    """Post cards for pending and failed mentions, oldest first; returns how many were posted.
+@dataclass
+class Sweep:
+    """One pass of the Slack worker over several calls: what it tried, and whether Slack still
+    answers 429 (then the pass ends and the rest waits for the next)."""
 
-    The same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
+    tried: set[int] = field(default_factory=set)
+    rate_limited: bool = False
+
+
+def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = None) -> int:
+    """Post up to `limit` cards of pending and failed mentions, urgent first, then questions,
+    newest first within each (`storage.cards.waiting`); returns how many were posted.
+
+    Posting is paced per channel (`bot.slack.pace`), so the Slack worker calls this a few cards at
+    a time and looks again: a card triaged meanwhile jumps the queue when it is more urgent. The
+    same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
     `failed`, and redraws their cards.
     """
     for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx):
@@ -162,18 +174,22 @@ def post_pending_cards(ctx: Context) -> int:
                 said.logged = True
             return 0
         ctx.state(_NoChannel).logged = False
-        stale = cards.stale_claims(session, now - STALE_CLAIM, BATCH)
-        waiting = cards.waiting(session, BATCH)
+        sweep = sweep or Sweep()
+        stale = cards.stale_claims(session, now - STALE_CLAIM, limit, sweep.tried)
+        waiting = cards.waiting(session, max(0, limit - len(stale)), sweep.tried, now)
     posted = 0
     try:
         for mention_id, claimed_at, attempts in stale:
+            sweep.tried.add(mention_id)
             if _claim(ctx, mention_id, (CARD_POSTING,), attempts, now):
                 posted += _post(ctx, mention_id, channel, check_since=claimed_at)
         for mention_id, claimed_at, error, attempts in waiting:
+            sweep.tried.add(mention_id)
             if _claim(ctx, mention_id, (CARD_PENDING, CARD_FAILED), attempts, now):
                 ambiguous = bool(error and error.startswith(AMBIGUOUS))
                 posted += _post(ctx, mention_id, channel, check_since=claimed_at if ambiguous else None)
     except _StillRateLimited:
+        sweep.rate_limited = True
         # Waiting out Retry-After for every card left would hold the pipeline (and triage of new,
         # perhaps urgent, mentions) for minutes; the rest wait for the next sweep instead.
         log.warning("Slack is rate limiting card posts; the remaining cards wait for the next sweep")
@@ -293,11 +309,17 @@ def _failed(ctx: Context, mention_id: int, error: str) -> None:
 
 
 def refresh_card(ctx: Context, mention_id: int) -> bool:
-    """Redraw a posted card from the database's current state; False when there is none to redraw."""
+    """Redraw a posted card from the database's current state; False when there is none to redraw.
+
+    A mention of a storm also marks its storm changed, so the summary card shows the change at its
+    next redraw (a few seconds at most).
+    """
     with ctx.transaction() as session:
         view = load_view(session, mention_id)
         mention = mentions.get(session, mention_id)
         where = (mention.card_channel, mention.card_ts) if mention else (None, None)
+        if mention is not None and mention.storm_id is not None:
+            storms.touch(session, mention.storm_id)
     if view is None or not where[0] or not where[1]:
         return False
     message = message_for(view)

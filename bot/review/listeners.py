@@ -30,7 +30,7 @@ from bot.slack.roles import require
 from connectors import registry
 from domain import CATEGORIES, ReplyRules
 from handlers.text import fits, length_on
-from storage import cards, mentions
+from storage import cards, mentions, storms
 from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention, Role
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,10 @@ def check_card(
         if click.from_message:
             channel, ts = click.container.get("channel_id"), click.container.get("message_ts")
             same = (mention.card_channel, mention.card_ts) == (channel, ts)
+            if not same and mention.storm_id is not None:
+                same = (
+                    storms.summary_at(session, channel, ts) == mention.storm_id
+                )  # quoted by its storm's card
             if not same and mention.card_ts is None and mention.card_status in (CARD_POSTING, CARD_FAILED):
                 raise UserError(STILL_RECORDING)  # a post whose answer was lost (crash, timeout)
             if not same and (card_only or cards.at(session, channel, ts) is not None):

@@ -59,6 +59,11 @@ def posting_client_for(client: WebClient) -> WebClient:
     )
 
 
+def single_try_client_for(client: WebClient) -> WebClient:
+    """For paced posts (`bot.slack.outbox.paced_post`): no retry at all, the pacer waits out 429s."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[])
+
+
 def may_have_posted(exc: SlackApiError) -> bool:
     """A 5xx (an HTML gateway page too) is not a refusal: Slack may have done the work anyway."""
     status = getattr(exc.response, "status_code", 200)

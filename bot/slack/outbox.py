@@ -11,8 +11,12 @@ it with the posting client and settles the claim by the outcome:
   exist. It is never posted again blindly. Messages that carry metadata are looked for in the
   channel's history (`find`) before any second attempt; the others stay claimed.
 
-The posting client retries only 429s (Slack refused, so nothing was posted): the general
-client's retry after a timeout is exactly how a message appears twice.
+Posts are paced per channel (`bot.slack.pace`: about one a second, as Slack allows) and made
+with a client that retries nothing by itself: the general client's retry after a timeout is
+exactly how a message appears twice. A 429 posted nothing, so `deliver` waits out its
+`Retry-After` (holding the whole channel meanwhile) and tries again, up to RATE_LIMIT_TRIES
+times; a longer Retry-After is not waited for here, the message is settled as refused and the
+channel stays held for whoever posts next.
 """
 
 from __future__ import annotations
@@ -28,11 +32,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.core.context import Context
-from bot.slack.client import client, may_have_posted, posting_client_for
+from bot.slack.client import client, may_have_posted, posting_client_for, single_try_client_for
+from bot.slack.pace import Pacer
 
 log = logging.getLogger(__name__)
 
 HISTORY_PAGES = 5  # a message being looked for is minutes old: a few pages of history reach it
+RATE_LIMIT_TRIES = 3  # the first post and two more after waiting out Retry-After
+LONGEST_INLINE_WAIT = 30.0  # seconds; a longer Retry-After is left to the channel's hold
+DEFAULT_RETRY_AFTER = 1.0  # a 429 without the header
 
 
 class Outcome(StrEnum):
@@ -76,6 +84,7 @@ class Sent:
     ts: str = ""
     error: str = ""  # Slack's error code, "HTTP 503", or the exception's type
     status: int | None = None  # the HTTP status, when Slack answered
+    retry_after: float | None = None  # seconds, from a 429's Retry-After
 
     @property
     def rate_limited(self) -> bool:
@@ -105,6 +114,34 @@ def poster(ctx: Context) -> WebClient:
     return current
 
 
+def paced_poster(ctx: Context) -> WebClient:
+    """The client paced posts go through: no retry of any kind (the pacer handles 429s)."""
+    general = client(ctx)
+    state = ctx.state(_SingleTry)
+    if state.client is None or (state.client.token, state.client.base_url) != (
+        general.token,
+        general.base_url,
+    ):
+        state.client = single_try_client_for(general)
+    return state.client
+
+
+@dataclass
+class _SingleTry:
+    client: WebClient | None = None
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in dict(headers).items():
+        if str(key).lower() == "retry-after":
+            try:
+                return max(0.0, float(value[0] if isinstance(value, list) else value))
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER
+
+
 def post(client: WebClient, message: Message) -> Sent:
     """Post once and say what happened; never raises for Slack's answers or the network."""
     try:
@@ -114,7 +151,8 @@ def post(client: WebClient, message: Message) -> Sent:
         if may_have_posted(exc):
             return Sent(Outcome.UNKNOWN, message.channel, error=f"HTTP {status}", status=status)
         code = str(exc.response.get("error", "error"))
-        return Sent(Outcome.REFUSED, message.channel, error=code, status=status)
+        retry_after = _retry_after(exc) if status == 429 else None
+        return Sent(Outcome.REFUSED, message.channel, error=code, status=status, retry_after=retry_after)
     except Exception as exc:  # a timeout or a dropped connection: the post may have happened
         return Sent(Outcome.UNKNOWN, message.channel, error=type(exc).__name__)
     return Sent(
@@ -122,9 +160,28 @@ def post(client: WebClient, message: Message) -> Sent:
     )
 
 
+def paced_post(ctx: Context, message: Message) -> Sent:
+    """Post in the channel's turn; a 429 holds the channel for its Retry-After and is tried again."""
+    pacer = ctx.state(Pacer)
+    sent = Sent(Outcome.REFUSED, message.channel, error="not tried")
+    for attempt in range(RATE_LIMIT_TRIES):
+        with pacer.turn(message.channel):
+            sent = post(paced_poster(ctx), message)
+        if not sent.rate_limited:
+            return sent
+        wait = sent.retry_after if sent.retry_after is not None else DEFAULT_RETRY_AFTER
+        pacer.hold(message.channel, wait)
+        log.info(
+            "Slack rate limited a post to %s; waiting %.1f s (try %d)", message.channel, wait, attempt + 1
+        )
+        if wait > LONGEST_INLINE_WAIT:
+            break
+    return sent
+
+
 def deliver(ctx: Context, claim: Claim, message: Message) -> Sent:
-    """Post a claimed message and settle the claim by what Slack said."""
-    sent = post(poster(ctx), message)
+    """Post a claimed message (paced) and settle the claim by what Slack said."""
+    sent = paced_post(ctx, message)
     {Outcome.POSTED: claim.posted, Outcome.REFUSED: claim.refused, Outcome.UNKNOWN: claim.unknown}[
         sent.outcome
     ](sent)

@@ -41,7 +41,7 @@ from bot.supervision.sla import (
     parse_timezone,
 )
 from connectors import registry
-from storage import keys, settings, staff
+from storage import keys, settings, staff, storms
 from storage.metrics import build_report
 from storage.models import Role
 from storage.queue import QUEUE_FILTERS, SLA_KEYS, QueueItem, sla_settings, threshold, unanswered
@@ -103,18 +103,29 @@ def _age(now: datetime, then: datetime) -> str:
     return format_duration(max((now - then).total_seconds(), 0))
 
 
-def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, int | None]) -> dict[str, Any]:
+def _queue_item(
+    ctx: Context,
+    item: QueueItem,
+    now: datetime,
+    slas: dict[str, int | None],
+    summaries: dict[int, tuple[str, str]],
+) -> dict[str, Any]:
 
     parts = [f"*#{item.id}*", item.category or "untriaged"]
     if item.urgent:
         parts.append(":rotating_light: urgent")
     parts.append(f"waiting {_age(now, item.created_at)}")
     sla = threshold(slas, item.category, item.urgent)
-    if sla is not None and (now - item.ingested_at).total_seconds() >= sla:
+    if sla is not None and (now - item.ingested_at).total_seconds() >= sla and not item.on_summary:
         parts.append(":warning: overdue")
     parts.append(f"<@{item.assignee}>" if item.assignee else "_unassigned_")
-    link = card_url(ctx, item.card_channel, item.card_ts)
-    parts.append(f"<{link}|open card>" if link else "_no card yet_")
+    if item.on_summary and item.storm_id is not None:
+        link = card_url(ctx, *summaries.get(item.storm_id, (None, None)))
+        storm = f"storm #{item.storm_id} summary card"
+        parts.append(f":cyclone: on the <{link}|{storm}>" if link else f":cyclone: on the {storm}")
+    else:
+        link = card_url(ctx, item.card_channel, item.card_ts)
+        parts.append(f"<{link}|open card>" if link else "_no card yet_")
     who = public(item.author_handle or item.author_name, 60)
     platform = registry.title(item.platform)
     text = " · ".join(parts) + f"\n{who} on {platform}: {public(item.text, 150)}"
@@ -134,31 +145,51 @@ def _queue_item(ctx: Context, item: QueueItem, now: datetime, slas: dict[str, in
 
 
 @COMMANDS.command(
-    "queue", Role.OFFICER, "/twoway queue [mine|unassigned|all] [PAGE]", "unanswered items, oldest first"
+    "queue",
+    Role.OFFICER,
+    "/twoway queue [mine|unassigned|all|storm ID] [PAGE]",
+    "unanswered items, oldest first",
 )
 def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = [a.lower() for a in request.args]
+    storm_id: int | None = None
+    if args and args[0] == "storm":
+        if len(args) not in (2, 3) or not all(ids.is_number(a.lstrip("#")) for a in args[1:]):
+            raise UserError("Give the storm's number, e.g. `/twoway queue storm 12` (and a page number).")
+        storm_id = int(args[1].lstrip("#"))
+        args = ["all", *args[2:]]
     page = 1
     if args and ids.is_number(args[-1]):
         page = int(args.pop())
     if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
-        raise UserError("Choose `mine`, `unassigned` or `all`, optionally followed by a page number.")
+        raise UserError(
+            "Choose `mine`, `unassigned` or `all` (or `storm ID`), optionally followed by a page number."
+        )
     with ctx.transaction() as session:
         supervisor = staff.has_role(session, request.user_id, Role.SUPERVISOR)
         which = args[0] if args else ("all" if supervisor else "mine")
         if which != "mine" and not supervisor:
             raise UserError("Officers can see `/twoway queue mine`; the whole queue is for supervisors.")
-        result = unanswered(session, which, request.user_id, page)
+        result = unanswered(session, which, request.user_id, page, storm_id=storm_id)
         slas = sla_settings(session)
+        summaries = storms.summary_cards(session, sorted({i.storm_id for i in result.items if i.storm_id}))
     now = ctx.clock.now()
     label = {"mine": "assigned to you", "unassigned": "unassigned", "all": "in total"}[which]
+    if storm_id is not None:
+        label = f"in storm #{storm_id}"
     if not result.items:
         return CommandReply(f"Nothing unanswered {label}. :tada:")
     head = f"*{result.total}* unanswered {label}, oldest first · page {result.page} of {result.pages}"
+    if result.on_summaries:
+        head += (
+            f"\n:cyclone: {result.on_summaries} of them are gathered on storm summary cards "
+            "(answer or dismiss them from there, or here one by one)"
+        )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
-    blocks += [_queue_item(ctx, item, now, slas) for item in result.items]
+    blocks += [_queue_item(ctx, item, now, slas, summaries) for item in result.items]
     if result.page < result.pages:
-        more = f"Next page: `/twoway queue {which} {result.page + 1}`"
+        scope = f"storm {storm_id}" if storm_id is not None else which
+        more = f"Next page: `/twoway queue {scope} {result.page + 1}`"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return CommandReply(f"{result.total} unanswered {label}", blocks=blocks)
 

@@ -221,6 +221,23 @@ def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[d
         )
     responders = " · ".join(f"<@{user}> {n}" for user, n in report.top_responders) or "nobody yet"
     overdue = _counts(report.overdue_by_category) if report.overdue_now else "nothing overdue"
+    storm_lines = []
+    if report.storm_mentions:
+        storms = "1 storm" if report.storms == 1 else f"{report.storms} storms"
+        storm_lines.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        f":cyclone: *{storms}*: {report.storm_mentions:,} of these mentions · "
+                        f"{report.storm_mentions - report.gathered:,} with cards of their own · "
+                        f"{report.gathered:,} gathered on summary cards ({report.gathered_dismissed:,} dismissed "
+                        f"from there, {report.gathered_open:,} still open, not counted as overdue)"
+                    ),
+                },
+            }
+        )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"TwoWay {title.lower()}"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
@@ -236,6 +253,7 @@ def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[d
                 {"type": "mrkdwn", "text": f"*Answered most*\n{responders}"},
             ],
         },
+        *storm_lines,
         {
             "type": "section",
             "text": {

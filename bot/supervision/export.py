@@ -40,6 +40,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SENT_STATES = ("sent", "manual")
 ASSIGNMENT_ACTIONS = ("assigned", "reassigned", "unassigned")
 EDIT_ACTIONS = ("edited", "deleted")
+SHOWN_ON = {"summary": "storm summary card"}
 
 # Column -> what it holds (docs/supervision.md repeats this for records officers).
 COLUMNS: dict[str, str] = {
@@ -84,6 +85,8 @@ COLUMNS: dict[str, str] = {
     "dismissed_at": "when it was dismissed",
     "dismissed_by": "who dismissed it",
     "dismissed_reason": "the reason given",
+    "storm_id": "the storm it arrived in, if any (a burst far above the account's normal)",
+    "shown_on": "own card, storm summary card (gathered with the storm's other posts), or empty before triage",
     "audit_trail": "every recorded event about it, oldest first (time, actor, action, details)",
 }
 
@@ -191,6 +194,8 @@ def _record(
         "dismissed_at": iso(m.dismissed_at),
         "dismissed_by": m.dismissed_by,
         "dismissed_reason": m.dismissed_reason,
+        "storm_id": m.storm_id,
+        "shown_on": SHOWN_ON.get(m.card_status or "", "own card" if m.card_status else None),
         "audit_trail": [_event(e) for e in events],
     }
 

@@ -281,3 +281,44 @@ def test_faq_list_filters_by_word(ctx: Context) -> None:
     assert "*1 FAQ*" in listing
     assert "parking ticket" in listing
     assert "police report" not in listing
+
+
+def test_the_storm_threshold_is_set_shown_turned_off_and_cleared(ctx: Context) -> None:
+    assert (
+        "10× the account's normal rate, and at least 30 mentions in 10 minutes (the default)"
+        in run(ctx, "set").text
+    )
+    reply = run(ctx, "set", "storm_threshold 8x 40")
+    assert "8× the account's normal rate, and at least 40 mentions" in reply.text
+    with ctx.transaction() as session:
+        assert settings.get(session, "storm_threshold") == {"multiple": 8.0, "minimum": 40}
+    assert "Storm detection is off" in run(ctx, "set", "storm_threshold off").text
+    assert "detection is off" in run(ctx, "set").text
+    assert "back to the default" in run(ctx, "set", "storm_threshold clear").text
+    with ctx.transaction() as session:
+        assert settings.get(session, "storm_threshold") is None
+    assert actions(ctx) == ["setting_changed"] * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("storm_threshold", "give the threshold"),
+        ("storm_threshold lots", "is not a multiple"),
+        ("storm_threshold 1x", "between 2x"),
+        ("storm_threshold 10x 3", "between 5"),
+        ("storm_threshold 10x 40 more", "give the multiple"),
+    ],
+)
+def test_a_bad_storm_threshold_is_refused_and_nothing_changes(ctx: Context, text: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        run(ctx, "set", text)
+    assert count(ctx, AuditEvent) == 0
+
+
+def test_statement_and_pinned_templates_may_use_only_the_agency_details(ctx: Context) -> None:
+    reply = run(ctx, "template", "add statement We are reviewing this. Call {phone}.")
+    assert "Added statement template" in reply.text
+    assert "Storm summary cards offer the newest custom one" in reply.text
+    with pytest.raises(UserError, match="answers everyone"):
+        run(ctx, "template", "add pinned Thanks {author_name}, we hear you.")

@@ -237,3 +237,22 @@ def test_status_and_accounts_name_an_env_account_that_is_not_polled_yet(
         assert "X account from the environment: not polled yet" in text
         assert "503" in text
         assert fakes[0].bearer_token not in text
+
+
+def test_a_woken_jobs_skipped_interval_is_not_logged_as_trouble(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduling.build_scheduler(ctx)
+    log = logging.getLogger("apscheduler.scheduler")
+    with caplog.at_level(logging.WARNING, logger="apscheduler.scheduler"):
+        log.warning(
+            'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            "slack (trigger: interval[0:00:05], next run at: 2026-12-06 05:07:34 UTC)",
+            1,
+        )
+        log.warning(
+            'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            "poll account 3 (trigger: interval[0:02:00], next run at: 2026-12-06 05:07:34 UTC)",
+            1,
+        )
+    assert [r.getMessage()[:29] for r in caplog.records] == ['Execution of job "poll accoun']

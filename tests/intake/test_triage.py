@@ -134,16 +134,16 @@ def test_triage_classifies_drafts_and_opens_every_new_mention(ctx: Context, cloc
         if mention.urgent:
             assert all(item["text"].startswith("If this is an emergency, call 911 now.") for item in items)
     events = audit_of(ctx, "triaged")
-    assert [e.mention_id for e in events] == ids
+    assert [e.mention_id for e in events] == ids[::-1]  # newest first
     assert events[0].details.keys() == {"category", "confidence", "urgent"}
     assert triage_pending(ctx) == 0
 
 
-def test_only_new_mentions_are_triaged_oldest_first_up_to_the_limit(ctx: Context) -> None:
+def test_only_new_mentions_are_triaged_newest_first_up_to_the_limit(ctx: Context) -> None:
     done = add_mentions(ctx, [("x", "Already handled, thanks", None)], state=OPEN)
     ids = add_mentions(ctx, [("x", f"Question number {n}: when is the lobby open?", None) for n in range(5)])
     assert triage_pending(ctx, limit=3) == 3
-    assert [load(ctx, i).state for i in ids] == [OPEN, OPEN, OPEN, NEW, NEW]
+    assert [load(ctx, i).state for i in ids] == [NEW, NEW, OPEN, OPEN, OPEN]
     assert load(ctx, done[0]).category is None  # not touched
     assert triage_pending(ctx, limit=3) == 2
     assert len(audit_of(ctx, "triaged")) == 5
@@ -340,3 +340,19 @@ def test_a_post_the_model_fails_on_is_still_shown_and_urgency_still_checked(
     assert failed.urgent is True
     assert failed.drafts is not None
     assert failed.drafts["items"][0]["text"].startswith("If this is an emergency, call 911 now.")
+
+
+def test_a_backlog_is_triaged_in_chunks_and_each_chunk_is_handed_on_at_once(ctx: Context) -> None:
+    """The card poster is woken after every chunk instead of after the whole backlog."""
+    ids = add_mentions(ctx, [("x", f"Question {n}: is the lobby open on Sunday?", None) for n in range(250)])
+    opened: list[int] = []
+
+    def handed_on() -> None:
+        with ctx.transaction() as session:
+            opened.append(
+                session.scalar(select(func.count()).select_from(Mention).where(Mention.state == OPEN)) or 0
+            )
+
+    assert triage_pending(ctx, after_chunk=handed_on) == 250
+    assert opened == [100, 200, 250]
+    assert load(ctx, ids[-1]).triaged_at is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -237,7 +238,7 @@ def test_slack_still_rate_limiting_stops_the_sweep_instead_of_waiting_card_after
         w.fake.fail_next(r"chat\.postMessage$", limited, times=3)  # the first try and both retries
         assert post_pending_cards(ctx) == 0
         assert len(card_posts(w)) == 3  # one card tried; the other four were not
-        assert [mention(ctx, m).card_status for m in mids] == ["failed"] + ["pending"] * 4
+        assert [mention(ctx, m).card_status for m in mids] == ["pending"] * 4 + ["failed"]  # newest first
         assert post_pending_cards(ctx) == 5  # Slack has calmed down: every card goes out once
         assert len(w.fake.messages(REVIEW)) == 5
 
@@ -277,3 +278,33 @@ def test_a_possible_emergency_not_flagged_is_pointed_out_on_the_card(ctx: Contex
         text = _card_text(card)
         assert f"Check this one: it {reason}" in text
         assert "URGENT" not in text
+
+
+def test_a_backlog_of_cards_goes_out_urgent_first_then_questions_then_the_rest_newest_first(
+    ctx: Context,
+) -> None:
+    with world(ctx) as w:
+        made = {
+            "old thanks": w.new_mention("thanks, old", category="compliment"),
+            "old question": w.new_mention("an old question?", category="question"),
+            "new thanks": w.new_mention("thanks, new", category="compliment"),
+            "urgent": w.new_mention(
+                "help, now", category="other", urgent=True, urgent_reason="reports danger"
+            ),
+            "new question": w.new_mention("a new question?", category="question"),
+        }
+        with ctx.transaction() as session:
+            for minutes, key in enumerate(
+                ["new question", "urgent", "new thanks", "old question", "old thanks"]
+            ):
+                session.execute(
+                    update(Mention)
+                    .where(Mention.id == made[key])
+                    .values(created_at=ctx.clock.now() - timedelta(minutes=10 * minutes))
+                )
+        assert post_pending_cards(ctx, limit=2) == 2  # a few at a time: the worker looks again in between
+        assert post_pending_cards(ctx) == 3
+        order = [c["metadata"]["event_payload"]["mention_id"] for c in card_posts(w)]
+        assert order == [
+            made[k] for k in ("urgent", "new question", "old question", "new thanks", "old thanks")
+        ]

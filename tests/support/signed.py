@@ -125,9 +125,11 @@ class SlackSender:
         container_type: str = "message",
         message: dict[str, Any] | None = None,
         element_type: str | None = None,
+        ephemeral: bool = False,
         **options: Any,
     ) -> SlackResult:
-        """A `block_actions` payload for one click on an element of a message (or a view)."""
+        """A `block_actions` payload for one click on an element of a message (or a view); an
+        `ephemeral` message is one only the clicker sees (an answer sent to its response_url)."""
         response_url = self.new_response_url()
         action: dict[str, Any] = {
             "action_id": action_id,
@@ -150,7 +152,7 @@ class SlackSender:
         action.setdefault("type", element_type or "button")
         container: dict[str, Any] = {"type": container_type}
         if container_type == "message":
-            container.update(message_ts=message_ts, channel_id=channel, is_ephemeral=False)
+            container.update(message_ts=message_ts, channel_id=channel, is_ephemeral=ephemeral)
         elif container_type == "view":
             container.update(view_id="V0000000")
         payload: dict[str, Any] = {

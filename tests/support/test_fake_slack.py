@@ -100,3 +100,17 @@ def test_response_url_posts_are_recorded(fake: FakeSlack) -> None:
     url = fake.response_url_base + "/abc123"
     WebhookClient(url).send(text="done", response_type="ephemeral")
     assert fake.responses_to(url)[0]["text"] == "done"
+
+
+def test_enforced_rate_limits_answer_429_with_retry_after_per_channel(fake: FakeSlack) -> None:
+    fake.enforce_rate_limits(per_channel_per_second=1.0, burst=2)
+    slack = WebClient(token="xoxb-1", base_url=fake.api_url, retry_handlers=[])
+    slack.chat_postMessage(channel="C1", text="one")
+    slack.chat_postMessage(channel="C1", text="two")  # the burst
+    with pytest.raises(SlackApiError) as refused:
+        slack.chat_postMessage(channel="C1", text="three")
+    assert refused.value.response.status_code == 429
+    assert refused.value.response.headers["Retry-After"] == "1"
+    slack.chat_postMessage(channel="C2", text="another channel has its own allowance")
+    assert [m.text for m in fake.messages()] == ["one", "two", "another channel has its own allowance"]
+    assert fake.rate_limited == [("chat.postMessage", "C1", 1.0)]

@@ -1,7 +1,9 @@
 """A fake Slack Web API that speaks the real wire format, for slack_sdk's WebClient and Bolt.
 
 Errors come back the way Slack sends them: HTTP 200 with `{"ok": false, "error": "..."}`;
-rate limits as 429 with `Retry-After` when a test scripts one with `fail_next`. Messages,
+rate limits as 429 with `Retry-After` when a test scripts one with `fail_next`, or, after
+`enforce_rate_limits()`, whenever TwoWay posts faster than Slack allows (about one message per
+second per channel with short bursts; `chat.update` about 50 a minute per workspace). Messages,
 ephemerals, views, DMs, uploaded files and `response_url` posts are kept so tests can assert
 on exactly what TwoWay sent. Light Block Kit checks (block count, text and button lengths,
 modal title length) refuse what real Slack refuses, so a card that would break in production
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -149,6 +152,28 @@ def view_problem(view: Any) -> str | None:
     return block_problem(view.get("blocks", []), 100)
 
 
+# -- rate limits ---------------------------------------------------------------------------------
+
+
+class _Limits:
+    """Token buckets, one per channel for posts and one per workspace for updates."""
+
+    def __init__(self, post_rate: float, burst: int, updates_per_minute: float | None) -> None:
+        self.post_rate, self.burst = post_rate, burst
+        self.update_rate = updates_per_minute / 60 if updates_per_minute else None
+        self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
+
+    def take(self, key: str, rate: float, burst: int, now: float) -> float:
+        """Take a token: 0 when there was one, else the seconds until there will be."""
+        tokens, at = self.buckets.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return (1 - tokens) / rate
+
+
 # -- the fake --------------------------------------------------------------------------------
 
 
@@ -170,6 +195,8 @@ class FakeSlack(FakeServer):
         self.missing_channels: set[str] = set()
         self.revoked_tokens: set[str] = set()
         self.socket_mode_url = ""  # set to a FakeSocketMode's `url` to hand it out
+        self._limits: _Limits | None = None
+        self.rate_limited: list[tuple[str, str, float]] = []  # (method, channel, Retry-After) of each 429
         self.route("POST", r"/api/([a-zA-Z.]+)", self._api)
         self.route("GET", r"/api/([a-zA-Z.]+)", self._api)
         self.route("POST", r"/response/([A-Za-z0-9_-]+)", self._response_url)
@@ -188,6 +215,14 @@ class FakeSlack(FakeServer):
 
     def add_user(self, user_id: str, name: str = "", real_name: str = "", **extra: Any) -> None:
         self.users[user_id] = {"name": name or user_id.lower(), "real_name": real_name or name, **extra}
+
+    def enforce_rate_limits(
+        self, per_channel_per_second: float = 1.0, burst: int = 3, updates_per_minute: float | None = 50
+    ) -> None:
+        """Answer 429 with Retry-After as Slack does when posts come faster than its limits:
+        `chat.postMessage` per channel (a token bucket of `burst`, refilled at the given rate) and,
+        unless None, `chat.update` per workspace."""
+        self._limits = _Limits(per_channel_per_second, burst, updates_per_minute)
 
     def set_channel(self, channel_id: str, *, name: str = "", is_member: bool = True, **extra: Any) -> None:
         self.channels[channel_id] = {
@@ -266,8 +301,31 @@ class FakeSlack(FakeServer):
             # Slack checks the token type here: only an app-level token may open a socket.
             args = {**args, "app_token": token}
         with self.data_lock:
+            limited = self._rate_limited(method, args)
+            if limited is not None:
+                return limited
             response: Response = handler(args)
         return response
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> Response | None:
+        if self._limits is None:
+            return None
+        if method == "chat.postMessage":
+            key, rate, burst = (
+                "post:" + self._channel_for(str(args.get("channel") or "")),
+                self._limits.post_rate,
+                self._limits.burst,
+            )
+        elif method == "chat.update" and self._limits.update_rate is not None:
+            key, rate, burst = "update", self._limits.update_rate, max(1, int(self._limits.update_rate))
+        else:
+            return None
+        wait = self._limits.take(key, rate, burst, time.monotonic())
+        if wait <= 0:
+            return None
+        retry_after = max(1, math.ceil(wait))
+        self.rate_limited.append((method, key.split(":", 1)[-1], float(retry_after)))
+        return Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
 
     def _next_ts(self) -> str:
         """Real-time message timestamps, strictly increasing, like Slack's."""
