@@ -13,20 +13,23 @@ from dataclasses import dataclass, field
 from bot.core.config import EXPECTED, ConfigError
 from bot.core.context import Context
 from bot.core.crypto import CredentialsError, Keyring
+from connectors import registry
 from storage import accounts
 from storage.models import Account
 
 log = logging.getLogger(__name__)
 
-NAMES = {"x": "X", "facebook": "Facebook"}
 ATTEMPTS = 3  # a row changed by `/twoway connect` during the rotation is read again
 
 
 def label(account: Account) -> str:
     """`X @cityPD (account 3)`: how people recognise an account in one line."""
-    platform = NAMES.get(account.platform, account.platform)
-    name = f"@{account.handle}" if account.platform == "x" and account.handle else account.name
-    return f"{platform} {name or account.external_id} (account {account.id})"
+    spec = registry.PLATFORMS.get(account.platform)
+    if spec is None:
+        return f"{account.platform} {account.name or account.external_id} (account {account.id})"
+    return (
+        f"{spec.title} {spec.label(account.handle, account.name, account.external_id)} (account {account.id})"
+    )
 
 
 @dataclass

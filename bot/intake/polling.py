@@ -118,7 +118,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         row = accounts.get(session, account_id)
         if row is None:
             return summary
-        accounts.mark_success(session, row, now, outcome.cursor)
+        accounts.mark_success(session, row, now, outcome.cursor, outcome.attention)
         if outcome.backlog_gap:
             summary.gap = True
             accounts.record_gap(session, row, now, outcome.notes)
