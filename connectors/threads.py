@@ -76,7 +76,10 @@ class ThreadsConnector:
 
     def identify(self) -> AccountIdentity:
         who = self.user_id or "me"
-        body = self.api.read(lambda: self.api.get(who, fields="id,username,name"), gone=True)
+        try:
+            body = self.api.read(lambda: self.api.get(who, fields="id,username,name"), gone=True)
+        except Gone as exc:
+            raise Rejected(f"Threads has no profile {who} for this token ({exc})") from None
         try:
             user_id, username = body["id"], body["username"]
             if not isinstance(user_id, str) or not isinstance(username, str) or not username:
