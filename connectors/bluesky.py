@@ -60,10 +60,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 REASONS = ["mention", "reply", "quote"]
-PAGE = 50
-MAX_PAGES = 20  # 1,000 notifications in one poll: beyond it the service is looping
+PAGE = 100  # the most listNotifications serves
+MAX_PAGES = 50  # 5,000 new notifications in one poll; older ones are reported as a backlog gap
 FIRST_POLL = timedelta(hours=24)
-OVERLAP = timedelta(minutes=2)  # notifications indexed late are re-read (and dropped as repeats)
+# `indexedAt` is when the service indexed the notification, so a late one sorts at the top; the
+# few seconds re-read guard against clock steps between the service's machines.
+OVERLAP = timedelta(seconds=10)
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing", "InvalidRequest"}
 DEFINITE_WRITE_STATUSES = {409, 413}  # atproto raises these as NetworkError, but nothing was written
 POST = "app.bsky.feed.post"
@@ -276,7 +278,7 @@ class BlueskyConnector:
                 if item.get("reason") not in REASONS:
                     continue
                 fresh.append(item)
-            parents = self._parents(fresh)
+            parents = self._parents([i for i in fresh if previous is None or _after(i, previous)])
             mentions = []
             for item in fresh:
                 try:
@@ -295,7 +297,11 @@ class BlueskyConnector:
                 raise TransientError("Bluesky repeated a notification page")
             seen_cursors.add(page_cursor)
         else:
-            raise TransientError(f"Bluesky kept paging the notifications (over {MAX_PAGES} pages)")
+            # Reading on without end would never move the cursor; say what was left unread instead.
+            outcome.backlog_gap = True
+            outcome.notes.append(
+                f"over {MAX_PAGES * PAGE} new Bluesky notifications since the last poll; older ones were not read"
+            )
         outcome.cursor = newest.isoformat() if newest else cursor
 
     def _parents(self, fresh: list[dict[str, Any]]) -> dict[str, str]:
@@ -415,6 +421,12 @@ class BlueskyConnector:
 
     def hide(self, mention: Mention) -> None:
         raise Rejected("Bluesky offers no way for an app to hide one reply")
+
+
+def _after(item: Mapping[str, Any], moment: datetime) -> bool:
+    """Indexed after `moment`: new since the last poll, not the overlap re-read (already stored)."""
+    indexed = maybe_time(item.get("indexedAt"))
+    return indexed is None or indexed > moment
 
 
 def _ref(value: Any) -> dict[str, str] | None:

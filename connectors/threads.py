@@ -41,7 +41,7 @@ FIRST_POLL = timedelta(days=3)
 HOT = timedelta(days=2)  # posts this young have their replies read at every poll
 WATCH = timedelta(days=30)  # older posts' replies are read by the sweep only while this young
 SWEEP_EVERY = timedelta(minutes=30)
-PAGE = 25
+PAGE = 50
 MENTION_FIELDS = "id,text,username,timestamp,permalink,media_type,is_reply,root_post,replied_to"
 POST_FIELDS = "id,text,timestamp,permalink,has_replies"
 REPLY_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to,hide_status"
@@ -129,8 +129,10 @@ class ThreadsConnector:
         finally:
             outcome.requests += self.api.sent - start
 
-    def _list(self, path: str, fields: str, outcome: PollOutcome, **extra: str) -> Iterator[list[Any]]:
-        """Pages of an edge, newest first, until the caller stops asking."""
+    def _list(
+        self, path: str, fields: str, outcome: PollOutcome, **extra: str
+    ) -> Iterator[tuple[list[Any], bool]]:
+        """Pages of an edge, newest first, each with whether it is the last, until the caller stops."""
         args: dict[str, str] | None = {"fields": fields, "limit": str(PAGE), **extra}
         pages = Pages(path, limit=50)
         while args is not None:
@@ -139,20 +141,21 @@ class ThreadsConnector:
                 lambda current=current: self.api.get(path, **current),  # type: ignore[misc]
                 gone=path.endswith("conversation"),
             )
-            yield items(body)
+            batch = items(body)
             paging = body.get("paging")
             cursors = paging.get("cursors") if isinstance(paging, dict) else None
             after = cursors.get("after") if isinstance(cursors, dict) else None
-            more = isinstance(paging, dict) and paging.get("next")
-            args = pages.next({**current, "after": after}) if more and isinstance(after, str) else None
+            more = bool(isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and batch)
+            yield batch, not more
+            args = pages.next({**current, "after": str(after)}) if more else None
 
     def _mentions(
         self, user_id: str, floor: datetime, outcome: PollOutcome
     ) -> Iterator[tuple[Page, datetime | None]]:
-        for batch in self._list(f"{user_id}/mentions", MENTION_FIELDS, outcome):
+        for batch, _last in self._list(f"{user_id}/mentions", MENTION_FIELDS, outcome):
             mentions, skipped, newest, old = self._page(batch, floor, kind="mention")
             yield Page(mentions=tuple(mentions), skipped=skipped), newest
-            if old or not batch:
+            if old:
                 return
 
     def _replies(
@@ -165,7 +168,7 @@ class ThreadsConnector:
         outcome: PollOutcome,
     ) -> Iterator[tuple[Page, datetime | None]]:
         posts: list[dict[str, Any]] = []
-        for batch in self._list(f"{user_id}/threads", POST_FIELDS, outcome):
+        for batch, _last in self._list(f"{user_id}/threads", POST_FIELDS, outcome):
             fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
             posts += fresh
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
@@ -183,10 +186,11 @@ class ThreadsConnector:
             stop = head - OVERLAP if head else floor
             top = head
             try:
-                for batch in self._list(f"{post['id']}/conversation", REPLY_FIELDS, outcome, reverse="true"):
+                listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, outcome, reverse="true")
+                for batch, last in listing:
                     mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
                     top = newest if newest and (top is None or newest > top) else top
-                    done = old or not batch
+                    done = old or last
                     progress: dict[str, str | None] = {}
                     if done:
                         progress[key] = json.dumps(

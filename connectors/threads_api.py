@@ -127,7 +127,9 @@ class ThreadsApi:
             if code in RATE_CODES or exc.status == 429:
                 raise RateLimited(f"Threads rate limit reached ({self.describe(exc)})") from None
             if not published:
-                raise Rejected(f"Threads did not prepare it ({self.describe(exc)}); nothing was posted") from None
+                raise Rejected(
+                    f"Threads did not prepare it ({self.describe(exc)}); nothing was posted"
+                ) from None
             if exc.status >= 500 or code is None or code in TEMPORARY_CODES:
                 raise AmbiguousOutcome(f"{self.describe(exc)}; the reply may exist") from None
             raise Rejected(f"Threads refused it ({self.describe(exc)})") from None

@@ -57,7 +57,7 @@ class PollSummary:
         if self.error:
             text += f" ({self.error})"
         if self.gap:
-            text += "; backlog gap: X could not reach back to the last poll, older mentions were missed"
+            text += "; backlog gap: the platform could not reach back to the last poll, older mentions were missed"
         if self.partial:
             text += "; more to read, the next poll continues where this one stopped"
         return text

@@ -176,7 +176,7 @@ def test_pages_are_followed_and_malformed_items_skipped(fake: FakeThreads) -> No
     del fake.posts[items[30]["id"]]["username"]
     mentions, outcome = Reader(connect(fake)).poll()
     assert len(mentions) == 59
-    assert len(fake.calls(r"/mentions$")) == 3  # 25 a page
+    assert len(fake.calls(r"/mentions$")) == 2  # 50 a page
 
 
 # -- the long-lived token -------------------------------------------------------------------------
