@@ -23,9 +23,9 @@ from storage.models import AuditEvent
 from tests.conftest import FakeClock
 from tests.support.admin_app import (
     ADMIN,
+    BLUESKY_PASSWORD,
     CHANNEL,
     OFFICER,
-    BLUESKY_PASSWORD,
     PAGE_TOKEN,
     SECRET_KEY,
     THREADS_TOKEN,
@@ -314,7 +314,9 @@ def test_bluesky_logs_in_once_and_the_first_poll_reuses_that_session(env: Env, e
     assert unseal(SECRET_KEY, account.credentials or "")["app_password"] == BLUESKY_PASSWORD
     assert account.session is not None
     stored = everything_stored(engine)
-    assert BLUESKY_PASSWORD not in stored and "accessJwt" not in stored and "eyJ" not in stored
+    assert BLUESKY_PASSWORD not in stored
+    assert "accessJwt" not in stored
+    assert "eyJ" not in stored
     env.bluesky.add_mention("@agencypolice.bsky.social hello")
     (summary,) = poll_all_once(env.ctx)
     assert (summary.status, summary.new) == ("ok", 1)
@@ -327,7 +329,12 @@ def test_bluesky_logs_in_once_and_the_first_poll_reuses_that_session(env: Env, e
         ("threads", {"token": "THAA-expired-or-wrong"}, "token", "Threads refused this token"),
         ("threads", {"token": THREADS_TOKEN, "user_id": "1789"}, "user_id", "no profile with that user id"),
         ("threads", {"token": THREADS_TOKEN, "user_id": "17x"}, "user_id", "is a number"),
-        ("bluesky", {"handle": "agencypolice.bsky.social", "app_password": "nope-nope-nope-nope"}, "handle", "refused"),
+        (
+            "bluesky",
+            {"handle": "agencypolice.bsky.social", "app_password": "nope-nope-nope-nope"},
+            "handle",
+            "refused",
+        ),
         ("bluesky", {"handle": "agencypolice.bsky.social"}, "app_password", "Paste the app password"),
     ],
 )

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,7 @@ def test_every_platforms_mention_gets_a_card_one_reply_and_a_line_in_the_export(
     process = world["process"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-    today = date.today()
+    today = datetime.now(UTC).date()
     out = world["tmp"] / "export.csv"
     exported = subprocess.run(
         [sys.executable, "-m", "bot", "export", "--since", str(today - timedelta(days=1)), "--until", str(today + timedelta(days=1)), "--out", str(out)],

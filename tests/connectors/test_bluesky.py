@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.base import AmbiguousOutcome, AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
-from connectors.bluesky import BlueskyConnector
+from connectors.bluesky_client import BlueskyConnector
 from connectors.registry import spec
 from domain import Mention
 from handlers.text import fits
@@ -98,7 +98,7 @@ def test_an_idle_poll_costs_one_request_and_the_session_is_reused(fake: FakeBlue
     assert idle.requests == 1, [r.path for r in fake.requests]
     assert len(fake.logins) == 1
     later = fake.add_mention("@agencypolice.bsky.social one more", created_at=datetime.now(UTC))
-    found, busy = poll(connector, cursor)
+    found, _busy = poll(connector, cursor)
     assert later["uri"] in [m.external_id for m in found]
 
 
@@ -109,7 +109,8 @@ def test_the_saved_session_is_reused_by_a_new_connector_and_refreshed_before_it_
     first = connect(fake)
     first.keep(saved.append)
     first.identify()
-    assert len(saved) == 1 and fake.app_password not in saved[0]
+    assert len(saved) == 1
+    assert fake.app_password not in saved[0]
     restarted = connect(fake)  # the next poll in another process, or after a restart
     restarted.keep(saved.append)
     restarted.restore(saved[-1])
@@ -193,7 +194,8 @@ def test_a_top_level_mention_is_its_own_root_and_likes_name_the_post(fake: FakeB
 def test_the_limit_is_300_graphemes_and_the_service_refuses_more(fake: FakeBluesky) -> None:
     rules = spec("bluesky").rules
     family = "👨‍👩‍👧"  # one grapheme, five code points
-    assert fits(family * 300, rules) and not fits(family * 301, rules)
+    assert fits(family * 300, rules)
+    assert not fits(family * 301, rules)
     fake.add_mention()
     mentions, _ = poll(connect(fake))
     with pytest.raises(Rejected, match="300 graphemes"):
@@ -218,7 +220,9 @@ def test_a_write_without_a_clear_answer_is_ambiguous(fake: FakeBluesky) -> None:
         (Response(200, b'{"notifications": [', headers={"content-type": "application/json"}), TransientError),
     ],
 )
-def test_read_failures_map_to_connector_errors(fake: FakeBluesky, fault: Response, error: type[Exception]) -> None:
+def test_read_failures_map_to_connector_errors(
+    fake: FakeBluesky, fault: Response, error: type[Exception]
+) -> None:
     connector = connect(fake)
     connector.identify()
     fake.fail_next(r"listNotifications$", fault)
@@ -232,7 +236,8 @@ def test_pages_are_followed_down_to_the_cursor_and_malformed_items_skipped(fake:
     posts = [fake.add_mention(f"note {n}", created_at=base + timedelta(minutes=n)) for n in range(120)]
     fake.notifications[5]["record"] = {"$type": "app.bsky.feed.post"}  # no text
     mentions, outcome = poll(connect(fake))
-    assert len(mentions) == 119 and len(fake.calls("listNotifications")) == 2  # 100 a page
+    assert len(mentions) == 119
+    assert len(fake.calls("listNotifications")) == 2
     newer = fake.add_mention("after the first poll", created_at=datetime.now(UTC))
     fake.requests.clear()
     found, _ = poll(connect(fake), outcome.cursor)

@@ -58,7 +58,11 @@ class Reader:
 
 def test_identify_says_whose_token_it_is_and_refuses_a_bad_one(fake: FakeThreads) -> None:
     found = connect(fake).identify()
-    assert (found.platform, found.external_id, found.handle) == ("threads", fake.profile["id"], "agencypolice")
+    assert (found.platform, found.external_id, found.handle) == (
+        "threads",
+        fake.profile["id"],
+        "agencypolice",
+    )
     with pytest.raises(AuthFailed) as refused:
         connect(fake, token="th-wrong-token").identify()
     assert "th-wrong-token" not in str(refused.value)
@@ -164,7 +168,9 @@ def test_hide_hides_a_reply_to_the_profiles_post_and_refuses_other_items(fake: F
         (Response(200, b'{"data": [', headers={"content-type": "application/json"}), TransientError),
     ],
 )
-def test_read_failures_map_to_connector_errors(fake: FakeThreads, fault: Response, error: type[Exception]) -> None:
+def test_read_failures_map_to_connector_errors(
+    fake: FakeThreads, fault: Response, error: type[Exception]
+) -> None:
     fake.fail_next(r"/mentions$", fault)
     with pytest.raises(error) as raised:
         Reader(connect(fake, user_id=fake.profile["id"])).poll()
@@ -172,9 +178,11 @@ def test_read_failures_map_to_connector_errors(fake: FakeThreads, fault: Respons
 
 
 def test_pages_are_followed_and_malformed_items_skipped(fake: FakeThreads) -> None:
-    items = [fake.add_mention(f"@agencypolice note {n}", created_at=NOW - timedelta(minutes=n)) for n in range(60)]
+    items = [
+        fake.add_mention(f"@agencypolice note {n}", created_at=NOW - timedelta(minutes=n)) for n in range(60)
+    ]
     del fake.posts[items[30]["id"]]["username"]
-    mentions, outcome = Reader(connect(fake)).poll()
+    mentions, _outcome = Reader(connect(fake)).poll()
     assert len(mentions) == 59
     assert len(fake.calls(r"/mentions$")) == 2  # 50 a page
 
@@ -190,7 +198,8 @@ def test_the_token_is_refreshed_before_it_expires_and_the_new_one_is_saved(
     connector.keep(saved.append)
     Reader(connector).poll()
     state = json.loads(saved[-1])
-    assert state["token"] != fake.token and state["token"] in fake.tokens
+    assert state["token"] != fake.token
+    assert state["token"] in fake.tokens
     assert state["expires_at"].startswith(str((NOW + timedelta(days=60)).date()))
     # The next polls use the new token and do not refresh again until 30 days are left.
     calls = len(fake.calls("refresh_access_token"))
@@ -222,7 +231,9 @@ def test_a_token_younger_than_a_day_is_refreshed_a_day_later_without_alarm(clock
         assert connector.api.token != fake.token  # type: ignore[attr-defined]
 
 
-def test_a_refresh_threads_keeps_refusing_asks_a_person_while_polling_goes_on(fake: FakeThreads, clock: Clock) -> None:
+def test_a_refresh_threads_keeps_refusing_asks_a_person_while_polling_goes_on(
+    fake: FakeThreads, clock: Clock
+) -> None:
     fake.refusing_refresh = "(#10) The user has not granted threads_basic"
     fake.add_mention("@agencypolice still here")
     connector = connect(fake, user_id=fake.profile["id"])
@@ -232,7 +243,8 @@ def test_a_refresh_threads_keeps_refusing_asks_a_person_while_polling_goes_on(fa
     clock.now = NOW + timedelta(hours=25)
     _, second = Reader(connector).poll(clock.now)
     assert second.attention is not None
-    assert "would not refresh" in second.attention and "/twoway connect threads" in second.attention
+    assert "would not refresh" in second.attention
+    assert "/twoway connect threads" in second.attention
     assert fake.token not in second.attention
     fake.refusing_refresh = None
     clock.now = NOW + timedelta(hours=27)

@@ -47,10 +47,14 @@ def bluesky(clock: FakeClock) -> Iterator[FakeBluesky]:
 def configure(ctx: Context, threads: FakeThreads | None = None, bluesky: FakeBluesky | None = None) -> None:
     values = {"DATABASE_URL": ctx.settings.database_url, "TWOWAY_SECRET_KEY": KEY}
     if threads is not None:
-        values.update(THREADS_API_URL=threads.url, THREADS_USER_ID=threads.profile["id"], THREADS_TOKEN=threads.token)
+        values.update(
+            THREADS_API_URL=threads.url, THREADS_USER_ID=threads.profile["id"], THREADS_TOKEN=threads.token
+        )
     if bluesky is not None:
         values.update(
-            BLUESKY_SERVICE_URL=bluesky.url, BLUESKY_HANDLE=bluesky.handle, BLUESKY_APP_PASSWORD=bluesky.app_password
+            BLUESKY_SERVICE_URL=bluesky.url,
+            BLUESKY_HANDLE=bluesky.handle,
+            BLUESKY_APP_PASSWORD=bluesky.app_password,
         )
     ctx.settings = make_settings(**values)
     ctx.forget_state()  # as a new process would start: no cached connectors
@@ -92,7 +96,8 @@ def test_the_bluesky_session_is_kept_sealed_and_reused_after_a_restart(
     poll_all_once(ctx)
     row = account(ctx, "bluesky")
     assert row.session is not None
-    assert "accessJwt" not in row.session and bluesky.app_password not in row.session
+    assert "accessJwt" not in row.session
+    assert bluesky.app_password not in row.session
     kept = json.loads(unseal(KEY, row.session)["session"])
     assert kept["login"] == bluesky.handle
     for _ in range(3):  # three restarts, each registering and polling again
@@ -127,7 +132,8 @@ def test_the_refreshed_threads_token_is_kept_sealed_and_used_after_a_restart(
     poll_all_once(ctx)
     row = account(ctx, "threads")
     state = json.loads(unseal(KEY, row.session or "")["session"])
-    assert state["token"] != threads.token and state["token"] in threads.tokens
+    assert state["token"] != threads.token
+    assert state["token"] in threads.tokens
     assert threads.token not in (row.session or "")
     # Months later the pasted token has long expired; the kept one (refreshed since) still works.
     threads.tokens[threads.token]["expires"] = clock.now()
@@ -150,7 +156,8 @@ def test_a_token_threads_will_not_refresh_puts_up_an_alert_while_polling_goes_on
     (summary,) = poll_all_once(ctx)
     assert (summary.status, summary.new) == ("ok", 1)
     row = account(ctx, "threads")
-    assert row.attention is not None and "would not refresh" in row.attention
+    assert row.attention is not None
+    assert "would not refresh" in row.attention
     with FakeSlack() as slack:
         (alert,) = posted_alerts(ctx, slack, clock)
         assert "Threads @agencypolice needs attention" in str(alert.blocks)

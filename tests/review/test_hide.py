@@ -38,7 +38,8 @@ class Hider:
         ctx = self.h.ctx
         with ctx.transaction() as session:
             row = session.scalar(select(Mention).where(Mention.external_id == external_id))
-            assert row is not None and row.card_ts, "no card yet"
+            assert row is not None
+            assert row.card_ts, "no card yet"
             mention_id, channel, ts = row.id, row.card_channel, row.card_ts
         return mention_id, self.h.fake.message(channel, ts)
 
@@ -86,7 +87,8 @@ def test_hide_hides_the_comment_once_audits_and_redraws(ctx: Context, clock: Fak
         intake(ctx)
         mid, card = w.card_of(rude["id"])
         _block, button = find_element(card.blocks, "hide")
-        assert button["value"] == str(mid) and "confirm" in button  # Slack asks before hiding
+        assert button["value"] == str(mid)
+        assert "confirm" in button
         users = [OFFICER, ADMIN, OFFICER, ADMIN]
         with ThreadPoolExecutor(4) as pool:  # a double click and a second officer at once
             list(pool.map(lambda u: w.h.sender.click("hide", user_id=u, channel=card.channel, message_ts=card.ts, block_id=f"m:{mid}", value=str(mid)), users))  # fmt: skip
@@ -126,7 +128,7 @@ def test_a_dismissed_item_can_still_be_hidden(ctx: Context, clock: FakeClock) ->
         post = w.graph.add_post("Meet our new K9")
         spam = w.graph.add_comment(post, "CLICK HERE for free crypto", author="Spam Bot")
         intake(ctx)
-        mid, card = w.card_of(spam["id"])
+        _mid, card = w.card_of(spam["id"])
         w.h.click(card, "dismiss", user_id=OFFICER, option_value="spam")
         dismissed = w.card_of(spam["id"])[1]
         assert "Spam or abuse" in str(dismissed.blocks)
