@@ -69,6 +69,21 @@ def save_session(session: Session, account_id: int, sealed: str) -> Account | No
     return account
 
 
+def accounts_with_sessions(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.session.is_not(None)).order_by(Account.id)))
+
+
+def replace_session(session: Session, account_id: int, old: str, new: str) -> bool:
+    """Swap the sealed session only if it is still `old` (a poll may have saved a newer one)."""
+    result = session.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.session == old)
+        .values(session=new)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def env_accounts(session: Session, platform: str) -> list[Account]:
     return list(session.scalars(select(Account).where(Account.platform == platform, Account.source == "env")))
 

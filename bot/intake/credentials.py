@@ -96,7 +96,28 @@ def rotate(ctx: Context) -> Rotation:
         ids = [a.id for a in accounts.sealed_accounts(session)]
     for account_id in ids:
         _rotate_one(ctx, keyring, account_id, result)
+    with ctx.transaction() as session:
+        kept = [a.id for a in accounts.accounts_with_sessions(session)]
+    for account_id in kept:
+        _rotate_session(ctx, keyring, account_id)
     return result
+
+
+def _rotate_session(ctx: Context, keyring: Keyring, account_id: int) -> None:
+    """A kept session (a refreshed token, a login) re-sealed too, so dropping the old key later
+    does not cost a login or a refreshed token. One no key opens is left for the connector to
+    replace; one changed meanwhile (a poll refreshed it) is already sealed with the newest key."""
+    with ctx.transaction() as session:
+        account = accounts.get(session, account_id)
+        if account is None or account.session is None or keyring.is_current(account.session):
+            return
+        token = account.session
+    try:
+        fresh = keyring.rotate(token)
+    except CredentialsError:
+        return
+    with ctx.transaction() as session:
+        accounts.replace_session(session, account_id, token, fresh)
 
 
 def _rotate_one(ctx: Context, keyring: Keyring, account_id: int, result: Rotation) -> None:
