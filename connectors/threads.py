@@ -120,7 +120,7 @@ class ThreadsConnector:
             for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
-            for page, seen in self._mentions(user_id, floor, outcome):
+            for page, seen in self._mentions(user_id, floor):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
             if sweeping:
@@ -129,9 +129,7 @@ class ThreadsConnector:
         finally:
             outcome.requests += self.api.sent - start
 
-    def _list(
-        self, path: str, fields: str, outcome: PollOutcome, **extra: str
-    ) -> Iterator[tuple[list[Any], bool]]:
+    def _list(self, path: str, fields: str, **extra: str) -> Iterator[tuple[list[Any], bool]]:
         """Pages of an edge, newest first, each with whether it is the last, until the caller stops."""
         args: dict[str, str] | None = {"fields": fields, "limit": str(PAGE), **extra}
         pages = Pages(path, limit=50)
@@ -149,10 +147,8 @@ class ThreadsConnector:
             yield batch, not more
             args = pages.next({**current, "after": str(after)}) if more else None
 
-    def _mentions(
-        self, user_id: str, floor: datetime, outcome: PollOutcome
-    ) -> Iterator[tuple[Page, datetime | None]]:
-        for batch, _last in self._list(f"{user_id}/mentions", MENTION_FIELDS, outcome):
+    def _mentions(self, user_id: str, floor: datetime) -> Iterator[tuple[Page, datetime | None]]:
+        for batch, _last in self._list(f"{user_id}/mentions", MENTION_FIELDS):
             mentions, skipped, newest, old = self._page(batch, floor, kind="mention")
             yield Page(mentions=tuple(mentions), skipped=skipped), newest
             if old:
@@ -168,7 +164,7 @@ class ThreadsConnector:
         outcome: PollOutcome,
     ) -> Iterator[tuple[Page, datetime | None]]:
         posts: list[dict[str, Any]] = []
-        for batch, _last in self._list(f"{user_id}/threads", POST_FIELDS, outcome):
+        for batch, _last in self._list(f"{user_id}/threads", POST_FIELDS):
             fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
             posts += fresh
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
@@ -186,7 +182,7 @@ class ThreadsConnector:
             stop = head - OVERLAP if head else floor
             top = head
             try:
-                listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, outcome, reverse="true")
+                listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, reverse="true")
                 for batch, last in listing:
                     mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
                     top = newest if newest and (top is None or newest > top) else top

@@ -215,7 +215,7 @@ def unidentified_env_accounts(ctx: Context) -> dict[str, str]:
 
 
 def register_env_accounts(ctx: Context) -> list[Account]:
-    """Register the X account and Facebook Page whose credentials are in the environment.
+    """Register the accounts whose credentials are in the environment (each platform's variables).
 
     A platform that refuses or does not answer must not stop start-up: one log line says why,
     and an existing row shows the trouble (needs attention for refused credentials). Without a
