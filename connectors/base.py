@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from domain import AccountIdentity, Mention, Platform, PostedReply, ReplyRules
 
@@ -66,6 +66,9 @@ class PollOutcome:
     backlog_gap: bool = False  # the platform could not reach back to the previous cursor
     notes: list[str] = field(default_factory=list)
     partial: bool = False  # stopped early on purpose (page budget); the next poll resumes
+    # The account works, but a person must act before it stops (a token the platform would not
+    # refresh): the poller keeps it on the account, which puts up an alert card; None clears it.
+    attention: str | None = None
 
 
 class Connector(Protocol):
@@ -102,6 +105,33 @@ class Connector(Protocol):
 
     def hide(self, mention: Mention) -> None:
         """Hide `mention` from the public (platforms that offer it); `Rejected` elsewhere."""
+        ...
+
+
+# Called with what a connector wants kept (sealed) between runs, whenever it changes.
+SessionSaver = Callable[[str], None]
+
+
+@runtime_checkable
+class KeepsSession(Protocol):
+    """A connector that keeps something besides its credentials between runs and processes.
+
+    A refreshed Threads token, a Bluesky login session: losing it costs a login the platform
+    rations, or a token that has since expired. The bot stores it sealed in `accounts.session`,
+    hands it back with `restore` when it builds the connector, and saves it whenever the
+    connector calls the saver given to `keep` (a login, a refresh).
+    """
+
+    def restore(self, saved: str) -> None:
+        """Take back what was saved; something unusable (other credentials, garbled) is ignored."""
+        ...
+
+    def keep(self, saver: SessionSaver) -> None:
+        """Call `saver` with the new state each time it changes."""
+        ...
+
+    def saved(self) -> str | None:
+        """What to keep now (after `identify` at connect time), or None."""
         ...
 
 
@@ -146,6 +176,9 @@ class PlatformSpec:
     handle_prefix: str = "@"  # account labels: "@agency"; "" shows the name instead
     can_like: bool = True
     can_hide: bool = False
+    # Whether one item may be hidden (its `raw`), where the platform allows hiding some items only
+    # (Threads: replies to the account's own posts).
+    hideable: Callable[[Mapping[str, Any]], bool] = lambda raw: True
     # Why the API cannot answer an item it marks `explicit_mention=False` (the card then offers
     # the manual path); "{account}" is replaced with the account's label.
     restriction: str = ""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from connectors import facebook, instagram, x
+from connectors import bluesky, facebook, instagram, threads, x
 from connectors.base import PlatformSpec
 
-PLATFORMS: dict[str, PlatformSpec] = {spec.name: spec for spec in (x.SPEC, facebook.SPEC, instagram.SPEC)}
+PLATFORMS: dict[str, PlatformSpec] = {
+    spec.name: spec for spec in (x.SPEC, facebook.SPEC, instagram.SPEC, threads.SPEC, bluesky.SPEC)
+}
 
 
 def spec(name: str) -> PlatformSpec:

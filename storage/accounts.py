@@ -60,6 +60,30 @@ def replace_credentials(session: Session, account_id: int, old: str, new: str, n
     return changed
 
 
+def save_session(session: Session, account_id: int, sealed: str) -> Account | None:
+    """Keep a connector's new session (sealed) on its account; the row, or None if it is gone."""
+    account = session.get(Account, account_id)
+    if account is not None:
+        account.session = sealed
+        session.flush()
+    return account
+
+
+def accounts_with_sessions(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.session.is_not(None)).order_by(Account.id)))
+
+
+def replace_session(session: Session, account_id: int, old: str, new: str) -> bool:
+    """Swap the sealed session only if it is still `old` (a poll may have saved a newer one)."""
+    result = session.execute(
+        update(Account)
+        .where(Account.id == account_id, Account.session == old)
+        .values(session=new)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def env_accounts(session: Session, platform: str) -> list[Account]:
     return list(session.scalars(select(Account).where(Account.platform == platform, Account.source == "env")))
 
@@ -141,8 +165,17 @@ def mark_recovered(session: Session, account: Account, now: datetime, *, actor: 
         )
 
 
-def mark_success(session: Session, account: Account, now: datetime, cursor: str | None) -> None:
-    """A poll stored its whole batch: move the cursor forward (never back) and clear the trouble."""
+def mark_success(
+    session: Session, account: Account, now: datetime, cursor: str | None, attention: str | None = None
+) -> None:
+    """A poll stored its whole batch: move the cursor forward (never back) and clear the trouble.
+
+    `attention` is what a person must do before the account stops working (kept until the poll
+    that no longer says it); it is recorded when it first appears.
+    """
+    if attention and attention != account.attention:
+        audit.record(session, now, Action.ACCOUNT_WARNED, account_id=account.id, reason=attention)
+    account.attention = attention
     account.cursor = newer_cursor(account.cursor, cursor)
     account.last_poll_at = now
     account.last_success_at = now

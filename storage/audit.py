@@ -22,6 +22,7 @@ class Action(StrEnum):
     ACCOUNT_PAUSED = "account_paused"
     ACCOUNT_RECOVERED = "account_recovered"
     ACCOUNT_RESUMED = "account_resumed"
+    ACCOUNT_WARNED = "account_warned"  # works now, but a person must act before it stops
     ASSIGNED = "assigned"
     BACKLOG_GAP = "backlog_gap"
     BACKLOG_GAP_ANNOUNCED = "backlog_gap_announced"
@@ -36,6 +37,9 @@ class Action(StrEnum):
     FAQ_ADDED = "faq_added"
     FAQ_REMOVED = "faq_removed"
     GATHERED = "gathered"  # an item already triaged, moved onto its storm's summary card
+    HIDDEN = "hidden"
+    HIDE_FAILED = "hide_failed"
+    HIDE_REQUESTED = "hide_requested"
     LIKE_FAILED = "like_failed"
     LIKE_REQUESTED = "like_requested"
     LIKED = "liked"

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MENTIONS = Base.metadata.tables[Mention.__tablename__]
 AUDIT_EVENTS = Base.metadata.tables[AuditEvent.__tablename__]
 
-ID_LIMIT = 64
+ID_LIMIT = 255  # the id columns (Bluesky names posts by AT-URIs of about 70)
 NAME_LIMIT = 255
 URL_LIMIT = 1024
 

@@ -62,6 +62,12 @@ class LikeStatus(StrEnum):
     FAILED = "failed"
 
 
+class HideStatus(StrEnum):
+    HIDING = "hiding"  # claimed; the platform is being asked
+    HIDDEN = "hidden"
+    FAILED = "failed"  # refused or unanswered: the card offers Hide again
+
+
 class AccountStatus(StrEnum):
     OK = "ok"
     NEEDS_ATTENTION = "needs_attention"  # refused credentials: a person must act
@@ -101,7 +107,7 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
     handle: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(255), default="")
     source: Mapped[str] = mapped_column(String(16), default="env")  # env | slack
@@ -124,6 +130,8 @@ class Account(Base):
     # What a connector keeps between runs besides the credentials (a refreshed Threads token, a
     # Bluesky session), sealed like the credentials; None until it has something to keep.
     session: Mapped[str | None] = mapped_column(Text)
+    # Works now, but a person must act before it stops (a token the platform would not refresh).
+    attention: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
@@ -170,8 +178,8 @@ class Mention(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     platform: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(64))
-    author_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))  # Bluesky: an AT-URI
+    author_id: Mapped[str] = mapped_column(String(255))
     author_handle: Mapped[str] = mapped_column(String(255), default="")
     author_name: Mapped[str] = mapped_column(String(255), default="")
     author_url: Mapped[str] = mapped_column(String(1024), default="")
@@ -179,8 +187,8 @@ class Mention(Base):
     url: Mapped[str] = mapped_column(String(1024), default="")
     created_at: Mapped[datetime]  # on the platform
     ingested_at: Mapped[datetime]
-    conversation_id: Mapped[str | None] = mapped_column(String(64))
-    parent_id: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    parent_id: Mapped[str | None] = mapped_column(String(255))
     parent_text: Mapped[str | None] = mapped_column(Text)
     explicit_mention: Mapped[bool] = mapped_column(Boolean, default=True)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -212,6 +220,9 @@ class Mention(Base):
     liked_at: Mapped[datetime | None]
     liked_by: Mapped[str | None] = mapped_column(String(32))
     like_status: Mapped[str | None] = mapped_column(String(16))  # liking | liked | failed
+    hide_status: Mapped[str | None] = mapped_column(String(16))  # hiding | hidden | failed
+    hidden_by: Mapped[str | None] = mapped_column(String(32))
+    hidden_at: Mapped[datetime | None]
 
     # supervision
     assignee: Mapped[str | None] = mapped_column(String(32))
@@ -303,7 +314,7 @@ class Reply(Base):
     requested_by: Mapped[str] = mapped_column(String(32))
     requested_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
-    external_id: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(String(1024))
     error: Mapped[str | None] = mapped_column(Text)
 

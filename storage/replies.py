@@ -25,6 +25,7 @@ from storage.models import (
     REPLY_SENT,
     REPLY_UNKNOWN,
     AuditEvent,
+    HideStatus,
     LikeStatus,
     Mention,
     Reply,
@@ -194,4 +195,56 @@ def like_done(session: Session, mention_id: int, by: str, at: datetime) -> None:
         update(Mention)
         .where(Mention.id == mention_id)
         .values(like_status=LikeStatus.LIKED, liked_by=by, liked_at=at)
+    )
+
+
+# -- hiding: not hidden|failed -> hiding -> hidden|failed, one caller wins ---------------------------
+
+
+def claim_hide(session: Session, mention_id: int) -> bool:
+    """Not hidden and not being hidden -> `hiding`; one caller wins."""
+    return _won(
+        session,
+        update(Mention)
+        .where(
+            Mention.id == mention_id,
+            Mention.hide_status.is_(None) | (Mention.hide_status == HideStatus.FAILED),
+        )
+        .values(hide_status=HideStatus.HIDING),
+    )
+
+
+def hide_done(session: Session, mention_id: int, by: str, at: datetime) -> None:
+    session.execute(
+        update(Mention)
+        .where(Mention.id == mention_id)
+        .values(hide_status=HideStatus.HIDDEN, hidden_by=by, hidden_at=at)
+    )
+
+
+def hide_failed(session: Session, mention_id: int, only_if_hiding: bool = False) -> bool:
+    statement = update(Mention).where(Mention.id == mention_id)
+    if only_if_hiding:
+        statement = statement.where(Mention.hide_status == HideStatus.HIDING)
+    return _won(session, statement.values(hide_status=HideStatus.FAILED))
+
+
+def stale_hides(session: Session, cutoff: datetime) -> list[int]:
+    """Mentions left `hiding` since before `cutoff` (the claim time is the `hide_requested` event)."""
+    requested = (
+        select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
+        .where(AuditEvent.action == Action.HIDE_REQUESTED)
+        .group_by(AuditEvent.mention_id)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Mention.id)
+            .outerjoin(requested, requested.c.mention_id == Mention.id)
+            .where(
+                Mention.hide_status == HideStatus.HIDING,
+                (requested.c.at < cutoff) | requested.c.at.is_(None),
+            )
+            .order_by(Mention.id)
+        )
     )

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -28,7 +29,15 @@ from bot.intake.accounts import connector_from_credentials, save_connected_accou
 from bot.slack.escape import public
 from bot.slack.roles import require
 from connectors import registry
-from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected, TransientError
+from connectors.base import (
+    AuthFailed,
+    Connector,
+    ConnectorError,
+    KeepsSession,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from domain import AccountIdentity
 from storage.models import Role
 
@@ -116,11 +125,20 @@ def refusal(platform: str, exc: ConnectorError) -> dict[str, str]:
     return {first: f"{name} refused the check; nothing was saved. Check the values and try again."}
 
 
-def validate(ctx: Context, platform: str, creds: dict[str, str]) -> AccountIdentity | dict[str, str]:
+@dataclass(frozen=True)
+class Checked:
+    """Credentials the platform accepted: whose they are, and the session the check opened."""
+
+    identity: AccountIdentity
+    kept: str | None = None  # a login session worth keeping (Bluesky), so polls need no new login
+
+
+def validate(ctx: Context, platform: str, creds: dict[str, str]) -> Checked | dict[str, str]:
     """Ask the platform whose credentials these are, within the submission window."""
     quick = ctx.settings.model_copy(update={"http_timeout": min(ctx.settings.http_timeout, VALIDATE_SECONDS)})
     try:
-        identity = identify_before(connector_from_credentials(quick, platform, creds), CHECK_DEADLINE)
+        connector = connector_from_credentials(quick, platform, creds)
+        identity = identify_before(connector, CHECK_DEADLINE)
     except (ConfigError, ValueError):
         first = registry.spec(platform).fields[0].key
         return {first: "These values are incomplete or malformed; check every field."}
@@ -130,7 +148,7 @@ def validate(ctx: Context, platform: str, creds: dict[str, str]) -> AccountIdent
     spec = registry.spec(platform)
     if spec.pinned and creds.get(spec.pinned) and identity.external_id != creds[spec.pinned]:
         return {spec.pinned: spec.pinned_mismatch}
-    return identity
+    return Checked(identity, connector.saved() if isinstance(connector, KeepsSession) else None)
 
 
 def identify_before(connector: Connector, deadline: float) -> AccountIdentity:
@@ -196,12 +214,14 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
             ack(response_action="errors", errors=errors)
             return
         checked = validate(ctx, platform, creds)
-        if not isinstance(checked, AccountIdentity):
+        if not isinstance(checked, Checked):
             ack(response_action="errors", errors=checked)
             return
         with ctx.transaction() as session:
-            account = save_connected_account(session, ctx.settings, checked, creds, by=user_id, now=now)
-            label = _label(platform, checked)
+            account = save_connected_account(
+                session, ctx.settings, checked.identity, creds, by=user_id, now=now, kept_session=checked.kept
+            )
+            label = _label(platform, checked.identity)
             account_id = account.id
         text = f"Connected {label} (account id {account_id}). New mentions appear in the review channel after the next poll."
         ack(response_action="update", view=message_view("Connected", text))

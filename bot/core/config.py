@@ -59,6 +59,10 @@ EXPECTED: dict[str, str] = {
     "INSTAGRAM_ACCOUNT_ID": "the numeric id of the Instagram professional account",
     "FACEBOOK_APP_SECRET": "the Meta app's App Secret (App settings > Basic), which signs webhook deliveries",
     "FACEBOOK_VERIFY_TOKEN": "a random string of at least 16 characters, also typed into the app's webhook settings",
+    "THREADS_API_URL": "an http(s) URL such as https://graph.threads.net",
+    "THREADS_USER_ID": "the numeric id of the Threads profile",
+    "BLUESKY_SERVICE_URL": "an http(s) URL such as https://bsky.social",
+    "BLUESKY_HANDLE": "the account's handle, such as agencypolice.bsky.social, or its DID",
 }
 
 
@@ -116,6 +120,14 @@ class Settings(BaseSettings):
     facebook_app_secret: SecretStr | None = Field(None, alias="FACEBOOK_APP_SECRET")
     facebook_verify_token: SecretStr | None = Field(None, alias="FACEBOOK_VERIFY_TOKEN")
 
+    threads_api_url: str = Field("https://graph.threads.net", alias="THREADS_API_URL")
+    threads_user_id: str | None = Field(None, alias="THREADS_USER_ID")
+    threads_token: SecretStr | None = Field(None, alias="THREADS_TOKEN")
+
+    bluesky_service_url: str = Field("https://bsky.social", alias="BLUESKY_SERVICE_URL")
+    bluesky_handle: str | None = Field(None, alias="BLUESKY_HANDLE")
+    bluesky_app_password: SecretStr | None = Field(None, alias="BLUESKY_APP_PASSWORD")
+
     @model_validator(mode="before")
     @classmethod
     def _blank_is_unset(cls, data: Any) -> Any:
@@ -146,7 +158,7 @@ class Settings(BaseSettings):
         _http_url(value)
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("x_api_url", "facebook_graph_url")
+    @field_validator("x_api_url", "facebook_graph_url", "threads_api_url", "bluesky_service_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         return _http_url(value).rstrip("/")
@@ -194,7 +206,17 @@ class Settings(BaseSettings):
             raise ValueError("not a Graph API version")
         return value
 
-    @field_validator("facebook_page_id", "instagram_account_id")
+    @field_validator("bluesky_handle")
+    @classmethod
+    def _handle(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().removeprefix("@")
+        if not re.fullmatch(r"(did:[a-z]+:[A-Za-z0-9._:%-]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)", value):
+            raise ValueError("not a handle")
+        return value
+
+    @field_validator("facebook_page_id", "instagram_account_id", "threads_user_id")
     @classmethod
     def _page_id(cls, value: str | None) -> str | None:
         if value is not None and not value.strip().isdigit():

@@ -20,7 +20,7 @@ from bot.core.context import Context
 from bot.core.crypto import CredentialsError, seal, unseal
 from bot.core.retry import backoff
 from connectors import registry
-from connectors.base import AuthFailed, Connector, ConnectorError
+from connectors.base import AuthFailed, Connector, ConnectorError, KeepsSession
 from connectors.http import redact
 from domain import AccountIdentity
 from storage import accounts
@@ -58,15 +58,79 @@ def connector_from_credentials(
 
 
 def connector_for(ctx: Context, account: Account) -> Connector:
-    """The connector for a stored account; raises AuthFailed when its credentials are unusable."""
+    """The connector for a stored account; raises AuthFailed when its credentials are unusable.
+
+    A connector that keeps a session (a refreshed token, a login) gets the row's back, and a
+    saver that seals each new one into the row at once: another process (or the next start)
+    then reuses it instead of logging in again.
+    """
     cache = ctx.state(_Connectors).by_account
-    fingerprint = (account.source, account.credentials, account.external_id, account.handle)
+    fingerprint = _fingerprint(account)
     cached = cache.get(account.id)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
     connector = _build(ctx.settings, account)
+    if isinstance(connector, KeepsSession):
+        restore_session(ctx.settings, connector, account)
+        connector.keep(_Saver(ctx, account.id, connector))
     cache[account.id] = (fingerprint, connector)
     return connector
+
+
+def _fingerprint(account: Account) -> tuple[Any, ...]:
+    return (account.source, account.credentials, account.external_id, account.handle, account.session)
+
+
+def restore_session(settings: Settings, connector: KeepsSession, account: Account) -> None:
+    """Hand the row's sealed session back to its connector; one no key opens is left unused."""
+    if not account.session or not settings.secret_keys:
+        return
+    try:
+        connector.restore(unseal(settings.secret_keys, account.session)["session"])
+    except (CredentialsError, KeyError):
+        log.warning("the stored session of account %s cannot be read; it logs in afresh", account.id)
+
+
+def seal_session(settings: Settings, value: str | None) -> str | None:
+    """A session sealed for the row, or None (nothing to keep, or no key to seal it with)."""
+    if value is None or not settings.secret_keys:
+        return None
+    return seal(settings.secret_keys, {"session": value})
+
+
+@dataclass
+class _NoKeyWarned:
+    said: bool = False
+
+
+def _sealed_or_warn(ctx: Context, value: str | None) -> str | None:
+    """`seal_session`, saying once per process why nothing can be kept without a key."""
+    if value is not None and not ctx.settings.secret_keys and not ctx.state(_NoKeyWarned).said:
+        ctx.state(_NoKeyWarned).said = True
+        log.warning(
+            "TWOWAY_SECRET_KEY is not set, so refreshed tokens and login sessions are kept in memory only:"
+            " each start logs in again, and a refreshed Threads token is lost at a restart"
+        )
+    return seal_session(ctx.settings, value)
+
+
+class _Saver:
+    """Seals a connector's new session into its account row, and keeps the cache in step."""
+
+    def __init__(self, ctx: Context, account_id: int, connector: Connector) -> None:
+        self.ctx, self.account_id, self.connector = ctx, account_id, connector
+
+    def __call__(self, value: str) -> None:
+        sealed = _sealed_or_warn(self.ctx, value)
+        if sealed is None:
+            return
+        with self.ctx.transaction() as session:
+            account = accounts.save_session(session, self.account_id, sealed)
+            fingerprint = _fingerprint(account) if account is not None else None
+        cache = self.ctx.state(_Connectors).by_account
+        cached = cache.get(self.account_id)
+        if fingerprint is not None and cached is not None and cached[1] is self.connector:
+            cache[self.account_id] = (fingerprint, self.connector)  # our own write: no rebuild
 
 
 def _build(settings: Settings, account: Account) -> Connector:
@@ -102,14 +166,21 @@ def save_connected_account(
     creds: Mapping[str, str],
     by: str,
     now: datetime,
+    kept_session: str | None = None,
 ) -> Account:
-    """Seal the credentials into the account row (created or refreshed) for an admin's connect."""
+    """Seal the credentials into the account row (created or refreshed) for an admin's connect.
+
+    `kept_session` is what the check's connector keeps (a Bluesky login): saved too, so the first
+    poll does not log in again. New credentials replace any session kept for the old ones.
+    """
     if not settings.secret_keys:
         raise ConfigError(f"TWOWAY_SECRET_KEY is not set: expected {EXPECTED['TWOWAY_SECRET_KEY']}")
     keys = [f.key for f in registry.spec(identity.platform).fields]
     kept = {k: creds[k].strip() for k in keys if isinstance(creds.get(k), str) and creds[k].strip()}
     token = seal(settings.secret_keys, kept)  # with the newest key
-    return accounts.upsert_account(session, identity, "slack", token, now, actor=by)
+    account = accounts.upsert_account(session, identity, "slack", token, now, actor=by)
+    account.session = seal_session(settings, kept_session)
+    return account
 
 
 @dataclass
@@ -144,7 +215,7 @@ def unidentified_env_accounts(ctx: Context) -> dict[str, str]:
 
 
 def register_env_accounts(ctx: Context) -> list[Account]:
-    """Register the X account and Facebook Page whose credentials are in the environment.
+    """Register the accounts whose credentials are in the environment (each platform's variables).
 
     A platform that refuses or does not answer must not stop start-up: one log line says why,
     and an existing row shows the trouble (needs attention for refused credentials). Without a
@@ -179,10 +250,14 @@ def _register(ctx: Context, platform: str) -> list[Account]:
     settings = ctx.settings
     name = registry.title(platform)
     now = ctx.clock.now()
+    connector: Connector | None = None
     try:
-        identity = connector_from_credentials(
-            settings, platform, env_credentials(settings, platform)
-        ).identify()
+        connector = connector_from_credentials(settings, platform, env_credentials(settings, platform))
+        if isinstance(connector, KeepsSession):  # reuse the session kept by an earlier run
+            with ctx.transaction() as session:
+                for row in accounts.env_accounts(session, platform):
+                    restore_session(settings, connector, row)
+        identity = connector.identify()
     except (ConnectorError, ConfigError, ValueError) as exc:
         with ctx.transaction() as session:
             existing = _existing_env_rows(session, ctx.settings, platform)
@@ -201,6 +276,8 @@ def _register(ctx: Context, platform: str) -> list[Account]:
         return existing
     with ctx.transaction() as session:
         account = accounts.upsert_account(session, identity, "env", None, now)
+        if isinstance(connector, KeepsSession):
+            account.session = _sealed_or_warn(ctx, connector.saved()) or account.session
         for other in accounts.env_accounts(session, platform):
             if other.id != account.id and other.enabled:
                 log.warning(

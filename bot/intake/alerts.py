@@ -75,6 +75,8 @@ def trouble(account: Account, now: datetime) -> str | None:
             account.status_reason or account.last_error or "the platform refused its credentials", 300
         )
         return f"{reason}\nFix the credentials with `/twoway connect {account.platform}`."
+    if account.attention:  # it works for now, but will stop unless a person acts
+        return public(account.attention, 500)
     since = account.last_success_at or account.created_at
     if now - since < LONG_TROUBLE:
         return None

@@ -13,20 +13,23 @@ from dataclasses import dataclass, field
 from bot.core.config import EXPECTED, ConfigError
 from bot.core.context import Context
 from bot.core.crypto import CredentialsError, Keyring
+from connectors import registry
 from storage import accounts
 from storage.models import Account
 
 log = logging.getLogger(__name__)
 
-NAMES = {"x": "X", "facebook": "Facebook"}
 ATTEMPTS = 3  # a row changed by `/twoway connect` during the rotation is read again
 
 
 def label(account: Account) -> str:
     """`X @cityPD (account 3)`: how people recognise an account in one line."""
-    platform = NAMES.get(account.platform, account.platform)
-    name = f"@{account.handle}" if account.platform == "x" and account.handle else account.name
-    return f"{platform} {name or account.external_id} (account {account.id})"
+    spec = registry.PLATFORMS.get(account.platform)
+    if spec is None:
+        return f"{account.platform} {account.name or account.external_id} (account {account.id})"
+    return (
+        f"{spec.title} {spec.label(account.handle, account.name, account.external_id)} (account {account.id})"
+    )
 
 
 @dataclass
@@ -93,7 +96,28 @@ def rotate(ctx: Context) -> Rotation:
         ids = [a.id for a in accounts.sealed_accounts(session)]
     for account_id in ids:
         _rotate_one(ctx, keyring, account_id, result)
+    with ctx.transaction() as session:
+        kept = [a.id for a in accounts.accounts_with_sessions(session)]
+    for account_id in kept:
+        _rotate_session(ctx, keyring, account_id)
     return result
+
+
+def _rotate_session(ctx: Context, keyring: Keyring, account_id: int) -> None:
+    """A kept session (a refreshed token, a login) re-sealed too, so dropping the old key later
+    does not cost a login or a refreshed token. One no key opens is left for the connector to
+    replace; one changed meanwhile (a poll refreshed it) is already sealed with the newest key."""
+    with ctx.transaction() as session:
+        account = accounts.get(session, account_id)
+        if account is None or account.session is None or keyring.is_current(account.session):
+            return
+        token = account.session
+    try:
+        fresh = keyring.rotate(token)
+    except CredentialsError:
+        return
+    with ctx.transaction() as session:
+        accounts.replace_session(session, account_id, token, fresh)
 
 
 def _rotate_one(ctx: Context, keyring: Keyring, account_id: int, result: Rotation) -> None:

@@ -55,6 +55,8 @@ def health_line(account: Account, poll_seconds: int, now: datetime) -> str:
     parts = [f"*{account_label(account)}* (id {account.id}): {state}"]
     if account.status != ACCOUNT_OK and account.status_reason:
         parts.append(public(account.status_reason, ERROR_LIMIT))
+    if account.attention:
+        parts.append(":warning: " + public(account.attention, 500))
     parts.append(f"last poll {when(account.last_poll_at, now)}")
     parts.append(f"last success {when(account.last_success_at, now)}")
     if account.last_error:

@@ -57,7 +57,7 @@ class PollSummary:
         if self.error:
             text += f" ({self.error})"
         if self.gap:
-            text += "; backlog gap: X could not reach back to the last poll, older mentions were missed"
+            text += "; backlog gap: the platform could not reach back to the last poll, older mentions were missed"
         if self.partial:
             text += "; more to read, the next poll continues where this one stopped"
         return text
@@ -118,7 +118,7 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         row = accounts.get(session, account_id)
         if row is None:
             return summary
-        accounts.mark_success(session, row, now, outcome.cursor)
+        accounts.mark_success(session, row, now, outcome.cursor, outcome.attention)
         if outcome.backlog_gap:
             summary.gap = True
             accounts.record_gap(session, row, now, outcome.notes)

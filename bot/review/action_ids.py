@@ -11,6 +11,7 @@ import re
 SEND_REPLY = "send_reply"  # send_reply:1..3; value "<mention_id>:<draft number>"
 EDIT_REPLY = "edit_reply"  # button value "<mention_id>"; also the modal's callback id
 LIKE = "like"  # value "<mention_id>"
+HIDE = "hide"  # value "<mention_id>"; platforms that can hide an item from the public
 ASSIGN = "assign"  # users_select; mention id from block_id "m:<mention_id>"
 DISMISS = "dismiss"  # static_select; option values are DISMISS_REASONS
 RECLASSIFY = "reclassify"  # overflow; option values are categories

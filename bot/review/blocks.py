@@ -17,7 +17,7 @@ from bot.review import action_ids
 from bot.slack.escape import escape, public
 from bot.slack.format import stamp
 from connectors import registry
-from storage.models import LikeStatus
+from storage.models import HideStatus, LikeStatus
 
 TEXT_LIMIT = 1500  # mention text on a card; section text may hold 3,000
 PARENT_LIMIT = 300
@@ -75,6 +75,10 @@ class CardView:
     # the card then offers the manual path (X: the author did not @mention the account).
     restriction: str | None = None
     can_like: bool = True
+    can_hide: bool = False  # the platform can hide this item from the public (card offers Hide)
+    hide_status: str | None = None
+    hidden_by: str | None = None
+    hidden_at: datetime | None = None
     drafts: tuple[DraftView, ...] = ()
     reply: ReplyView | None = None
     like_status: str | None = None
@@ -201,7 +205,34 @@ def card_blocks(view: CardView) -> list[Block]:
     blocks.extend(status_blocks(view))
     if view.state == "open" and (view.reply is None or view.reply.status == "failed"):
         blocks.extend(action_blocks(view))
+    elif offers_hide(view):  # answered or dismissed: abuse can still be hidden from the public
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": action_ids.block_id(view.mention_id, "hide"),
+                "elements": [hide_button(view)],
+            }
+        )
     return blocks[:50]
+
+
+def offers_hide(view: CardView) -> bool:
+    return view.can_hide and view.hide_status not in (HideStatus.HIDDEN, HideStatus.HIDING)
+
+
+def hide_button(view: CardView) -> Block:
+    """Hide, behind Slack's own confirmation: it changes what the public sees."""
+    where = platform_name(view.platform)
+    element = button("Hide", action_ids.HIDE, str(view.mention_id))
+    element["confirm"] = {
+        "title": plain("Hide it from the public?", 100),
+        "text": mrkdwn(
+            f"Only its author and their friends will still see it on {where}. The record keeps it and who hid it."
+        ),
+        "confirm": plain("Hide"),
+        "deny": plain("Cancel"),
+    }
+    return element
 
 
 def triage_notes(view: CardView) -> list[str]:
@@ -226,6 +257,13 @@ def triage_notes(view: CardView) -> list[str]:
         notes.append(":heart: Liking…")
     elif view.like_status == LikeStatus.FAILED:
         notes.append(":warning: The like did not go through; try again.")
+    if view.hide_status == HideStatus.HIDDEN:
+        at = f" {stamp(view.hidden_at)}" if view.hidden_at else ""
+        notes.append(f":see_no_evil: Hidden on {platform_name(view.platform)} by {user(view.hidden_by)}{at}")
+    elif view.hide_status == HideStatus.HIDING:
+        notes.append(":see_no_evil: Hiding…")
+    elif view.hide_status == HideStatus.FAILED:
+        notes.append(":warning: It was not hidden; try again.")
     if view.deleted:
         notes.append(":wastebasket: Deleted on the platform")
     notes.extend(view.extra_notes)
@@ -344,6 +382,8 @@ def action_blocks(view: CardView) -> list[Block]:
         and view.like_status not in (LikeStatus.LIKED, LikeStatus.LIKING)
     ):
         elements.append(button("Like", action_ids.LIKE, str(mid)))
+    if offers_hide(view):
+        elements.append(hide_button(view))
     assign: Block = {
         "type": "users_select",
         "action_id": action_ids.ASSIGN,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from bot.review.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
-from bot.review.replies import recover_stale_likes, recover_stale_sends
+from bot.review.replies import recover_stale_hides, recover_stale_likes, recover_stale_sends
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
@@ -67,6 +67,12 @@ def restriction(platform: str, explicit: bool) -> str | None:
     return spec.restriction or "the platform does not let an app answer it"
 
 
+def hideable(mention: Mention) -> bool:
+    """The platform can hide this item (Threads: only replies to the account's own posts)."""
+    spec = registry.PLATFORMS.get(mention.platform)
+    return bool(spec and spec.can_hide and spec.hideable(mention.raw or {}))
+
+
 def load_view(session: Session, mention_id: int) -> CardView | None:
     mention = mentions.get(session, mention_id)
     if mention is None:
@@ -74,6 +80,7 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
     account = accounts.get(session, mention.account_id)
     reply = cards.latest_reply(session, mention_id)
     corrected_by = cards.reclassified_by(session, mention_id)
+    spec = registry.PLATFORMS.get(mention.platform)
     items = (mention.drafts or {}).get("items") or []
     drafts = tuple(
         DraftView(n, str(item.get("text") or ""), str(item.get("source") or "template"), item.get("match"))
@@ -108,9 +115,11 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         urgent=mention.urgent,
         urgent_reason=mention.urgent_reason,
         restriction=restriction(mention.platform, mention.explicit_mention),
-        can_like=registry.PLATFORMS[mention.platform].can_like
-        if mention.platform in registry.PLATFORMS
-        else False,
+        can_like=spec.can_like if spec else False,
+        can_hide=hideable(mention),
+        hide_status=mention.hide_status,
+        hidden_by=mention.hidden_by,
+        hidden_at=mention.hidden_at,
         drafts=drafts,
         reply=reply_view,
         like_status=mention.like_status,
@@ -162,7 +171,7 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
     same sweep turns replies left `sending` by a crash into `unknown`, likes left `liking` into
     `failed`, and redraws their cards.
     """
-    for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx):
+    for stuck in recover_stale_sends(ctx) + recover_stale_likes(ctx) + recover_stale_hides(ctx):
         refresh_card(ctx, stuck)
     now = ctx.clock.now()
     with ctx.transaction() as session:

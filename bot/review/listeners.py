@@ -23,7 +23,7 @@ from bot.core.errors import UserError
 from bot.intake.triage import reclassify
 from bot.review import action_ids, replies
 from bot.review.blocks import platform_name
-from bot.review.cards import refresh_card, restriction
+from bot.review.cards import hideable, refresh_card, restriction
 from bot.review.views import edit_metadata, edit_modal, submitted_text
 from bot.slack.app import after_ack, user_message
 from bot.slack.roles import require
@@ -221,6 +221,15 @@ def on_like(ctx: Context, click: Click) -> str | None:
     return _finish(ctx, replies.like(ctx, mention_id, click.user))
 
 
+def on_hide(ctx: Context, click: Click) -> str | None:
+    (mention_id,) = _ids_or_refuse(click.value, 1)
+    mention = check_card(ctx, click, mention_id, Role.OFFICER, "hide posts")
+    if not hideable(mention):
+        where = platform_name(mention.platform)
+        raise UserError(f"{where} does not let TwoWay hide #{mention_id}. Nothing was changed.")
+    return _finish(ctx, replies.hide(ctx, mention_id, click.user))
+
+
 def block_mention(click: Click) -> int:
     """The mention named by the block id `m:<id>`, or by a value `<id>[:choice]` on a button."""
     mention_id = action_ids.mention_from_block(click.block_id)
@@ -377,6 +386,7 @@ def register(app: App, ctx: Context) -> None:
     app.action(action_ids.CONFIRM_NOT_POSTED)(listener(ctx, on_confirm(False)))
     app.action(action_ids.MARK_REPLIED_MANUALLY)(listener(ctx, on_manual))
     app.action(action_ids.LIKE)(listener(ctx, on_like))
+    app.action(action_ids.HIDE)(listener(ctx, on_hide))
     app.action(action_ids.DISMISS)(listener(ctx, on_dismiss))
     app.action(action_ids.RECLASSIFY)(listener(ctx, on_reclassify))
 

@@ -36,6 +36,7 @@ from storage.models import (
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
+    HideStatus,
     LikeStatus,
     Mention,
 )
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "failed", "unknown", "refused", "done"]
 STALE_SENDING = timedelta(minutes=10)
 STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
+STALE_HIDING = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,26 @@ def recover_stale_likes(ctx: Context) -> list[int]:
         return recovered
 
 
-# -- manual, dismiss, like ----------------------------------------------------------------------------------
+def recover_stale_hides(ctx: Context) -> list[int]:
+    """Hides left `hiding` by a crash become `failed`: the card offers Hide again (hiding twice is
+    harmless, but a person decides)."""
+    cutoff = ctx.clock.now() - STALE_HIDING
+    with ctx.transaction() as session:
+        recovered = []
+        for mention_id in stored.stale_hides(session, cutoff):
+            if stored.hide_failed(session, mention_id, only_if_hiding=True):
+                recovered.append(mention_id)
+                audit.record(
+                    session,
+                    ctx.clock.now(),
+                    Action.HIDE_FAILED,
+                    mention_id=mention_id,
+                    error="interrupted while hiding",
+                )
+        return recovered
+
+
+# -- manual, dismiss, like, hide ----------------------------------------------------------------------------
 
 
 def mark_replied_manually(ctx: Context, mention_id: int, by: str) -> Result:
@@ -431,3 +452,43 @@ def like(ctx: Context, mention_id: int, by: str) -> Result:
         stored.like_done(session, mention_id, by, ctx.clock.now())
         audit.record(session, ctx.clock.now(), Action.LIKED, actor=by, mention_id=mention_id)
     return Result("done", mention_id, "Liked.")
+
+
+def hide(ctx: Context, mention_id: int, by: str) -> Result:
+    """Hide the item from the public on its platform, once; the record keeps who did it and when."""
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        mention = mentions.get(session, mention_id)
+        if mention is None:
+            return Result("refused", mention_id, f"There is no item #{mention_id}.")
+        if not stored.claim_hide(session, mention_id):
+            session.refresh(mention)
+            if mention.hide_status == HideStatus.HIDDEN:
+                at = stamp(mention.hidden_at) if mention.hidden_at else "earlier"
+                return Result("refused", mention_id, f"Already hidden by <@{mention.hidden_by}> at {at}.")
+            return Result("refused", mention_id, "It is being hidden right now.")
+        account = accounts.get(session, mention.account_id)
+        audit.record(session, now, Action.HIDE_REQUESTED, actor=by, mention_id=mention_id)
+    try:
+        if account is None:
+            raise Rejected("the account of this item is no longer connected")
+        with ctx.transaction() as session:
+            row = mentions.get(session, mention_id)
+            assert row is not None
+            connector = connector_for(ctx, account)
+            domain_mention = mentions.to_domain(row)
+        connector.hide(domain_mention)
+    except Exception as exc:
+        error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
+        if not isinstance(exc, ConnectorError):
+            log.exception("hide for #%s: unexpected error", mention_id)
+        with ctx.transaction() as session:
+            stored.hide_failed(session, mention_id)
+            audit.record(
+                session, ctx.clock.now(), Action.HIDE_FAILED, actor=by, mention_id=mention_id, error=error
+            )
+        return Result("failed", mention_id, f"It was not hidden ({public(error)}); you can try again.")
+    with ctx.transaction() as session:
+        stored.hide_done(session, mention_id, by, ctx.clock.now())
+        audit.record(session, ctx.clock.now(), Action.HIDDEN, actor=by, mention_id=mention_id)
+    return Result("done", mention_id, "Hidden from the public.")

@@ -75,6 +75,7 @@ class SimulatedFacebook:
         router.route("POST", prefix + version + r"/([\d_]+)/comments", self._post_comment)
         router.route("POST", prefix + version + r"/([\d_]+)/likes", self._post_like)
         router.route("GET", prefix + version + r"/([\d_]+)", self._get_object)
+        router.route("POST", prefix + version + r"/([\d_]+)", self._hide_comment)
 
     def settings(self, base_url: str) -> dict[str, Any]:
         self.base_url = base_url
@@ -327,6 +328,21 @@ class SimulatedFacebook:
             return refused
         if not self.timeline.like(match.group(2)):
             return _error(100, "Unsupported post request.", "GraphMethodException")
+        return Response(200, {"success": True})
+
+    def _hide_comment(self, request: Request, match: re.Match[str]) -> Response:
+        """`POST /{comment}?is_hidden=true`: the card's Hide button (only its author still sees it)."""
+        refused = self._auth(request)
+        if refused:
+            return refused
+        hidden = str(request.args().get("is_hidden") or "")
+        with self.lock:
+            comment = self.comments.get(match.group(2))
+            if comment is None:
+                return _error(100, "Unsupported post request.", "GraphMethodException")
+            if hidden not in ("true", "false"):
+                return _error(100, "(#100) Param is_hidden must be a boolean")
+            comment["_hidden"] = hidden == "true"  # private: not a field the page shows
         return Response(200, {"success": True})
 
 

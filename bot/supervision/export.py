@@ -31,7 +31,7 @@ from bot.core.errors import UserError
 from storage import audit
 from storage import records as stored_records
 from storage.audit import Action
-from storage.models import AuditEvent, Mention, Reply, SlaNotice
+from storage.models import AuditEvent, HideStatus, Mention, Reply, SlaNotice
 
 PAGE_SIZE = 500
 FORMATS = ("csv", "jsonl")
@@ -45,7 +45,7 @@ SHOWN_ON = {"summary": "storm summary card"}
 # Column -> what it holds (docs/supervision.md repeats this for records officers).
 COLUMNS: dict[str, str] = {
     "mention_id": "TwoWay's number for the item (#id on the Slack card)",
-    "platform": "x or facebook",
+    "platform": "x, facebook, instagram, threads or bluesky",
     "account": "the agency account or Page it was addressed to",
     "external_id": "the platform's id of the post or comment",
     "url": "link to the post or comment",
@@ -79,6 +79,8 @@ COLUMNS: dict[str, str] = {
     "other_reply_attempts": "reply attempts that failed or were not confirmed",
     "liked_at": "when the agency liked it",
     "liked_by": "who liked it",
+    "hidden_at": "when the agency hid it from the public on the platform",
+    "hidden_by": "who hid it",
     "assignee": "who it is assigned to now",
     "assignment_history": "every assignment, reassignment and unassignment (time, by, to, from)",
     "sla_notices": "SLA reminders and escalations posted (kind, time)",
@@ -178,6 +180,8 @@ def _record(
         ],
         "liked_at": iso(m.liked_at),
         "liked_by": m.liked_by,
+        "hidden_at": iso(m.hidden_at) if m.hide_status == HideStatus.HIDDEN else None,
+        "hidden_by": m.hidden_by if m.hide_status == HideStatus.HIDDEN else None,
         "assignee": m.assignee,
         "assignment_history": [
             {

@@ -175,7 +175,7 @@ def test_connect_opens_an_empty_form_with_the_trigger(
 
 @pytest.mark.parametrize("line", ["connect", "connect mastodon", "connect x facebook"])
 def test_connect_with_bad_arguments_opens_nothing(admin_ctx: Context, slack: FakeSlack, line: str) -> None:
-    with pytest.raises(UserError, match="`x`, `facebook` or `instagram`"):
+    with pytest.raises(UserError, match="`x`, `facebook`, `instagram`, `threads` or `bluesky`"):
         run(admin_ctx, line)
     assert slack.views_opened == []
 
@@ -484,8 +484,8 @@ def test_an_officer_is_refused_admin_commands_with_the_role_and_who_grants_it(
     [
         ("frobnicate", "Unknown subcommand `frobnicate`"),
         ("role <@U0NEWBIE1> chief", "Usage: `/twoway role @user officer|supervisor|admin|none`"),
-        ("connect myspace", "Usage: `/twoway connect x|facebook|instagram`"),
-        ("pause @nobody", "Usage: `/twoway pause [x|facebook|instagram|@handle|id]`"),
+        ("connect myspace", "Usage: `/twoway connect x|facebook|instagram|threads|bluesky`"),
+        ("pause @nobody", "Usage: `/twoway pause [x|facebook|instagram|threads|bluesky|@handle|id]`"),
     ],
 )
 def test_unknown_subcommands_and_bad_arguments_get_usage_and_change_nothing(

@@ -23,10 +23,12 @@ from storage.models import AuditEvent
 from tests.conftest import FakeClock
 from tests.support.admin_app import (
     ADMIN,
+    BLUESKY_PASSWORD,
     CHANNEL,
     OFFICER,
     PAGE_TOKEN,
     SECRET_KEY,
+    THREADS_TOKEN,
     X_KEYS,
     Env,
     running_app,
@@ -275,6 +277,71 @@ def test_instagram_refusals_are_put_next_to_the_field_at_fault(
     env: Env, values: dict[str, str], field: str, says: str
 ) -> None:
     result = env.submit("instagram", values)
+    assert result.json["response_action"] == "errors"
+    assert says in result.json["errors"][field]
+    assert env.accounts() == []
+
+
+# -- Threads and Bluesky --------------------------------------------------------------------------------
+
+
+def test_threads_is_checked_within_slacks_window_and_stored_encrypted(env: Env, engine: Engine) -> None:
+    started = time.monotonic()
+    result = env.submit("threads", {"token": THREADS_TOKEN})
+    assert time.monotonic() - started < 3
+    assert result.json["response_action"] == "update"
+    assert "Connected Threads profile @agencypolice" in json.dumps(result.json["view"])
+    (account,) = env.accounts()
+    assert (account.platform, account.external_id, account.handle) == (
+        "threads",
+        env.threads.profile["id"],
+        "agencypolice",
+    )
+    assert unseal(SECRET_KEY, account.credentials or "") == {"token": THREADS_TOKEN}
+    assert THREADS_TOKEN not in everything_stored(engine)
+    assert THREADS_TOKEN not in slack_traffic(env.slack)
+
+
+def test_bluesky_logs_in_once_and_the_first_poll_reuses_that_session(env: Env, engine: Engine) -> None:
+    from bot.intake.polling import poll_all_once
+
+    started = time.monotonic()
+    result = env.submit("bluesky", {"handle": env.bluesky.handle, "app_password": BLUESKY_PASSWORD})
+    assert time.monotonic() - started < 3
+    assert "Connected Bluesky account @agencypolice.bsky.social" in json.dumps(result.json["view"])
+    (account,) = env.accounts()
+    assert account.external_id == env.bluesky.did
+    assert unseal(SECRET_KEY, account.credentials or "")["app_password"] == BLUESKY_PASSWORD
+    assert account.session is not None
+    stored = everything_stored(engine)
+    assert BLUESKY_PASSWORD not in stored
+    assert "accessJwt" not in stored
+    assert "eyJ" not in stored
+    env.bluesky.add_mention("@agencypolice.bsky.social hello")
+    (summary,) = poll_all_once(env.ctx)
+    assert (summary.status, summary.new) == ("ok", 1)
+    assert len(env.bluesky.logins) == 1, "the session the check opened is the one polled with"
+
+
+@pytest.mark.parametrize(
+    ("platform", "values", "field", "says"),
+    [
+        ("threads", {"token": "THAA-expired-or-wrong"}, "token", "Threads refused this token"),
+        ("threads", {"token": THREADS_TOKEN, "user_id": "1789"}, "user_id", "no profile with that user id"),
+        ("threads", {"token": THREADS_TOKEN, "user_id": "17x"}, "user_id", "is a number"),
+        (
+            "bluesky",
+            {"handle": "agencypolice.bsky.social", "app_password": "nope-nope-nope-nope"},
+            "handle",
+            "refused",
+        ),
+        ("bluesky", {"handle": "agencypolice.bsky.social"}, "app_password", "Paste the app password"),
+    ],
+)
+def test_threads_and_bluesky_refusals_are_put_next_to_the_field_at_fault(
+    env: Env, platform: str, values: dict[str, str], field: str, says: str
+) -> None:
+    result = env.submit(platform, values)
     assert result.json["response_action"] == "errors"
     assert says in result.json["errors"][field]
     assert env.accounts() == []

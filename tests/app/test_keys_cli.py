@@ -172,3 +172,21 @@ def test_keys_needs_an_action(tmp_path: Path, db_url: str) -> None:
     done = _keys(db_url, tmp_path, NEW, "")
     assert done.returncode == 2
     assert "keys needs an action: rotate or check" in done.stderr
+
+
+def test_rotate_reseals_kept_sessions_too(tmp_path: Path, ctx: Context) -> None:
+    """A kept Bluesky session survives dropping the old key: no new login after the rotation."""
+    settings = make_settings(DATABASE_URL=ctx.settings.database_url, TWOWAY_SECRET_KEY=OLD)
+    identity = AccountIdentity("bluesky", "did:plc:agency000000000000000000", "agency.bsky.social")
+    with ctx.transaction() as session:
+        account = save_connected_account(
+            session, settings, identity, {"handle": "agency.bsky.social", "app_password": "a-b-c-d"},
+            "U0ADMIN", ctx.clock.now(), kept_session='{"session": "kept"}',
+        )  # fmt: skip
+        account_id = account.id
+    assert _keys(ctx.settings.database_url, tmp_path, f"{NEW},{OLD}").returncode == 0
+    with ctx.transaction() as session:
+        row = session.get(Account, account_id)
+        assert row is not None
+        assert unseal(NEW, row.session or "") == {"session": '{"session": "kept"}'}
+        assert unseal(NEW, row.credentials or "")["app_password"] == "a-b-c-d"

@@ -56,7 +56,8 @@ def env_for(db_url: str, x: FakeX | None = None, graph: FakeGraph | None = None)
 
 
 def poll_once(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "X_", "FACEBOOK_", "TWOWAY_"))}
+    prefixes = ("SLACK_", "X_", "FACEBOOK_", "INSTAGRAM_", "THREADS_", "BLUESKY_", "TWOWAY_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-m", "bot", "poll", "--once"],
         env={**base, **env, "PYTHONPATH": str(REPO)},
@@ -152,3 +153,42 @@ def test_an_account_error_is_reported_in_its_line_not_as_a_crash(
     with Session(engine) as session:
         statuses = {a.platform: a.status for a in session.scalars(select(Account))}
     assert statuses == {"x": "needs_attention", "facebook": "ok"}
+
+
+def test_threads_and_bluesky_print_a_line_each_and_cron_runs_log_in_to_bluesky_once(
+    tmp_path: Path, db_url: str
+) -> None:
+    from tests.support.fakes.bluesky_api import FakeBluesky
+    from tests.support.fakes.threads_api import FakeThreads
+
+    now = datetime.now(UTC)
+    with (
+        FakeThreads(now=now - timedelta(hours=1)) as threads,
+        FakeBluesky(now=now - timedelta(hours=1)) as bluesky,
+    ):
+        threads.add_reply(threads.add_post("Road work on 5th"), "Until when?", username="kim.lee")  # type: ignore[attr-defined]
+        bluesky.add_mention("@agencypolice.bsky.social hello")  # type: ignore[attr-defined]
+        env = {
+            "DATABASE_URL": db_url,
+            "TWOWAY_SECRET_KEY": "cli-secret-key-0123456789",
+            "THREADS_API_URL": threads.url,
+            "THREADS_USER_ID": threads.profile["id"],  # type: ignore[attr-defined]
+            "THREADS_TOKEN": threads.token,  # type: ignore[attr-defined]
+            "BLUESKY_SERVICE_URL": bluesky.url,
+            "BLUESKY_HANDLE": bluesky.handle,  # type: ignore[attr-defined]
+            "BLUESKY_APP_PASSWORD": bluesky.app_password,  # type: ignore[attr-defined]
+        }
+        first = poll_once(env, tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert "threads @agencypolice: 1 new, 0 skipped, 4 requests, ok" in first.stdout.splitlines()
+        assert (
+            "bluesky @agencypolice.bsky.social: 1 new, 0 skipped, 1 requests, ok" in first.stdout.splitlines()
+        )
+        second = poll_once(env, tmp_path)
+        assert (
+            "bluesky @agencypolice.bsky.social: 0 new, 0 skipped, 1 requests, ok"
+            in second.stdout.splitlines()
+        )
+        assert len(bluesky.logins) == 1  # type: ignore[attr-defined]
+        for secret in (threads.token, bluesky.app_password):  # type: ignore[attr-defined]
+            assert secret not in first.stdout + first.stderr

@@ -18,5 +18,9 @@ def test_every_variable_is_in_env_example() -> None:
 def test_every_platform_and_webhook_variable_is_in_the_readme_configuration_table() -> None:
     readme = (REPO / "README.md").read_text()
     table = readme[readme.index("## Configuration") : readme.index("## Triage")]
-    platform = [n for n in ALIASES if n.startswith(("X_", "FACEBOOK_", "INSTAGRAM_", "TWOWAY_FACEBOOK_"))]
+    platform = [
+        n
+        for n in ALIASES
+        if n.startswith(("X_", "FACEBOOK_", "INSTAGRAM_", "THREADS_", "BLUESKY_", "TWOWAY_FACEBOOK_"))
+    ]
     assert [name for name in platform if f"`{name}`" not in table] == []

@@ -7,6 +7,7 @@ the same wire format and meeting the same platform rules.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -112,6 +113,16 @@ def test_facebook_replies_under_replies_reach_the_connector_and_answers_go_under
     assert shown is not None
     assert shown.by_account
     assert shown.parent == top.external_id
+
+
+def test_the_card_hide_button_works_against_the_simulated_page(
+    facebook: FacebookConnector, sandbox: Sandbox
+) -> None:
+    (tom,) = by_author(fetch(facebook), "Tom Rourke")
+    facebook.hide(tom)  # Graph's POST /{comment}?is_hidden=true, answered {"success": true}
+    assert sandbox.platforms["facebook"].comments[tom.external_id]["_hidden"] is True  # type: ignore[attr-defined]
+    with pytest.raises(Rejected):
+        facebook.hide(replace(tom, external_id="999_999"))
 
 
 def test_wrong_credentials_are_refused_as_the_platforms_refuse_them(sandbox: Sandbox) -> None:

@@ -24,8 +24,10 @@ from storage import staff
 from storage.db import make_sessionmaker
 from storage.models import Account
 from tests.conftest import FakeClock, make_settings
+from tests.support.fakes.bluesky_api import FakeBluesky
 from tests.support.fakes.instagram_api import FakeInstagram
 from tests.support.fakes.slack_api import FakeSlack
+from tests.support.fakes.threads_api import FakeThreads
 from tests.support.fakes.x_api import FakeX
 from tests.support.signed import SlackResult, SlackSender
 
@@ -40,6 +42,8 @@ X_KEYS = {
     "access_token_secret": "xats-SECRET-access-token-secret",
 }
 PAGE_TOKEN = "EAAB-SECRET-page-token-0123456789"
+THREADS_TOKEN = "THAA-SECRET-threads-token-0123456789"
+BLUESKY_PASSWORD = "secr-etap-ppas-swrd"
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Env:
     graph: FakeInstagram
     app: SlackApp
     sender: SlackSender
+    threads: FakeThreads
+    bluesky: FakeBluesky
 
     def command(self, text: str, user: str = ADMIN, channel: str = CHANNEL) -> SlackResult:
         return self.sender.command(text, user, channel)
@@ -72,6 +78,8 @@ def running_app(db_url: str, engine: Engine, clock: FakeClock, **env: str) -> It
     slack = FakeSlack().start()
     fake_x = FakeX(api_key=X_KEYS["api_key"], access_token=X_KEYS["access_token"]).start()
     graph = FakeInstagram(page_token=PAGE_TOKEN).start()  # the Graph host, with the Page's Instagram account
+    threads = FakeThreads(token=THREADS_TOKEN, clock=clock.now).start()
+    bluesky = FakeBluesky(app_password=BLUESKY_PASSWORD).start()
     values = {
         "DATABASE_URL": db_url,
         "TWOWAY_SECRET_KEY": SECRET_KEY,
@@ -81,6 +89,8 @@ def running_app(db_url: str, engine: Engine, clock: FakeClock, **env: str) -> It
         "SLACK_API_URL": slack.api_url,
         "X_API_URL": fake_x.url,
         "FACEBOOK_GRAPH_URL": graph.url,
+        "THREADS_API_URL": threads.url,
+        "BLUESKY_SERVICE_URL": bluesky.url,
         **env,
     }
     settings = make_settings(**values)
@@ -90,13 +100,12 @@ def running_app(db_url: str, engine: Engine, clock: FakeClock, **env: str) -> It
     app = build_slack(ctx)
     server = start_http_server(ctx, app)
     try:
-        yield Env(
-            ctx, slack, fake_x, graph, app, SlackSender(server.url, SIGNING_SECRET, slack.response_url_base)
-        )
+        sender = SlackSender(server.url, SIGNING_SECRET, slack.response_url_base)
+        yield Env(ctx, slack, fake_x, graph, app, sender, threads, bluesky)
     finally:
         server.stop()
         app.close()
-        for fake in (slack, fake_x, graph):
+        for fake in (slack, fake_x, graph, threads, bluesky):
             fake.stop()
 
 

@@ -1,0 +1,482 @@
+"""A Bluesky account through the `atproto` package: mentions, replies and quotes; replying; liking.
+
+Loaded only when a Bluesky connector is built (`connectors/bluesky.py`): importing atproto costs
+about a second and 40 MB, which every `twoway` command would otherwise pay.
+
+The account logs in with an app password (`createSession`), which the service allows only about
+30 times in 5 minutes and 300 a day, so the session is kept: atproto refreshes it 15 minutes
+before the access token expires and tells us (`on_session_change`), and the bot stores it sealed
+in `accounts.session` for the next poll, the next click and the next start. A session the service
+no longer accepts (its refresh token expired or was revoked) costs one new login; a refused login
+(a revoked app password) is `AuthFailed`, which puts up the account's alert card.
+
+One request per idle poll: `listNotifications` filtered to mentions, replies and quotes, newest
+first, read down to the newest one seen before. A page with new items costs one more request to
+quote the posts they answer (`getPosts`). Replies name the thread's root and the post answered.
+Bluesky offers no hiding of one reply by its API, so cards show no Hide button.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from atproto_client import Client, models
+from atproto_client.client.session import Session, SessionEvent
+from atproto_client.exceptions import (
+    BadRequestError,
+    LoginRequiredError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    UnauthorizedError,
+)
+from atproto_client.models.common import XrpcError
+from atproto_client.models.utils import get_model_as_dict
+from atproto_client.request import Request
+from atproto_client.utils.facet_detection import detect_facets
+from atproto_core.exceptions import AtProtocolError
+
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    ConnectorError,
+    Page,
+    PollOutcome,
+    RateLimited,
+    Rejected,
+    SessionSaver,
+    TransientError,
+)
+from connectors.graph import MALFORMED, Malformed, excerpt, maybe_time
+from connectors.http import quiet_library_debug_logs, redact
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+REASONS = ["mention", "reply", "quote"]
+PAGE = 100  # the most listNotifications serves
+MAX_PAGES = 50  # 5,000 new notifications in one poll; older ones are reported as a backlog gap
+FIRST_POLL = timedelta(hours=24)
+# `indexedAt` is when the service indexed the notification, so a late one sorts at the top; the
+# few seconds re-read guard against clock steps between the service's machines.
+OVERLAP = timedelta(seconds=10)
+TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing", "InvalidRequest"}
+DEFINITE_WRITE_STATUSES = {409, 413}  # atproto raises these as NetworkError, but nothing was written
+POST = "app.bsky.feed.post"
+
+
+class BlueskyConnector:
+    """One Bluesky account logged in with an app password; its session kept between runs."""
+
+    platform: Platform = "bluesky"
+
+    def __init__(
+        self, *, service_url: str, timeout: float, handle: str, app_password: str, did: str | None = None
+    ) -> None:
+        quiet_library_debug_logs()
+        for name in ("httpx", "httpcore"):  # they log request lines (and headers at DEBUG)
+            logging.getLogger(name).setLevel(
+                max(logging.getLogger(name).getEffectiveLevel(), logging.WARNING)
+            )
+        self.service_url = service_url.rstrip("/")
+        self.handle = handle.removeprefix("@")
+        self.password = app_password
+        self.did = did
+        self.sent = 0
+        self.client = self._client(timeout)
+        self.saver: SessionSaver | None = None
+        self.stored: str | None = None  # a saved session not yet taken back into the client
+        self.logins = 0
+
+    def _client(self, timeout: float) -> Client:
+        def count(request: httpx.Request) -> None:
+            self.sent += 1
+
+        client = Client(
+            base_url=self.service_url, request=Request(timeout=timeout, event_hooks={"request": [count]})
+        )
+        client.on_session_change(self._changed)
+        return client
+
+    # -- the kept session (KeepsSession) ---------------------------------------------------------
+
+    def restore(self, saved: str) -> None:
+        try:
+            loaded = json.loads(saved)
+            if loaded.get("service") == self.service_url and loaded.get("login") == self.handle.lower():
+                Session.decode(str(loaded["session"]))  # readable, or it is not taken back
+                self.stored = str(loaded["session"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("the saved Bluesky session is unreadable; the next call logs in afresh")
+
+    def keep(self, saver: SessionSaver) -> None:
+        self.saver = saver
+
+    def saved(self) -> str | None:
+        session = self.client._session
+        return self._dump(session) if session is not None else None
+
+    def _dump(self, session: Session) -> str:
+        return json.dumps(
+            {"service": self.service_url, "login": self.handle.lower(), "session": session.export()}
+        )
+
+    def _changed(self, event: SessionEvent, session: Session) -> None:
+        if event is SessionEvent.IMPORT:
+            return  # taken back from the store: nothing new to keep
+        self.did = session.did
+        if self.saver is not None:
+            self.saver(self._dump(session))
+
+    # -- sessions and errors ----------------------------------------------------------------------
+
+    def _login(self) -> None:
+        """`createSession` with the app password: rationed by the service, so only when needed."""
+        self.logins += 1
+        self.client.update_base_url(self.service_url)  # logins go to the service, not a former PDS
+        try:
+            self.client.login(self.handle, self.password, fetch_bsky_profile=False)
+        except UnauthorizedError as exc:
+            raise AuthFailed(f"Bluesky refused the handle and app password ({_said(exc)})") from None
+        except BadRequestError as exc:
+            raise AuthFailed(f"Bluesky refused the login ({_said(exc)})") from None
+        except RateLimitExceededError as exc:
+            raise RateLimited(f"Bluesky limits logins ({_said(exc)})", exc.reset_at) from None
+        except (AtProtocolError, *MALFORMED) as exc:
+            raise TransientError(f"Bluesky login failed ({_said(exc)})") from None
+
+    def _session(self) -> bool:
+        """Make sure the client has a session; True when it was just created by a login."""
+        if self.client._session is not None:
+            return False
+        if self.stored is not None:
+            stored, self.stored = self.stored, None
+            try:
+                self.client.login(session_string=stored, fetch_bsky_profile=False)
+                return False
+            except (AtProtocolError, *MALFORMED):
+                log.info("the saved Bluesky session could not be taken back; logging in")
+        self._login()
+        return True
+
+    def _authed(self, call: Callable[[], T]) -> T:
+        """`call` with a session; a session the service no longer takes costs one new login."""
+        fresh = self._session()
+        try:
+            return call()
+        except (UnauthorizedError, BadRequestError, LoginRequiredError) as exc:
+            if fresh or not _token_trouble(exc):
+                raise
+            log.info("Bluesky no longer accepts the saved session (%s); logging in again", _said(exc))
+        self._login()
+        return call()
+
+    def _read(self, call: Callable[[], T]) -> T:
+        try:
+            return self._authed(call)
+        except ConnectorError:
+            raise
+        except RateLimitExceededError as exc:
+            raise RateLimited(f"Bluesky rate limit reached ({_said(exc)})", exc.reset_at) from None
+        except (UnauthorizedError, LoginRequiredError) as exc:
+            raise AuthFailed(f"Bluesky refused the session ({_said(exc)})") from None
+        except (AtProtocolError, *MALFORMED) as exc:
+            raise TransientError(f"Bluesky read failed ({_said(exc)})") from None
+
+    def _write(self, call: Callable[[], T]) -> T:
+        try:
+            return self._authed(call)
+        except ConnectorError:
+            raise
+        except RateLimitExceededError as exc:
+            raise RateLimited(f"Bluesky rate limit reached ({_said(exc)})", exc.reset_at) from None
+        except (UnauthorizedError, LoginRequiredError) as exc:
+            raise AuthFailed(f"Bluesky refused the session ({_said(exc)})") from None
+        except BadRequestError as exc:
+            raise Rejected(f"Bluesky refused it ({_said(exc)})") from None
+        except NetworkError as exc:
+            if exc.response is not None and exc.response.status_code in DEFINITE_WRITE_STATUSES:
+                raise Rejected(f"Bluesky refused it ({_said(exc)})") from None
+            raise AmbiguousOutcome(f"Bluesky did not answer clearly ({_said(exc)}); it may exist") from None
+        except (AtProtocolError, *MALFORMED) as exc:
+            raise AmbiguousOutcome(f"Bluesky sent an unclear answer ({_said(exc)}); it may exist") from None
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def identify(self) -> AccountIdentity:
+        def profile() -> Any:
+            session = self.client._session
+            assert session is not None
+            return self.client.app.bsky.actor.get_profile(
+                models.AppBskyActorGetProfile.Params(actor=session.did)
+            )
+
+        found = self._read(profile)
+        try:
+            did, handle = found.did, found.handle
+            if not did.startswith("did:") or not handle:
+                raise ValueError("did or handle")
+        except MALFORMED as exc:
+            raise TransientError("Bluesky sent a malformed profile") from exc
+        self.did = did
+        return AccountIdentity("bluesky", did, handle, str(found.display_name or handle))
+
+    def _me(self) -> str:
+        if self.did is None:
+            self._read(lambda: None)
+            session = self.client._session
+            if session is None:
+                raise TransientError("Bluesky gave no session")
+            self.did = session.did
+        return self.did
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def fetch(
+        self,
+        cursor: str | None,
+        now: datetime,
+        outcome: PollOutcome,
+        progress: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
+        start = self.sent
+        try:
+            yield from self._fetch(cursor, now, outcome)
+        finally:
+            outcome.requests += self.sent - start
+
+    def _fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
+        me = self._me()
+        previous = maybe_time(cursor)
+        floor = previous - OVERLAP if previous else now - FIRST_POLL
+        newest = previous
+        page_cursor: str | None = None
+        seen_cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = models.AppBskyNotificationListNotifications.Params(
+                limit=PAGE, reasons=REASONS, cursor=page_cursor
+            )
+            body = self._read(lambda p=params: self.client.app.bsky.notification.list_notifications(p))  # type: ignore[misc]
+            try:
+                listed = [get_model_as_dict(n) for n in body.notifications]
+            except MALFORMED as exc:
+                raise TransientError("Bluesky sent a malformed notification list") from exc
+            fresh, skipped, reached_old = [], 0, False
+            for item in listed:
+                indexed = maybe_time(item.get("indexedAt"))
+                if indexed is not None and indexed < floor:
+                    reached_old = True
+                    break
+                if indexed is not None and (newest is None or indexed > newest):
+                    newest = indexed
+                if item.get("reason") not in REASONS:
+                    continue
+                fresh.append(item)
+            parents = self._parents([i for i in fresh if previous is None or _after(i, previous)])
+            mentions = []
+            for item in fresh:
+                try:
+                    mention = self._mention(item, me, parents)
+                except (Malformed, *MALFORMED) as exc:
+                    log.warning("skipped a Bluesky notification with a missing or malformed field: %s", exc)
+                    skipped += 1
+                    continue
+                if mention is not None:
+                    mentions.append(mention)
+            yield Page(mentions=tuple(mentions), skipped=skipped)
+            page_cursor = body.cursor
+            if reached_old or not listed or not page_cursor:
+                break
+            if page_cursor in seen_cursors:
+                raise TransientError("Bluesky repeated a notification page")
+            seen_cursors.add(page_cursor)
+        else:
+            # Reading on without end would never move the cursor; say what was left unread instead.
+            outcome.backlog_gap = True
+            outcome.notes.append(
+                f"over {MAX_PAGES * PAGE} new Bluesky notifications since the last poll; older ones were not read"
+            )
+        outcome.cursor = newest.isoformat() if newest else cursor
+
+    def _parents(self, fresh: list[dict[str, Any]]) -> dict[str, str]:
+        """The text of the posts these answer or quote, by URI (one `getPosts` of up to 25)."""
+        wanted: list[str] = []
+        for item in fresh:
+            uri = _parent_uri(item)
+            if uri and uri not in wanted:
+                wanted.append(uri)
+        if not wanted:
+            return {}
+        try:
+            found = self._read(
+                lambda: self.client.app.bsky.feed.get_posts(
+                    models.AppBskyFeedGetPosts.Params(uris=wanted[:25])
+                )
+            )
+            posts = [get_model_as_dict(p) for p in found.posts]
+        except (TransientError, *MALFORMED) as exc:  # only the "Replying to" line is missing
+            log.info("could not read the posts Bluesky mentions answer: %s", exc)
+            return {}
+        texts = {}
+        for post in posts:
+            record = post.get("record")
+            if (
+                isinstance(post.get("uri"), str)
+                and isinstance(record, dict)
+                and isinstance(record.get("text"), str)
+            ):
+                texts[post["uri"]] = record["text"]
+        return texts
+
+    def _mention(self, item: Mapping[str, Any], me: str, parents: Mapping[str, str]) -> Mention | None:
+        author = item.get("author")
+        record = item.get("record")
+        if not isinstance(author, dict) or not isinstance(record, dict):
+            raise Malformed("author or record missing")
+        uri, cid = item.get("uri"), item.get("cid")
+        did, handle, text = author.get("did"), author.get("handle"), record.get("text")
+        for name, value in (("uri", uri), ("cid", cid), ("author.did", did), ("author.handle", handle)):
+            if not isinstance(value, str) or not value:
+                raise Malformed(f"{name} missing")
+        assert isinstance(uri, str)
+        assert isinstance(did, str)
+        assert isinstance(handle, str)
+        if not isinstance(text, str):
+            raise Malformed("text missing")
+        if did == me:
+            return None
+        created = maybe_time(record.get("createdAt")) or maybe_time(item.get("indexedAt"))
+        if created is None:
+            raise Malformed("no readable time")
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else None
+        root = _ref(reply.get("root")) if reply else None
+        parent = _ref(reply.get("parent")) if reply else None
+        parent_uri = _parent_uri(item)
+        parent_text = parents.get(parent_uri) if parent_uri else None
+        return Mention(
+            platform="bluesky",
+            external_id=uri,
+            account_external_id=me,
+            author=Author(
+                id=did,
+                handle=handle,
+                name=str(author.get("displayName") or ""),
+                url=f"https://bsky.app/profile/{handle}",
+            ),
+            text=text,
+            url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}",
+            created_at=min(created.astimezone(UTC), maybe_time(item.get("indexedAt")) or created),
+            conversation_id=root["uri"] if root else uri,
+            parent_id=parent["uri"] if parent else parent_uri,
+            parent_text=excerpt(parent_text) if parent_text else None,
+            explicit_mention=True,
+            raw={
+                "reason": item.get("reason"),
+                "post": {"uri": uri, "cid": cid},
+                "root": root or {"uri": uri, "cid": cid},
+                "notification": dict(item),
+            },
+        )
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def reply(self, mention: Mention, text: str) -> PostedReply:
+        """A post whose `reply` names the thread's root and the mention as its parent."""
+        parent = _ref(mention.raw.get("post"))
+        root = _ref(mention.raw.get("root")) or parent
+        if parent is None or root is None:
+            raise Rejected("this item does not say which Bluesky post to answer")
+        strong = models.ComAtprotoRepoStrongRef.Main
+        record = models.AppBskyFeedPost.Record(
+            text=text,
+            created_at=self.client.get_current_time_iso(),
+            reply=models.AppBskyFeedPost.ReplyRef(root=strong(**root), parent=strong(**parent)),
+            facets=detect_facets(text) or None,  # links and tags clickable, as the app makes them
+        )
+        created = self._write(lambda: self.client.app.bsky.feed.post.create(self._me(), record))
+        uri = getattr(created, "uri", None)
+        if not isinstance(uri, str) or not uri:
+            raise AmbiguousOutcome("Bluesky accepted the reply but its answer was unreadable")
+        session = self.client._session
+        handle = session.handle if session else self.handle
+        return PostedReply(
+            external_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+        )
+
+    def like(self, mention: Mention) -> None:
+        subject = _ref(mention.raw.get("post"))
+        if subject is None:
+            raise Rejected("this item does not say which Bluesky post to like")
+        record = models.AppBskyFeedLike.Record(
+            subject=models.ComAtprotoRepoStrongRef.Main(**subject),
+            created_at=self.client.get_current_time_iso(),
+        )
+        self._write(lambda: self.client.app.bsky.feed.like.create(self._me(), record))
+
+    def hide(self, mention: Mention) -> None:
+        raise Rejected("Bluesky offers no way for an app to hide one reply")
+
+
+def _after(item: Mapping[str, Any], moment: datetime) -> bool:
+    """Indexed after `moment`: new since the last poll, not the overlap re-read (already stored)."""
+    indexed = maybe_time(item.get("indexedAt"))
+    return indexed is None or indexed > moment
+
+
+def _ref(value: Any) -> dict[str, str] | None:
+    if isinstance(value, dict) and isinstance(value.get("uri"), str) and isinstance(value.get("cid"), str):
+        return {"uri": value["uri"], "cid": value["cid"]}
+    return None
+
+
+def _parent_uri(item: Mapping[str, Any]) -> str | None:
+    """The post this notification answers (a reply's parent) or quotes."""
+    record = item.get("record") if isinstance(item.get("record"), dict) else {}
+    assert isinstance(record, dict)
+    reply = record.get("reply")
+    parent = _ref(reply.get("parent")) if isinstance(reply, dict) else None
+    if parent:
+        return parent["uri"]
+    embed = record.get("embed")
+    quoted = embed.get("record") if isinstance(embed, dict) else None
+    if isinstance(quoted, dict) and isinstance(quoted.get("record"), dict):  # recordWithMedia
+        quoted = quoted["record"]
+    found = _ref(quoted)
+    if found:
+        return found["uri"]
+    subject = item.get("reasonSubject")
+    return subject if isinstance(subject, str) and subject.startswith("at://") else None
+
+
+def _said(exc: BaseException) -> str:
+    """What the service said, without secrets."""
+    if isinstance(exc, RequestErrorBase) and exc.response is not None:
+        content = exc.response.content
+        if isinstance(content, XrpcError):
+            text = f"{exc.response.status_code} {content.error}" + (
+                f": {content.message}" if content.message else ""
+            )
+        else:
+            text = f"HTTP {exc.response.status_code}"
+    elif isinstance(exc, NetworkError):
+        text = "no answer (" + type(exc.__cause__ or exc).__name__ + ")"
+    else:
+        text = type(exc).__name__
+    return redact(text)[:300]
+
+
+def _token_trouble(exc: BaseException) -> bool:
+    if isinstance(exc, LoginRequiredError):
+        return True
+    if not isinstance(exc, RequestErrorBase) or exc.response is None:
+        return False
+    content = exc.response.content
+    return exc.response.status_code == 401 or (
+        isinstance(content, XrpcError) and content.error in TOKEN_ERRORS
+    )

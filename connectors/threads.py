@@ -1,0 +1,378 @@
+"""A Threads profile through the Threads Graph API: mentions, replies to its posts, replying, hiding.
+
+No maintained Python SDK for Threads exists and facebook-sdk cannot reach a second host without
+sending the Facebook calls there too, so `connectors/threads_api.py` is a thin client on
+`requests`. Threads has no count of replies on a post, so a poll reads the mentions, the
+profile's recent posts (with `has_replies`), and the conversation of each post that has replies
+and is either young (2 days) or due for the 30-minute sweep of the watch window: an idle poll of
+a profile with no young post costs two requests. The long-lived token is refreshed before it
+expires (`connectors/threads_token.py`). Threads offers no like through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.base import (
+    AmbiguousOutcome,
+    CredentialField,
+    Options,
+    Page,
+    PlatformSpec,
+    PollOutcome,
+    Rejected,
+    SessionSaver,
+    TransientError,
+)
+from connectors.graph import MALFORMED, Gone, Malformed, Pages, excerpt, items, maybe_time, parse_time
+from connectors.threads_api import ThreadsApi, ref_id, text_of
+from connectors.threads_token import TokenKeeper
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=10)  # Threads can list an item a little late: re-read this much
+FIRST_POLL = timedelta(days=3)
+HOT = timedelta(days=2)  # posts this young have their replies read at every poll
+WATCH = timedelta(days=30)  # older posts' replies are read by the sweep only while this young
+SWEEP_EVERY = timedelta(minutes=30)
+PAGE = 50
+MENTION_FIELDS = "id,text,username,timestamp,permalink,media_type,is_reply,root_post,replied_to"
+POST_FIELDS = "id,text,timestamp,permalink,has_replies"
+REPLY_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to,hide_status"
+POST_PREFIX = "post:"  # progress: {"h": newest reply time read, "r": when read}
+SWEEP_KEY = "sweep"
+CONTAINER_WAIT = 2.0  # seconds a reply's container may take to be ready before publishing
+
+
+class ThreadsConnector:
+    """One Threads profile and its long-lived token."""
+
+    platform: Platform = "threads"
+
+    def __init__(self, *, base_url: str, timeout: float, token: str, user_id: str | None = None) -> None:
+        self.user_id = user_id
+        self.username = ""
+        self.api = ThreadsApi(base_url=base_url, timeout=timeout, token=token)
+        self.keeper = TokenKeeper(self.api, token)
+
+    # -- the kept token (KeepsSession) -----------------------------------------------------------
+
+    def restore(self, saved: str) -> None:
+        self.keeper.restore(saved)
+
+    def keep(self, saver: SessionSaver) -> None:
+        self.keeper.saver = saver
+
+    def saved(self) -> str | None:
+        return self.keeper.dump()
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def identify(self) -> AccountIdentity:
+        who = self.user_id or "me"
+        try:
+            body = self.api.read(lambda: self.api.get(who, fields="id,username,name"), gone=True)
+        except Gone as exc:
+            raise Rejected(f"Threads has no profile {who} for this token ({exc})") from None
+        try:
+            user_id, username = body["id"], body["username"]
+            if not isinstance(user_id, str) or not isinstance(username, str) or not username:
+                raise TypeError("id or username")
+        except MALFORMED as exc:
+            raise TransientError("Threads sent a malformed profile") from exc
+        self.user_id, self.username = user_id, username
+        return AccountIdentity("threads", user_id, username, str(body.get("name") or username))
+
+    def _me(self) -> str:
+        if not self.user_id or not self.username:
+            self.identify()
+        assert self.user_id is not None
+        return self.user_id
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def fetch(
+        self,
+        cursor: str | None,
+        now: datetime,
+        outcome: PollOutcome,
+        progress: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
+        start = self.api.sent
+        try:
+            self.keeper.refresh_if_due(now)
+            outcome.attention = self.keeper.attention(now)
+            user_id = self._me()
+            kept = progress or {}
+            previous = maybe_time(cursor)
+            floor = previous - OVERLAP if previous else now - FIRST_POLL
+            newest = previous
+            sweep = maybe_time(kept.get(SWEEP_KEY))
+            sweeping = sweep is None or now - sweep >= SWEEP_EVERY
+            # Replies first: a reply that also @mentions the profile is then kept as a reply,
+            # which the profile may hide.
+            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome):
+                newest = seen if seen and (newest is None or seen > newest) else newest
+                yield page
+            for page, seen in self._mentions(user_id, floor):
+                newest = seen if seen and (newest is None or seen > newest) else newest
+                yield page
+            if sweeping:
+                yield Page(mentions=(), progress={SWEEP_KEY: now.isoformat()})
+            outcome.cursor = newest.isoformat() if newest else cursor
+        finally:
+            outcome.requests += self.api.sent - start
+
+    def _list(self, path: str, fields: str, **extra: str) -> Iterator[tuple[list[Any], bool]]:
+        """Pages of an edge, newest first, each with whether it is the last, until the caller stops."""
+        args: dict[str, str] | None = {"fields": fields, "limit": str(PAGE), **extra}
+        pages = Pages(path, limit=50)
+        while args is not None:
+            current = args
+            body = self.api.read(
+                lambda current=current: self.api.get(path, **current),  # type: ignore[misc]
+                gone=path.endswith("conversation"),
+            )
+            batch = items(body)
+            paging = body.get("paging")
+            cursors = paging.get("cursors") if isinstance(paging, dict) else None
+            after = cursors.get("after") if isinstance(cursors, dict) else None
+            more = bool(isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and batch)
+            yield batch, not more
+            args = pages.next({**current, "after": str(after)}) if more else None
+
+    def _mentions(self, user_id: str, floor: datetime) -> Iterator[tuple[Page, datetime | None]]:
+        for batch, _last in self._list(f"{user_id}/mentions", MENTION_FIELDS):
+            mentions, skipped, newest, old = self._page(batch, floor, kind="mention")
+            yield Page(mentions=tuple(mentions), skipped=skipped), newest
+            if old:
+                return
+
+    def _replies(
+        self,
+        user_id: str,
+        now: datetime,
+        floor: datetime,
+        kept: Mapping[str, str],
+        sweeping: bool,
+        outcome: PollOutcome,
+    ) -> Iterator[tuple[Page, datetime | None]]:
+        posts: list[dict[str, Any]] = []
+        for batch, _last in self._list(f"{user_id}/threads", POST_FIELDS):
+            fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
+            posts += fresh
+            oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
+            if not fresh or oldest is None or oldest < now - WATCH:
+                break
+        for post in posts:
+            posted = maybe_time(post.get("timestamp"))
+            if post.get("has_replies") is not True or posted is None or posted < now - WATCH:
+                continue
+            key = POST_PREFIX + post["id"]
+            state = _load(kept.get(key))
+            if not (sweeping or state is None or now - posted <= HOT):
+                continue
+            head = maybe_time(state.get("h")) if state else None
+            stop = head - OVERLAP if head else floor
+            top = head
+            try:
+                listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, reverse="true")
+                for batch, last in listing:
+                    mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
+                    top = newest if newest and (top is None or newest > top) else top
+                    done = old or last
+                    progress: dict[str, str | None] = {}
+                    if done:
+                        progress[key] = json.dumps(
+                            {"h": top.isoformat() if top else None, "r": now.isoformat()}
+                        )
+                    yield Page(mentions=tuple(mentions), skipped=skipped, progress=progress), newest
+                    if done:
+                        break
+            except Gone as exc:
+                outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+
+    def _page(
+        self, batch: list[Any], stop: datetime, *, kind: str, post: Mapping[str, Any] | None = None
+    ) -> tuple[list[Mention], int, datetime | None, bool]:
+        mentions: list[Mention] = []
+        skipped, newest, reached_old = 0, None, False
+        texts = {
+            r["id"]: r.get("text") for r in batch if isinstance(r, dict) and isinstance(r.get("id"), str)
+        }
+        if post is not None:
+            texts[post["id"]] = post.get("text")
+        for item in batch:
+            created = maybe_time(item.get("timestamp")) if isinstance(item, dict) else None
+            if created is not None and created < stop:
+                reached_old = True
+                break
+            if created is not None and (newest is None or created > newest):
+                newest = created
+            try:
+                mention = self._mention(item, kind, texts)
+            except (Malformed, *MALFORMED) as exc:
+                log.warning("skipped a Threads item with a missing or malformed field: %s", exc)
+                skipped += 1
+                continue
+            if mention is not None:
+                mentions.append(mention)
+        return mentions, skipped, newest, reached_old
+
+    def _mention(self, item: Any, kind: str, texts: Mapping[str, Any]) -> Mention | None:
+        if not isinstance(item, dict):
+            raise Malformed("not an object")
+        for key in ("id", "text", "timestamp", "username"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise Malformed(f"{key} missing")
+        username = item["username"]
+        if username == self.username:
+            return None  # the profile's own post or reply
+        parent = ref_id(item.get("replied_to"))
+        root = ref_id(item.get("root_post"))
+        parent_text = text_of(texts.get(parent)) if parent else None
+        permalink = text_of(item.get("permalink"))
+        return Mention(
+            platform="threads",
+            external_id=item["id"],
+            account_external_id=self.user_id or "",
+            author=Author(id=username, handle=username, url=f"https://www.threads.net/@{username}"),
+            text=item["text"],
+            url=permalink or f"https://www.threads.net/@{username}",
+            created_at=parse_time(item["timestamp"]),
+            conversation_id=root or item["id"],
+            parent_id=parent,
+            parent_text=excerpt(parent_text) if parent_text else None,
+            explicit_mention=True,
+            raw={"kind": kind, "item": item},
+        )
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def reply(self, mention: Mention, text: str) -> PostedReply:
+        """Create a reply container, wait until Threads has it ready, then publish it."""
+        user_id = self.user_id or "me"
+        created = self.api.write(
+            lambda: self.api.post(
+                f"{user_id}/threads", media_type="TEXT", text=text, reply_to_id=mention.external_id
+            ),
+            published=False,
+        )
+        container = created.get("id")
+        if not isinstance(container, str) or not container:
+            raise Rejected("Threads did not say which reply it prepared; nothing was posted")
+        self._wait_ready(container)
+        body = self.api.write(lambda: self.api.post(f"{user_id}/threads_publish", creation_id=container))
+        reply_id = body.get("id")
+        if not isinstance(reply_id, str) or not reply_id:
+            raise AmbiguousOutcome("Threads accepted the reply but its answer was unreadable")
+        url = mention.url
+        try:
+            found = self.api.read(lambda: self.api.get(reply_id, fields="permalink"))
+            url = text_of(found.get("permalink")) or url
+        except Exception:  # the reply is out; its link is a nicety
+            log.info("Threads reply %s posted; its permalink could not be read", reply_id)
+        return PostedReply(external_id=reply_id, url=url)
+
+    def _wait_ready(self, container: str) -> None:
+        """Meta advises publishing only a finished container; text is usually ready at once."""
+        deadline = time.monotonic() + CONTAINER_WAIT
+        pause = 0.25
+        while True:
+            body = self.api.write(
+                lambda: self.api.get(container, fields="status,error_message"), published=False
+            )
+            status = body.get("status")
+            if status in ("FINISHED", None):
+                return
+            if status in ("ERROR", "EXPIRED", "PUBLISHED"):
+                why = text_of(body.get("error_message")) or str(status).lower()
+                raise Rejected(f"Threads could not prepare the reply ({why}); nothing was posted")
+            if time.monotonic() + pause > deadline:
+                raise Rejected("Threads was still preparing the reply; nothing was posted, try again")
+            time.sleep(pause)
+            pause *= 2
+
+    def like(self, mention: Mention) -> None:
+        raise Rejected("Threads offers no way for an app to like a post")
+
+    def hide(self, mention: Mention) -> None:
+        if mention.raw.get("kind") != "reply":
+            raise Rejected("Threads lets an account hide replies to its own posts only")
+        body = self.api.write(lambda: self.api.post(f"{mention.external_id}/manage_reply", hide="true"))
+        if body.get("success") is not True:
+            raise AmbiguousOutcome("Threads did not confirm that the reply is hidden")
+
+
+def _load(value: str | None) -> dict[str, Any] | None:
+    try:
+        loaded = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+# -- the platform as the rest of TwoWay sees it ------------------------------------------------
+
+
+def build(options: Options, creds: Mapping[str, str], identity: AccountIdentity | None) -> ThreadsConnector:
+    connector = ThreadsConnector(
+        base_url=options["THREADS_API_URL"],
+        timeout=options["TWOWAY_HTTP_TIMEOUT"],
+        token=creds["token"],
+        user_id=(identity.external_id if identity else None) or creds.get("user_id"),
+    )
+    if identity is not None:
+        connector.username = identity.handle
+    return connector
+
+
+def _incomplete(creds: Mapping[str, str]) -> str | None:
+    return None if creds.get("token") else "Threads needs a long-lived access token"
+
+
+SPEC = PlatformSpec(
+    name="threads",
+    title="Threads",
+    noun="a Threads profile",
+    rules=ReplyRules(limit=500),
+    fields=(
+        CredentialField(
+            "token",
+            "Long-lived access token",
+            "A Threads user token (60 days) with threads_basic, threads_read_replies,"
+            " threads_manage_replies, threads_manage_mentions and threads_content_publish",
+            "THREADS_TOKEN",
+        ),
+        CredentialField(
+            "user_id",
+            "Threads user ID (optional)",
+            "Leave empty to use the profile the token belongs to",
+            "THREADS_USER_ID",
+            optional=True,
+            digits=True,
+        ),
+    ),
+    build=build,
+    intro="Paste a long-lived access token of your agency's Threads profile (from your Meta app's Threads"
+    " use case). TwoWay checks it with Threads before saving, stores it encrypted and refreshes it before"
+    " it expires; it is never shown again.",
+    refused="Threads refused this token (expired, revoked, or a short-lived one?). Create a new long-lived token.",
+    env_groups=(("THREADS_USER_ID", "THREADS_TOKEN"),),
+    env_triggers=("THREADS_TOKEN",),
+    incomplete=_incomplete,
+    pinned="user_id",
+    pinned_mismatch="This token belongs to another Threads profile than that user id.",
+    gone="Threads has no profile with that user id.",
+    can_like=False,
+    can_hide=True,
+    hideable=lambda raw: raw.get("kind") == "reply",  # replies to the profile's own posts only
+    permissions="threads_basic, threads_read_replies, threads_manage_replies, threads_manage_mentions,"
+    " threads_content_publish",
+)

@@ -1,0 +1,247 @@
+"""The Bluesky connector: the real `atproto` client against the fake Bluesky service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.base import AmbiguousOutcome, AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
+from connectors.bluesky_client import BlueskyConnector
+from connectors.registry import spec
+from domain import Mention
+from handlers.text import fits
+from tests.support.fakes.bluesky_api import FakeBluesky, rate_limited
+from tests.support.fakes.server import Response
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBluesky]:
+    with FakeBluesky(now=NOW - timedelta(hours=1)) as server:
+        yield server  # type: ignore[misc]
+
+
+def connect(fake: FakeBluesky, password: str | None = None) -> BlueskyConnector:
+    return BlueskyConnector(
+        service_url=fake.url, timeout=2.0, handle=fake.handle, app_password=password or fake.app_password
+    )
+
+
+def strong(ref: dict[str, str]) -> dict[str, str]:
+    """A strong reference without its `$type` (which the client may add)."""
+    return {"uri": ref["uri"], "cid": ref["cid"]}
+
+
+def poll(connector: BlueskyConnector, cursor: str | None = None) -> tuple[list[Mention], PollOutcome]:
+    outcome = PollOutcome()
+    found: list[Mention] = []
+    for page in connector.fetch(cursor, datetime.now(UTC), outcome):
+        found += page.mentions
+    return found, outcome
+
+
+def test_identify_logs_in_once_and_says_whose_account_it_is(fake: FakeBluesky) -> None:
+    connector = connect(fake)
+    found = connector.identify()
+    assert (found.platform, found.external_id, found.handle, found.name) == (
+        "bluesky",
+        fake.did,
+        fake.handle,
+        "Agency Police",
+    )
+    connector.identify()
+    assert len(fake.logins) == 1
+    with pytest.raises(AuthFailed) as refused:
+        connect(fake, password="wrong-pass-word-xxxx").identify()
+    assert "wrong-pass-word" not in str(refused.value)
+
+
+def test_mentions_replies_and_quotes_become_mentions_and_likes_do_not(fake: FakeBluesky) -> None:
+    post = fake.add_post("Coffee with a cop on Saturday")
+    reply = fake.add_reply(post, "What time does it start?", handle="kim.bsky.social")
+    deeper = fake.add_reply(reply, "And is there parking?", handle="sam.bsky.social")  # not to the account
+    mention = fake.add_mention("@agencypolice.bsky.social the light on 5th is out")
+    quote = fake.add_quote(post, "Bring the kids, it is fun")
+    fake.add_like_notification(post)
+    mentions, outcome = poll(connect(fake))
+    by_id = {m.external_id: m for m in mentions}
+    assert set(by_id) == {reply["uri"], mention["uri"], quote["uri"]}
+    assert deeper["uri"] not in by_id
+    answer = by_id[reply["uri"]]
+    assert (answer.author.handle, answer.author.id, answer.parent_id, answer.conversation_id) == (
+        "kim.bsky.social",
+        reply["author"]["did"],
+        post["uri"],
+        post["uri"],
+    )
+    assert answer.parent_text == "Coffee with a cop on Saturday"
+    assert answer.url == f"https://bsky.app/profile/kim.bsky.social/post/{reply['uri'].rsplit('/', 1)[-1]}"
+    assert by_id[quote["uri"]].parent_text == "Coffee with a cop on Saturday"
+    assert {m.raw["reason"] for m in mentions} == {"mention", "reply", "quote"}
+    assert outcome.requests == 3  # login, the notifications, the posts they answer
+    (listed,) = fake.calls("listNotifications")
+    assert listed.query["reasons"] == ["mention", "reply", "quote"]
+
+
+def test_an_idle_poll_costs_one_request_and_the_session_is_reused(fake: FakeBluesky) -> None:
+    fake.add_mention("@agencypolice.bsky.social hello")
+    connector = connect(fake)
+    _, first = poll(connector)
+    cursor = first.cursor
+    fake.requests.clear()
+    found, idle = poll(connector, cursor)
+    assert idle.requests == 1, [r.path for r in fake.requests]
+    assert len(fake.logins) == 1
+    later = fake.add_mention("@agencypolice.bsky.social one more", created_at=datetime.now(UTC))
+    found, _busy = poll(connector, cursor)
+    assert later["uri"] in [m.external_id for m in found]
+
+
+def test_the_saved_session_is_reused_by_a_new_connector_and_refreshed_before_it_expires(
+    fake: FakeBluesky,
+) -> None:
+    saved: list[str] = []
+    first = connect(fake)
+    first.keep(saved.append)
+    first.identify()
+    assert len(saved) == 1
+    assert fake.app_password not in saved[0]
+    restarted = connect(fake)  # the next poll in another process, or after a restart
+    restarted.keep(saved.append)
+    restarted.restore(saved[-1])
+    poll(restarted)
+    assert len(fake.logins) == 1, "a saved session means no new login"
+    # An access token within 15 minutes of its end is refreshed first, and the new pair saved.
+    fake.access_lifetime = timedelta(minutes=10)
+    short = connect(fake)
+    short.keep(saved.append)
+    poll(short)  # logs in: a token that is already due for a refresh
+    fake.access_lifetime = timedelta(hours=2)
+    refreshing = connect(fake)
+    refreshing.keep(saved.append)
+    refreshing.restore(saved[-1])
+    before, refreshed = len(saved), len(fake.calls("refreshSession"))
+    poll(refreshing)
+    assert len(fake.calls("refreshSession")) == refreshed + 1
+    assert len(saved) == before + 1
+    assert json.loads(saved[-1])["session"] != json.loads(saved[-2])["session"]
+    poll(refreshing)
+    assert len(fake.calls("refreshSession")) == refreshed + 1, "a fresh token is not refreshed again"
+    assert len(fake.logins) == 2
+
+
+def test_a_session_the_service_no_longer_takes_costs_one_login(fake: FakeBluesky) -> None:
+    saved: list[str] = []
+    connector = connect(fake)
+    connector.keep(saved.append)
+    connector.identify()
+    for record in fake.refresh.values():
+        record["revoked"] = True  # another process refreshed it, or the service dropped it
+    fake.expire_access_tokens()
+    later = connect(fake)
+    later.keep(saved.append)
+    later.restore(saved[-1])
+    poll(later)
+    assert len(fake.logins) == 2
+
+
+def test_a_revoked_app_password_is_auth_failed_and_logins_are_rate_limited(fake: FakeBluesky) -> None:
+    connector = connect(fake)
+    connector.identify()
+    fake.revoke_app_password()
+    with pytest.raises(AuthFailed, match="refused"):
+        poll(connector)
+    fake.password_revoked = False
+    fake.logins = [time.time()] * 30  # the service's 30 logins per 5 minutes are spent
+    with pytest.raises(RateLimited) as limited:
+        connect(fake).identify()
+    assert limited.value.reset_at is not None
+    assert limited.value.reset_at > datetime.now(UTC)
+
+
+def test_reply_names_the_threads_root_and_the_post_answered(fake: FakeBluesky) -> None:
+    post = fake.add_post("Road closure on Main St")
+    first = fake.add_reply(post, "Until when?", handle="kim.bsky.social")
+    mentions, _ = poll(connect(fake))
+    posted = connect(fake).reply(mentions[0], "Until 6pm. See https://example.gov/roads for detours.")
+    (sent,) = fake.posted
+    reply = sent["record"]["reply"]
+    assert strong(reply["root"]) == {"uri": post["uri"], "cid": post["cid"]}
+    assert strong(reply["parent"]) == {"uri": first["uri"], "cid": first["cid"]}
+    assert sent["record"]["facets"][0]["features"][0]["uri"] == "https://example.gov/roads"
+    assert posted.external_id == sent["uri"]
+    assert posted.url.startswith(f"https://bsky.app/profile/{fake.handle}/post/")
+
+
+def test_a_top_level_mention_is_its_own_root_and_likes_name_the_post(fake: FakeBluesky) -> None:
+    mention = fake.add_mention("@agencypolice.bsky.social great job today")
+    mentions, _ = poll(connect(fake))
+    connect(fake).reply(mentions[0], "Thank you!")
+    reply = fake.posted[0]["record"]["reply"]
+    assert strong(reply["root"]) == strong(reply["parent"]) == {"uri": mention["uri"], "cid": mention["cid"]}
+    connect(fake).like(mentions[0])
+    assert strong(fake.likes[0]["subject"]) == {"uri": mention["uri"], "cid": mention["cid"]}
+    with pytest.raises(Rejected):
+        connect(fake).hide(mentions[0])
+    assert spec("bluesky").can_hide is False
+
+
+def test_the_limit_is_300_graphemes_and_the_service_refuses_more(fake: FakeBluesky) -> None:
+    rules = spec("bluesky").rules
+    family = "👨‍👩‍👧"  # one grapheme, five code points
+    assert fits(family * 300, rules)
+    assert not fits(family * 301, rules)
+    fake.add_mention()
+    mentions, _ = poll(connect(fake))
+    with pytest.raises(Rejected, match="300 graphemes"):
+        connect(fake).reply(mentions[0], "x" * 301)
+    assert fake.posted == []
+
+
+def test_a_write_without_a_clear_answer_is_ambiguous(fake: FakeBluesky) -> None:
+    fake.add_mention()
+    mentions, _ = poll(connect(fake))
+    fake.fail_next(r"createRecord$", Response(502, "<html>Bad Gateway</html>"))
+    with pytest.raises(AmbiguousOutcome):
+        connect(fake).reply(mentions[0], "Thanks for letting us know.")
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (rate_limited(), RateLimited),
+        (Response(500, {"error": "InternalServerError", "message": "oops"}), TransientError),
+        (Response(200, {"cursor": "x"}), TransientError),  # no notifications array
+        (Response(200, b'{"notifications": [', headers={"content-type": "application/json"}), TransientError),
+    ],
+)
+def test_read_failures_map_to_connector_errors(
+    fake: FakeBluesky, fault: Response, error: type[Exception]
+) -> None:
+    connector = connect(fake)
+    connector.identify()
+    fake.fail_next(r"listNotifications$", fault)
+    with pytest.raises(error) as raised:
+        poll(connector)
+    assert fake.app_password not in str(raised.value)
+
+
+def test_pages_are_followed_down_to_the_cursor_and_malformed_items_skipped(fake: FakeBluesky) -> None:
+    base = datetime.now(UTC) - timedelta(hours=3)
+    posts = [fake.add_mention(f"note {n}", created_at=base + timedelta(minutes=n)) for n in range(120)]
+    fake.notifications[5]["record"] = {"$type": "app.bsky.feed.post"}  # no text
+    mentions, outcome = poll(connect(fake))
+    assert len(mentions) == 119
+    assert len(fake.calls("listNotifications")) == 2
+    newer = fake.add_mention("after the first poll", created_at=datetime.now(UTC))
+    fake.requests.clear()
+    found, _ = poll(connect(fake), outcome.cursor)
+    assert found[0].external_id == newer["uri"]
+    assert len(found) <= 4  # the newest, and what the 2-minute overlap re-reads (dropped as repeats)
+    assert len(fake.calls("listNotifications")) == 1
+    assert posts
