@@ -224,7 +224,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--x-mentions", type=int, default=10_000)
+    parser.add_argument("--x-mentions", type=int, default=800)  # X serves only the newest ~800
     parser.add_argument("--comments", type=int, default=2_000)
     args = parser.parse_args()
 

@@ -42,6 +42,7 @@ class FakeInstagram(FakeGraph):
             self.page["instagram_business_account"] = {"id": ig_id}
         self.media: dict[str, dict[str, Any]] = {}
         self.ig_comments: dict[str, dict[str, Any]] = {}
+        self.children: dict[str, list[dict[str, Any]]] = {}  # comment id -> its replies (an index)
         self.ig_replies: list[dict[str, Any]] = []  # {"object_id", "message", "id"}
         self.ig_hidden: list[str] = []
         prefix = r"/(v\d+\.\d+)"
@@ -91,6 +92,8 @@ class FakeInstagram(FakeGraph):
             "_parent": parent["id"] if parent else None,
         }
         self.ig_comments[number] = comment
+        if parent:
+            self.children.setdefault(parent["id"], []).append(comment)
         media["comments_count"] += 1
         return {k: v for k, v in comment.items() if not k.startswith("_")}
 
@@ -101,7 +104,7 @@ class FakeInstagram(FakeGraph):
         for part in split_fields(fields):
             name, _modifiers, sub = parse_field(part)
             if name == "replies":
-                replies = [c for c in self.ig_comments.values() if c["_parent"] == comment["id"]]
+                replies = list(self.children.get(comment["id"], []))
                 replies.sort(key=lambda c: (c["timestamp"], c["id"]))
                 if replies:
                     out["replies"] = {"data": [self._pick(r, sub or "id") for r in replies]}

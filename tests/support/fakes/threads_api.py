@@ -84,6 +84,7 @@ class FakeThreads(FakeServer):
         self.revoked = False
         self.refusing_refresh: str | None = None  # a refusal message for every refresh
         self.posts: dict[str, dict[str, Any]] = {}  # every item: own posts, replies, mentions
+        self.with_replies: set[str] = set()  # roots that have at least one reply (an index)
         self.containers: dict[str, dict[str, Any]] = {}
         self.published: list[dict[str, Any]] = []  # {"reply_to_id", "text", "id"}
         self.hidden: list[str] = []
@@ -168,6 +169,8 @@ class FakeThreads(FakeServer):
         if parent is not None:
             item["replied_to"] = {"id": parent}
         self.posts[number] = item
+        if root is not None:
+            self.with_replies.add(root)
         return item
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -196,7 +199,7 @@ class FakeThreads(FakeServer):
         wanted = set(fields.split(","))
         out = {k: v for k, v in item.items() if not k.startswith("_") and k in wanted}
         if "has_replies" in wanted:
-            out["has_replies"] = any(p["_root"] == item["id"] for p in self.posts.values())
+            out["has_replies"] = item["id"] in self.with_replies
         out["id"] = item["id"]
         return out
 
