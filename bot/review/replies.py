@@ -12,6 +12,7 @@ platform and says whether it was posted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -19,12 +20,13 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import domain
 from bot.core.context import Context
 from bot.intake.accounts import connector_for
 from bot.review.action_ids import CHECKED_NOT_POSTED
 from bot.slack.escape import public
 from bot.slack.format import stamp
-from connectors.base import AuthFailed, ConnectorError, RateLimited, Rejected
+from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected
 from storage import accounts, audit, mentions
 from storage import replies as stored
 from storage.audit import Action
@@ -411,64 +413,90 @@ def dismiss(ctx: Context, mention_id: int, reason: str, by: str) -> Result:
     return Result("done", mention_id, "Marked as needing no reply.")
 
 
+@dataclass(frozen=True)
+class _Act:
+    """A public act on the post that is harmless to repeat (a like, hiding it): claimed once,
+    done on the platform after the claim's commit, and recorded; a failure may be tried again."""
+
+    name: str  # for log lines
+    claim: Callable[[Session, int], bool]
+    already: Callable[[Mention], str | None]  # why it is done already, or None (under way)
+    busy: str
+    call: Callable[[Connector, domain.Mention], object]
+    failed: Callable[[Session, int], object]
+    done: Callable[[Session, int, str, datetime], None]
+    requested: Action
+    failed_action: Action
+    done_action: Action
+    failed_message: str  # with {error}
+    done_message: str
+
+
+def _liked(mention: Mention) -> str | None:
+    if mention.like_status != LikeStatus.LIKED:
+        return None
+    at = stamp(mention.liked_at) if mention.liked_at else "earlier"
+    return f"Already liked by <@{mention.liked_by}> at {at}."
+
+
+def _hidden(mention: Mention) -> str | None:
+    if mention.hide_status != HideStatus.HIDDEN:
+        return None
+    at = stamp(mention.hidden_at) if mention.hidden_at else "earlier"
+    return f"Already hidden by <@{mention.hidden_by}> at {at}."
+
+
+LIKE = _Act(
+    name="like",
+    claim=stored.claim_like,
+    already=_liked,
+    busy="A like is being sent right now.",
+    call=lambda connector, mention: connector.like(mention),
+    failed=stored.like_failed,
+    done=stored.like_done,
+    requested=Action.LIKE_REQUESTED,
+    failed_action=Action.LIKE_FAILED,
+    done_action=Action.LIKED,
+    failed_message="The like did not go through ({error}); you can try again.",
+    done_message="Liked.",
+)
+HIDE = _Act(
+    name="hide",
+    claim=stored.claim_hide,
+    already=_hidden,
+    busy="It is being hidden right now.",
+    call=lambda connector, mention: connector.hide(mention),
+    failed=stored.hide_failed,
+    done=stored.hide_done,
+    requested=Action.HIDE_REQUESTED,
+    failed_action=Action.HIDE_FAILED,
+    done_action=Action.HIDDEN,
+    failed_message="It was not hidden ({error}); you can try again.",
+    done_message="Hidden from the public.",
+)
+
+
 def like(ctx: Context, mention_id: int, by: str) -> Result:
     """Like the mention as the account, once (liking is harmless to repeat, so failures may retry)."""
-
-    now = ctx.clock.now()
-    with ctx.transaction() as session:
-        mention = mentions.get(session, mention_id)
-        if mention is None:
-            return Result("refused", mention_id, f"There is no item #{mention_id}.")
-        if not stored.claim_like(session, mention_id):
-            session.refresh(mention)
-            if mention.like_status == LikeStatus.LIKED:
-                at = stamp(mention.liked_at) if mention.liked_at else "earlier"
-                return Result("refused", mention_id, f"Already liked by <@{mention.liked_by}> at {at}.")
-            return Result("refused", mention_id, "A like is being sent right now.")
-        account = accounts.get(session, mention.account_id)
-        audit.record(session, now, Action.LIKE_REQUESTED, actor=by, mention_id=mention_id)
-    try:
-        if account is None:
-            raise Rejected("the account of this item is no longer connected")
-        with ctx.transaction() as session:
-            row = mentions.get(session, mention_id)
-            assert row is not None
-            connector = connector_for(ctx, account)
-            domain_mention = mentions.to_domain(row)
-        connector.like(domain_mention)
-    except Exception as exc:
-        error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
-        if not isinstance(exc, ConnectorError):
-            log.exception("like for #%s: unexpected error", mention_id)
-        with ctx.transaction() as session:
-            stored.like_failed(session, mention_id)
-            audit.record(
-                session, ctx.clock.now(), Action.LIKE_FAILED, actor=by, mention_id=mention_id, error=error
-            )
-        return Result(
-            "failed", mention_id, f"The like did not go through ({public(error)}); you can try again."
-        )
-    with ctx.transaction() as session:
-        stored.like_done(session, mention_id, by, ctx.clock.now())
-        audit.record(session, ctx.clock.now(), Action.LIKED, actor=by, mention_id=mention_id)
-    return Result("done", mention_id, "Liked.")
+    return _public_act(ctx, mention_id, by, LIKE)
 
 
 def hide(ctx: Context, mention_id: int, by: str) -> Result:
     """Hide the item from the public on its platform, once; the record keeps who did it and when."""
+    return _public_act(ctx, mention_id, by, HIDE)
+
+
+def _public_act(ctx: Context, mention_id: int, by: str, act: _Act) -> Result:
     now = ctx.clock.now()
     with ctx.transaction() as session:
         mention = mentions.get(session, mention_id)
         if mention is None:
             return Result("refused", mention_id, f"There is no item #{mention_id}.")
-        if not stored.claim_hide(session, mention_id):
+        if not act.claim(session, mention_id):
             session.refresh(mention)
-            if mention.hide_status == HideStatus.HIDDEN:
-                at = stamp(mention.hidden_at) if mention.hidden_at else "earlier"
-                return Result("refused", mention_id, f"Already hidden by <@{mention.hidden_by}> at {at}.")
-            return Result("refused", mention_id, "It is being hidden right now.")
+            return Result("refused", mention_id, act.already(mention) or act.busy)
         account = accounts.get(session, mention.account_id)
-        audit.record(session, now, Action.HIDE_REQUESTED, actor=by, mention_id=mention_id)
+        audit.record(session, now, act.requested, actor=by, mention_id=mention_id)
     try:
         if account is None:
             raise Rejected("the account of this item is no longer connected")
@@ -477,18 +505,18 @@ def hide(ctx: Context, mention_id: int, by: str) -> Result:
             assert row is not None
             connector = connector_for(ctx, account)
             domain_mention = mentions.to_domain(row)
-        connector.hide(domain_mention)
+        act.call(connector, domain_mention)
     except Exception as exc:
         error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
         if not isinstance(exc, ConnectorError):
-            log.exception("hide for #%s: unexpected error", mention_id)
+            log.exception("%s for #%s: unexpected error", act.name, mention_id)
         with ctx.transaction() as session:
-            stored.hide_failed(session, mention_id)
+            act.failed(session, mention_id)
             audit.record(
-                session, ctx.clock.now(), Action.HIDE_FAILED, actor=by, mention_id=mention_id, error=error
+                session, ctx.clock.now(), act.failed_action, actor=by, mention_id=mention_id, error=error
             )
-        return Result("failed", mention_id, f"It was not hidden ({public(error)}); you can try again.")
+        return Result("failed", mention_id, act.failed_message.format(error=public(error)))
     with ctx.transaction() as session:
-        stored.hide_done(session, mention_id, by, ctx.clock.now())
-        audit.record(session, ctx.clock.now(), Action.HIDDEN, actor=by, mention_id=mention_id)
-    return Result("done", mention_id, "Hidden from the public.")
+        act.done(session, mention_id, by, ctx.clock.now())
+        audit.record(session, ctx.clock.now(), act.done_action, actor=by, mention_id=mention_id)
+    return Result("done", mention_id, act.done_message)
