@@ -10,6 +10,7 @@ name. docs/connectors.md describes the contract.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -201,3 +202,12 @@ class PlatformSpec:
             (f.key for f in self.fields if not (f.optional or f.digits) and f.key != self.pinned),
             self.fields[0].key,
         )
+
+
+def saved_state(value: str | None) -> dict[str, Any] | None:
+    """A connector's own progress saved as a JSON object; anything else (missing, unreadable) is None."""
+    try:
+        loaded = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None

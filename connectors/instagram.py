@@ -26,6 +26,7 @@ from connectors.base import (
     PollOutcome,
     Rejected,
     TransientError,
+    saved_state,
 )
 from connectors.facebook import PAGE_FIELDS
 from connectors.graph import (
@@ -144,7 +145,7 @@ class InstagramConnector:
     ) -> Iterator[tuple[Page, datetime | None]]:
         key = MEDIA_PREFIX + media["id"]
         count = media.get("comments_count")
-        state = _load(kept.get(key))
+        state = saved_state(kept.get(key))
         if state is not None and count == state.get("n"):
             return  # no comment added or removed since the last read
         head = maybe_time(state.get("h")) if state else None
@@ -262,14 +263,6 @@ class InstagramConnector:
         body = self.graph.write(lambda: self.graph.post(mention.external_id, hide="true"))
         if not (isinstance(body, dict) and body.get("success") is True):
             raise AmbiguousOutcome("Graph did not confirm that the comment is hidden")
-
-
-def _load(value: str | None) -> dict[str, Any] | None:
-    try:
-        loaded = json.loads(value) if value else None
-    except ValueError:
-        return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 # -- the platform as the rest of TwoWay sees it ------------------------------------------------

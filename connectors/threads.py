@@ -28,6 +28,7 @@ from connectors.base import (
     Rejected,
     SessionSaver,
     TransientError,
+    saved_state,
 )
 from connectors.graph import MALFORMED, Gone, Malformed, Pages, excerpt, items, maybe_time, parse_time
 from connectors.threads_api import ThreadsApi, ref_id, text_of
@@ -175,7 +176,7 @@ class ThreadsConnector:
             if post.get("has_replies") is not True or posted is None or posted < now - WATCH:
                 continue
             key = POST_PREFIX + post["id"]
-            state = _load(kept.get(key))
+            state = saved_state(kept.get(key))
             if not (sweeping or state is None or now - posted <= HOT):
                 continue
             head = maybe_time(state.get("h")) if state else None
@@ -308,14 +309,6 @@ class ThreadsConnector:
         body = self.api.write(lambda: self.api.post(f"{mention.external_id}/manage_reply", hide="true"))
         if body.get("success") is not True:
             raise AmbiguousOutcome("Threads did not confirm that the reply is hidden")
-
-
-def _load(value: str | None) -> dict[str, Any] | None:
-    try:
-        loaded = json.loads(value) if value else None
-    except ValueError:
-        return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 # -- the platform as the rest of TwoWay sees it ------------------------------------------------
