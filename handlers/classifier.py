@@ -41,7 +41,7 @@ from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 from domain import CATEGORIES, Category, Triage
 from handlers import embeddings, features, residual
 from handlers.examples import category_examples, urgency_examples
-from handlers.urgency import MAYBE_REASON, learned_reason, may_be_emergency, urgent_reason
+from handlers.urgency import verdict
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_MODEL = DATA / "base-model.bin"  # `python scripts/build_base_model.py` rewrites it
@@ -75,6 +75,16 @@ WORD_PARAMS: dict[str, Any] = {
 BLOCKS: tuple[tuple[dict[str, Any], int], ...] = ((WORD_PARAMS, 2),)
 ALARM_C = 3.0  # the urgency layer's inverse L2 strength (1, 3 and 10 tried by leaving a batch out)
 ALARM_VECTOR_WEIGHT = 1.0
+# Fits run to the optimum, not to where scikit-learn's default tolerance (1e-4) stops: that stop
+# moved probabilities by up to 0.07 from the optimum and by 0.005 between two CPUs' BLAS kernels,
+# so the shipped model could not be refitted identically on another machine; at 1e-8 two kernels
+# agree within 1e-5 (about 2.5 times the fitting time).
+TOL = 1e-8
+
+
+def _word_grams(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's word n-grams (WORD_PARAMS), computed once for every block that reads them."""
+    return [_WORD_ANALYSE(_normalise(t)) for t in texts]
 
 
 def _analyser(params: dict[str, Any]) -> Callable[[str], list[str]]:
@@ -93,6 +103,9 @@ def _analyser(params: dict[str, Any]) -> Callable[[str], list[str]]:
     return analyse
 
 
+_WORD_ANALYSE = _analyser(WORD_PARAMS)
+
+
 def _normalise(text: str) -> str:
     text = _URL_TOKEN.sub(" httpurl ", text.replace("’", "'"))
     return _HANDLE_TOKEN.sub(" @user ", text)
@@ -106,13 +119,16 @@ class _Block:
     vocabulary: dict[str, int]
     idf: Float
 
-    def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def counts(self, texts: Sequence[str], analysed: Sequence[list[str]] | None = None) -> sparse.csr_matrix:
         """What scikit-learn's CountVectorizer gives for this vocabulary, without importing
-        scikit-learn, which alone would add about 85 MB to every process that classifies."""
-        analyse = _analyser(self.params)
+        scikit-learn, which alone would add about 85 MB to every process that classifies.
+        `analysed`: the texts' n-grams when the caller already has them (same params)."""
+        if analysed is None:
+            analyse = _analyser(self.params)
+            analysed = [analyse(text) for text in texts]
         indptr, indices, values = [0], [], []
-        for text in texts:
-            found = Counter(i for i in map(self.vocabulary.get, analyse(text)) if i is not None)
+        for grams in analysed:
+            found = Counter(i for i in map(self.vocabulary.get, grams) if i is not None)
             for index in sorted(found):
                 indices.append(index)
                 values.append(found[index])
@@ -120,8 +136,10 @@ class _Block:
         shape = (len(texts), len(self.vocabulary))
         return sparse.csr_matrix((np.asarray(values, dtype=np.float64), indices, indptr), shape=shape)
 
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counts = self.counts(texts)
+    def transform(
+        self, texts: Sequence[str], analysed: Sequence[list[str]] | None = None
+    ) -> sparse.csr_matrix:
+        counts = self.counts(texts, analysed if analysed is not None and self.params == WORD_PARAMS else None)
         counts.data = 1.0 + np.log(counts.data)
         weighted = sparse.csr_matrix(counts.multiply(self.idf[np.newaxis, :]))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
@@ -182,8 +200,11 @@ class _Layer:
     intercept: Float
     n_examples: int
 
-    def probabilities(self, texts: Sequence[str], prior: Float, vectors: Float) -> Float:
-        logits = _offset(prior) + np.asarray(_layer_design(self.block, texts, vectors) @ self.coef.T)
+    def probabilities(
+        self, texts: Sequence[str], prior: Float, vectors: Float, analysed: Sequence[list[str]] | None = None
+    ) -> Float:
+        design = _layer_design(self.block, texts, vectors, analysed)
+        logits = _offset(prior) + np.asarray(design @ self.coef.T)
         return _softmax(logits, self.intercept)
 
     def state(self) -> dict[str, Any]:
@@ -199,9 +220,11 @@ def _offset(prior: Float) -> Float:
     return np.asarray(np.log(np.clip(prior, PROBABILITY_FLOOR, 1.0)))
 
 
-def _layer_design(block: _Block, texts: Sequence[str], vectors: Float) -> sparse.csr_matrix:
+def _layer_design(
+    block: _Block, texts: Sequence[str], vectors: Float, analysed: Sequence[list[str]] | None = None
+) -> sparse.csr_matrix:
     parts = [
-        block.transform([_normalise(t) for t in texts]),
+        block.transform([_normalise(t) for t in texts], analysed),
         sparse.csr_matrix(vectors * LAYER_VECTOR_WEIGHT),
     ]
     return sparse.csr_matrix(sparse.hstack(parts, format="csr"))
@@ -289,21 +312,30 @@ class Classifier:
         return self._probabilities(texts, _cues(texts), self._vectors.encode(texts))
 
     def _probabilities(
-        self, texts: Sequence[str], cues: Float, vectors: Float, grams: list[sparse.csr_matrix] | None = None
+        self,
+        texts: Sequence[str],
+        cues: Float,
+        vectors: Float,
+        grams: list[sparse.csr_matrix] | None = None,
+        analysed: Sequence[list[str]] | None = None,
     ) -> Float:
         if not texts:
             return np.zeros((0, len(self.classes)))
         with _one_thread():
-            grams = grams if grams is not None else self._grams(texts)
+            if analysed is None and (grams is None or self.layer is not None):
+                analysed = _word_grams(texts)
+            grams = grams if grams is not None else self._grams(texts, analysed)
             design = _design(grams, self.dense_mean, self.dense_scale, cues, vectors)
             base = _softmax(design @ self.coef.T, self.intercept)
             if self.layer is None:
                 return base
-            return self.layer.probabilities(texts, base, vectors)
+            return self.layer.probabilities(texts, base, vectors, analysed)
 
-    def _grams(self, texts: Sequence[str]) -> list[sparse.csr_matrix]:
+    def _grams(
+        self, texts: Sequence[str], analysed: Sequence[list[str]] | None = None
+    ) -> list[sparse.csr_matrix]:
         normalised = [_normalise(t) for t in texts]
-        return [b.transform(normalised) for b in self.blocks]
+        return [b.transform(normalised, analysed) for b in self.blocks]
 
     def alarm_probabilities(self, texts: Sequence[str]) -> Float:
         """P(urgent) of the learned urgency layer for each text (zeros when the model has none)."""
@@ -341,9 +373,10 @@ class Classifier:
     ) -> list[Triage]:
         cues = _cues(texts)
         vectors = self._vectors.encode(texts) if vectors is None else vectors
+        analysed = _word_grams(texts)  # the base blocks and an agency layer read the same n-grams
         with _one_thread():
-            grams = self._grams(texts)
-        probabilities = self._probabilities(texts, cues, vectors, grams)
+            grams = self._grams(texts, analysed)
+        probabilities = self._probabilities(texts, cues, vectors, grams, analysed)
         alarms = self._alarms(grams, vectors)
         foreign = cues[:, FOREIGN] if texts else np.zeros(0)
         return [
@@ -473,12 +506,10 @@ def _decide(
         # Labelled by what they say, like any post; but the examples hold few, so the card says
         # unsure and the drafts stay neutral (never thanks).
         confidence = min(confidence, FOREIGN_CONFIDENCE)
-    reason = urgent_reason(text, parent) or learned_reason(text, parent, alarm)
-    urgent = reason is not None
-    if not urgent and may_be_emergency(text, alarm):
-        # Not flagged (that stays rare, so staff keep trusting the flag), but every draft will
-        # lead with the 911 line: it costs little on a post that turns out to be nothing.
-        reason = MAYBE_REASON
+    # A post that may be an emergency but is not flagged (that stays rare, so staff keep trusting
+    # the flag) still gets MAYBE_REASON: every draft will lead with the 911 line, which costs little
+    # on a post that turns out to be nothing.
+    urgent, reason = verdict(text, parent, alarm)
     return Triage(
         category=category,
         confidence=round(confidence, 4),
@@ -536,7 +567,7 @@ def fit(
     vectors = embeddings.load(encoder)
     from sklearn.linear_model import LogisticRegression  # only training needs scikit-learn
 
-    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=C, tol=TOL, max_iter=10000, class_weight="balanced")
     with _one_thread():
         grams = [b.transform([_normalise(t) for t in texts]) for b in blocks]
         model.fit(_design(grams, mean, scale, cues, vectors.encode(texts)), labels)
@@ -562,7 +593,7 @@ def _fit_alarm(block: _Block, vectors: embeddings.Encoder, labelled: Sequence[tu
     texts, flags = list(latest), [int(flag) for flag in latest.values()]
     if len(set(flags)) < 2:
         raise ValueError("the urgency layer needs urgent and calm posts")
-    model = LogisticRegression(C=ALARM_C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=ALARM_C, tol=TOL, max_iter=10000, class_weight="balanced")
     with _one_thread():
         design = sparse.hstack(
             [

@@ -526,13 +526,20 @@ def urgent_reason(text: str, parent_text: str | None = None) -> str | None:
     A cue that also appears in the parent post is an echo of what the agency (or somebody else)
     already said, not a new report, so it does not count.
     """
-    text = text.lower().replace("’", "'")
-    if not ANY_CUE.search(text):
-        return None
+    text = _lower(text)
+    return _cued_reason(text, parent_text) if ANY_CUE.search(text) else None
+
+
+def _lower(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
+def _cued_reason(text: str, parent_text: str | None) -> str | None:
+    """`urgent_reason` of a lowered post that names some emergency cue (ANY_CUE)."""
     rule_cue = bool(ANY_RULE.search(text))
     if GUARD.search(text):
         return None
-    parent_text = parent_text.lower().replace("’", "'") if parent_text else None
+    parent_text = _lower(parent_text) if parent_text else None
     if rule_cue:
         now = bool(NOW.search(text))
         for rule in RULES:
@@ -590,5 +597,24 @@ def may_be_emergency(text: str, probability: float) -> bool:
     carries MAYBE_REASON with `urgent` False, and its drafts lead with the 911 line."""
     if probability >= MAYBE_THRESHOLD:
         return True
-    lowered = text.lower().replace("’", "'")
-    return bool(ANY_CUE.search(lowered)) and not GUARD.search(lowered) and not NOT_A_REPORT.search(lowered)
+    lowered = _lower(text)
+    return bool(ANY_CUE.search(lowered)) and _unguarded(lowered)
+
+
+def _unguarded(lowered: str) -> bool:
+    return not GUARD.search(lowered) and not NOT_A_REPORT.search(lowered)
+
+
+def verdict(text: str, parent_text: str | None, probability: float) -> tuple[bool, str | None]:
+    """Whether to flag the post, and the card's reason: `urgent_reason`, then `learned_reason`,
+    then `may_be_emergency` (MAYBE_REASON, not flagged). The same answers as calling the three,
+    with ANY_CUE, one long alternation at about a tenth of a millisecond a post, searched once."""
+    lowered = _lower(text)
+    cued = ANY_CUE.search(lowered) is not None
+    rule = _cued_reason(lowered, parent_text) if cued else None
+    reason = rule or learned_reason(text, parent_text, probability)
+    if reason is not None:
+        return True, reason
+    if probability >= MAYBE_THRESHOLD or (cued and _unguarded(lowered)):
+        return False, MAYBE_REASON
+    return False, None

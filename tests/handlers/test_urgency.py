@@ -12,7 +12,14 @@ from handlers.classifier import base_examples, load_default
 from handlers.examples import urgency_examples
 from handlers.harm import first_drafts
 from handlers.templates import URGENT_LEAD
-from handlers.urgency import LEARNED_REASON, MAYBE_REASON, urgent_reason
+from handlers.urgency import (
+    LEARNED_REASON,
+    MAYBE_REASON,
+    learned_reason,
+    may_be_emergency,
+    urgent_reason,
+    verdict,
+)
 from tests.handlers import urgency_battery
 
 URGENT = [
@@ -121,6 +128,21 @@ def test_a_cue_echoing_the_parent_post_is_not_a_new_report() -> None:
     assert urgent_reason(text, parent_text="Shots fired at 5th and Main, avoid the area") is None
     assert not load_default().classify(text, parent_text="Shots fired at 5th and Main").urgent
     assert load_default().classify(text, parent_text="Road closure on 5th tonight").urgent
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.1, 0.2, 0.5, 0.6, 0.9])
+def test_the_one_pass_verdict_answers_as_the_three_checks_do(probability: float) -> None:
+    """Triage asks `verdict` once per post; it must flag, and give the card's reason, exactly as
+    `urgent_reason`, then `learned_reason`, then `may_be_emergency` would."""
+    parent = "Shots fired near 5th and Main, avoid the area"
+    posts = urgency_battery.URGENT + urgency_battery.CALM
+    for text in posts:
+        for above in (None, parent):
+            reason = urgent_reason(text, above) or learned_reason(text, above, probability)
+            if reason is None and may_be_emergency(text, probability):
+                reason = MAYBE_REASON
+            flagged = reason is not None and reason != MAYBE_REASON
+            assert verdict(text, above, probability) == (flagged, reason), text
 
 
 def test_urgency_does_not_depend_on_case() -> None:
