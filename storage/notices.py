@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Exists, delete, exists, select
+from sqlalchemy import Exists, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,42 @@ def notice_posted(session: Session, mention_id: int, kind: str, ts: str) -> None
         notice.ts = ts
 
 
+def unsettled_notices(session: Session, before: datetime, limit: int) -> list[tuple[str, datetime, Mention]]:
+    """(kind, claimed at, mention) of notices claimed before `before` and never recorded as posted,
+    for items still open with their card in Slack: a crash between claim and post, or an
+    outcome nobody learnt (`bot.supervision.sla` looks for them before posting again)."""
+    rows = session.execute(
+        select(SlaNotice.kind, SlaNotice.at, Mention)
+        .join(Mention, Mention.id == SlaNotice.mention_id)
+        .where(
+            SlaNotice.ts.is_(None),
+            SlaNotice.at < before,
+            Mention.state == OPEN,
+            Mention.card_status == CARD_POSTED,
+            Mention.card_ts.is_not(None),
+        )
+        .order_by(SlaNotice.at, SlaNotice.id)
+        .limit(limit)
+    ).all()
+    return [(kind, at, mention) for kind, at, mention in rows]
+
+
+def reclaim_notice(session: Session, mention_id: int, kind: str, claimed_at: datetime, at: datetime) -> bool:
+    """Take over an unsettled claim, only as it was read (one sweep wins)."""
+    result = session.execute(
+        update(SlaNotice)
+        .where(
+            SlaNotice.mention_id == mention_id,
+            SlaNotice.kind == kind,
+            SlaNotice.ts.is_(None),
+            SlaNotice.at == claimed_at,
+        )
+        .values(at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def unclaim_notice(session: Session, mention_id: int, kind: str) -> None:
     session.execute(delete(SlaNotice).where(SlaNotice.mention_id == mention_id, SlaNotice.kind == kind))
 
@@ -100,6 +136,31 @@ def unclaim_notice(session: Session, mention_id: int, kind: str) -> None:
 def claim_digest(session: Session, kind: str, period: str, at: datetime, channel: str) -> bool:
     """The run's row, unless this digest of this period was posted (or is being posted) already."""
     return _insert(session, DigestRun(kind=kind, period_key=period, at=at, channel=channel))
+
+
+def unsettled_digest(session: Session, kind: str, period: str) -> datetime | None:
+    """When this digest was claimed, if it was claimed and never recorded as posted."""
+    return session.scalar(
+        select(DigestRun.at).where(
+            DigestRun.kind == kind, DigestRun.period_key == period, DigestRun.ts.is_(None)
+        )
+    )
+
+
+def reclaim_digest(session: Session, kind: str, period: str, claimed_at: datetime, at: datetime) -> bool:
+    """Take over an unsettled digest claim, only as it was read (one tick wins)."""
+    result = session.execute(
+        update(DigestRun)
+        .where(
+            DigestRun.kind == kind,
+            DigestRun.period_key == period,
+            DigestRun.ts.is_(None),
+            DigestRun.at == claimed_at,
+        )
+        .values(at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def digest_posted(session: Session, kind: str, period: str, ts: str) -> None:

@@ -188,6 +188,38 @@ def deliver(ctx: Context, claim: Claim, message: Message) -> Sent:
     return sent
 
 
+def error_name(exc: Exception) -> str:
+    """Slack's error code when it answered (`missing_scope`), else the exception's type: what a log
+    line may say about a failed call, with no token or message text in it."""
+    response = getattr(exc, "response", None)
+    error = response.get("error") if response is not None else None
+    return str(error or type(exc).__name__)
+
+
+def find_in_thread(
+    client: WebClient,
+    channel: str,
+    thread_ts: str,
+    event_type: str,
+    matches: Callable[[Mapping[str, Any]], bool],
+) -> str | None:
+    """Like `find`, for a reply in the thread under `thread_ts` (which `conversations.history`
+    does not list): `conversations.replies`, oldest first, a few pages deep."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        response = client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == event_type and matches(metadata.get("event_payload") or {}):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return None
+    return None
+
+
 def find(
     client: WebClient,
     channel: str,

@@ -5,13 +5,17 @@ of that local day and covers the 24 hours before its time; the weekly one is due
 (default Monday) and covers the 7 days before. A digest missed for a whole day (TwoWay was down)
 is skipped rather than posted late. Once only: the `digest_runs` row for (kind, period) is
 inserted and committed before posting; if Slack refuses the message the row is deleted so the
-next tick retries (at most MAX_ATTEMPTS times per process); an unknown outcome (timeout, a 5xx)
-keeps it.
+next tick retries (at most MAX_ATTEMPTS times per process). An unknown outcome (timeout, a 5xx,
+the process died mid-post) keeps it, and it is never posted blindly: once the claim is
+STALE_CLAIM old, or was made before this process's first tick (only the scheduler's holder
+ticks, so its claimant is gone), the channel is searched for the digest's metadata; found, it is
+recorded; not found, it is posted. If the channel cannot be read, the claim stays.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -22,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.core.context import Context
 from bot.slack import outbox
 from bot.slack.channel import review_channel
+from bot.slack.client import client
 from bot.supervision.charts import report_chart
 from bot.supervision.sla import agency_timezone, format_duration, parse_clock
 from connectors import registry
@@ -36,6 +41,7 @@ WEEKLY_DEFAULT: dict[str, str] = {"day": "mon", "time": "08:00"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_ATTEMPTS = 5
 EVENT_TYPE = "twoway_digest"  # message metadata: which digest and which period
+STALE_CLAIM = timedelta(minutes=5)  # far longer than one post takes, Retry-After waits included
 
 
 @dataclass(frozen=True)
@@ -102,9 +108,26 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
     refusals = ctx.state(_Refusals).counts
     if refusals.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
         return False
+    first = ctx.state(_FirstTick)
+    first.at = first.at or now
     with ctx.transaction() as session:
         if not notices.claim_digest(session, period.kind, period.key, now, channel):
-            return False  # posted (or being posted) already
+            claimed_at = notices.unsettled_digest(session, period.kind, period.key)
+            if claimed_at is None or claimed_at >= max(first.at, now - STALE_CLAIM):
+                return False  # posted, or being posted by a live sweep
+            if not notices.reclaim_digest(session, period.kind, period.key, claimed_at, now):
+                return False
+            recovering = True
+        else:
+            recovering = False
+    if recovering:
+        readable, found = _look_for(ctx, period, channel)
+        if found is not None:
+            log.info("the %s digest for %s was posted before (found in the channel)", period.kind, period.key)
+            _RunClaim(ctx, period, channel, now).posted(outbox.Sent(outbox.Outcome.POSTED, channel, found))
+            return True
+        if not readable:
+            return False  # cannot tell whether it is there: not posted blindly; a later tick looks again
     offset = int((period.until.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
     with ctx.transaction() as session:
         report = build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
@@ -118,6 +141,29 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
         return False
     upload_chart(ctx, report, title, channel, thread_ts=sent.ts)
     return True
+
+
+def _look_for(ctx: Context, period: Period, channel: str) -> tuple[bool, str | None]:
+    """(whether the channel could be read, the ts of this digest in it)."""
+
+    def mine(payload: Mapping[str, Any]) -> bool:
+        return payload.get("kind") == period.kind and payload.get("period") == period.key
+
+    try:
+        return True, outbox.find(client(ctx), channel, EVENT_TYPE, mine)
+    except Exception as exc:  # SlackApiError, or no answer: cannot tell
+        log.warning(
+            "the %s digest for %s: cannot look for it (%s); left unposted",
+            period.kind,
+            period.key,
+            outbox.error_name(exc),
+        )
+        return False, None
+
+
+@dataclass
+class _FirstTick:
+    at: datetime | None = None  # claims older than this process's first tick are another's
 
 
 @dataclass

@@ -10,22 +10,28 @@ quiet hours end.
 Once only: a notice is claimed by inserting its `sla_notices` row (unique per item and kind)
 and committing BEFORE posting. If Slack refuses the post (an API error: nothing was posted) the
 claim is deleted and the next sweep tries again, up to MAX_ATTEMPTS times. If the outcome is
-unknown (timeout, crash) the claim stays and the notice is never re-posted: a missed reminder
-beats a duplicate.
+unknown (a timeout, or the process died between claim and post) the claim stays unsettled and
+is never re-posted blindly: once it is STALE_CLAIM old, or was made before this process's first
+sweep (only the scheduler's holder sweeps, so its claimant is gone), the notice is looked for in
+the card's thread by its message metadata; found, it is recorded; not found, it is posted. When
+the thread cannot be read the claim stays: a missed reminder beats a duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from bot.slack import outbox
+from bot.slack.client import client
 from storage import audit, keys, notices, settings, staff
 from storage.audit import Action
 from storage.models import Mention, Role
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per channel
 MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
 EVENT_TYPE = "twoway_sla_notice"  # message metadata: which item and which notice
+STALE_CLAIM = timedelta(minutes=5)  # far longer than one post takes, Retry-After waits included
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_SLA = 30 * 86400
@@ -147,10 +154,16 @@ def sweep(ctx: Context) -> SweepResult:
     if ctx.slack is None:
         return result
     now = ctx.clock.now()
+    first = ctx.state(_FirstSweep)
+    first.at = first.at or now
     with ctx.transaction() as session:
         quiet = settings.get(session, keys.SLA_QUIET)
         result.quiet = in_quiet_hours(quiet, now.astimezone(agency_timezone(session)))
+        unsettled = _find_unsettled(ctx, session, max(first.at, now - STALE_CLAIM), now)
         due = _find_due(session, now, result.quiet)
+    for item, claimed_at in unsettled:
+        if _recover(ctx, item, claimed_at, now):
+            (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
     for item in due:
         if not _claim(ctx, item, now):
             continue
@@ -161,15 +174,64 @@ def sweep(ctx: Context) -> SweepResult:
     return result
 
 
+@dataclass
+class _FirstSweep:
+    at: datetime | None = None  # claims older than this process's first sweep are another's
+
+
 def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:
     slas = sla_settings(session)
     supervisors = staff.users_with_role(session, Role.SUPERVISOR)
-    due = []
-    for kind, m in notices.due(session, slas, now, quiet, MAX_POSTS_PER_SWEEP):
-        sla = threshold(slas, m.category, m.urgent)
-        text = _text(kind, m, now - m.ingested_at, sla, supervisors)
-        due.append(_Due(m.id, kind, str(m.card_channel), str(m.card_ts), text))
-    return due
+    return [
+        _due(kind, m, now, slas, supervisors)
+        for kind, m in notices.due(session, slas, now, quiet, MAX_POSTS_PER_SWEEP)
+    ]
+
+
+def _due(kind: str, m: Mention, now: datetime, slas: dict[str, int | None], supervisors: list[str]) -> _Due:
+    sla = threshold(slas, m.category, m.urgent)
+    text = _text(kind, m, now - m.ingested_at, sla, supervisors)
+    return _Due(m.id, kind, str(m.card_channel), str(m.card_ts), text)
+
+
+def _find_unsettled(
+    ctx: Context, session: Session, before: datetime, now: datetime
+) -> list[tuple[_Due, datetime]]:
+    """Claims nobody settled, except those this process already gave up on (refused too often)."""
+    slas = sla_settings(session)
+    supervisors = staff.users_with_role(session, Role.SUPERVISOR)
+    refused = ctx.state(_Refusals).counts
+    return [
+        (_due(kind, m, now, slas, supervisors), claimed_at)
+        for kind, claimed_at, m in notices.unsettled_notices(session, before, MAX_POSTS_PER_SWEEP)
+        if refused.get((m.id, kind), 0) < MAX_ATTEMPTS
+    ]
+
+
+def _recover(ctx: Context, item: _Due, claimed_at: datetime, now: datetime) -> bool:
+    """Settle a claim left unsettled: record the notice if the card's thread has it, else post it."""
+    with ctx.transaction() as session:
+        if not notices.reclaim_notice(session, item.mention_id, item.kind, claimed_at, now):
+            return False  # another sweep took it over first
+
+    def mine(payload: Mapping[str, Any]) -> bool:
+        return str(payload.get("mention_id")) == str(item.mention_id) and payload.get("kind") == item.kind
+
+    try:
+        found = outbox.find_in_thread(client(ctx), item.channel, item.ts, EVENT_TYPE, mine)
+    except Exception as exc:  # SlackApiError, or no answer: cannot tell, so do not post again
+        log.warning(
+            "%s for #%s: cannot look for it in the card's thread (%s); left unposted",
+            item.kind,
+            item.mention_id,
+            outbox.error_name(exc),
+        )
+        return False
+    if found is not None:
+        log.info("%s for #%s was posted before (found in the card's thread)", item.kind, item.mention_id)
+        _NoticeClaim(ctx, item, now).posted(outbox.Sent(outbox.Outcome.POSTED, item.channel, found))
+        return True
+    return _post(ctx, item, now)
 
 
 def _who(supervisors: list[str]) -> str:

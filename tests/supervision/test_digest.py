@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.context import Context
-from bot.supervision.digest import due_periods, tick
+from bot.supervision.digest import due_periods, schedule, tick
 from storage import settings
 from storage.models import AuditEvent, DigestRun
 from tests.conftest import FakeClock
@@ -119,15 +119,63 @@ def test_a_refused_digest_is_retried_and_posted_once(
     assert len(fake.messages(CHANNEL, top_level=True)) == 1
 
 
-def test_a_digest_answered_with_a_server_error_is_not_posted_again(
+def test_a_digest_answered_with_a_server_error_is_looked_for_before_it_is_posted_again(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    """Slack may have posted it before the 503: a second copy would be worse than none."""
+    """Slack may have posted it before the 503: nothing is posted blindly; once the claim is
+    five minutes old the channel is searched, and a digest that is not there is posted once."""
     clock.advance(hours=1)
     fake.fail_next(r"chat\.postMessage", Response(503, "<html>Service Unavailable</html>"))
     assert tick(sctx) == []
-    assert _ticks(sctx, clock, 60) == []
-    assert len(fake.api_calls("chat.postMessage")) == 1
+    assert _ticks(sctx, clock, 4) == []
+    assert fake.api_calls("conversations.history") == []
+    assert _ticks(sctx, clock, 60) == ["daily"]
+    assert len(fake.messages(CHANNEL, top_level=True)) == 1
+
+
+def _landed_digest(ctx: Context, period: str) -> str:
+    """A digest Slack stored although its answer never arrived."""
+    assert ctx.slack is not None
+    metadata = {"event_type": "twoway_digest", "event_payload": {"kind": "daily", "period": period}}
+    return str(ctx.slack.chat_postMessage(channel=CHANNEL, text="Daily digest", metadata=metadata)["ts"])
+
+
+def test_a_digest_slack_stored_despite_the_error_is_recorded_not_posted_twice(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    clock.advance(hours=1)
+    fake.fail_next(r"chat\.postMessage", Response(503, "<html>Service Unavailable</html>"))
+    assert tick(sctx) == []
+    with sctx.transaction() as session:
+        run = session.scalar(select(DigestRun))
+        assert run is not None
+        assert run.ts is None
+        period = run.period_key
+    landed = _landed_digest(sctx, period)
+    assert _ticks(sctx, clock, 60) == ["daily"]
+    assert [m.ts for m in fake.messages(CHANNEL, top_level=True)] == [landed]
+    with sctx.transaction() as session:
+        run = session.scalar(select(DigestRun))
+        assert run is not None
+        assert run.ts == landed
+
+
+def test_a_digest_claim_another_process_left_is_settled_at_the_first_tick(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """A copy killed between claiming the digest and posting it: only the scheduler's holder
+    ticks, so the copy that took over looks for it at its first tick and, not finding it, posts
+    it, without waiting five minutes."""
+    clock.advance(hours=1)
+    with sctx.transaction() as session:
+        daily, weekly = schedule(session)
+    [period] = due_periods(clock.now(), LA, daily, weekly)
+    with sctx.transaction() as session:
+        session.add(DigestRun(kind="daily", period_key=period.key, at=clock.now(), channel=CHANNEL))
+    clock.advance(seconds=30)
+    assert tick(sctx) == ["daily"]
+    assert len(fake.messages(CHANNEL, top_level=True)) == 1
+    assert _ticks(sctx, clock, 30) == []
 
 
 def test_a_failed_chart_keeps_the_digest(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.core.context import Context
+from bot.supervision import sla
 from bot.supervision.sla import (
     format_duration,
     in_quiet_hours,
@@ -174,16 +175,23 @@ def test_a_refused_post_is_retried_and_posted_once(sctx: Context, fake: FakeSlac
     assert len(_thread(fake, ts)) == 1
 
 
-def test_an_unknown_outcome_is_never_posted_again(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:
-    """A timed-out post may have reached Slack: the claim stays, so no duplicate follows."""
-    mention_id, _ = _item(sctx, clock)
+def test_an_unknown_outcome_is_looked_for_before_it_is_posted_again(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """A timed-out post may have reached Slack: nothing is posted blindly; once the claim is
+    STALE_CLAIM old the card's thread is read, and a reminder that is not there is posted, once."""
+    mention_id, ts = _item(sctx, clock)
     sctx.slack = WebClient(token="xoxb-test-token", base_url=fake.api_url, timeout=1)
     clock.advance(minutes=59)
     fake.fail_next(r"chat\.postMessage", Response(200, {"ok": True, "ts": "1.1"}, delay=1.5))
     result = sweep(sctx) if clock.advance(minutes=1) else None
     assert result is not None
     assert result.failed == [mention_id]
-    assert _run(sctx, clock, 30) == ([], [])
+    assert _run(sctx, clock, 4) == ([], [])
+    assert fake.api_calls("conversations.replies") == []
+    assert _run(sctx, clock, 30) == ([mention_id], [])
+    assert len(fake.api_calls("conversations.replies")) == 1
+    assert len(_thread(fake, ts)) == 1
 
 
 @pytest.mark.parametrize("status", [503, 504])
@@ -191,13 +199,99 @@ def test_a_server_error_may_have_posted_so_the_notice_is_not_posted_again(
     sctx: Context, fake: FakeSlack, clock: FakeClock, status: int
 ) -> None:
     """A 5xx is not a refusal: Slack may have stored the reminder before it failed to answer."""
-    _item(sctx, clock)
+    mention_id, ts = _item(sctx, clock)
     clock.advance(minutes=59)
     fake.fail_next(r"chat\.postMessage", Response(status, "<html>Bad Gateway</html>"))
     assert _run(sctx, clock, 1) == ([], [])
-    assert _run(sctx, clock, 30) == ([], [])
+    assert ts is not None
+    # Slack had stored it before failing to answer.
+    landed = _landed_reminder(sctx, ts, mention_id)
+    assert _run(sctx, clock, 30) == ([mention_id], [])
     reminders = [c for c in fake.api_calls("chat.postMessage") if c.get("thread_ts")]
-    assert len(reminders) == 1
+    assert len(reminders) == 2  # the one that failed, and the stand-in for what Slack stored
+    assert len(_thread(fake, ts)) == 1
+    with sctx.transaction() as session:
+        notice = session.scalar(select(SlaNotice).where(SlaNotice.mention_id == mention_id))
+        assert notice is not None
+        assert notice.ts == landed
+
+
+def _landed_reminder(ctx: Context, card_ts: str, mention_id: int) -> str:
+    """A reminder Slack stored although its answer never arrived, as the sweep would have sent it."""
+    assert ctx.slack is not None
+    return str(
+        ctx.slack.chat_postMessage(
+            channel=CHANNEL,
+            thread_ts=card_ts,
+            text="reminder that made it",
+            metadata={
+                "event_type": sla.EVENT_TYPE,
+                "event_payload": {"mention_id": mention_id, "kind": "reminder"},
+            },
+        )["ts"]
+    )
+
+
+def _forget_posting(ctx: Context, mention_id: int) -> None:
+    """As if the process died between claiming the notice and recording its ts."""
+    with ctx.transaction() as session:
+        notice = session.scalar(select(SlaNotice).where(SlaNotice.mention_id == mention_id))
+        assert notice is not None
+        notice.ts = None
+
+
+def test_a_claim_left_by_a_crash_is_found_or_posted_once(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Killed after chat.postMessage (the reminder is in the thread) or before it (it is not): a
+    fresh claim is left alone; a stale one is recorded from the thread, or posted, once each."""
+    first, first_ts = _item(sctx, clock)
+    second, second_ts = _item(sctx, clock)
+    assert first_ts is not None
+    assert second_ts is not None
+    assert _run(sctx, clock, 60) == ([first, second], [])
+    posted_first = _thread(fake, first_ts)
+    [dropped] = fake.replies(CHANNEL, second_ts)
+    fake.drop_message(CHANNEL, dropped.ts)  # never reached Slack
+    _forget_posting(sctx, first)
+    _forget_posting(sctx, second)
+    assert _run(sctx, clock, 4) == ([], [])  # the claims are fresh: their poster may be at work
+    assert _run(sctx, clock, 2) == ([first, second], [])
+    assert _thread(fake, first_ts) == posted_first
+    assert len(_thread(fake, second_ts)) == 1
+    with sctx.transaction() as session:
+        assert all(n.ts for n in session.scalars(select(SlaNotice)))
+    assert _run(sctx, clock, 20) == ([], [])
+    assert len(_thread(fake, first_ts)) == len(_thread(fake, second_ts)) == 1
+
+
+def test_a_claim_another_process_left_is_settled_at_the_first_sweep(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Only the scheduler's holder sweeps, so claims older than this process's first sweep are a
+    dead process's: they are looked for and posted at once, not STALE_CLAIM later."""
+    mention_id, ts = _item(sctx, clock)
+    clock.advance(minutes=60)
+    with sctx.transaction() as session:
+        session.add(SlaNotice(mention_id=mention_id, kind="reminder", at=clock.now(), channel=CHANNEL))
+    clock.advance(seconds=30)
+    assert sweep(sctx).reminded == [mention_id]
+    assert len(_thread(fake, ts)) == 1
+
+
+def test_an_unreadable_thread_leaves_the_claim_unposted(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """If the thread cannot be read, TwoWay cannot tell whether the notice is there: it does not
+    post it again (a missed reminder beats a duplicate), and looks again at a later sweep."""
+    mention_id, ts = _item(sctx, clock)
+    assert _run(sctx, clock, 60) == ([mention_id], [])
+    _forget_posting(sctx, mention_id)
+    fake.fail_next(r"conversations\.replies", Response(200, {"ok": False, "error": "internal_error"}))
+    assert _run(sctx, clock, 6) == ([], [])
+    assert len(_thread(fake, ts)) == 1
+    assert _run(sctx, clock, 6) == ([mention_id], [])  # the next look finds it
+    assert len(_thread(fake, ts)) == 1
 
 
 @pytest.mark.parametrize("reply_status", ["sending", "unknown"])
@@ -290,8 +384,6 @@ def test_a_notice_slack_keeps_refusing_is_given_up(sctx: Context, fake: FakeSlac
 def test_an_item_answered_after_it_was_found_gets_no_notice(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    from bot.supervision import sla
-
     mention_id, ts = _item(sctx, clock)
     clock.advance(minutes=60)
     with sctx.transaction() as session:

@@ -520,6 +520,30 @@ class FakeSlack(FakeServer):
             response_metadata={"next_cursor": str(start + limit) if more else ""},
         )
 
+    def api_conversations_replies(self, args: dict[str, Any]) -> Response:
+        """The thread's parent, then its replies oldest first, as Slack lists them."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        if channel in self.missing_channels:
+            return self.error("channel_not_found")
+        if not self.channels.get(channel, {}).get("is_member", True):
+            return self.error("not_in_channel")
+        thread = sorted(
+            (m for m in self._messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)),
+            key=lambda m: (m.ts != ts, float(m.ts)),
+        )
+        if not thread or thread[0].ts != ts:
+            return self.error("thread_not_found")
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
+        return self.ok(
+            messages=[m.as_api(with_metadata) for m in page],
+            has_more=more,
+            response_metadata={"next_cursor": str(start + limit) if more else ""},
+        )
+
     def api_files_getUploadURLExternal(self, args: dict[str, Any]) -> Response:
         if not args.get("filename") or not args.get("length"):
             return self.error("invalid_arguments")
