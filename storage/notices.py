@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Exists, delete, exists, select, update
+from sqlalchemy import ColumnElement, Exists, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,18 +112,9 @@ def unsettled_notices(session: Session, before: datetime, limit: int) -> list[tu
 
 def reclaim_notice(session: Session, mention_id: int, kind: str, claimed_at: datetime, at: datetime) -> bool:
     """Take over an unsettled claim, only as it was read (one sweep wins)."""
-    result = session.execute(
-        update(SlaNotice)
-        .where(
-            SlaNotice.mention_id == mention_id,
-            SlaNotice.kind == kind,
-            SlaNotice.ts.is_(None),
-            SlaNotice.at == claimed_at,
-        )
-        .values(at=at)
-        .execution_options(synchronize_session=False)
+    return _take_over(
+        session, SlaNotice, claimed_at, at, SlaNotice.mention_id == mention_id, SlaNotice.kind == kind
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def unclaim_notice(session: Session, mention_id: int, kind: str) -> None:
@@ -149,14 +140,22 @@ def unsettled_digest(session: Session, kind: str, period: str) -> datetime | Non
 
 def reclaim_digest(session: Session, kind: str, period: str, claimed_at: datetime, at: datetime) -> bool:
     """Take over an unsettled digest claim, only as it was read (one tick wins)."""
+    return _take_over(
+        session, DigestRun, claimed_at, at, DigestRun.kind == kind, DigestRun.period_key == period
+    )
+
+
+def _take_over(
+    session: Session,
+    table: type[SlaNotice] | type[DigestRun],
+    claimed_at: datetime,
+    at: datetime,
+    *which: ColumnElement[bool],
+) -> bool:
+    """Move an unposted claim's time to `at` if it still holds `claimed_at`: True for the winner."""
     result = session.execute(
-        update(DigestRun)
-        .where(
-            DigestRun.kind == kind,
-            DigestRun.period_key == period,
-            DigestRun.ts.is_(None),
-            DigestRun.at == claimed_at,
-        )
+        update(table)
+        .where(*which, table.ts.is_(None), table.at == claimed_at)
         .values(at=at)
         .execution_options(synchronize_session=False)
     )

@@ -205,19 +205,13 @@ def find_in_thread(
 ) -> str | None:
     """Like `find`, for a reply in the thread under `thread_ts` (which `conversations.history`
     does not list): `conversations.replies`, oldest first, a few pages deep."""
-    cursor: str | None = None
-    for _ in range(HISTORY_PAGES):
-        response = client.conversations_replies(
+    return _search(
+        lambda cursor: client.conversations_replies(
             channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
-        )
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == event_type and matches(metadata.get("event_payload") or {}):
-                return str(message["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return None
-    return None
+        ),
+        event_type,
+        matches,
+    )
 
 
 def find(
@@ -231,15 +225,26 @@ def find(
 
     Raises SlackApiError when the history cannot be read; the caller decides what that means.
     """
-    cursor: str | None = None
-    for _ in range(HISTORY_PAGES):
-        response = client.conversations_history(
+    return _search(
+        lambda cursor: client.conversations_history(
             channel=channel,
             include_all_metadata=True,
             limit=200,
             cursor=cursor,
             oldest=f"{oldest.timestamp():.6f}" if oldest is not None else None,  # None is left out
-        )
+        ),
+        event_type,
+        matches,
+    )
+
+
+def _search(
+    page: Callable[[str | None], Any], event_type: str, matches: Callable[[Mapping[str, Any]], bool]
+) -> str | None:
+    """The ts of the first message, over up to HISTORY_PAGES pages, whose metadata matches."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        response = page(cursor)
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == event_type and matches(metadata.get("event_payload") or {}):

@@ -503,19 +503,22 @@ class FakeSlack(FakeServer):
             return self.error("channel_not_found")
         if not self.channels.get(channel, {}).get("is_member", True):
             return self.error("not_in_channel")
-        with_metadata = _truthy(args.get("include_all_metadata"))
-        limit = int(args.get("limit") or 100)
-        start = int(args.get("cursor") or 0)
         oldest = float(args.get("oldest") or 0)
         newest_first = sorted(
             (m for m in self._messages if m.channel == channel and not m.thread_ts and float(m.ts) >= oldest),
             key=lambda m: float(m.ts),
             reverse=True,
         )
-        page = newest_first[start : start + limit]
-        more = start + limit < len(newest_first)
+        return self._page(newest_first, args)
+
+    def _page(self, messages: list[Message], args: dict[str, Any]) -> Response:
+        """One page of a listing, with Slack's cursor, metadata only when asked for."""
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        more = start + limit < len(messages)
         return self.ok(
-            messages=[m.as_api(with_metadata) for m in page],
+            messages=[m.as_api(with_metadata) for m in messages[start : start + limit]],
             has_more=more,
             response_metadata={"next_cursor": str(start + limit) if more else ""},
         )
@@ -533,16 +536,7 @@ class FakeSlack(FakeServer):
         )
         if not thread or thread[0].ts != ts:
             return self.error("thread_not_found")
-        with_metadata = _truthy(args.get("include_all_metadata"))
-        limit = int(args.get("limit") or 100)
-        start = int(args.get("cursor") or 0)
-        page = thread[start : start + limit]
-        more = start + limit < len(thread)
-        return self.ok(
-            messages=[m.as_api(with_metadata) for m in page],
-            has_more=more,
-            response_metadata={"next_cursor": str(start + limit) if more else ""},
-        )
+        return self._page(thread, args)
 
     def api_files_getUploadURLExternal(self, args: dict[str, Any]) -> Response:
         if not args.get("filename") or not args.get("length"):
