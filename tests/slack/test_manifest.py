@@ -29,6 +29,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_getPermalink": set(),
     "conversations_info": {"channels:read", "groups:read"},
     "conversations_history": {"channels:history", "groups:history"},
+    "conversations_replies": {"channels:history", "groups:history"},
     "conversations_open": {"im:write"},
     "views_open": set(),
     "views_update": set(),
