@@ -434,25 +434,18 @@ class FacebookConnector:
 
     def _post_mention(self, item: Any, kind: str) -> Mention | None:
         """A visitor post, or someone's post that tags the Page."""
-        if not isinstance(item, dict):
-            raise Malformed("not an object")
-        for key in ("id", "message", "created_time"):
-            if not isinstance(item.get(key), str) or not item[key]:
-                raise Malformed(f"{key} missing")
+        _require_text_fields(item)
         author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
         author_id = str(author.get("id") or "")
         if author_id == self.page_id:
             return None
-        permalink = item.get("permalink_url")
         return Mention(
             platform="facebook",
             external_id=item["id"],
             account_external_id=self.page_id,
             author=_author(author),
             text=item["message"],
-            url=permalink
-            if isinstance(permalink, str) and permalink
-            else f"https://www.facebook.com/{item['id']}",
+            url=_permalink(item),
             created_at=parse_time(item["created_time"]),
             conversation_id=item["id"],
             explicit_mention=True,
@@ -460,11 +453,7 @@ class FacebookConnector:
         )
 
     def _mention(self, item: Any, post: Mapping[str, Any]) -> Mention | None:
-        if not isinstance(item, dict):
-            raise Malformed("not an object")
-        for key in ("id", "message", "created_time"):
-            if not isinstance(item.get(key), str) or not item[key]:
-                raise Malformed(f"{key} missing")
+        _require_text_fields(item)
         author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
         if str(author.get("id") or "") == self.page_id:
             return None  # the Page's own comment or reply
@@ -479,16 +468,13 @@ class FacebookConnector:
             parent_text = parent.get("message") if isinstance(parent.get("message"), str) else post_text
         else:
             parent_id, parent_text = post["id"], post_text
-        permalink = item.get("permalink_url")
         return Mention(
             platform="facebook",
             external_id=item["id"],
             account_external_id=self.page_id,
             author=_author(author),
             text=item["message"],
-            url=permalink
-            if isinstance(permalink, str) and permalink
-            else f"https://www.facebook.com/{item['id']}",
+            url=_permalink(item),
             created_at=created_at,
             conversation_id=post["id"],
             parent_id=parent_id,
@@ -632,3 +618,17 @@ SPEC = PlatformSpec(
     webhook_progress=webhook_progress,
     permissions="pages_read_engagement, pages_read_user_content, pages_manage_engagement",
 )
+
+
+def _require_text_fields(item: Any) -> None:
+    """A post or comment TwoWay can card: an object with an id, a message and a creation time."""
+    if not isinstance(item, dict):
+        raise Malformed("not an object")
+    for key in ("id", "message", "created_time"):
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise Malformed(f"{key} missing")
+
+
+def _permalink(item: Mapping[str, Any]) -> str:
+    permalink = item.get("permalink_url")
+    return permalink if isinstance(permalink, str) and permalink else f"https://www.facebook.com/{item['id']}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.audit import Action
@@ -151,20 +151,23 @@ def mark_unknown(session: Session, reply: Reply, error: str) -> None:
 
 def stale_likes(session: Session, cutoff: datetime) -> list[int]:
     """Mentions left `liking` since before `cutoff` (the claim time is the `like_requested` event)."""
-    requested = (
+    return _stale(session, cutoff, Mention.like_status == LikeStatus.LIKING, Action.LIKE_REQUESTED)
+
+
+def _stale(session: Session, cutoff: datetime, busy: ColumnElement[bool], requested: Action) -> list[int]:
+    """Mentions in the `busy` state whose latest `requested` event is older than `cutoff` (or
+    missing): a claim nobody settled."""
+    latest = (
         select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
-        .where(AuditEvent.action == Action.LIKE_REQUESTED)
+        .where(AuditEvent.action == requested)
         .group_by(AuditEvent.mention_id)
         .subquery()
     )
     return list(
         session.scalars(
             select(Mention.id)
-            .outerjoin(requested, requested.c.mention_id == Mention.id)
-            .where(
-                Mention.like_status == LikeStatus.LIKING,
-                (requested.c.at < cutoff) | requested.c.at.is_(None),
-            )
+            .outerjoin(latest, latest.c.mention_id == Mention.id)
+            .where(busy, (latest.c.at < cutoff) | latest.c.at.is_(None))
             .order_by(Mention.id)
         )
     )
@@ -183,9 +186,9 @@ def claim_like(session: Session, mention_id: int) -> bool:
     )
 
 
-def like_failed(session: Session, mention_id: int, only_if_liking: bool = False) -> bool:
+def like_failed(session: Session, mention_id: int, only_if_busy: bool = False) -> bool:
     statement = update(Mention).where(Mention.id == mention_id)
-    if only_if_liking:
+    if only_if_busy:
         statement = statement.where(Mention.like_status == LikeStatus.LIKING)
     return _won(session, statement.values(like_status=LikeStatus.FAILED))
 
@@ -222,29 +225,13 @@ def hide_done(session: Session, mention_id: int, by: str, at: datetime) -> None:
     )
 
 
-def hide_failed(session: Session, mention_id: int, only_if_hiding: bool = False) -> bool:
+def hide_failed(session: Session, mention_id: int, only_if_busy: bool = False) -> bool:
     statement = update(Mention).where(Mention.id == mention_id)
-    if only_if_hiding:
+    if only_if_busy:
         statement = statement.where(Mention.hide_status == HideStatus.HIDING)
     return _won(session, statement.values(hide_status=HideStatus.FAILED))
 
 
 def stale_hides(session: Session, cutoff: datetime) -> list[int]:
     """Mentions left `hiding` since before `cutoff` (the claim time is the `hide_requested` event)."""
-    requested = (
-        select(AuditEvent.mention_id, func.max(AuditEvent.at).label("at"))
-        .where(AuditEvent.action == Action.HIDE_REQUESTED)
-        .group_by(AuditEvent.mention_id)
-        .subquery()
-    )
-    return list(
-        session.scalars(
-            select(Mention.id)
-            .outerjoin(requested, requested.c.mention_id == Mention.id)
-            .where(
-                Mention.hide_status == HideStatus.HIDING,
-                (requested.c.at < cutoff) | requested.c.at.is_(None),
-            )
-            .order_by(Mention.id)
-        )
-    )
+    return _stale(session, cutoff, Mention.hide_status == HideStatus.HIDING, Action.HIDE_REQUESTED)

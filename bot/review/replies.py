@@ -346,38 +346,28 @@ def recover_stale_likes(ctx: Context) -> list[int]:
     Repeating a like is harmless on both platforms, but it is still a public act: a person clicks
     again rather than the sweep liking on its own. The claim time is the `like_requested` event.
     """
-    cutoff = ctx.clock.now() - STALE_LIKING
-    with ctx.transaction() as session:
-        stale = stored.stale_likes(session, cutoff)
-        recovered = []
-        for mention_id in stale:
-            if stored.like_failed(session, mention_id, only_if_liking=True):
-                recovered.append(mention_id)
-                audit.record(
-                    session,
-                    ctx.clock.now(),
-                    Action.LIKE_FAILED,
-                    mention_id=mention_id,
-                    error="interrupted while liking",
-                )
-        return recovered
+    return _recover_stale(ctx, LIKE)
 
 
 def recover_stale_hides(ctx: Context) -> list[int]:
     """Hides left `hiding` by a crash become `failed`: the card offers Hide again (hiding twice is
     harmless, but a person decides)."""
-    cutoff = ctx.clock.now() - STALE_HIDING
+    return _recover_stale(ctx, HIDE)
+
+
+def _recover_stale(ctx: Context, act: _Act) -> list[int]:
+    cutoff = ctx.clock.now() - act.stale_after
     with ctx.transaction() as session:
         recovered = []
-        for mention_id in stored.stale_hides(session, cutoff):
-            if stored.hide_failed(session, mention_id, only_if_hiding=True):
+        for mention_id in act.stale(session, cutoff):
+            if act.failed(session, mention_id, True):
                 recovered.append(mention_id)
                 audit.record(
                     session,
                     ctx.clock.now(),
-                    Action.HIDE_FAILED,
+                    act.failed_action,
                     mention_id=mention_id,
-                    error="interrupted while hiding",
+                    error=f"interrupted while {act.doing}",
                 )
         return recovered
 
@@ -419,11 +409,14 @@ class _Act:
     done on the platform after the claim's commit, and recorded; a failure may be tried again."""
 
     name: str  # for log lines
+    doing: str  # "liking": the audit trail's word for a claim a crash interrupted
     claim: Callable[[Session, int], bool]
     already: Callable[[Mention], str | None]  # why it is done already, or None (under way)
     busy: str
     call: Callable[[Connector, domain.Mention], object]
-    failed: Callable[[Session, int], object]
+    failed: Callable[[Session, int, bool], bool]  # True: only while still claimed
+    stale: Callable[[Session, datetime], list[int]]  # claims older than the cutoff
+    stale_after: timedelta
     done: Callable[[Session, int, str, datetime], None]
     requested: Action
     failed_action: Action
@@ -448,11 +441,14 @@ def _hidden(mention: Mention) -> str | None:
 
 LIKE = _Act(
     name="like",
+    doing="liking",
     claim=stored.claim_like,
     already=_liked,
     busy="A like is being sent right now.",
     call=lambda connector, mention: connector.like(mention),
     failed=stored.like_failed,
+    stale=stored.stale_likes,
+    stale_after=STALE_LIKING,
     done=stored.like_done,
     requested=Action.LIKE_REQUESTED,
     failed_action=Action.LIKE_FAILED,
@@ -462,11 +458,14 @@ LIKE = _Act(
 )
 HIDE = _Act(
     name="hide",
+    doing="hiding",
     claim=stored.claim_hide,
     already=_hidden,
     busy="It is being hidden right now.",
     call=lambda connector, mention: connector.hide(mention),
     failed=stored.hide_failed,
+    stale=stored.stale_hides,
+    stale_after=STALE_HIDING,
     done=stored.hide_done,
     requested=Action.HIDE_REQUESTED,
     failed_action=Action.HIDE_FAILED,
@@ -511,7 +510,7 @@ def _public_act(ctx: Context, mention_id: int, by: str, act: _Act) -> Result:
         if not isinstance(exc, ConnectorError):
             log.exception("%s for #%s: unexpected error", act.name, mention_id)
         with ctx.transaction() as session:
-            act.failed(session, mention_id)
+            act.failed(session, mention_id, False)
             audit.record(
                 session, ctx.clock.now(), act.failed_action, actor=by, mention_id=mention_id, error=error
             )
