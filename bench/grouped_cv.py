@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-# Batches written as X replies to Los Angeles police accounts (i-o: to @LAPDHQ in 2024), like the
+# Batches written as X replies to Los Angeles police accounts (i-s: to @LAPDHQ in 2024), like the
 # held-out test set.
-IN_DOMAIN = ("batch-a", "batch-i", "batch-j", "batch-k", "batch-l", "batch-m", "batch-n", "batch-o")
+IN_DOMAIN = ("batch-a", *(f"batch-{letter}" for letter in "ijklmnopqrs"))
 
 
 def main(argv: list[str]) -> int:

@@ -41,7 +41,7 @@ UNSEEN = [
 ]
 UNRELATED = [
     ("Thank you so much officers, you were wonderful", "compliment"),
-    ("Great job catching the car thief!", "compliment"),
+    ("Great job catching the guys who robbed the jewelry store", "compliment"),
     ("How do I get my impounded car back?", "question"),
     ("Who do I call about illegal dumping?", "question"),
     ("Useless department, never show up", "criticism"),
