@@ -113,7 +113,8 @@ def _normalise(text: str) -> str:
 
 @dataclass
 class _Block:
-    """One TF-IDF block: fixed vocabulary and idf, sublinear tf, L2-normalised rows."""
+    """One TF-IDF block: fixed vocabulary and idf, sublinear tf, L2-normalised rows. It is given
+    the posts as written and normalises them (URLs, handles) only when it must analyse them."""
 
     params: dict[str, Any]
     vocabulary: dict[str, int]
@@ -125,7 +126,7 @@ class _Block:
         `analysed`: the texts' n-grams when the caller already has them (same params)."""
         if analysed is None:
             analyse = _analyser(self.params)
-            analysed = [analyse(text) for text in texts]
+            analysed = [analyse(_normalise(text)) for text in texts]
         indptr, indices, values = [0], [], []
         for grams in analysed:
             found = Counter(i for i in map(self.vocabulary.get, grams) if i is not None)
@@ -150,7 +151,8 @@ class _Block:
     def fit(cls, params: dict[str, Any], texts: Sequence[str], min_df: int) -> _Block:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=min_df, **params).fit(texts)
+        vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=min_df, **params)
+        vectorizer.fit([_normalise(t) for t in texts])
         vocabulary = {term: int(i) for term, i in sorted(vectorizer.vocabulary_.items())}
         return cls(params, vocabulary, np.asarray(vectorizer.idf_, dtype=np.float64))
 
@@ -158,7 +160,7 @@ class _Block:
     def fit_or_empty(cls, params: dict[str, Any], texts: Sequence[str], min_df: int) -> _Block:
         """`fit`, or a block without n-grams when no n-gram is in `min_df` texts (a few short labels)."""
         analyse = _analyser(params)
-        seen = Counter(gram for text in texts for gram in set(analyse(text)))
+        seen = Counter(gram for text in texts for gram in set(analyse(_normalise(text))))
         if not any(count >= min_df for count in seen.values()):
             return cls(params, {}, np.zeros(0))
         return cls.fit(params, texts, min_df)
@@ -224,7 +226,7 @@ def _layer_design(
     block: _Block, texts: Sequence[str], vectors: Float, analysed: Sequence[list[str]] | None = None
 ) -> sparse.csr_matrix:
     parts = [
-        block.transform([_normalise(t) for t in texts], analysed),
+        block.transform(texts, analysed),
         sparse.csr_matrix(vectors * LAYER_VECTOR_WEIGHT),
     ]
     return sparse.csr_matrix(sparse.hstack(parts, format="csr"))
@@ -334,8 +336,7 @@ class Classifier:
     def _grams(
         self, texts: Sequence[str], analysed: Sequence[list[str]] | None = None
     ) -> list[sparse.csr_matrix]:
-        normalised = [_normalise(t) for t in texts]
-        return [b.transform(normalised, analysed) for b in self.blocks]
+        return [b.transform(texts, analysed) for b in self.blocks]
 
     def alarm_probabilities(self, texts: Sequence[str]) -> Float:
         """P(urgent) of the learned urgency layer for each text (zeros when the model has none)."""
@@ -558,7 +559,7 @@ def fit(
     if set(labels) != set(CATEGORIES):
         raise ValueError(f"a model must know every category, not just {', '.join(sorted(set(labels)))}")
     # The n-gram vocabulary also knows the words of the urgency posts, which the urgency layer reads.
-    vocabulary_texts = [_normalise(t) for t in dict.fromkeys([*texts, *(t for t, _ in alarm_examples)])]
+    vocabulary_texts = list(dict.fromkeys([*texts, *(t for t, _ in alarm_examples)]))
     blocks = [_Block.fit(params, vocabulary_texts, min_df) for params, min_df in BLOCKS]
     cues = _cues(texts)
     mean = cues.mean(axis=0)
@@ -569,7 +570,7 @@ def fit(
 
     model = LogisticRegression(C=C, tol=TOL, max_iter=10000, class_weight="balanced")
     with _one_thread():
-        grams = [b.transform([_normalise(t) for t in texts]) for b in blocks]
+        grams = [b.transform(texts) for b in blocks]
         model.fit(_design(grams, mean, scale, cues, vectors.encode(texts)), labels)
     alarm = _fit_alarm(blocks[0], vectors, alarm_examples) if alarm_examples else None
     return Classifier(
@@ -597,7 +598,7 @@ def _fit_alarm(block: _Block, vectors: embeddings.Encoder, labelled: Sequence[tu
     with _one_thread():
         design = sparse.hstack(
             [
-                block.transform([_normalise(t) for t in texts]),
+                block.transform(texts),
                 sparse.csr_matrix(vectors.encode(texts) * ALARM_VECTOR_WEIGHT),
             ],
             format="csr",
@@ -647,7 +648,7 @@ def train_agency(corrections: Sequence[tuple[str, str]], base: Classifier) -> Cl
         latest[text.strip()] = label
     texts, labels = list(latest), list(latest.values())
     base = base.base()
-    block = _Block.fit_or_empty(WORD_PARAMS, [_normalise(t) for t in texts], LAYER_MIN_DF)
+    block = _Block.fit_or_empty(WORD_PARAMS, texts, LAYER_MIN_DF)
     vectors = base._vectors.encode(texts)
     prior = base._probabilities(texts, _cues(texts), vectors)
     with _one_thread():
