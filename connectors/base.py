@@ -170,6 +170,9 @@ class PlatformSpec:
     env_groups: tuple[tuple[str, ...], ...] = ()
     # The environment holds an account of this platform when one of these is set.
     env_triggers: tuple[str, ...] = ()
+    # A variable that is of no use without others (INSTAGRAM_ACCOUNT_ID without the Page's id and
+    # token): (variable, the variables it needs).
+    env_needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     incomplete: Callable[[Mapping[str, str]], str | None] = lambda creds: None
     pinned: str | None = None  # credential key that must equal the identified account's id
     pinned_mismatch: str = ""

@@ -308,6 +308,7 @@ SPEC = PlatformSpec(
     " stores the token encrypted; it is never shown again.",
     refused="Instagram refused this token (expired or revoked?). Create a new Page access token.",
     env_triggers=("INSTAGRAM_ACCOUNT_ID",),
+    env_needs=(("INSTAGRAM_ACCOUNT_ID", ("FACEBOOK_PAGE_ID", "FACEBOOK_PAGE_TOKEN")),),
     incomplete=_incomplete,
     gone="This Page has no Instagram professional account connected, or the id is wrong.",
     pinned="account_id",

@@ -14,6 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class UnknownRevision(Exception):
+    """The database was migrated by a release this one does not know (a newer one, rolled back):
+    alembic would stop with a traceback; `storage.migrate.upgrade` says what to do instead."""
+
+
 def normalise_url(url: str) -> str:
     """Let `postgresql://` and `postgres://` URLs use psycopg 3, the driver TwoWay ships."""
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))

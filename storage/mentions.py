@@ -8,6 +8,7 @@ on (platform, external_id) keeps the first copy and its state, and only new rows
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -31,26 +32,43 @@ NAME_LIMIT = 255
 URL_LIMIT = 1024
 
 
+# What a database refuses in text, as `repr` shows it: NUL, and the lone surrogates of a broken
+# "\\ud83d" escape in a platform's JSON (half an emoji), which no UTF-8 encoder takes.
+_UNSTORABLE = re.compile(r"\\x00|\\ud[89a-f]")
+
+
+def _storable(value: str) -> str:
+    """NUL removed (PostgreSQL refuses it) and a lone surrogate made U+FFFD: one such post must not
+    make the poll fail, and so stop every later post of the account from being read."""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def _text(value: str | None, limit: int | None = None) -> str | None:
-    """PostgreSQL refuses NUL in text; VARCHAR columns refuse overlong values."""
+    """Storable text (`_storable`); VARCHAR columns refuse overlong values."""
     if value is None:
         return None
-    value = value.replace("\x00", "")
+    value = _storable(value)
     return value[:limit] if limit else value
 
 
 def _json(value: Any) -> Any:
-    """The payload without NUL characters (PostgreSQL's JSONB refuses them); cheap when none."""
-    return _strip_nul(value) if "\\x00" in repr(value) else value
+    """The payload with every string storable (PostgreSQL's JSONB refuses NUL and lone
+    surrogates); cheap when there is none."""
+    return _clean(value) if _UNSTORABLE.search(repr(value)) else value
 
 
-def _strip_nul(value: Any) -> Any:
+def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return _storable(value)
     if isinstance(value, dict):
-        return {str(k).replace("\x00", ""): _strip_nul(v) for k, v in value.items()}
+        return {_storable(str(k)): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strip_nul(v) for v in value]
+        return [_clean(v) for v in value]
     return value
 
 

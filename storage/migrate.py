@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage.db import UnknownRevision
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -23,8 +25,15 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision`; safe to run at every start-up."""
     config = alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+            raise UnknownRevision(
+                f"its schema is at revision {current}, which this release does not know (its newest is "
+                f"{script.get_current_head()}): run the release that migrated it, or restore a backup"
+            )
         command.upgrade(config, revision)
 
 

@@ -15,8 +15,9 @@ from typing import NoReturn
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import __version__
-from bot.core.config import hide_password
+from bot.core.config import hide_password, load_settings
 from bot.core.errors import UserError
+from storage.db import UnknownRevision
 
 # Each command imports its module only when it runs: `twoway run` loads Slack, the scheduler,
 # the model and the chart library (about 2.5 s and 140 MB), which `twoway classify` and `eval`
@@ -253,11 +254,21 @@ def _is_database_error(exc: BaseException) -> bool:
     """Unreachable server, missing file or folder, not a database: a configuration problem."""
 
     # A DBAPIError without a statement happened while connecting, before any query ran.
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and not exc.statement)
+    return isinstance(exc, (OperationalError, UnknownRevision)) or (
+        isinstance(exc, DBAPIError) and not exc.statement
+    )
 
 
 def _database_reason(exc: BaseException) -> str:
 
     original = getattr(exc, "orig", None) or exc
     first = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    return hide_password(first)[:300]
+    return hide_password(first, _database_url())[:300]
+
+
+def _database_url() -> str:
+    """The configured URL, whose password a driver's error line may quote (as a host name)."""
+    try:
+        return load_settings().database_url
+    except Exception:
+        return os.environ.get("DATABASE_URL", "")

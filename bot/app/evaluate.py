@@ -133,7 +133,9 @@ def _row(path: str, line: int, cells: list[str], index: dict[str, int], raw: str
     if raw_urgent is not None and raw_urgent.strip():
         value = raw_urgent.strip().lower()
         if value not in TRUE_VALUES | FALSE_VALUES:
-            raise UserError(f"{path}, line {line}: urgent must be 1 or 0, not {raw_urgent!r}")
+            raise UserError(
+                f"{path}, line {line}: urgent must be 1 or 0 (or true/false, yes/no, y/n; empty: not known), not {raw_urgent!r}"
+            )
         urgent = value in TRUE_VALUES
     return Row(text=cell("text") or "", label=label, urgent=urgent)
 
@@ -275,6 +277,10 @@ def classify_main(args: argparse.Namespace) -> int:
 
     if not args.text.strip():
         raise UserError('give the text of a post to classify, e.g. twoway classify "Thank you officers!"')
+    try:
+        args.text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 reach Python as lone surrogates
+        raise UserError("the text is not UTF-8: set the terminal's encoding to UTF-8") from None
     if args.platform not in registry.PLATFORMS:
         raise UserError(f"--platform is one of {', '.join(registry.names())}, not {args.platform!r}")
     triage = load_default().classify(args.text)

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from bot.app.startup import prepare
-from bot.core.config import ConfigError, load_settings
+from bot.core.config import EXPECTED, ConfigError, load_settings
 from bot.intake.credentials import rotate, unreadable_accounts, unreadable_line
 
 
@@ -39,5 +39,7 @@ def main(args: argparse.Namespace) -> int:
 def _check(keys_set: bool, names: list[str]) -> int:
     if names:
         raise ConfigError(unreadable_line(names, keys_set))
+    if not keys_set:  # nothing stored to open, but `/twoway connect` would be refused
+        raise ConfigError(f"TWOWAY_SECRET_KEY is not set: expected {EXPECTED['TWOWAY_SECRET_KEY']}")
     print("twoway: TWOWAY_SECRET_KEY opens every stored credential", file=sys.stdout)
     return 0

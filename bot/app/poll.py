@@ -18,8 +18,10 @@ from connectors.http import redact
 log = logging.getLogger(__name__)
 
 NO_ACCOUNTS = (
-    "No accounts are connected: set X_BEARER_TOKEN (or the four X_API_*/X_ACCESS_* keys) or "
-    "FACEBOOK_PAGE_ID and FACEBOOK_PAGE_TOKEN, or connect one in Slack with /twoway connect."
+    "No accounts are connected: set X_BEARER_TOKEN (or the four X_API_*/X_ACCESS_* keys), "
+    "FACEBOOK_PAGE_ID and FACEBOOK_PAGE_TOKEN (and INSTAGRAM_ACCOUNT_ID for its Instagram account), "
+    "THREADS_TOKEN, or BLUESKY_HANDLE and BLUESKY_APP_PASSWORD, or connect one in Slack with "
+    "/twoway connect."
 )
 
 

@@ -19,7 +19,7 @@ from bot.app.startup import prepare
 from bot.app.wiring import build_slack, web_routes
 from bot.core.config import load_settings
 from bot.intake.credentials import warn_if_unreadable
-from bot.slack.serve import serve_forever
+from bot.slack.serve import reserve_port, serve_forever
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ def main(args: argparse.Namespace) -> int:
     settings.require_whole_platforms()
     claim = claim_database(settings)  # SQLite: this is the only copy, or exit 2 now
     try:
+        listener = reserve_port(settings.port)  # a port in use: exit 2 now, before any work
+    except BaseException:
+        claim.release()
+        raise
+    try:
         ctx = prepare(settings)
         warn_if_unreadable(ctx)
         slack = build_slack(ctx)
@@ -47,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             log.info("TWOWAY_SCHEDULER=false: this copy serves Slack only")
         try:
-            serve_forever(ctx, slack, web_routes(ctx))
+            serve_forever(ctx, slack, web_routes(ctx), listener)
         finally:
             log.info("stopping")
             if leader is not None:
@@ -55,5 +60,6 @@ def main(args: argparse.Namespace) -> int:
             ctx.engine.dispose()
             log.info("stopped")
     finally:
+        listener.close()
         claim.release()
     return 0

@@ -31,6 +31,7 @@ from bot.sandbox.feed import FAQ_ANSWER, FAQ_QUESTION
 from bot.sandbox.platforms import AGENCY_NAME
 from bot.sandbox.server import Sandbox
 from bot.slack.serve import make_wsgi
+from connectors import registry
 from storage import faqs, keys, settings, staff
 from storage.models import Role
 
@@ -60,8 +61,11 @@ def real_credentials(base: Settings, environ: dict[str, str]) -> list[str]:
         for name, field in Settings.model_fields.items()
         if name != "twoway_secret_key" and isinstance(getattr(base, name), SecretStr)
     ]
-    if base.facebook_page_id:
-        found.append("FACEBOOK_PAGE_ID")
+    # An account named from the environment (FACEBOOK_PAGE_ID, INSTAGRAM_ACCOUNT_ID, BLUESKY_HANDLE...)
+    # would be registered against the simulated platforms, which do not know it.
+    for spec in registry.PLATFORMS.values():
+        names = [*spec.env_triggers, *(f.env for f in spec.fields if f.env)]
+        found += [name for name in names if base.env_value(name) is not None]
     found += [k for k, v in environ.items() if _CREDENTIAL.match(k.upper()) and v.strip()]
     return sorted(set(found))
 

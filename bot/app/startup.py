@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.engine import make_url
-
-from bot.core.config import Settings, load_settings
+from bot.core.config import Settings, load_settings, url_secrets
 from bot.core.context import Context, build_context
 from bot.core.logs import setup_logging
 from storage import migrate, staff
@@ -20,10 +18,8 @@ def secrets_of(settings: Settings) -> list[str]:
     for name, value in settings:
         if hasattr(value, "get_secret_value"):
             values.append(value.get_secret_value())
-        elif name == "database_url" and "@" in str(value):
-            password = make_url(str(value)).password
-            if password:
-                values.append(str(password))
+        elif name == "database_url":
+            values += url_secrets(str(value))
     return values + settings.secret_keys  # each key of a list, not only the whole list
 
 

@@ -11,6 +11,7 @@ import io
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, unquote
 
 from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -146,6 +147,10 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL") from exc
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite and postgresql are supported")
+        if url.get_backend_name() == "sqlite" and (
+            url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        ):
+            raise ValueError("an in-memory SQLite database is lost when TwoWay stops: name a file")
         try:  # a driver that is not installed fails here, in one line, not at the first query
             url.get_dialect().import_dbapi()
         except Exception as exc:
@@ -156,7 +161,10 @@ class Settings(BaseSettings):
     @classmethod
     def _slack_api_url(cls, value: str) -> str:
         _http_url(value)
-        return value if value.endswith("/") else value + "/"
+        value = value if value.endswith("/") else value + "/"
+        if not value.split("?", 1)[0].endswith("/api/"):  # "https://slack.com": every call a 404
+            raise ValueError("not ending in /api/")
+        return value
 
     @field_validator("x_api_url", "facebook_graph_url", "threads_api_url", "bluesky_service_url")
     @classmethod
@@ -261,6 +269,13 @@ class Settings(BaseSettings):
                     raise ConfigError(
                         f"{missing[0]} is not set: {spec.noun} from the environment takes all of {', '.join(group)}"
                     )
+            for name, needed in spec.env_needs:
+                missing = [other for other in needed if self.env_value(other) is None]
+                if self.env_value(name) is not None and missing:
+                    raise ConfigError(
+                        f"{missing[0]} is not set: {spec.noun} from the environment ({name}) is read and"
+                        f" answered with {' and '.join(needed)}"
+                    )
 
     def env_value(self, name: str) -> str | None:
         """The value of the variable `name` (secrets unwrapped), None when unset."""
@@ -298,9 +313,33 @@ def _blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def hide_password(url: str) -> str:
-    """`postgresql://user:PASSWORD@host` with the password replaced, for error lines."""
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+def url_secrets(url: str) -> list[str]:
+    """What of a database URL must never be shown: its password, read up to the last "@" of
+    the address, and any `password=` of its query. A password with an "@" in it (not written
+    %40) is cut at the first one by SQLAlchemy, and drivers then print the rest as the host
+    name, so every part of it after an "@" counts too (from four characters)."""
+    head, _, query = url.partition("?")
+    found: list[str] = []
+    start = head.find("://") + 3
+    if start >= 3 and "@" in head[start:]:
+        _user, colon, password = head[start : head.rindex("@")].partition(":")
+        if colon and password:
+            found += [password, unquote(password)]
+            found += [part for part in password.split("@")[1:] if len(part) >= 4]
+    for key, value in parse_qsl(query):
+        if "password" in key.lower() or key.lower() == "passwd":
+            found.append(value)
+    return [secret for secret in found if secret]
+
+
+def hide_password(text: str, url: str | None = None) -> str:
+    """`text` (an error line, or the URL itself) with the password of `url` replaced. A password
+    under four characters is masked only where it sits in a URL: replaced everywhere, "pw" would
+    garble the rest of the line."""
+    for secret in sorted(set(url_secrets(text if url is None else url)), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
 def check_env_file(path: Path = Path(".env")) -> None:

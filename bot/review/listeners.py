@@ -35,7 +35,7 @@ from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_
 
 log = logging.getLogger(__name__)
 
-NOT_THIS_CARD = "This button doesn't belong to this card. Nothing was changed."
+NOT_THIS_CARD = replies.NOT_THIS_CARD
 STILL_RECORDING = (
     "TwoWay has not recorded this card yet (Slack was slow to confirm it); it will within a few"
     " minutes. Try again then. Nothing was changed."
@@ -253,8 +253,8 @@ def _choice(click: Click) -> str | None:
 def on_dismiss(ctx: Context, click: Click) -> str | None:
     mention_id = block_mention(click)
     reason = _choice(click)
-    if reason is None:
-        reason = "not_needed"  # a plain "No reply needed" button says just that
+    if reason is None and click.value is not None:
+        reason = "not_needed"  # a plain "No reply needed" button (value "<id>") says just that
     if reason not in action_ids.DISMISS_REASONS:
         raise UserError(BAD_VALUE)
     check_card(ctx, click, mention_id, Role.OFFICER, "mark items as needing no reply")

@@ -46,6 +46,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "failed", "unknown", "refused", "done"]
+NOT_THIS_CARD = "This button doesn't belong to this card. Nothing was changed."
 STALE_SENDING = timedelta(minutes=10)
 STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
 STALE_HIDING = timedelta(minutes=10)
@@ -288,7 +289,7 @@ def retry_send(ctx: Context, mention_id: int, reply_id: int, by: str) -> Result:
         reply = stored.get(session, reply_id)
         latest = stored.latest_reply_id(session, mention_id)
         if reply is None or reply.mention_id != mention_id:
-            return Result("refused", mention_id, "This button doesn't belong to this card.")
+            return Result("refused", mention_id, NOT_THIS_CARD)
         if reply.status != REPLY_FAILED or latest != reply_id:
             mention = mentions.get(session, mention_id)
             return Result(
@@ -302,6 +303,9 @@ def confirm_unknown(ctx: Context, mention_id: int, reply_id: int, posted: bool, 
     """A person checked the platform: the `unknown` reply was posted, or was not."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
+        reply = stored.get(session, reply_id)
+        if reply is None or reply.mention_id != mention_id:
+            return Result("refused", mention_id, NOT_THIS_CARD)
         if not stored.confirm_unknown(session, mention_id, reply_id, posted, CHECKED_NOT_POSTED):
             return Result(
                 "refused",

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -118,6 +119,11 @@ class EventsHandler(SlackRequestHandler):
         data = request.environ["wsgi.input"].read(length) if length else b""
         headers = {k: str(v) for k, v in request.get_headers().items()}
         headers.setdefault("content-type", "")
+        stamp = headers.get("x-slack-request-timestamp")
+        if stamp is not None and not _whole_number(stamp):
+            # slack_sdk reads the stamp with int() and would raise inside Bolt: a forged request
+            # would get the generic ephemeral answer (a 200) and an error in the log.
+            return BoltResponse(status=401, body="")
         raw = _text(data)
         if raw is None or _broken(raw, headers["content-type"]):
             # Nothing Slack sends looks like this: refuse it, after the signature says who sent it.
@@ -134,7 +140,7 @@ class EventsHandler(SlackRequestHandler):
         UTF-8 text, so a timestamp that is not a number is refused first, and a body that is not
         UTF-8 (which Slack never sends, and a test signs to get its 400) is checked byte for byte."""
         stamp, given = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
-        if self.verifier is None or not stamp.isdigit():
+        if self.verifier is None or not _whole_number(stamp):
             return False
         if raw is not None:
             return self.verifier.is_valid(raw, stamp, given)
@@ -178,6 +184,11 @@ def make_wsgi(
 ) -> EventsHandler:
     """The WSGI app: POST /slack/events to Bolt, GET /healthz, the webhook `routes`, 404 for the rest."""
     return EventsHandler(ctx, slack, events, routes)
+
+
+def _whole_number(stamp: str) -> bool:
+    """Digits int() reads ("²".isdigit() is true, int("²") fails)."""
+    return stamp.isascii() and stamp.isdigit()
 
 
 def _text(data: bytes) -> str | None:
@@ -275,8 +286,28 @@ def start_http_server(
     return HttpServer(server=server, thread=thread, host=host)
 
 
-def serve_forever(ctx: Context, slack: SlackApp, routes: Mapping[str, Route] | None = None) -> None:
-    """`twoway run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT."""
+def reserve_port(port: int) -> socket.socket:
+    """$PORT, bound before `twoway run` migrates, registers accounts or takes the scheduler, so a
+    port in use stops it with one line before it has done anything. `serve_forever` serves on it."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+    try:
+        with _port_in_use(port):
+            listener.bind(("0.0.0.0", port))  # noqa: S104
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def serve_forever(
+    ctx: Context,
+    slack: SlackApp,
+    routes: Mapping[str, Route] | None = None,
+    listener: socket.socket | None = None,
+) -> None:
+    """`twoway run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (on `listener`,
+    from `reserve_port`, when given)."""
     settings = ctx.settings
     try:
         who = slack.client.auth_test()
@@ -284,6 +315,8 @@ def serve_forever(ctx: Context, slack: SlackApp, routes: Mapping[str, Route] | N
     except Exception as exc:
         log.warning("Slack auth.test failed at start-up (%s); requests will retry it", type(exc).__name__)
     if settings.socket_mode and settings.slack_app_token is not None:
+        if listener is not None:
+            listener.close()  # the health server binds $PORT itself
         with _port_in_use(settings.port):
             health = start_http_server(ctx, None, host="0.0.0.0", port=settings.port, events=False)  # noqa: S104
         log.info("Socket Mode; health check on :%s%s", health.port, HEALTH_PATH)
@@ -299,17 +332,15 @@ def serve_forever(ctx: Context, slack: SlackApp, routes: Mapping[str, Route] | N
         return
     log.info("HTTP mode: Slack requests on :%s%s", settings.port, EVENTS_PATH)
     try:
-        with _port_in_use(settings.port):
-            serve(
-                make_wsgi(ctx, slack, routes=routes),
-                host="0.0.0.0",  # noqa: S104
-                port=settings.port,
-                threads=HTTP_THREADS,
-                ident="twoway",
-                connection_limit=200,
-                channel_timeout=60,
-                clear_untrusted_proxy_headers=True,
-            )
+        serve(
+            make_wsgi(ctx, slack, routes=routes),
+            sockets=[listener or reserve_port(settings.port)],
+            threads=HTTP_THREADS,
+            ident="twoway",
+            connection_limit=200,
+            channel_timeout=60,
+            clear_untrusted_proxy_headers=True,
+        )
     finally:
         slack.close()
 

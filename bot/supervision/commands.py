@@ -330,7 +330,10 @@ def parse_days(text: str, default: int) -> int:
 
 
 @COMMANDS.command(
-    "report", Role.SUPERVISOR, "/twoway report [7d|30d]", "figures and a chart for the last days"
+    "report",
+    Role.SUPERVISOR,
+    "/twoway report [Nd]",
+    "figures and a chart for the last N days (7 unless given)",
 )
 def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
 

@@ -168,6 +168,17 @@ def test_start_up_names_the_accounts_it_cannot_read(
     assert warn_if_unreadable(ctx) == []
 
 
+def test_no_key_and_nothing_stored_is_not_reported_as_fine(tmp_path: Path, db_url: str) -> None:
+    """Without a key `/twoway connect` is refused: `check` says so rather than "opens every
+    stored credential" about none."""
+    for action in ("check", "rotate"):
+        done = _keys(db_url, tmp_path, None, action)
+        assert done.returncode == 2, done.stderr
+        [line] = _error_lines(done)
+        assert line.startswith("twoway: TWOWAY_SECRET_KEY is not set: expected")
+        assert "opens every" not in done.stdout
+
+
 def test_keys_needs_an_action(tmp_path: Path, db_url: str) -> None:
     done = _keys(db_url, tmp_path, NEW, "")
     assert done.returncode == 2

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app.leader import AdvisoryLock, Leader, claim_database
+from bot.app.leader import AdvisoryLock, Leader, claim_database, sqlite_file
 from bot.app.wiring import COMMANDS
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -134,7 +134,9 @@ def test_sqlite_takes_one_copy_per_database_file(tmp_path: Path) -> None:
     claim_database(settings).release()  # free again once the first copy has gone
 
 
-def test_an_in_memory_sqlite_database_needs_no_claim() -> None:
-    claim = claim_database(make_settings(DATABASE_URL="sqlite://"))
-    assert claim.handle is None
-    claim.release()
+def test_only_a_sqlite_file_is_claimed() -> None:
+    """Configuration refuses in-memory SQLite; the claim still never locks a path for one."""
+    assert sqlite_file("sqlite://") is None
+    assert sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("postgresql+psycopg://u@h/db") is None
+    assert sqlite_file("sqlite:///twoway.db") == Path("twoway.db").resolve()

@@ -71,6 +71,11 @@ def test_start_with_a_slack_token_runs_twoway_for_real_and_says_so_first(tmp_pat
         ("FACEBOOK_PAGE_TOKEN", "EAAB-real-page-token"),
         ("SLACK_SIGNING_SECRET", "0123456789abcdef"),
         ("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop"),
+        # Accounts named from the environment: the simulated platforms do not know them.
+        ("FACEBOOK_PAGE_ID", "1000000000001"),
+        ("INSTAGRAM_ACCOUNT_ID", "17841400000000001"),
+        ("THREADS_USER_ID", "2000000000000001"),
+        ("BLUESKY_HANDLE", "agency.example.org"),
     ],
 )
 def test_the_sandbox_refuses_to_start_with_real_credentials(tmp_path: Path, name: str, value: str) -> None:

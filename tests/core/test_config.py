@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,11 @@ def test_admins_are_comma_separated_user_ids(monkeypatch: pytest.MonkeyPatch) ->
         ("TWOWAY_CHANNEL", "#general", "TWOWAY_CHANNEL is malformed: expected a Slack channel id"),
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL is malformed"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
+        (
+            "SLACK_API_URL",
+            "https://slack.com",
+            "SLACK_API_URL is malformed: expected an http(s) URL ending in /api/",
+        ),
         ("FACEBOOK_GRAPH_VERSION", "latest", "FACEBOOK_GRAPH_VERSION is malformed"),
         ("FACEBOOK_PAGE_ID", "my-page", "FACEBOOK_PAGE_ID is malformed"),
         ("TWOWAY_SECRET_KEY", "short", "TWOWAY_SECRET_KEY is malformed"),
@@ -141,13 +147,51 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
         ("mysql://agency:hunter2pw@db.internal/twoway", "only sqlite and postgresql"),
         ("postgresql+psycopg2://agency:hunter2pw@db.internal/twoway", "driver is not installed"),
         ("postgresql+psycopg://agency:hunter2pw@db.internal:notaport/twoway", "DATABASE_URL is malformed"),
+        # An "@" in a password not written %40: SQLAlchemy cuts it at the first "@".
+        ("mysql://agency:hun@ter2pw@db.internal/twoway", "only sqlite and postgresql"),
     ],
 )
 def test_a_database_url_error_never_shows_the_password(tmp_path: Path, url: str, says: str) -> None:
     line = _one_line(_twoway("db", "current", env={"DATABASE_URL": url}, cwd=tmp_path))
     assert says in line
-    assert "hunter2pw" not in line
+    assert "ter2pw" not in line
     assert "agency:***@" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://agency:hun@ter2pw@127.0.0.1:1/twoway",  # the driver prints "ter2pw@127..." as the host
+        "postgresql+psycopg://agency@127.0.0.1:1/twoway?password=hunter2pw",
+    ],
+)
+def test_a_password_the_driver_quotes_is_hidden_in_the_error_line(tmp_path: Path, url: str) -> None:
+    line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL: cannot use the database")
+    assert "ter2pw" not in line
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path, url: str) -> None:
+    """It would vanish when TwoWay stops, with every mention and reply of the public record."""
+    line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL is malformed")
+    assert "in-memory SQLite" in line
+
+
+def test_a_database_migrated_by_a_newer_release_is_one_line(tmp_path: Path) -> None:
+    """After rolling back a release: say what happened, no traceback, and change nothing."""
+    db = tmp_path / "x.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert _twoway("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    for command in (("db", "upgrade"), ("train",)):
+        line = _one_line(_twoway(*command, env=env, cwd=tmp_path))
+        assert line.startswith("twoway: DATABASE_URL: cannot use the database")
+        assert "revision 0099, which this release does not know" in line
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
 
 
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("poll", "--once"), ("train",)])
@@ -208,6 +252,7 @@ def test_values_of_only_spaces_count_as_unset(tmp_path: Path) -> None:
         ({"X_API_KEY": "k", "X_API_SECRET": "s"}, "X_ACCESS_TOKEN is not set"),
         ({"X_BEARER_TOKEN": "b", "X_ACCESS_TOKEN_SECRET": "t"}, "X_API_KEY is not set"),
         ({"FACEBOOK_PAGE_TOKEN": "EAAB-page-token"}, "FACEBOOK_PAGE_ID is not set"),
+        ({"INSTAGRAM_ACCOUNT_ID": "17841400000"}, "FACEBOOK_PAGE_ID is not set"),
     ],
 )
 def test_half_a_platform_set_up_is_named_not_ignored(
@@ -233,11 +278,20 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
             "TWOWAY_SCHEDULER": "false",
             "PORT": str(busy.getsockname()[1]),
         }
-        assert "is already in use" in _one_line(_twoway("run", env=env, cwd=tmp_path))
+        result = _twoway("run", env=env, cwd=tmp_path)
+        assert "is already in use" in _one_line(result)
+        # Refused before doing anything: no database created, nothing logged.
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert not (tmp_path / "x.db").exists()
 
 
 def test_classify_without_text_is_a_usage_error(tmp_path: Path) -> None:
     assert "give the text of a post" in _one_line(_twoway("classify", "  ", env={}, cwd=tmp_path))
+
+
+def test_classify_text_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    latin1 = os.fsdecode(b"caf\xe9 thank you officers")  # as Python hands it over from argv
+    assert "the text is not UTF-8" in _one_line(_twoway("classify", latin1, env={}, cwd=tmp_path))
 
 
 @pytest.mark.parametrize(

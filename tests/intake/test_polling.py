@@ -203,6 +203,20 @@ def test_first_poll_stores_new_mentions_with_audit_and_cursor(
     assert (row.status, row.last_success_at, row.consecutive_failures) == (ACCOUNT_OK, clock.now(), 0)
 
 
+def test_half_an_emoji_in_a_post_does_not_stop_the_poll(ctx: Context, fake_x: FakeX) -> None:
+    """A lone surrogate escape ("\\ud83d", an emoji cut in half) is valid JSON but no database
+    takes it: the post is stored with U+FFFD in its place, and the posts after it too."""
+    account_id = register_x(ctx, fake_x)
+    broken = fake_x.add_mention("Thank you officers \ud83d so much")
+    fake_x.add_mention("where do I pick up my towed car?")
+    summary = poll_account(ctx, account_id)
+    assert summary.line() == "x @agency: 2 new, 0 skipped, 1 requests, ok"
+    rows = {r.external_id: r for r in stored(ctx)}
+    assert rows[broken["id"]].text.endswith("Thank you officers \ufffd so much")
+    assert rows[broken["id"]].raw["tweet"]["text"].endswith("Thank you officers \ufffd so much")
+    assert len(rows) == 2
+
+
 def test_incremental_polls_store_only_what_is_new_and_never_duplicate(
     ctx: Context, fake_x: FakeX, clock: FakeClock
 ) -> None:

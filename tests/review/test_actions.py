@@ -109,6 +109,39 @@ def test_platform_refusal_shows_on_the_card_with_retry(ctx: Context) -> None:
         assert [r.status for r in replies_of(ctx, mid)] == ["failed", "sent"]
 
 
+@pytest.mark.parametrize(
+    ("failure", "action_id"),
+    [(403, "retry_send"), (503, "confirm_posted"), (503, "confirm_not_posted")],
+)
+def test_a_reply_button_naming_a_reply_of_another_item_changes_nothing(
+    ctx: Context, failure: int, action_id: str
+) -> None:
+    """The value `<mention>:<reply>` must name this item's reply: another item's is refused as not
+    this card's, and neither reply moves."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        other, other_card = w.posted()
+        for its_card in (card, other_card):
+            w.fake_x.fail_next(r"/2/tweets$", Response(failure, {"title": "No", "status": failure}))
+            w.h.click(its_card, "send_reply:1", user_id=OFFICER)
+        [foreign] = replies_of(ctx, other)
+        updated = w.card(mid)
+        block_id, _ = find_element(updated.blocks, action_id)
+        before = [(r.mention_id, r.status) for r in replies_of(ctx, mid) + replies_of(ctx, other)]
+        result = w.h.sender.click(
+            action_id,
+            user_id=OFFICER,
+            channel=updated.channel,
+            message_ts=updated.ts,
+            block_id=block_id,
+            value=f"{mid}:{foreign.id}",
+        )
+        w.h.wait()
+        assert told(w, result) == "This button doesn't belong to this card. Nothing was changed."
+        assert [(r.mention_id, r.status) for r in replies_of(ctx, mid) + replies_of(ctx, other)] == before
+        assert len(w.fake_x.calls(r"/2/tweets$", "POST")) == 2
+
+
 def test_ambiguous_outcome_is_unknown_never_retried_and_asks_staff(ctx: Context) -> None:
     with world(ctx) as w:
         mid, card = w.posted()
@@ -425,17 +458,20 @@ def test_dismiss_with_a_reason_closes_the_item_once(ctx: Context) -> None:
         assert audit_actions(ctx, mid).count("dismissed") == 1
 
 
-def test_dismiss_with_an_unknown_reason_changes_nothing(ctx: Context) -> None:
+@pytest.mark.parametrize(
+    "picked",
+    [
+        {"selected_option": "because"},  # a reason that is not one of the options
+        {"element_type": "static_select"},  # no option at all: Slack never sends that
+    ],
+)
+def test_a_dismiss_without_a_listed_reason_changes_nothing(ctx: Context, picked: dict[str, Any]) -> None:
+    """Refused as not valid, never read as "no reply needed"."""
     with world(ctx) as w:
         mid, card = w.posted()
         block_id, _ = find_element(card.blocks, "dismiss")
         result = w.h.sender.click(
-            "dismiss",
-            user_id=OFFICER,
-            channel=card.channel,
-            message_ts=card.ts,
-            block_id=block_id,
-            selected_option="because",
+            "dismiss", user_id=OFFICER, channel=card.channel, message_ts=card.ts, block_id=block_id, **picked
         )
         w.h.wait()
         assert "not valid" in told(w, result)

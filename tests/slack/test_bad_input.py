@@ -246,6 +246,34 @@ def test_a_signed_body_slack_would_never_send_is_400_and_an_unsigned_one_401(
         )
 
 
+@pytest.mark.parametrize("stamp", ["abc", "", "12.5", "²", "-5"])
+def test_a_timestamp_that_is_not_a_whole_number_is_401_and_runs_nothing(
+    ctx: Context, stamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A forged command with a stamp int() cannot read: refused like any unsigned request,
+    not answered with the generic error (a 200) and a traceback in the log."""
+    with world(ctx) as w:
+        before = footprint(ctx)
+        body = urlencode(
+            {
+                "command": "/twoway",
+                "text": f"role <@{OFFICER}> admin",
+                "user_id": ADMIN,
+                "team_id": "T0TEAM0001",
+            }
+        ).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": "v0=" + "0" * 64,
+        }
+        answer = w.h.sender.session.post(w.h.sender.events_url, data=body, headers=headers, timeout=10)
+        assert answer.status_code == 401
+        assert GENERIC not in answer.text
+        assert footprint(ctx) == before
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 def test_a_closed_modal_is_acknowledged_and_changes_nothing(ctx: Context) -> None:
     """Slack sends view_closed for modals that ask for it: 200, not "unhandled request"."""
     with world(ctx) as w:
