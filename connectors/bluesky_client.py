@@ -30,13 +30,14 @@ from atproto_client.client.session import Session, SessionEvent
 from atproto_client.exceptions import (
     BadRequestError,
     LoginRequiredError,
+    ModelError,
     NetworkError,
     RateLimitExceededError,
     RequestErrorBase,
     UnauthorizedError,
 )
 from atproto_client.models.common import XrpcError
-from atproto_client.models.utils import get_model_as_dict
+from atproto_client.models.utils import get_model_as_dict, get_or_create
 from atproto_client.request import Request
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
@@ -251,6 +252,31 @@ class BlueskyConnector:
         finally:
             outcome.requests += self.sent - start
 
+    def _notifications(self, params: Any) -> dict[str, Any]:
+        """The page as sent: the library's `list_notifications` validates the whole page at once,
+        so one malformed notification would fail every poll and stop every later mention."""
+        response = self.client.invoke_query(
+            "app.bsky.notification.listNotifications", params=params, output_encoding="application/json"
+        )
+        if not isinstance(response.content, dict):
+            raise TransientError("Bluesky sent a malformed notification list")
+        return response.content
+
+    @staticmethod
+    def _valid(items: Any) -> tuple[list[dict[str, Any]], int]:
+        """Each notification that reads as one (as dicts, as before), and how many did not."""
+        if not isinstance(items, list):
+            raise TransientError("Bluesky sent a malformed notification list")
+        listed, skipped = [], 0
+        for item in items:
+            try:
+                model = get_or_create(item, models.AppBskyNotificationListNotifications.Notification)
+                listed.append(get_model_as_dict(model))
+            except (ModelError, *MALFORMED) as exc:
+                log.warning("skipped a malformed Bluesky notification (%s)", type(exc).__name__)
+                skipped += 1
+        return listed, skipped
+
     def _fetch(self, cursor: str | None, now: datetime, outcome: PollOutcome) -> Iterator[Page]:
         me = self._me()
         previous = maybe_time(cursor)
@@ -262,12 +288,9 @@ class BlueskyConnector:
             params = models.AppBskyNotificationListNotifications.Params(
                 limit=PAGE, reasons=REASONS, cursor=page_cursor
             )
-            body = self._read(lambda p=params: self.client.app.bsky.notification.list_notifications(p))  # type: ignore[misc]
-            try:
-                listed = [get_model_as_dict(n) for n in body.notifications]
-            except MALFORMED as exc:
-                raise TransientError("Bluesky sent a malformed notification list") from exc
-            fresh, skipped, reached_old = [], 0, False
+            body = self._read(lambda p=params: self._notifications(p))  # type: ignore[misc]
+            listed, skipped = self._valid(body.get("notifications"))
+            fresh, reached_old = [], False
             for item in listed:
                 indexed = maybe_time(item.get("indexedAt"))
                 if indexed is not None and indexed < floor:
@@ -290,7 +313,7 @@ class BlueskyConnector:
                 if mention is not None:
                     mentions.append(mention)
             yield Page(mentions=tuple(mentions), skipped=skipped)
-            page_cursor = body.cursor
+            page_cursor = body.get("cursor") if isinstance(body.get("cursor"), str) else None
             if reached_old or not listed or not page_cursor:
                 break
             if page_cursor in seen_cursors:

@@ -15,6 +15,7 @@ from storage.models import (
     ACCOUNT_ERROR,
     ACCOUNT_NEEDS_ATTENTION,
     ACCOUNT_OK,
+    ACCOUNT_RATE_LIMITED,
     Account,
 )
 
@@ -149,6 +150,15 @@ def upsert_account(
         if not account.enabled:
             set_enabled(session, account.id, True, by=actor, now=now)
         _audit_connected(session, account, identity, source, actor, now, reconnected=True)
+    if (
+        source == "env"
+        and account.status == ACCOUNT_RATE_LIMITED
+        and account.retry_after
+        and account.retry_after > now
+    ):
+        # Every start (and every `twoway poll --once`) checks env credentials again: that proves the
+        # keys, not that the platform's rate limit has passed, so its wait stands.
+        return account
     if account.status in _ALARMING:
         mark_recovered(session, account, now, actor=actor)
     account.retry_after = None

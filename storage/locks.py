@@ -21,6 +21,7 @@ from storage.db import normalise_url
 
 NAMESPACE = 0x54570001  # "TW" and 1: the first half of every TwoWay advisory lock key
 SCHEDULER = "scheduler"  # held by the one copy that runs the scheduler
+MIGRATIONS = "migrations"  # held while one copy migrates; the others wait, then find nothing to do
 
 
 def lock_engine(url: str, keepalive_seconds: int) -> Engine:
@@ -52,6 +53,14 @@ def open_session(engine: Engine, keepalive_seconds: int) -> Connection:
     connection.execute(text(f"SET tcp_keepalives_interval = {max(1, idle // 3)}"))
     connection.execute(text("SET tcp_keepalives_count = 3"))
     return connection
+
+
+def lock_transaction(connection: Connection, name: str) -> None:
+    """Wait for the lock `name` and hold it until this connection's transaction ends."""
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+        {"space": NAMESPACE, "key": _key(connection, name)},
+    )
 
 
 def try_lock(connection: Connection, name: str) -> bool:

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage import locks
 from storage.db import UnknownRevision
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -27,6 +28,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
     script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Copies started together would all create alembic_version; one migrates at a time.
+            locks.lock_transaction(connection, locks.MIGRATIONS)
         config.attributes["connection"] = connection
         current = MigrationContext.configure(connection).get_current_revision()
         if current is not None and current not in {s.revision for s in script.walk_revisions()}:

@@ -30,7 +30,7 @@ def put(session: Session, key: str, value: Any, by: str, now: datetime) -> None:
         session.add(Setting(key=key, value={"v": value}, updated_by=by, updated_at=now))
     else:
         row.value, row.updated_by, row.updated_at = {"v": value}, by, now
-    if previous != value:
+    if row is None or previous != value:  # a first value (even None: "sla compliment none") is a change
         audit.record(session, now, Action.SETTING_CHANGED, actor=by, key=key, value=value, previous=previous)
 
 

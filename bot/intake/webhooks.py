@@ -37,7 +37,12 @@ class PollNow:
 
 def signed(secret: str, body: bytes, header: str) -> bool:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(f"sha256={digest}", header.strip())
+    return _same(f"sha256={digest}", header.strip())
+
+
+def _same(expected: str, given: str) -> bool:
+    """compare_digest on bytes: on str it raises for a non-ASCII character (a forged header)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
 
 
 class MetaWebhook:
@@ -52,8 +57,8 @@ class MetaWebhook:
         if secret is None or verify is None:
             return WebAnswer(404, "Not Found")  # webhooks are off until both are configured
         if request.method == "GET":
-            if request.query.get("hub.mode") == "subscribe" and hmac.compare_digest(
-                request.query.get("hub.verify_token", ""), verify.get_secret_value()
+            if request.query.get("hub.mode") == "subscribe" and _same(
+                verify.get_secret_value(), request.query.get("hub.verify_token", "")
             ):
                 log.info("Meta webhook subscription verified")
                 return WebAnswer(200, request.query.get("hub.challenge", ""))

@@ -22,9 +22,9 @@ from bot.slack.escape import public
 from bot.slack.messages import open_dm, permalink
 from bot.slack.outbox import poster
 from connectors import registry
-from storage import audit, mentions, staff
+from storage import audit, mentions, staff, storms
 from storage.audit import Action
-from storage.models import DISMISSED, REPLIED, Mention
+from storage.models import CARD_SUMMARY, DISMISSED, REPLIED, Mention
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,15 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
                 f"<@{assignee}> has no TwoWay role yet, so they cannot send replies; "
                 f"an admin can run `/twoway role <@{assignee}> officer`."
             )
-        card = (mention.card_channel, mention.card_ts)
+        card: tuple[str | None, str | None] = (mention.card_channel, mention.card_ts)
+        storm_id = mention.storm_id if mention.card_status == CARD_SUMMARY else None
+        if storm_id is not None:  # gathered on its storm's summary card: it never gets one of its own
+            card = storms.summary_cards(session, [storm_id]).get(storm_id, (None, None))
         summary = _summary(mention)
     dm_error = None
     if ctx.slack is not None:
         if assignee is not None and assignee != by:  # taking an item yourself needs no DM
-            dm_error = _notify(ctx, assignee, by, mention_id, summary, card)
+            dm_error = _notify(ctx, assignee, by, mention_id, summary, card, storm_id)
         _refresh(ctx, mention_id)
     tried = ctx.slack is not None and assignee is not None and assignee != by
     return AssignResult(
@@ -132,11 +135,25 @@ def _summary(mention: Mention) -> str:
 
 
 def _notify(
-    ctx: Context, assignee: str, by: str, mention_id: int, summary: str, card: tuple[str | None, str | None]
+    ctx: Context,
+    assignee: str,
+    by: str,
+    mention_id: int,
+    summary: str,
+    card: tuple[str | None, str | None],
+    storm_id: int | None = None,
 ) -> str | None:
     """DM the assignee; None when sent, else Slack's reason (the assignment stands either way)."""
     link = permalink(ctx, *card)
-    where = f"<{link}|Open the card>" if link else "The card will appear in the TwoWay channel shortly."
+    if storm_id is not None:
+        gathered = f"storm #{storm_id}'s summary card"
+        where = (
+            f"It is gathered on <{link}|{gathered}> (`/twoway queue storm {storm_id}` lists its posts)."
+            if link
+            else f"It is gathered on {gathered}, which will appear in the TwoWay channel shortly."
+        )
+    else:
+        where = f"<{link}|Open the card>" if link else "The card will appear in the TwoWay channel shortly."
     text = f"<@{by}> assigned you {summary}\n{where}"
     try:
         channel = open_dm(ctx, assignee)

@@ -231,6 +231,23 @@ def test_read_failures_map_to_connector_errors(
     assert fake.app_password not in str(raised.value)
 
 
+@pytest.mark.parametrize("field", ["author", "cid"])
+def test_a_notification_the_library_cannot_read_is_skipped_not_a_failed_poll(
+    fake: FakeBluesky, field: str
+) -> None:
+    """atproto validates a whole page at once: one bad notification must not stop the others,
+    on this poll or any later one."""
+    base = datetime.now(UTC) - timedelta(hours=1)
+    broken = fake.add_mention("half a notification", created_at=base)
+    good = fake.add_mention("where do I report a broken streetlight?", created_at=base + timedelta(minutes=1))
+    del next(n for n in fake.notifications if n["uri"] == broken["uri"])[field]
+    connector = connect(fake)
+    outcome = PollOutcome()
+    pages = list(connector.fetch(None, datetime.now(UTC), outcome))
+    assert [m.external_id for page in pages for m in page.mentions] == [good["uri"]]
+    assert sum(page.skipped for page in pages) == 1
+
+
 def test_pages_are_followed_down_to_the_cursor_and_malformed_items_skipped(fake: FakeBluesky) -> None:
     base = datetime.now(UTC) - timedelta(hours=3)
     posts = [fake.add_mention(f"note {n}", created_at=base + timedelta(minutes=n)) for n in range(120)]

@@ -196,6 +196,20 @@ def test_the_subscription_check_echoes_the_challenge_only_with_the_verify_token(
     assert (answer.status_code, answer.text) == (200, "1158201444")
     answer = requests.get(url, params={**good, "hub.verify_token": "guess"}, timeout=5)
     assert answer.status_code == 403
+    answer = requests.get(url, params={**good, "hub.verify_token": "é"}, timeout=5)
+    assert answer.status_code == 403
+
+
+def test_a_signature_with_a_non_ascii_character_is_refused_not_an_error(
+    ctx: Context, page: int, server: HttpServer, fake_graph: FakeGraph
+) -> None:
+    post = fake_graph.add_post(created_at=fake_graph.now - timedelta(days=400))
+    body = json.dumps(delivery(fake_graph.page["id"], post["id"], "1_2")).encode()
+    headers = {"X-Hub-Signature-256": "sha256=zz\u00e9".encode().decode("latin-1")}
+    answer = requests.post(f"{server.url}/facebook/events", data=body, headers=headers, timeout=5)
+    assert answer.status_code == 401
+    with ctx.transaction() as session:
+        assert progress.load(session, page) == {}
 
 
 def test_without_the_app_secret_the_route_does_not_exist(ctx: Context, fake_graph: FakeGraph) -> None:

@@ -336,6 +336,9 @@ def test_a_rate_limit_waits_for_the_reset_without_polling(
     assert row.status == ACCOUNT_RATE_LIMITED
     assert row.retry_after == reset + timedelta(seconds=1)
     clock.advance(minutes=3)
+    # A restart, or the next `twoway poll --once` from cron, checks the env keys again: that
+    # proves the keys, not that the limit has passed, so the wait stands.
+    register_env_accounts(ctx)
     waiting = poll_account(ctx, account_id)
     assert (waiting.status, waiting.requests) == ("waiting", 0)
     assert len(fake_x.calls("/mentions$")) == 1

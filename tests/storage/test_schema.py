@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from storage import migrate, staff
-from storage.db import make_sessionmaker
+from storage.db import make_engine, make_sessionmaker
 from storage.models import Account, Base, Mention, Reply
+from tests.conftest import BACKENDS
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -106,3 +111,40 @@ def test_roles_are_ordered_and_audited(engine: Engine) -> None:
         staff.set_role(session, "UOFF", None, by="UADMIN", now=NOW)
     with sessions() as session:
         assert staff.role_of(session, "UOFF") is None
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+def test_copies_started_together_on_an_empty_postgresql_database_all_migrate() -> None:
+    """Several `twoway run` copies (a rolling deploy) migrate one at a time; none crashes on the
+    alembic_version table another is creating."""
+    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    schema = f"twoway_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrate.upgrade(engine)
+        except BaseException as exc:  # the test reports whatever a copy hit
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert migrate.current_revision(engines[0]) == migrate.head_revision(engines[0])
+    finally:
+        for engine in engines:
+            engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

@@ -11,7 +11,7 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.supervision.assignment import assign
 from storage import staff
-from storage.models import AuditEvent, Mention
+from storage.models import CARD_SUMMARY, AuditEvent, Mention, Storm, StormMessage
 from tests.conftest import FakeClock
 from tests.support.fakes.server import Response
 from tests.support.fakes.slack_api import FakeSlack
@@ -165,6 +165,37 @@ def test_without_a_card_the_dm_says_it_will_appear(sctx: Context, fake: FakeSlac
     assign(sctx, mention_id, OFFICER, by=SUP)
     [dm] = fake.dms(OFFICER)
     assert "will appear" in dm.text
+
+
+def test_a_post_gathered_on_a_storm_summary_card_is_linked_there(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """It never gets a card of its own, so the DM must not promise one."""
+    with sctx.transaction() as session:
+        account = add_account(session, clock.now())
+        storm = Storm(
+            account_id=account.id,
+            platform="x",
+            thread_key="9",
+            started_at=clock.now(),
+            level=40,
+            normal=2.0,
+            peak=40,
+        )
+        session.add(storm)
+        session.flush()
+        session.add(
+            StormMessage(storm_id=storm.id, kind="summary", status="posted", channel=CHANNEL, ts="1.000200")
+        )
+        gathered = add_mention(session, account, clock.now(), card=False, storm_id=storm.id)
+        gathered.card_status = CARD_SUMMARY
+        mention_id = gathered.id
+        storm_id = storm.id
+    assign(sctx, mention_id, OFFICER, by=SUP)
+    [dm] = fake.dms(OFFICER)
+    assert f"storm #{storm_id}'s summary card" in dm.text
+    assert f"/archives/{CHANNEL}/p1000200" in dm.text
+    assert "will appear" not in dm.text
 
 
 def test_taking_an_item_yourself_sends_no_dm(sctx: Context, fake: FakeSlack, clock: FakeClock) -> None:

@@ -210,6 +210,16 @@ def test_sla_shows_defaults_and_admins_change_them(sctx: Context) -> None:
     assert "Quiet hours: off" in run(sctx, "sla quiet off", user=ADMIN).text
 
 
+def test_turning_an_sla_off_on_a_new_install_is_in_the_audit_trail(sctx: Context) -> None:
+    """The default (1d) becoming none is a change, though no row held a value before."""
+    assert "compliment: none" in run(sctx, "sla compliment none", user=ADMIN).text
+    with sctx.transaction() as session:
+        changes = session.scalars(select(AuditEvent).where(AuditEvent.action == "setting_changed")).all()
+        assert [(e.actor, e.details.get("key"), e.details.get("value")) for e in changes] == [
+            (ADMIN, "sla.compliment", None)
+        ]
+
+
 @pytest.mark.parametrize(
     ("line", "user", "says"),
     [
