@@ -113,9 +113,8 @@ def reference(learnt: list[tuple[str, str]], texts: list[str], truth: list[str])
 
     encoder = embeddings.load(embeddings.default_name())
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    train = sparse.hstack(
-        [words.fit_transform([t for t, _ in learnt]), encoder.encode([t for t, _ in learnt])]
-    )
+    learnt_texts = [t for t, _ in learnt]
+    train = sparse.hstack([words.fit_transform(learnt_texts), encoder.encode(learnt_texts)])
     model = LogisticRegression(max_iter=5000, class_weight="balanced").fit(
         train.tocsr(), [y for _, y in learnt]
     )

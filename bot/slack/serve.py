@@ -35,6 +35,7 @@ from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 from waitress import serve  # type: ignore[import-untyped]
 
+from bot.core import ids
 from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.slack.app import HTTP_THREADS, SlackApp
@@ -120,7 +121,7 @@ class EventsHandler(SlackRequestHandler):
         headers = {k: str(v) for k, v in request.get_headers().items()}
         headers.setdefault("content-type", "")
         stamp = headers.get("x-slack-request-timestamp")
-        if stamp is not None and not _whole_number(stamp):
+        if stamp is not None and not ids.is_number(stamp):
             # slack_sdk reads the stamp with int() and would raise inside Bolt: a forged request
             # would get the generic ephemeral answer (a 200) and an error in the log.
             return BoltResponse(status=401, body="")
@@ -140,7 +141,7 @@ class EventsHandler(SlackRequestHandler):
         UTF-8 text, so a timestamp that is not a number is refused first, and a body that is not
         UTF-8 (which Slack never sends, and a test signs to get its 400) is checked byte for byte."""
         stamp, given = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
-        if self.verifier is None or not _whole_number(stamp):
+        if self.verifier is None or not ids.is_number(stamp):
             return False
         if raw is not None:
             return self.verifier.is_valid(raw, stamp, given)
@@ -184,11 +185,6 @@ def make_wsgi(
 ) -> EventsHandler:
     """The WSGI app: POST /slack/events to Bolt, GET /healthz, the webhook `routes`, 404 for the rest."""
     return EventsHandler(ctx, slack, events, routes)
-
-
-def _whole_number(stamp: str) -> bool:
-    """Digits int() reads ("²".isdigit() is true, int("²") fails)."""
-    return stamp.isascii() and stamp.isdigit()
 
 
 def _text(data: bytes) -> str | None:
