@@ -290,6 +290,11 @@ class XConnector:
             parent_text=excerpt(parent_text) if isinstance(parent_text, str) else None,
             explicit_mention=self._summons(item, tweets),
             raw={"tweet": item, "author": user, "referenced": [parent] if parent else []},
+            earlier_ids=tuple(
+                str(i)
+                for i in _listed(item.get("edit_history_tweet_ids"))
+                if isinstance(i, str) and i != item["id"]
+            ),
         )
 
     @staticmethod

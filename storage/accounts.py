@@ -123,8 +123,10 @@ def upsert_account(
 ) -> Account:
     """Create the account, or refresh its name, source and credentials; a fresh login clears trouble.
 
-    New credentials (or a successful start-up check of env credentials) mean a person has just
-    proven they work, so a `needs_attention` or failing status is lifted and polling resumes at once.
+    New credentials connected in Slack mean a person has just proven they work, so a
+    `needs_attention` or failing status is lifted and polling resumes at once. Env credentials are
+    checked again at every start (and `poll --once`): the account is polled at once, and its status
+    stays until that poll works.
     """
     account = by_platform_id(session, identity.platform, identity.external_id)
     if account is None:
@@ -159,9 +161,14 @@ def upsert_account(
         # Every start (and every `twoway poll --once`) checks env credentials again: that proves the
         # keys, not that the platform's rate limit has passed, so its wait stands.
         return account
+    account.retry_after = None
+    if source == "env":
+        # The same env keys identified the account again: polled at once, but only a poll that
+        # works proves a refused permission or a failing endpoint fixed (otherwise every cron run
+        # of `poll --once` would log the trouble as over and then back again).
+        return account
     if account.status in _ALARMING:
         mark_recovered(session, account, now, actor=actor)
-    account.retry_after = None
     account.consecutive_failures = 0
     return account
 

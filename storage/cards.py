@@ -10,10 +10,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Row, case, or_, select, update
+from sqlalchemy import Row, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTED, CARD_POSTING, Correction, Mention, Reply
+from storage.models import (
+    CARD_FAILED,
+    CARD_PENDING,
+    CARD_POSTED,
+    CARD_POSTING,
+    AuditEvent,
+    Correction,
+    Mention,
+    Reply,
+)
 
 NEVER = datetime.max.replace(tzinfo=UTC)  # no `now` given: a held card counts as due
 
@@ -31,6 +40,26 @@ def stale_claims(
                 Mention.id.not_in(list(exclude)),
             )
             .order_by(Mention.id)
+            .limit(limit)
+        )
+    )
+
+
+def changed_between(session: Session, since: datetime, until: datetime, limit: int) -> list[int]:
+    """Ids of mentions with a card in Slack and an audit event in [since, until], latest first."""
+    latest = func.max(AuditEvent.at)
+    return list(
+        session.scalars(
+            select(AuditEvent.mention_id)
+            .join(Mention, Mention.id == AuditEvent.mention_id)
+            .where(
+                AuditEvent.at >= since,
+                AuditEvent.at <= until,
+                Mention.card_status == CARD_POSTED,
+                Mention.card_ts.is_not(None),
+            )
+            .group_by(AuditEvent.mention_id)
+            .order_by(latest.desc(), AuditEvent.mention_id.desc())
             .limit(limit)
         )
     )

@@ -102,9 +102,15 @@ def _row(account: Account, mention: domain.Mention, now: datetime) -> dict[str, 
 
 
 def store_page(session: Session, account: Account, mentions: Sequence[domain.Mention], now: datetime) -> int:
-    """Insert the mentions not stored yet (state 'new'), audit each one, and say how many were new."""
-    rows = [r for r in (_row(account, m, now) for m in mentions) if r is not None]
-    if not rows:
+    """Insert the mentions not stored yet (state 'new'), audit each one, and say how many were new.
+
+    A later version of a post already stored (or in this page) is no new post: its text is
+    recorded as an edit of the version on record, which keeps its card and its replies."""
+    versions = _later_versions(session, account, mentions)
+    rows = [
+        r for r in (_row(account, m, now) for m in mentions if m.external_id not in versions) if r is not None
+    ]
+    if not rows and not versions:
         return 0
     # A Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") with a
     # cached compiled statement; RETURNING yields only the rows that were really inserted.
@@ -115,11 +121,11 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .returning(table.c.id, table.c.external_id)
     )
-    inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)]
+    inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)] if rows else []
     new_ids = {external_id for _, external_id in inserted}
-    _record_edits(
-        session, account, {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}, now
-    )
+    seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
+    seen.update(versions.values())  # the newest version's text wins
+    _record_edits(session, account, seen, now)
     if inserted:
         session.execute(
             insert(AUDIT_EVENTS),
@@ -136,6 +142,33 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
             ],
         )
     return len(inserted)
+
+
+def _later_versions(
+    session: Session, account: Account, mentions: Sequence[domain.Mention]
+) -> dict[str, tuple[str, str]]:
+    """{id of a later version: (id of the version on record, its text)}, newest version last.
+
+    The version on record is the oldest earlier id that is stored or in this page."""
+    edited = [m for m in mentions if m.earlier_ids]
+    if not edited:
+        return {}
+    wanted = {i for m in edited for i in m.earlier_ids}
+    known = set(
+        session.scalars(
+            select(Mention.external_id).where(
+                Mention.platform == account.platform, Mention.external_id.in_(list(wanted))
+            )
+        )
+    ) | {m.external_id for m in mentions if not m.earlier_ids}
+    versions: dict[str, tuple[str, str]] = {}
+    for mention in sorted(edited, key=lambda m: len(m.earlier_ids)):
+        record = next((i for i in mention.earlier_ids if i in known), None)
+        if record is None:
+            known.add(mention.external_id)  # the first version TwoWay sees: stored as a post
+        else:
+            versions[mention.external_id] = (record, _text(mention.text) or "")
+    return versions
 
 
 def _record_edits(session: Session, account: Account, seen: dict[str, str], now: datetime) -> None:

@@ -10,6 +10,7 @@ import sys
 from bot.app.startup import prepare
 from bot.core.config import load_settings
 from bot.core.errors import UserError
+from bot.core.words import counted
 from bot.supervision.export import day_bounds, parse_day, record_export, write_export
 from bot.supervision.sla import agency_timezone
 
@@ -51,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
                 else " (cells that start like a formula begin with an added ')"
             )
         print(
-            f"twoway: exported {count} mentions posted {since} to {until} ({tz.key}) to {where}{note}",
+            f"twoway: exported {counted(count, 'mention')} posted {since} to {until} ({tz.key}) to {where}{note}",
             file=sys.stderr,
         )
         return 0

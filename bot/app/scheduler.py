@@ -24,6 +24,7 @@ from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts, retry_env_accounts
 from bot.intake.polling import enabled_account_ids, poll_account
 from bot.intake.webhooks import PollNow
+from bot.review.cards import redraw_recent_cards
 from connectors.http import redact
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ POLL_PREFIX = "poll:"
 MAX_START_SPREAD = 30.0  # seconds over which the first polls of all accounts are spread
 PIPELINE_JOB = "pipeline"
 SLACK_JOB = "slack"
+REDRAW_JOB = "redraw-after-start"  # once, at start: cards a crash may have left showing an old state
 WOKEN_JOBS = (PIPELINE_JOB, SLACK_JOB)  # jobs that run again at once when woken during a run
 
 
@@ -238,7 +240,9 @@ def start_scheduler(ctx: Context) -> BackgroundScheduler:
         register_env_accounts(ctx)
     except Exception as exc:
         _log_failure("registering the accounts from the environment", exc)
+    started = ctx.clock.now()
     scheduler = build_scheduler(ctx)
+    scheduler.add_job(guarded(REDRAW_JOB, lambda c: redraw_recent_cards(c, started), ctx), id=REDRAW_JOB)
     scheduler.start()
     ctx.state(PollNow).request = lambda account_id: poll_soon(ctx, scheduler, account_id)
     return scheduler

@@ -43,6 +43,10 @@ STALE_CLAIM = timedelta(minutes=5)
 AMBIGUOUS = "ambiguous: "  # card_error prefix: the post may have happened
 # How far back to look for a card whose post may have happened; generous against clock skew.
 HISTORY_WINDOW = timedelta(days=1)
+# A start redraws the cards changed this long before it (at most REDRAW_MAX): a restart after a
+# crash comes within seconds under a process manager; a longer stop is a deliberate one.
+REDRAW_WINDOW = timedelta(minutes=15)
+REDRAW_MAX = 50
 
 
 # -- the view-model from the database ---------------------------------------------------------
@@ -315,6 +319,22 @@ def _failed(ctx: Context, mention_id: int, error: str) -> None:
 
 
 # -- redraw ---------------------------------------------------------------------------------------------
+
+
+def redraw_recent_cards(ctx: Context, started: datetime) -> int:
+    """Redraw the cards of mentions that changed in the REDRAW_WINDOW before this process started.
+
+    A change (a reply sent, a dismissal, an assignment) is committed before its card is redrawn,
+    so a process killed in between leaves the card showing the old state. A redraw draws the
+    current state whatever was drawn before, so doing it again costs only a request."""
+    if ctx.slack is None:
+        return 0
+    with ctx.transaction() as session:
+        changed = cards.changed_between(session, started - REDRAW_WINDOW, started, REDRAW_MAX)
+    redrawn = sum(refresh_card(ctx, mention_id) for mention_id in changed)
+    if changed:
+        log.info("redrew %d of %d cards changed shortly before this start", redrawn, len(changed))
+    return redrawn
 
 
 def refresh_card(ctx: Context, mention_id: int) -> bool:

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App, Respond
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.words import counted
 from bot.review import action_ids
 from bot.review.listeners import BAD_VALUE, NOT_THIS_CARD, Click
 from bot.review.summary import dismiss_rest, load_summary
@@ -84,7 +85,7 @@ def on_dismiss_rest(ctx: Context, click: Click) -> Answer:
         return "Nothing gathered on this card was still open. Nothing was changed.", None
     label = action_ids.DISMISS_REASONS[reason]
     return (
-        f"Dismissed {count:,} posts gathered on this card as “{label}”. Each one is in the public record "
+        f"Dismissed {counted(count, 'post')} gathered on this card as “{label}”. Each one is in the public record "
         "with this reason; urgent posts and questions with cards of their own are untouched.",
         None,
     )

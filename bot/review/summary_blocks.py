@@ -210,7 +210,7 @@ def summary_blocks(view: SummaryView) -> list[Block]:
     blocks.append(
         section(
             (" · ".join(by_row) or "No posts yet")
-            + f"\n*{_n(view.own_cards)}* with cards of their own (urgent posts and new questions, posted first)"
+            + f"\n*{_n(view.own_cards)}* with cards of their own in this channel (urgent posts and new questions)"
             f" · *{_n(view.gathered)}* gathered here: :inbox_tray: *{_n(view.open_gathered)}* still open"
             f" · :speech_balloon: *{_n(view.answered)}* answered in all · :no_entry_sign: *{_n(view.dismissed)}* dismissed",
             "storm:counts",

@@ -18,6 +18,7 @@ from typing import Any
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.words import counted
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
 from bot.slack.messages import card_url, open_dm, send_file_to_user
@@ -345,7 +346,7 @@ def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
         tz = agency_timezone(session)
         offset = int((now.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
         report = build_report(session, now - timedelta(days=days), now, now, utc_offset_seconds=offset)
-    title = f"report for the last {days} days"
+    title = "report for the last day" if days == 1 else f"report for the last {days} days"
     text, blocks = report_blocks(report, title.capitalize(), tz)
 
     def send_chart() -> None:
@@ -432,7 +433,7 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
                 path = out.name
                 count = write_export(ctx.sessions, start, end, fmt, out, raw)
             comment = (
-                f"The record of {count} mentions posted {since} to {until} ({tz.key}), as {fmt.upper()}."
+                f"The record of {counted(count, 'mention')} posted {since} to {until} ({tz.key}), as {fmt.upper()}."
                 + (RAW_WARNING if raw else SAFE_NOTE if fmt == "csv" else "")
             )
             send_file_to_user(ctx, request.user_id, path, filename, filename, comment)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
+from bot.core.words import counted
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
@@ -255,9 +256,7 @@ def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[d
         f"*{report.dismissed}* dismissed · *{report.still_open}* still open · "
         f"*{report.overdue_now}* overdue now"
     )
-    text = (
-        f"TwoWay {title.lower()}: {report.total} mentions, {rate} answered, {report.overdue_now} overdue now"
-    )
+    text = f"TwoWay {title.lower()}: {counted(report.total, 'mention')}, {rate} answered, {report.overdue_now} overdue now"
     timing_lines = []
     for category, timing in sorted(report.timing.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         name = "all categories" if category == "all" else category

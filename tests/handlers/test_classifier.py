@@ -27,6 +27,7 @@ from handlers.classifier import (
     fit,
     fit_shipped,
     load_default,
+    reply_body,
     unsure,
 )
 from handlers.examples import urgency_examples
@@ -177,6 +178,53 @@ def test_empty_and_blank_posts_do_not_break_it(model: Classifier) -> None:
         triage = model.classify(text)
         assert triage.category in CATEGORIES
         assert not triage.urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("@LAPDHQ thank you for finding my bike", "thank you for finding my bike"),
+        (
+            "@jdoe22 @LAPDHQ, @MayorOfLA: where do I get a copy of my report",
+            "where do I get a copy of my report",
+        ),
+        (".@LAPDHQ is the 405 still closed?", "is the 405 still closed?"),
+        ("look at the trash on my street https://t.co/Ab12Cd34Ef ", "look at the trash on my street"),
+        ("@LAPDHQ cars racing on Sepulveda again https://t.co/Ab12Cd34Ef", "cars racing on Sepulveda again"),
+        # What the writer typed stays: a handle or link inside the post, a post that is only that.
+        ("thanks @LAPDHQ for the quick response", "thanks @LAPDHQ for the quick response"),
+        (
+            "https://t.co/Ab12Cd34Ef wild video from last night",
+            "https://t.co/Ab12Cd34Ef wild video from last night",
+        ),
+        ("read this https://example.com/story", "read this https://example.com/story"),
+        ("@LAPDHQ", "@LAPDHQ"),
+        ("@LAPDHQ https://t.co/Ab12Cd34Ef", "https://t.co/Ab12Cd34Ef"),
+    ],
+)
+def test_reply_body_drops_what_the_platform_added(text: str, body: str) -> None:
+    assert reply_body(text) == body
+
+
+# Posts as an X client sends them: the thread's handles in front, a photo's link at the end.
+AS_SENT = [
+    "@{} {}",
+    "@jdoe22 @{} {}",
+    "@{} @MayorOfLA @KTLA {} https://t.co/Xy12AbCd9Q",
+    "@{} {} https://t.co/Xy12AbCd9Q",
+]
+
+
+@pytest.mark.parametrize("shape", AS_SENT)
+def test_the_handles_and_photo_link_a_platform_adds_change_no_judgement(
+    model: Classifier, shape: str
+) -> None:
+    """Every reply in a thread carries the same handles and a photo brings a link; left in, the
+    examples had taught the model to read both as talk to another user or a news share."""
+    posts = [t for t, _ in CLEAR if "http" not in t] + SARCASM + THANKS_WITH_HARD_WORDS
+    posts += [text for text, urgent, _ in urgency_examples() if urgent][:40]
+    sent = [shape.format("LAPDHQ", text) for text in posts]
+    assert model.classify_many(sent) == model.classify_many(posts)
 
 
 def test_classify_many_matches_classify(model: Classifier) -> None:

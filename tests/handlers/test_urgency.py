@@ -199,6 +199,18 @@ def test_unseen_emergencies_are_mostly_caught_and_calm_posts_rarely_flagged() ->
     ] == []
 
 
+def test_an_emergency_sent_as_a_reply_with_a_photo_is_judged_like_the_bare_text() -> None:
+    """On X a reply starts with the thread's handles and a photo adds a t.co link at the end; the
+    link once read as a news share, and 18 of the battery's 47 flagged emergencies lost the flag."""
+    model = load_default()
+    sent = [f"@LAPDHQ @jdoe22 {text} https://t.co/Xy12AbCd9Q" for text in urgency_battery.URGENT]
+    assert [t.urgent for t in model.classify_many(sent)] == [
+        t.urgent for t in model.classify_many(urgency_battery.URGENT)
+    ]
+    calm = [f"@LAPDHQ {text} https://t.co/Xy12AbCd9Q" for text in urgency_battery.CALM]
+    assert sum(t.urgent for t in model.classify_many(calm)) / len(calm) <= 0.04
+
+
 def test_urgency_training_posts_are_not_from_the_dev_file(dev_csv: Path) -> None:
     """Like the category examples: written by the team, no dev post and no near copy of one."""
 

@@ -34,7 +34,7 @@ from storage.models import (
 from tests.conftest import FakeClock, make_settings
 from tests.support.fakes.graph_api import FakeGraph, graph_error
 from tests.support.fakes.server import Response
-from tests.support.fakes.x_api import FakeX
+from tests.support.fakes.x_api import FakeX, error
 
 SECRET = "test-secret-key-0123456789"
 
@@ -420,6 +420,28 @@ def test_a_revoked_x_token_needs_attention_and_stops_hammering(
     assert len(audit_actions(ctx, "account_recovered")) == 1
 
 
+def test_checking_env_keys_again_polls_at_once_but_only_a_working_poll_clears_the_trouble(
+    ctx: Context, fake_x: FakeX, clock: FakeClock
+) -> None:
+    """The keys identify the account (users/me works) while the mentions endpoint refuses them:
+    each `poll --once` from cron checks the keys and polls, and the audit says so once."""
+    account_id = register_x(ctx, fake_x)
+    refused = error(403, "Client Forbidden", "This app is not enrolled for this endpoint.")
+    for _ in range(3):
+        fake_x.fail_next(r"/mentions$", refused)
+        clock.advance(minutes=5)
+        register_env_accounts(ctx)
+        assert poll_account(ctx, account_id).status == ACCOUNT_NEEDS_ATTENTION
+    assert len(fake_x.calls("/mentions$")) == 3
+    assert len(audit_actions(ctx, "account_needs_attention")) == 1
+    assert audit_actions(ctx, "account_recovered") == []
+    clock.advance(minutes=5)
+    register_env_accounts(ctx)
+    assert account_row(ctx, account_id).status == ACCOUNT_NEEDS_ATTENTION  # nothing proven yet
+    assert poll_account(ctx, account_id).status == ACCOUNT_OK
+    assert len(audit_actions(ctx, "account_recovered")) == 1
+
+
 def test_a_graph_code_190_needs_attention(ctx: Context, fake_graph: FakeGraph) -> None:
     configure(ctx, **graph_env(fake_graph))
     (account,) = register_env_accounts(ctx)
@@ -542,6 +564,40 @@ def test_summary_line_reports_errors_and_gaps() -> None:
         summary.line()
         == "facebook Agency Police: 0 new, 0 skipped, 1 requests, error (Graph request timed out)"
     )
+
+
+def test_an_edited_x_post_keeps_its_one_card_and_the_edit_is_recorded(
+    ctx: Context, fake_x: FakeX, clock: FakeClock
+) -> None:
+    """X gives an edited post a new id; it is the same post to the agency (one card, replies to
+    the version staff saw), and the public record keeps each version's text."""
+    account_id = register_x(ctx, fake_x)
+    first = fake_x.add_mention("where do I pick up my impounded car", created_at=clock.now())
+    poll_account(ctx, account_id)
+    clock.advance(minutes=3)
+    second = fake_x.edit(first, first["text"] + "? gray Civic, towed from Main St")
+    third = fake_x.edit(second, second["text"] + ", plate 8ABC123")
+    for _ in range(3):
+        clock.advance(minutes=2)
+        poll_account(ctx, account_id)
+    (row,) = stored(ctx)
+    assert row.external_id == first["id"]
+    assert row.text == first["text"]
+    (edit,) = audit_actions(ctx, "edited")
+    assert (edit.mention_id, edit.details["previous_text"]) == (row.id, first["text"])
+    assert edit.details["text"] == third["text"]
+
+
+def test_versions_of_one_post_in_one_page_are_one_mention(ctx: Context, fake_x: FakeX) -> None:
+    account_id = register_x(ctx, fake_x)
+    first = fake_x.add_mention("is the 405 closed tonight")
+    second = fake_x.add_mention("is the 405 closed tonight? northbound")
+    second["edit_history_tweet_ids"] = [first["id"], second["id"]]
+    poll_account(ctx, account_id)
+    (row,) = stored(ctx)
+    assert row.external_id == first["id"]
+    (edit,) = audit_actions(ctx, "edited")
+    assert edit.details["text"] == second["text"]
 
 
 def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept(

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.core.context import Context
-from bot.review.cards import EVENT_TYPE, post_pending_cards, refresh_card
+from bot.review.cards import EVENT_TYPE, REDRAW_WINDOW, post_pending_cards, redraw_recent_cards, refresh_card
+from storage import audit
 from storage import settings as stored_settings
+from storage.audit import Action
 from storage.models import AuditEvent, Mention
 from tests.support.fakes.server import Response
 from tests.support.signed import find_element
@@ -199,6 +201,24 @@ def test_refresh_card_redraws_from_the_database(ctx: Context) -> None:
         assert refresh_card(ctx, mid)
         assert "Assigned to <@U0SUPER01>" in str(w.card(mid).blocks)
         assert len(w.fake.messages(REVIEW)) == 1
+
+
+def test_a_start_redraws_cards_a_crash_left_showing_an_old_state(ctx: Context, clock: Any) -> None:
+    """Killed after an assignment was committed and before its card was redrawn: the next start
+    redraws it. A card changed long before the start is left as it is."""
+    with world(ctx) as w:
+        old, _ = w.posted()
+        recent, _ = w.posted()
+        for mid, who in ((old, "U0SUPER01"), (recent, "U0SUPER02")):
+            with ctx.transaction() as session:
+                session.execute(update(Mention).where(Mention.id == mid).values(assignee=who))
+                audit.record(session, clock.now(), Action.ASSIGNED, actor=ADMIN, mention_id=mid, assignee=who)
+            clock.advance(seconds=REDRAW_WINDOW.total_seconds() + 60 if mid == old else 120)
+        assert "Assigned to" not in str(w.card(recent).blocks)
+        assert redraw_recent_cards(ctx, clock.now()) == 1
+        assert "Assigned to <@U0SUPER02>" in str(w.card(recent).blocks)
+        assert "Assigned to" not in str(w.card(old).blocks)
+        assert len(w.fake.messages(REVIEW)) == 2
 
 
 def test_a_sweep_that_read_a_card_before_another_tried_it_leaves_it_to_the_next(

@@ -286,7 +286,8 @@ def test_report_answers_with_figures_and_dms_the_chart(
         )
         add_mention(session, account, clock.now() - timedelta(days=2), category="criticism")
     week = run(sctx, "report")
-    assert week.text.startswith("TwoWay report for the last 7 days: 1 mentions")
+    assert week.text.startswith("TwoWay report for the last 7 days: 1 mention, 0% answered")
+    assert run(sctx, "report 1d").text.startswith("TwoWay report for the last day: 0 mentions")
     month = run(sctx, "report 30d")
     assert "2 mentions, 50% answered" in month.text
     assert "question: 12m / 12m (1 answered)" in str(month.blocks)

@@ -184,6 +184,17 @@ class FakeX(FakeServer):
             tweet.pop(key, None)
         return tweet
 
+    def edit(self, tweet: dict[str, Any], text: str) -> dict[str, Any]:
+        """The author edits a mention: X makes a new tweet whose `edit_history_tweet_ids` lists every
+        version, oldest first, and the timeline shows the newest version only."""
+        new = dict(tweet, id=self.new_id(), text=text)
+        new["edit_history_tweet_ids"] = [*tweet["edit_history_tweet_ids"], new["id"]]
+        self.tweets[new["id"]] = new
+        self._created[new["id"]] = self.now.astimezone(UTC)
+        with self.lock:
+            self.timeline = [i for i in self.timeline if i != tweet["id"]] + [new["id"]]
+        return new
+
     def fail_next_page(self, response: Response) -> None:
         """Answer the next mentions request that asks for a later page (a pagination token)."""
         with self.lock:
