@@ -63,9 +63,9 @@ class Mention:
     parent_text: str | None = None  # what the mention replied to, when known (an excerpt)
     explicit_mention: bool = True  # the author @mentioned the account (X reply restriction)
     raw: Mapping[str, Any] = field(default_factory=dict)  # the platform's payload, for the record
-    # Ids of the versions this post replaced, oldest first (an edited X post gets a new id): it is
-    # recorded as an edit of the first version TwoWay stored, not as a second post.
-    earlier_ids: tuple[str, ...] = ()
+    # Every version's id, oldest first, when the post was edited (X gives each version a new id):
+    # a later version is recorded as an edit of the one TwoWay stored, not as a second post.
+    versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,13 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _versions(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """`edit_history_tweet_ids` when the post was edited: every version lists the whole chain,
+    oldest first. Nothing when it was not, or when the chain does not name the post itself."""
+    chain = tuple(i for i in _listed(item.get("edit_history_tweet_ids")) if isinstance(i, str) and i)
+    return chain if len(chain) > 1 and item["id"] in chain else ()
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -290,11 +297,7 @@ class XConnector:
             parent_text=excerpt(parent_text) if isinstance(parent_text, str) else None,
             explicit_mention=self._summons(item, tweets),
             raw={"tweet": item, "author": user, "referenced": [parent] if parent else []},
-            earlier_ids=tuple(
-                str(i)
-                for i in _listed(item.get("edit_history_tweet_ids"))
-                if isinstance(i, str) and i != item["id"]
-            ),
+            versions=_versions(item),
         )
 
     @staticmethod

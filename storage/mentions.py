@@ -106,11 +106,17 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
 
     A later version of a post already stored (or in this page) is no new post: its text is
     recorded as an edit of the version on record, which keeps its card and its replies."""
-    versions = _later_versions(session, account, mentions)
+    later, older = _versions(session, account, mentions)
     rows = [
-        r for r in (_row(account, m, now) for m in mentions if m.external_id not in versions) if r is not None
+        r
+        for r in (
+            _row(account, m, now)
+            for m in mentions
+            if m.external_id not in later and m.external_id not in older
+        )
+        if r is not None
     ]
-    if not rows and not versions:
+    if not rows and not later:
         return 0
     # A Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") with a
     # cached compiled statement; RETURNING yields only the rows that were really inserted.
@@ -124,7 +130,7 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
     inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)] if rows else []
     new_ids = {external_id for _, external_id in inserted}
     seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
-    seen.update(versions.values())  # the newest version's text wins
+    seen.update(later.values())  # the newest version's text wins
     _record_edits(session, account, seen, now)
     if inserted:
         session.execute(
@@ -144,31 +150,39 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
     return len(inserted)
 
 
-def _later_versions(
+def _versions(
     session: Session, account: Account, mentions: Sequence[domain.Mention]
-) -> dict[str, tuple[str, str]]:
-    """{id of a later version: (id of the version on record, its text)}, newest version last.
+) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """Edited posts: ({id of a later version: (id of the version on record, its text)}, ids of
+    older versions), neither of them a new post.
 
-    The version on record is the oldest earlier id that is stored or in this page."""
-    edited = [m for m in mentions if m.earlier_ids]
+    The version on record is the first one TwoWay stored. An older version read again (X may
+    serve it beside the newer one, or on another page) is no edit back to its text."""
+    edited = sorted((m for m in mentions if m.versions), key=lambda m: m.versions.index(m.external_id))
     if not edited:
-        return {}
-    wanted = {i for m in edited for i in m.earlier_ids}
+        return {}, set()
+    wanted = {i for m in edited for i in m.versions}
     known = set(
         session.scalars(
             select(Mention.external_id).where(
                 Mention.platform == account.platform, Mention.external_id.in_(list(wanted))
             )
         )
-    ) | {m.external_id for m in mentions if not m.earlier_ids}
-    versions: dict[str, tuple[str, str]] = {}
-    for mention in sorted(edited, key=lambda m: len(m.earlier_ids)):
-        record = next((i for i in mention.earlier_ids if i in known), None)
-        if record is None:
-            known.add(mention.external_id)  # the first version TwoWay sees: stored as a post
+    )
+    later: dict[str, tuple[str, str]] = {}
+    older: set[str] = set()
+    for mention in edited:  # oldest versions first, so the first one seen is the one stored
+        own = mention.versions.index(mention.external_id)
+        record = next((i for i in mention.versions if i in known and i != mention.external_id), None)
+        if mention.external_id in known and own < len(mention.versions) - 1:
+            older.add(mention.external_id)  # the version on record, read again: its text is no edit
+        elif record is None:
+            known.add(mention.external_id)
+        elif mention.versions.index(record) < own:
+            later[mention.external_id] = (record, _text(mention.text) or "")
         else:
-            versions[mention.external_id] = (record, _text(mention.text) or "")
-    return versions
+            older.add(mention.external_id)
+    return later, older
 
 
 def _record_edits(session: Session, account: Account, seen: dict[str, str], now: datetime) -> None:

@@ -588,16 +588,50 @@ def test_an_edited_x_post_keeps_its_one_card_and_the_edit_is_recorded(
     assert edit.details["text"] == third["text"]
 
 
-def test_versions_of_one_post_in_one_page_are_one_mention(ctx: Context, fake_x: FakeX) -> None:
+def test_versions_of_one_post_served_together_are_one_mention_and_one_edit(
+    ctx: Context, fake_x: FakeX, clock: FakeClock
+) -> None:
+    """Both versions in the timeline, each listing the whole chain: the older one is not taken
+    for an edit of the newer, whichever page or poll brings it."""
     account_id = register_x(ctx, fake_x)
-    first = fake_x.add_mention("is the 405 closed tonight")
-    second = fake_x.add_mention("is the 405 closed tonight? northbound")
-    second["edit_history_tweet_ids"] = [first["id"], second["id"]]
+    first = fake_x.add_mention("is the 405 closed tonight", created_at=clock.now())
+    poll_account(ctx, account_id)
+    second = fake_x.edit(first, first["text"] + "? northbound", keep_old=True)
+    for _ in range(3):
+        clock.advance(minutes=2)
+        poll_account(ctx, account_id)
+    fake_x.timeline.remove(second["id"])  # a poll that reads the old version alone
+    clock.advance(minutes=2)
     poll_account(ctx, account_id)
     (row,) = stored(ctx)
     assert row.external_id == first["id"]
     (edit,) = audit_actions(ctx, "edited")
+    assert (edit.details["previous_text"], edit.details["text"]) == (first["text"], second["text"])
+
+
+def test_a_post_edited_before_the_first_poll_is_one_mention(ctx: Context, fake_x: FakeX) -> None:
+    """Both versions in one page: the first is on record, the second its edit."""
+    account_id = register_x(ctx, fake_x)
+    first = fake_x.add_mention("where is the lost and found")
+    second = fake_x.edit(first, first["text"] + " at the Hollywood station", keep_old=True)
+    poll_account(ctx, account_id)
+    (row,) = stored(ctx)
+    assert (row.external_id, row.text) == (first["id"], first["text"])
+    (edit,) = audit_actions(ctx, "edited")
     assert edit.details["text"] == second["text"]
+
+
+def test_an_older_version_on_a_later_page_is_no_second_mention(ctx: Context, fake_x: FakeX) -> None:
+    """A busy account: the edit is on the first page (newest first), the old version on another."""
+    account_id = register_x(ctx, fake_x)
+    first = fake_x.add_mention("where is the lost and found")
+    for n in range(100):
+        fake_x.add_mention(f"busy night on the boulevard {n}")
+    second = fake_x.edit(first, first["text"] + " at the Hollywood station", keep_old=True)
+    poll_account(ctx, account_id)
+    rows = [r for r in stored(ctx) if "lost and found" in r.text]
+    assert [(r.external_id, r.text) for r in rows] == [(second["id"], second["text"])]
+    assert len(stored(ctx)) == 101
 
 
 def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept(

@@ -184,15 +184,19 @@ class FakeX(FakeServer):
             tweet.pop(key, None)
         return tweet
 
-    def edit(self, tweet: dict[str, Any], text: str) -> dict[str, Any]:
-        """The author edits a mention: X makes a new tweet whose `edit_history_tweet_ids` lists every
-        version, oldest first, and the timeline shows the newest version only."""
+    def edit(self, tweet: dict[str, Any], text: str, *, keep_old: bool = False) -> dict[str, Any]:
+        """The author edits a mention: X makes a new tweet, and every version's
+        `edit_history_tweet_ids` lists the whole chain, oldest first. The timeline shows the newest
+        version (and the old one too with `keep_old`)."""
         new = dict(tweet, id=self.new_id(), text=text)
-        new["edit_history_tweet_ids"] = [*tweet["edit_history_tweet_ids"], new["id"]]
+        chain = [*tweet["edit_history_tweet_ids"], new["id"]]
         self.tweets[new["id"]] = new
+        for version in chain:
+            self.tweets[version]["edit_history_tweet_ids"] = list(chain)
         self._created[new["id"]] = self.now.astimezone(UTC)
         with self.lock:
-            self.timeline = [i for i in self.timeline if i != tweet["id"]] + [new["id"]]
+            kept = [i for i in self.timeline if keep_old or i != tweet["id"]]
+            self.timeline = [*kept, new["id"]]
         return new
 
     def fail_next_page(self, response: Response) -> None:
