@@ -83,6 +83,19 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _readable_reset(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+    """Drop an `x-rate-limit-reset` that int() cannot read: tweepy reads it with int() before it
+    raises TooManyRequests, so a 429 would come out as a ValueError (a malformed answer, or a
+    crash on a reply) instead of a rate limit to wait out."""
+    reset = response.headers.get("x-rate-limit-reset")
+    if reset is not None:
+        try:
+            int(reset)
+        except ValueError:
+            del response.headers["x-rate-limit-reset"]
+    return response
+
+
 def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
     """X's `x-rate-limit-reset` (epoch seconds), or None when it is missing or makes no sense."""
     reset = getattr(exc, "reset_time", None)
@@ -136,6 +149,7 @@ class XConnector:
             wait_on_rate_limit=False,
         )
         self.client.session = RewritingSession(prefix=TWEEPY_HOST, base_url=base_url, timeout=timeout)
+        self.client.session.hooks["response"].append(_readable_reset)
 
     # -- identity ------------------------------------------------------------------------
 

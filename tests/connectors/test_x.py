@@ -369,6 +369,23 @@ def test_a_rate_limit_with_a_reset_that_makes_no_sense_is_still_a_rate_limit(fak
     assert raised.value.reset_at is None
 
 
+@pytest.mark.parametrize("reset", ["soon", "1795000000.5", ""])
+def test_a_rate_limit_with_an_unreadable_reset_is_still_a_rate_limit(fake: FakeX, reset: str) -> None:
+    """tweepy reads the header with int() before it raises: unreadable, it was a ValueError."""
+    limited = Response(429, {"title": "Too Many Requests"}, headers={"x-rate-limit-reset": reset})
+    mention = fake.add_mention("hi")
+    fake.fail_next("/mentions$", limited)
+    with pytest.raises(RateLimited) as raised:
+        poll(connect(fake))
+    assert raised.value.reset_at is None
+    (stored,), _, _ = poll(connect(fake))
+    fake.fail_next("^/2/tweets$", limited)
+    with pytest.raises(RateLimited):
+        connect(fake).reply(stored, "Thanks for reaching out.")
+    assert stored.external_id == mention["id"]
+    assert fake.replies == []
+
+
 def test_a_page_token_that_repeats_stops_the_poll_and_keeps_the_cursor(fake: FakeX) -> None:
     loop = Response(200, {"data": [], "meta": {"result_count": 0, "next_token": "again"}})
     fake.fail_next("/mentions$", loop, times=100)
