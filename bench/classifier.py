@@ -1,7 +1,7 @@
 """Classifier speed on one core and the memory it adds: `python bench/classifier.py [--agency] [CSV]`.
 
 Speed is the best of several batch runs over the texts (the shipped examples, or the CSV given),
-pinned to one CPU. Memory is the peak resident size after importing the
+pinned to one CPU, then the time of the slowest kind of post (a long run without spaces). Memory is the peak resident size after importing the
 classifier and loading the model, minus the interpreter's before it. With `--agency` the model
 is an agency model (the base model plus a layer learnt from the CSV's labels, or the shipped
 examples' without a CSV), trained in a child process and loaded from its stored bytes, as the
@@ -79,6 +79,16 @@ def main(argv: list[str]) -> int:
     print(f"texts: {path.name}, batch of {len(batch)}, one core")
     print(f"batch: {max(rates):,.0f} mentions/s (best of 5; median {sorted(rates)[2]:,.0f})")
     print(f"one at a time: {single:,.0f} mentions/s")
+    # The slowest posts: long runs with no space (X Premium allows 25,000 characters), where a
+    # pattern that may start anywhere in the run can take time quadratic in its length.
+    for name, text in (
+        ("'a.' x 12,500", "a." * 12_500),
+        ("'@a' x 8,333", "@a" * 8_333),
+        ("'(a' x 12,500", "(a" * 12_500),
+    ):
+        started = time.perf_counter()
+        model.classify(text)
+        print(f"one post of {len(text):,} characters, {name}: {time.perf_counter() - started:.2f} s")
     kind = f"agency model ({len(blob):,} bytes stored)" if agency else "shipped model"
     print(f"import + load {kind}: {load_s:.1f} s, {added:.0f} MB added peak RSS")
     return 0

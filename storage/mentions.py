@@ -106,17 +106,17 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
 
     A later version of a post already stored (or in this page) is no new post: its text is
     recorded as an edit of the version on record, which keeps its card and its replies."""
-    later, older = _versions(session, account, mentions)
+    newer, older = _versions(session, account, mentions)
     rows = [
         r
         for r in (
             _row(account, m, now)
             for m in mentions
-            if m.external_id not in later and m.external_id not in older
+            if m.external_id not in newer and m.external_id not in older
         )
         if r is not None
     ]
-    if not rows and not later:
+    if not rows and not newer:
         return 0
     # A Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") with a
     # cached compiled statement; RETURNING yields only the rows that were really inserted.
@@ -130,8 +130,8 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
     inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)] if rows else []
     new_ids = {external_id for _, external_id in inserted}
     seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
-    seen.update(later.values())  # the newest version's text wins
-    _record_edits(session, account, seen, now)
+    seen.update((record, text) for record, text, _ in newer.values())  # the newest version wins
+    _record_edits(session, account, seen, now, {record: v for record, _, v in newer.values()})
     if inserted:
         session.execute(
             insert(AUDIT_EVENTS),
@@ -152,44 +152,67 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
 
 def _versions(
     session: Session, account: Account, mentions: Sequence[domain.Mention]
-) -> tuple[dict[str, tuple[str, str]], set[str]]:
-    """Edited posts: ({id of a later version: (id of the version on record, its text)}, ids of
-    older versions), neither of them a new post.
+) -> tuple[dict[str, tuple[str, str, str]], set[str]]:
+    """Edited posts: ({id of a newer version: (id of the version on record, its text, its id)},
+    ids of versions no newer than the text on record), neither of them a new post.
 
-    The version on record is the first one TwoWay stored. An older version read again (X may
-    serve it beside the newer one, or on another page) is no edit back to its text."""
+    The version on record is the first one TwoWay stored; its text is the newest version's seen
+    so far (the `version` of its latest `edited` event). A version read again that is not newer
+    (X may serve old versions beside new ones, on another page or in a later poll) is no edit."""
     edited = sorted((m for m in mentions if m.versions), key=lambda m: m.versions.index(m.external_id))
     if not edited:
         return {}, set()
     wanted = {i for m in edited for i in m.versions}
-    known = set(
-        session.scalars(
-            select(Mention.external_id).where(
-                Mention.platform == account.platform, Mention.external_id.in_(list(wanted))
-            )
+    rows = session.execute(
+        select(Mention.external_id, Mention.id).where(
+            Mention.platform == account.platform, Mention.external_id.in_(list(wanted))
         )
     )
-    later: dict[str, tuple[str, str]] = {}
+    stored = {external_id: mention_id for external_id, mention_id in rows}
+    shown = _versions_shown(session, stored)
+    known = set(stored)
+    newer: dict[str, tuple[str, str, str]] = {}
     older: set[str] = set()
     for mention in edited:  # oldest versions first, so the first one seen is the one stored
-        own = mention.versions.index(mention.external_id)
-        record = next((i for i in mention.versions if i in known and i != mention.external_id), None)
-        if mention.external_id in known and own < len(mention.versions) - 1:
-            older.add(mention.external_id)  # the version on record, read again: its text is no edit
-        elif record is None:
+        chain, own = mention.versions, mention.versions.index(mention.external_id)
+        record = next((i for i in chain if i in known), None)
+        if record is None:
             known.add(mention.external_id)
-        elif mention.versions.index(record) < own:
-            later[mention.external_id] = (record, _text(mention.text) or "")
+            continue
+        current = shown.get(record, record)
+        if own > (chain.index(current) if current in chain else chain.index(record)):
+            newer[mention.external_id] = (record, _text(mention.text) or "", mention.external_id)
+            shown[record] = mention.external_id
         else:
             older.add(mention.external_id)
-    return later, older
+    return newer, older
 
 
-def _record_edits(session: Session, account: Account, seen: dict[str, str], now: datetime) -> None:
+def _versions_shown(session: Session, stored: dict[str, int]) -> dict[str, str]:
+    """{external id of a stored post: id of the version its latest `edited` event recorded}."""
+    if not stored:
+        return {}
+    by_id = {mention_id: external_id for external_id, mention_id in stored.items()}
+    shown: dict[str, str] = {}
+    events = session.execute(
+        select(AuditEvent.mention_id, AuditEvent.details)
+        .where(AuditEvent.action == Action.EDITED, AuditEvent.mention_id.in_(list(by_id)))
+        .order_by(AuditEvent.id)
+    )
+    for mention_id, details in events:
+        if mention_id in by_id and isinstance(details, dict) and isinstance(details.get("version"), str):
+            shown[by_id[mention_id]] = details["version"]
+    return shown
+
+
+def _record_edits(
+    session: Session, account: Account, seen: dict[str, str], now: datetime, versions: dict[str, str]
+) -> None:
     """Audit a changed text when a stored item is read again (the overlap of each poll).
 
     The row keeps the text as first ingested; each edit is an append-only 'edited' event with the
-    text before and after, which is what a public-records request asks for.
+    text before and after, which is what a public-records request asks for (and, for a platform
+    that gives each version its own id, the id of the version read: `versions`).
     """
     if not seen:
         return
@@ -211,6 +234,7 @@ def _record_edits(session: Session, account: Account, seen: dict[str, str], now:
             latest[mention_id] = details["text"]
     for mention_id, external_id, _ in stored:
         if seen[external_id] != latest[mention_id]:
+            version = {"version": versions[external_id]} if external_id in versions else {}
             audit.record(
                 session,
                 now,
@@ -219,6 +243,7 @@ def _record_edits(session: Session, account: Account, seen: dict[str, str], now:
                 account_id=account.id,
                 previous_text=latest[mention_id],
                 text=seen[external_id],
+                **version,
             )
 
 

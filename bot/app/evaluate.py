@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import UserError
+from bot.core.words import counted
 from connectors import registry
 from domain import CATEGORIES
 from handlers import metrics
@@ -192,7 +193,7 @@ def _cell(value: float | None, width: int) -> str:
 
 
 def report_text(title: str, figures: dict[str, Any]) -> str:
-    lines = [f"{title} ({figures['n']} posts)", "", f"{'':12} precision  recall     f1  support"]
+    lines = [f"{title} ({counted(figures['n'], 'post')})", "", f"{'':12} precision  recall     f1  support"]
     for label in CATEGORIES:
         row = figures["per_class"][label]
         lines.append(
@@ -264,7 +265,7 @@ def main(args: argparse.Namespace) -> int:
     verdict = "accepted" if adaptation.accepted else "rejected, the bot keeps the base model"
     print(report_text(f"Before: base model on {args.path}", before))
     print()
-    print(f"Learning from {adaptation.n_corrections} corrections in {args.corrections}: {verdict}")
+    print(f"Learning from {counted(adaptation.n_corrections, 'correction')} in {args.corrections}: {verdict}")
     print(f"  ({adaptation.reason})")
     print()
     kept = "agency model" if used is not None else f"base model kept (learning rejected: {adaptation.reason})"

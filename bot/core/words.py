@@ -3,5 +3,10 @@
 from __future__ import annotations
 
 
-def counted(number: int, noun: str, plural: str | None = None) -> str:
-    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+def noun(number: int, singular: str, plural: str | None = None) -> str:
+    """The noun that goes with `number`: "mention" for 1, "mentions" otherwise."""
+    return singular if number == 1 else plural or singular + "s"
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number:,} {noun(number, singular, plural)}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.context import Context
+from bot.core.words import counted
 from handlers import embeddings
 from handlers.adapt import MIN_CORRECTIONS, holds_up, learn, unique
 from handlers.classifier import Classifier, load_default
@@ -37,7 +38,7 @@ class TrainResult:
         figures = ""
         if self.heldback_before is not None and self.heldback_after is not None:
             figures = f", held-back macro-F1 {self.heldback_before:.3f} -> {self.heldback_after:.3f}"
-        return f"{verdict}: {self.n_corrections} corrections{figures} ({self.reason})"
+        return f"{verdict}: {counted(self.n_corrections, 'correction')}{figures} ({self.reason})"
 
 
 @dataclass

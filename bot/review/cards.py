@@ -331,7 +331,12 @@ def redraw_recent_cards(ctx: Context, started: datetime) -> int:
         return 0
     with ctx.transaction() as session:
         changed = cards.changed_between(session, started - REDRAW_WINDOW, started, REDRAW_MAX)
-    redrawn = sum(refresh_card(ctx, mention_id) for mention_id in changed)
+    redrawn = 0
+    for mention_id in changed:
+        try:
+            redrawn += refresh_card(ctx, mention_id)
+        except Exception as exc:  # no answer from Slack: the next card may still be redrawn
+            log.warning("could not redraw the card of #%s at start (%s)", mention_id, type(exc).__name__)
     if changed:
         log.info("redrew %d of %d cards changed shortly before this start", redrawn, len(changed))
     return redrawn

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.words import noun
 from bot.review import action_ids
 from bot.review.blocks import (
     CATEGORY_LABELS,
@@ -228,7 +229,7 @@ def summary_blocks(view: SummaryView) -> list[Block]:
             kind = CATEGORY_LABELS.get(theme.category or "", "mixed").lower()
             blocks.append(
                 section(
-                    f"*{_n(theme.count)}* posts ({share}%), mostly {kind}\n{_post_line(theme.post, view.platform)}",
+                    f"*{_n(theme.count)}* {noun(theme.count, 'post')} ({share}%), mostly {kind}\n{_post_line(theme.post, view.platform)}",
                     action_ids.block_id(theme.post.mention_id, f"theme{n}"),
                     _reply_button(theme.post),
                 )

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
-from bot.core.words import counted
+from bot.core.words import counted, noun
 from bot.slack import outbox
 from bot.slack.channel import review_channel
 from bot.slack.client import client
@@ -252,7 +252,7 @@ def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[d
     until = report.until.astimezone(tz).strftime("%a %d %b %Y %H:%M")
     rate = _percent(report.answered, report.total)
     summary = (
-        f"*{report.total}* mentions · *{report.answered}* answered ({rate}) · "
+        f"*{report.total}* {noun(report.total, 'mention')} · *{report.answered}* answered ({rate}) · "
         f"*{report.dismissed}* dismissed · *{report.still_open}* still open · "
         f"*{report.overdue_now}* overdue now"
     )

@@ -199,7 +199,9 @@ def test_empty_and_blank_posts_do_not_break_it(model: Classifier) -> None:
         ),
         ("read this https://example.com/story", "read this https://example.com/story"),
         ("@LAPDHQ", "@LAPDHQ"),
-        ("@LAPDHQ https://t.co/Ab12Cd34Ef", "https://t.co/Ab12Cd34Ef"),
+        ("@LAPDHQ @MayorOfLA", "@LAPDHQ @MayorOfLA"),
+        ("@a @b @c", "@a @b @c"),
+        ("@LAPDHQ https://t.co/Ab12Cd34Ef", "@LAPDHQ https://t.co/Ab12Cd34Ef"),
     ],
 )
 def test_reply_body_drops_what_the_platform_added(text: str, body: str) -> None:

@@ -609,6 +609,32 @@ def test_versions_of_one_post_served_together_are_one_mention_and_one_edit(
     assert (edit.details["previous_text"], edit.details["text"]) == (first["text"], second["text"])
 
 
+def test_a_version_between_two_edits_read_again_is_no_edit_back(
+    ctx: Context, fake_x: FakeX, clock: FakeClock
+) -> None:
+    """v1 on record, edited twice, X still serving v2: the newest text stays on record whether v2
+    comes on a later page of the same poll or alone in a later poll."""
+    account_id = register_x(ctx, fake_x)
+    first = fake_x.add_mention("where is the lost and found", created_at=clock.now())
+    poll_account(ctx, account_id)
+    clock.advance(minutes=2)
+    second = fake_x.edit(first, first["text"] + " at Hollywood", keep_old=True)
+    fake_x.timeline.remove(first["id"])
+    for n in range(100):
+        fake_x.add_mention(f"busy night on the boulevard {n}")
+    third = fake_x.edit(second, second["text"] + " station", keep_old=True)
+    poll_account(ctx, account_id)  # v3 on the first page, v2 on the second
+    fake_x.timeline.remove(third["id"])
+    with ctx.transaction() as session:  # a later poll that reads v2 alone (the cursor went back)
+        session.execute(update(Account).values(cursor=None))
+    clock.advance(minutes=2)
+    poll_account(ctx, account_id)
+    (row,) = [r for r in stored(ctx) if "lost and found" in r.text]
+    assert row.external_id == first["id"]
+    edits = [(e.details["previous_text"], e.details["text"]) for e in audit_actions(ctx, "edited")]
+    assert edits == [(first["text"], third["text"])]
+
+
 def test_a_post_edited_before_the_first_poll_is_one_mention(ctx: Context, fake_x: FakeX) -> None:
     """Both versions in one page: the first is on record, the second its edit."""
     account_id = register_x(ctx, fake_x)

@@ -221,6 +221,21 @@ def test_a_start_redraws_cards_a_crash_left_showing_an_old_state(ctx: Context, c
         assert len(w.fake.messages(REVIEW)) == 2
 
 
+def test_a_card_slack_does_not_answer_for_at_start_does_not_stop_the_others(ctx: Context, clock: Any) -> None:
+    with world(ctx, http_timeout=1) as w:
+        first, _ = w.posted()
+        second, _ = w.posted()
+        for mid in (first, second):
+            with ctx.transaction() as session:
+                session.execute(update(Mention).where(Mention.id == mid).values(assignee="U0SUPER02"))
+                audit.record(session, clock.now(), Action.ASSIGNED, actor=ADMIN, mention_id=mid)
+            clock.advance(seconds=1)
+        # Latest first: the second card's update gets no answer in time.
+        w.fake.fail_next(r"chat\.update$", Response(200, {"ok": True}, delay=2.5))
+        assert redraw_recent_cards(ctx, clock.now()) == 1
+        assert "Assigned to <@U0SUPER02>" in str(w.card(first).blocks)
+
+
 def test_a_sweep_that_read_a_card_before_another_tried_it_leaves_it_to_the_next(
     ctx: Context, monkeypatch: Any
 ) -> None:

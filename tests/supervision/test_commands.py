@@ -287,6 +287,7 @@ def test_report_answers_with_figures_and_dms_the_chart(
         add_mention(session, account, clock.now() - timedelta(days=2), category="criticism")
     week = run(sctx, "report")
     assert week.text.startswith("TwoWay report for the last 7 days: 1 mention, 0% answered")
+    assert "*1* mention · *0* answered" in str(week.blocks)
     assert run(sctx, "report 1d").text.startswith("TwoWay report for the last day: 0 mentions")
     month = run(sctx, "report 30d")
     assert "2 mentions, 50% answered" in month.text
