@@ -34,7 +34,14 @@ from urllib.parse import urlsplit
 import domain
 from handlers.classifier import unsure
 from handlers.faq import FAQ_THRESHOLD, FaqEntry, FaqIndex
-from handlers.templates import AGENCY_VARIABLES, URGENT_LEAD, TemplateSpec, author_variables, render
+from handlers.templates import (
+    AGENCY_VARIABLES,
+    URGENT_LEAD,
+    TemplateSpec,
+    author_variables,
+    render,
+    thanks_author,
+)
 from handlers.text import fits, urls
 from handlers.textmatch import TextIndex
 
@@ -139,7 +146,10 @@ class DraftMaker:
     ) -> Iterator[_Candidate]:
         category = drafting_category(triage)
         seed = _seed(text)
-        templates = list(self._templates(category, text, seed, values))
+        # Unsure (or torn) posts get the plain neutral templates: a hint ("rip", "never forget") in
+        # a post the model cannot read must not pick condolences or any other specific answer.
+        neutral = category != triage.category or unsure(triage.category, triage.confidence, triage.scores)
+        templates = list(self._templates(category, text, seed, values, hinted=not neutral))
         faq = self._faq(text, values) if category != "compliment" else None
         if urgent:
             # The 911 line leads every draft; criticism still gets acknowledged in the second.
@@ -163,10 +173,14 @@ class DraftMaker:
         yield from templates
 
     def _templates(
-        self, category: str, text: str, seed: int, values: Mapping[str, str]
+        self, category: str, text: str, seed: int, values: Mapping[str, str], hinted: bool = True
     ) -> Iterator[_Candidate]:
         lowered = f" {_SPACE.sub(' ', re.sub(r'[^a-z0-9#@ ]', ' ', text.lower()))} "
-        matching = [t for t in self.templates if t.category == category and t.hints and _has_hint(lowered, t)]
+        matching = [
+            t
+            for t in self.templates
+            if hinted and t.category == category and t.hints and _has_hint(lowered, t)
+        ]
         generic = [t for t in self.templates if t.category == category and not t.hints]
         if any(t.exclusive for t in matching):
             matching, generic = [t for t in matching if t.exclusive], []
@@ -191,6 +205,8 @@ class DraftMaker:
         for position, score in index.ranked(text, HISTORY_THRESHOLD):
             past = pasts[position]
             reused = reuse_reply(past, values)
+            if reused is not None and category != "compliment" and thanks_author(reused):
+                continue  # only a compliment is thanked, whatever was once said to another post
             if reused is not None:
                 excerpt = past.mention_text[:MATCH_EXCERPT]
                 return _Candidate(reused, "history", str(past.id), excerpt, round(score, 3), shorten=True)
@@ -324,8 +340,15 @@ def _rotate(items: list[TemplateSpec], seed: int) -> list[TemplateSpec]:
     return items[start:] + items[:start]
 
 
+# Idioms in which a hint word means something else ("what a rip off").
+_IDIOMS = {"rip": (" rip off ", " rip offs ")}
+
+
 def _has_hint(lowered: str, spec: TemplateSpec) -> bool:
-    return any(f" {hint} " in lowered for hint in spec.hints)
+    return any(
+        f" {hint} " in lowered and not any(idiom in lowered for idiom in _IDIOMS.get(hint, ()))
+        for hint in spec.hints
+    )
 
 
 def _seed(text: str) -> int:

@@ -12,31 +12,21 @@ no FAQ and no earlier replies, on X: what a new agency's cards would show.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import domain
 from handlers.drafts import DraftMaker
-from handlers.templates import URGENT_LEAD, default_pack
+from handlers.templates import URGENT_LEAD, default_pack, thanks_author
 
-# Words of thanks or praise addressed to the author ("thank you", "kind words", "made our day").
-THANKS = re.compile(
-    r"\b(?:thank|thanks|thankful|grateful|appreciat\w*|kind words|made our day|means a lot|"
-    r"proud of you|great question|good question)\b",
-    re.IGNORECASE,
-)
+__all__ = ["first_drafts", "harm", "thanks_author"]
+
 EXAMPLE_SETTINGS = {
     "agency_name": "the Police Department",
     "phone": "(555) 010-0100",
     "website": "https://www.example.gov",
     "records_url": "https://www.example.gov/records",
 }
-
-
-def thanks_author(draft: str) -> bool:
-    """Whether a draft thanks or praises the person it answers."""
-    return bool(THANKS.search(draft))
 
 
 ANY_PLATFORM = domain.ReplyRules(limit=8000)  # no platform's length or addressing rules in the way

@@ -32,6 +32,20 @@ TEMPLATE_CATEGORIES = ("compliment", "question", "criticism", "other", "urgent",
 # so they may use the agency's placeholders only.
 STORM_CATEGORIES = ("statement", "pinned")
 URGENT_LEAD = "If this is an emergency, call 911 now."
+
+# Words of thanks or praise addressed to the author ("thank you", "kind words", "made our day").
+THANKS = re.compile(
+    r"\b(?:thank|thanks|thankful|grateful|appreciat\w*|kind words|made our day|means a lot|"
+    r"proud of you|great question|good question)\b",
+    re.IGNORECASE,
+)
+
+
+def thanks_author(draft: str) -> bool:
+    """Whether a draft thanks or praises the person it answers."""
+    return bool(THANKS.search(draft))
+
+
 MAX_TEMPLATE_LENGTH = 2000
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")

@@ -75,6 +75,10 @@ def read_labelled(path: str, empty: str | None = None) -> list[Row]:
             reader = csv.reader(lines)
             try:
                 header = next(reader, None)
+                if header is None:
+                    raise UserError(
+                        f"{path}: the file is empty (needs a header text,label[,urgent] and rows)"
+                    )
                 columns = [c.strip().lower() for c in header or []]
                 missing = [c for c in ("text", "label") if c not in columns]
                 if missing:

@@ -256,6 +256,7 @@ def test_a_spreadsheet_export_is_read_as_written(tmp_path: Path, capsys: pytest.
         ("text,label\nhello,praise\n", "line 2: unknown label 'praise'"),
         ("text,label,urgent\nhello,other,maybe\n", "urgent must be 1 or 0"),
         ("text,label\n", "no rows"),
+        ("", "the file is empty"),
         ("text,label\nhello,other\nonly a text cell\n", "line 3: the row has no label"),
         ("text,label\nhello,other\nhi,\n", "line 3: the row has no label"),
         (

@@ -189,6 +189,22 @@ def test_a_post_remembering_the_fallen_gets_no_cheerful_thanks(text: str, catego
         assert not re.search(r"made our day|thank you so much|reaching out", draft.text, re.IGNORECASE)
 
 
+def test_an_unsure_post_gets_the_plain_neutral_drafts_whatever_words_it_holds() -> None:
+    """'never forget' in a post the model cannot read is no reason to send condolences."""
+    text = "never forget what you did to this neighborhood in 92"
+    unsure_scores = {"other": 0.42, "criticism": 0.38, "question": 0.15, "compliment": 0.05}
+    drafts = drafts_for(text, "other", scores=unsure_scores)
+    assert drafts
+    assert all(d.key.startswith("other.") and "remembering" not in d.key for d in drafts)
+    assert "remembering" in drafts_for(text, "other")[0].key  # sure of it: the template its words pick
+
+
+def test_a_rip_off_is_no_death() -> None:
+    drafts = drafts_for("$300 for a parking ticket, what a rip off", "other")
+    assert drafts
+    assert all("remembering" not in d.key for d in drafts)
+
+
 def test_urgent_without_urgent_templates_still_says_call_911() -> None:
     no_urgent = tuple(t for t in default_pack() if t.category != "urgent")
     drafts = drafts_for("there's a man with a knife outside", "other", urgent=True, templates=no_urgent)
@@ -370,6 +386,19 @@ def test_an_earlier_reply_is_not_reused_for_another_category_or_an_unlike_post()
         d.source != "history" for d in drafts_for("Huge thanks to the officers", "criticism", history=[PAST])
     )
     assert all(d.source != "history" for d in drafts_for("Is the road open?", "compliment", history=[PAST]))
+
+
+def test_an_earlier_reply_that_thanks_is_never_offered_to_a_post_that_is_no_compliment() -> None:
+    """Staff once thanked a post filed as "other"; a new post like it is not thanked for it."""
+    thanked = PastReply(7, "Thank you so much, we appreciate it!", "gracias a los oficiales", "other", "", "")
+    plain = PastReply(8, "We hear you. Send us a direct message.", "gracias a los oficiales", "other", "", "")
+    unsure_scores = {"other": 0.45, "compliment": 0.4, "criticism": 0.1, "question": 0.05}
+    for history, reused in (([thanked], False), ([thanked, plain], True)):
+        drafts = drafts_for(
+            "gracias a los oficiales de anoche", "other", scores=unsure_scores, history=history
+        )
+        assert not any(re.search(r"thank", d.text, re.IGNORECASE) for d in drafts)
+        assert any(d.source == "history" for d in drafts) is reused
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,9 @@ URGENT = [
     ("Breaking into my car right now on 5th, two guys", "reports a crime in progress"),
     ("our 7 yr old has been missing since lunch, please share", "reports a missing child"),
     ("Alguien está entrando a mi casa, ayuda", "may report an intruder in the home happening now"),
+    # An old grievance mixed into a report told with a sign of now is still a report.
+    ("he broke in again just now like he did in 2022, hes inside, im hiding", "reports a break-in"),
+    ("someone is shooting outside right now, this happens every weekend", "mentions shots fired"),
 ]
 
 NOT_URGENT = [
@@ -100,6 +103,9 @@ NOT_URGENT = [
     "people get robbed at this bus stop every single night and you do nothing",
     "the movie where the guy is hiding in the closet from the killer was so good",
     "three years since my cousin was shot on Vermont. the case is still unsolved",
+    # The set phrases too: the past or a chronic complaint, told with no sign of now.
+    "my nephew went missing in 2019 and his case is still unsolved, please share his photo",
+    "every weekend somebody is shooting guns in the air on our block and nobody comes",
     "y'all are beating protesters right now instead of catching real criminals",
     "gracias por su ayuda con el incendio de ayer",
     "¿Por qué no hacen nada con la balacera de la semana pasada?",
