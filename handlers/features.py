@@ -103,6 +103,10 @@ ASKING = _rx(
     r"\b(?:can|could|would) (?:someone|somebody|anyone|you|u)\b",
     r"\blet (?:us|me) know\b",
     r"\bhow (?:do|can) (?:i|we)\b",
+    # a question with no question mark, where a sentence or an "also" starts: "also what's the
+    # non emergency number", "when is the next meeting" (not "what a great job")
+    r"(?:^|[.!,;:]\s*|\b(?:also|and|but|btw)\s+)(?:what|when|where|who|how|which)(?:'s|'re| is| are| do| does| did| can| should| time)\b",
+    r"(?:^|[.!,;:]\s*|\b(?:also|and|but|btw)\s+)(?:is|are|can|could|do|does|will|would) (?:there|you|u|i|we|the|it|anyone|someone|somebody|y'all|yall)\b",
 )
 SARCASM = _rx(
     r"\bthanks? for nothing\b",
@@ -137,6 +141,8 @@ FAILURE = _rx(
     r"\bwait(?:ed|ing)? (?:for )?(?:over |almost )?(?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?)\b",
     r"\bstill waiting\b",
     r"\b(?:only|just) took (?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?)\b",
+    # any wait of hours or more: "took 2 days to call me back", "took y'all 3 hours"
+    r"\btook (?:you |y'all |yall |them |u )?(?:over |almost |nearly |like )?(?:\d+|an?|two|three|four|five|six|seven|several|a few|many) (?:hours?|hrs?|days?|weeks?|months?)\b",
     r"\$\d[\d,]* (?:ticket|fine|citation)\b",
     r"\bletting\b[^.!?]{0,30}\b(?:get|go|be|walk) (?:away|free|stolen|robbed|broken|vandalized)\b",
     # the same trouble again and nothing done: "another break-in and still nobody came"
@@ -473,7 +479,7 @@ PRAISE_ELSEWHERE = _rx(
     r"\bthanks? (?:you )?for (?:the )?(?:follow|follows|following|plug|rt|retweet|repost|tag|add)\b",
     r"\b(?:mr|mrs|ms|senator|president|governor|congress(?:wo)?man|candidate)\.? [a-z]+",
     # other officials: "good job to the mayor for ..." (leaving a batch out it changed one post, rightly)
-    r"\b(?:to|for) (?:the |our )?(?:mayor|council ?(?:wo)?man|councilmember|city council|da|district attorney)\b",
+    r"\b(?:to|for) (?:the |our )?(?:mayor|council ?(?:wo)?man|councilmember|(?:city )?council|da|district attorney)\b",
 )
 
 

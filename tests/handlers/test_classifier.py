@@ -68,6 +68,8 @@ SARCASM = [
     "Really appreciate you doing nothing about the fireworks every night",
     "Amazing. Another carjacking on Vermont and still zero arrests. Great work",
     "Thanks for the $250 ticket while my stolen car is still out there",
+    "best department in the country, took 2 days for anyone to call me back",
+    "love how it took y'all 4 hours to show up. stellar work",
 ]
 
 # Genuine thanks that happen to mention a crime, a wait or a ticket: still compliments.
@@ -171,6 +173,30 @@ def test_a_post_in_spanish_keeps_the_category_of_what_it_says(
 def test_a_thank_you_that_asks_for_something_is_answered_not_thanked(model: Classifier, text: str) -> None:
     """It asks for something, so a thank-you reply would ignore it: never a compliment."""
     assert model.classify(text).category in ("question", "other")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # No question mark: a question starts a sentence, or follows "also"
+        "thank you so much! also what's the number for the front desk",
+        "great job at the festival. when is the next coffee with a cop",
+    ],
+)
+def test_a_thank_you_with_a_question_and_no_question_mark_is_not_answered_with_thanks(
+    model: Classifier, text: str
+) -> None:
+    triage = model.classify(text)
+    assert triage.category != "compliment"
+    assert not thanks_author(first_drafts([text], [triage])[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Thank you to the council for funding the new lights on our street", "good job to our city council"],
+)
+def test_praise_for_another_office_is_not_thanked_as_the_agencys(model: Classifier, text: str) -> None:
+    assert model.classify(text).category != "compliment"
 
 
 def test_empty_and_blank_posts_do_not_break_it(model: Classifier) -> None:
