@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 from tests.support.fakes.slack_api import FakeSlack
+from tests.support.process import interruptible
 from tests.support.signed import BOT_TOKEN, SIGNING_SECRET, SlackSender
 
 
@@ -46,6 +47,7 @@ def test_twoway_run_serves_slack_over_http(tmp_path: Path) -> None:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=interruptible,
         )
         try:
             base = f"http://127.0.0.1:{port}"

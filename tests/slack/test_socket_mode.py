@@ -27,7 +27,7 @@ from storage import staff
 from tests.conftest import REPO
 from tests.support.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.support.fakes.socket_mode import FakeSocketMode
-from tests.support.process import free_port, healthy, wait_for
+from tests.support.process import free_port, healthy, interruptible, wait_for
 
 ADMIN, OFFICER, STRANGER = "U0ADMIN001", "U0OFFICER1", "U0STRANGER"
 CHANNEL = "C0REVIEW01"
@@ -120,7 +120,12 @@ def running(tmp_path: Path, db_url: str) -> Iterator[Running]:
     log = tmp_path / "twoway.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=interruptible,
         )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -14,6 +15,13 @@ import requests
 from tests.conftest import REPO
 
 PLATFORM_PREFIXES = ("SLACK_", "X_", "FACEBOOK_", "TWOWAY_")
+
+
+def interruptible() -> None:
+    """`preexec_fn` for a child that a test stops with Ctrl-C (SIGINT): a shell starts a background
+    job (`make test &`) with SIGINT ignored, every child inherits that, and Python then never
+    raises KeyboardInterrupt; a terminal's Ctrl-C reaches a process with the default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:
