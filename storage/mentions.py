@@ -159,7 +159,9 @@ def _versions(
     The version on record is the first one TwoWay stored; its text is the newest version's seen
     so far (the `version` of its latest `edited` event). A version read again that is not newer
     (X may serve old versions beside new ones, on another page or in a later poll) is no edit."""
-    edited = sorted((m for m in mentions if m.versions), key=lambda m: m.versions.index(m.external_id))
+    edited = sorted(
+        (m for m in mentions if m.external_id in m.versions), key=lambda m: m.versions.index(m.external_id)
+    )
     if not edited:
         return {}, set()
     wanted = {i for m in edited for i in m.versions}
