@@ -1,8 +1,9 @@
 """Classifier speed on one core and the memory it adds: `python bench/classifier.py [--agency] [CSV]`.
 
 Speed is the best of several batch runs over the texts (the shipped examples, or the CSV given),
-pinned to one CPU, then the time of the slowest kind of post (a long run without spaces). Memory is the peak resident size after importing the
-classifier and loading the model, minus the interpreter's before it. With `--agency` the model
+pinned to one CPU, then the time of the slowest kind of post (a long run without spaces). Memory
+is the peak resident size after importing the classifier and loading the model, minus the
+interpreter's before it. With `--agency` the model
 is an agency model (the base model plus a layer learnt from the CSV's labels, or the shipped
 examples' without a CSV), trained in a child process and loaded from its stored bytes, as the
 bot loads it from the database.

@@ -591,7 +591,8 @@ def fit(
     if set(labels) != set(CATEGORIES):
         raise ValueError(f"a model must know every category, not just {', '.join(sorted(set(labels)))}")
     # The n-gram vocabulary also knows the words of the urgency posts, which the urgency layer reads.
-    vocabulary_texts = list(dict.fromkeys([*texts, *_bodies([t for t, _ in alarm_examples])]))
+    alarm_bodies = [(reply_body(t), urgent) for t, urgent in alarm_examples]
+    vocabulary_texts = list(dict.fromkeys([*texts, *(t for t, _ in alarm_bodies)]))
     blocks = [_Block.fit(params, vocabulary_texts, min_df) for params, min_df in BLOCKS]
     cues = _cues(texts)
     mean = cues.mean(axis=0)
@@ -604,7 +605,7 @@ def fit(
     with _one_thread():
         grams = [b.transform(texts) for b in blocks]
         model.fit(_design(grams, mean, scale, cues, vectors.encode(texts)), labels)
-    alarm = _fit_alarm(blocks[0], vectors, alarm_examples) if alarm_examples else None
+    alarm = _fit_alarm(blocks[0], vectors, alarm_bodies) if alarm_bodies else None
     return Classifier(
         blocks,
         mean,
@@ -622,7 +623,7 @@ def _fit_alarm(block: _Block, vectors: embeddings.Encoder, labelled: Sequence[tu
     """Logistic regression of urgent against not over the n-gram block and the sentence vector."""
     from sklearn.linear_model import LogisticRegression
 
-    latest = {reply_body(text): flag for text, flag in labelled}
+    latest = dict(labelled)
     texts, flags = list(latest), [int(flag) for flag in latest.values()]
     if len(set(flags)) < 2:
         raise ValueError("the urgency layer needs urgent and calm posts")

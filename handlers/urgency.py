@@ -540,11 +540,9 @@ def _cued_reason(text: str, parent_text: str | None) -> str | None:
     if GUARD.search(text):
         return None
     parent_text = _lower(parent_text) if parent_text else None
-    if rule_cue:
-        now = bool(NOW.search(text))
-        if not now and NOT_A_REPORT.search(text):
-            rule_cue = False  # the past ("in 2019", "still unsolved") or a chronic complaint, told calmly
-    if rule_cue:
+    now = rule_cue and bool(NOW.search(text))
+    # Without a sign of now, the past ("in 2019", "still unsolved") or a chronic complaint is no report.
+    if rule_cue and (now or not NOT_A_REPORT.search(text)):
         for rule in RULES:
             match = rule.pattern.search(text)
             if match is None or (rule.needs_now and not now):

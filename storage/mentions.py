@@ -130,8 +130,8 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
     inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)] if rows else []
     new_ids = {external_id for _, external_id in inserted}
     seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
-    seen.update((record, text) for record, text, _ in newer.values())  # the newest version wins
-    _record_edits(session, account, seen, now, {record: v for record, _, v in newer.values()})
+    seen.update(newer.values())  # the newest version's text wins
+    _record_edits(session, account, seen, now, {record: version for version, (record, _) in newer.items()})
     if inserted:
         session.execute(
             insert(AUDIT_EVENTS),
@@ -152,9 +152,9 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
 
 def _versions(
     session: Session, account: Account, mentions: Sequence[domain.Mention]
-) -> tuple[dict[str, tuple[str, str, str]], set[str]]:
-    """Edited posts: ({id of a newer version: (id of the version on record, its text, its id)},
-    ids of versions no newer than the text on record), neither of them a new post.
+) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """Edited posts: ({id of a newer version: (id of the version on record, its text)}, ids of
+    versions no newer than the text on record), neither of them a new post.
 
     The version on record is the first one TwoWay stored; its text is the newest version's seen
     so far (the `version` of its latest `edited` event). A version read again that is not newer
@@ -171,9 +171,12 @@ def _versions(
         )
     )
     stored = {external_id: mention_id for external_id, mention_id in rows}
-    shown = _versions_shown(session, stored)
+    edits = _latest_edits(session, list(stored.values()))
+    shown = {
+        e: edits[i]["version"] for e, i in stored.items() if isinstance(edits.get(i, {}).get("version"), str)
+    }
     known = set(stored)
-    newer: dict[str, tuple[str, str, str]] = {}
+    newer: dict[str, tuple[str, str]] = {}
     older: set[str] = set()
     for mention in edited:  # oldest versions first, so the first one seen is the one stored
         chain, own = mention.versions, mention.versions.index(mention.external_id)
@@ -183,28 +186,23 @@ def _versions(
             continue
         current = shown.get(record, record)
         if own > (chain.index(current) if current in chain else chain.index(record)):
-            newer[mention.external_id] = (record, _text(mention.text) or "", mention.external_id)
+            newer[mention.external_id] = (record, _text(mention.text) or "")
             shown[record] = mention.external_id
         else:
             older.add(mention.external_id)
     return newer, older
 
 
-def _versions_shown(session: Session, stored: dict[str, int]) -> dict[str, str]:
-    """{external id of a stored post: id of the version its latest `edited` event recorded}."""
-    if not stored:
+def _latest_edits(session: Session, mention_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """{mention id: the details of its latest `edited` event} for those that have one."""
+    if not mention_ids:
         return {}
-    by_id = {mention_id: external_id for external_id, mention_id in stored.items()}
-    shown: dict[str, str] = {}
     events = session.execute(
         select(AuditEvent.mention_id, AuditEvent.details)
-        .where(AuditEvent.action == Action.EDITED, AuditEvent.mention_id.in_(list(by_id)))
+        .where(AuditEvent.action == Action.EDITED, AuditEvent.mention_id.in_(mention_ids))
         .order_by(AuditEvent.id)
     )
-    for mention_id, details in events:
-        if mention_id in by_id and isinstance(details, dict) and isinstance(details.get("version"), str):
-            shown[by_id[mention_id]] = details["version"]
-    return shown
+    return {mention_id: details for mention_id, details in events if isinstance(details, dict)}
 
 
 def _record_edits(
@@ -226,13 +224,8 @@ def _record_edits(
     if not stored:
         return
     latest = {mention_id: text for mention_id, _, text in stored}
-    edits = session.execute(
-        select(AuditEvent.mention_id, AuditEvent.details)
-        .where(AuditEvent.action == "edited", AuditEvent.mention_id.in_(list(latest)))
-        .order_by(AuditEvent.id)
-    )
-    for mention_id, details in edits:
-        if mention_id is not None and isinstance(details.get("text"), str):
+    for mention_id, details in _latest_edits(session, list(latest)).items():
+        if isinstance(details.get("text"), str):
             latest[mention_id] = details["text"]
     for mention_id, external_id, _ in stored:
         if seen[external_id] != latest[mention_id]:

@@ -79,7 +79,7 @@ def read_labelled(path: str, empty: str | None = None) -> list[Row]:
                     raise UserError(
                         f"{path}: the file is empty (needs a header text,label[,urgent] and rows)"
                     )
-                columns = [c.strip().lower() for c in header or []]
+                columns = [c.strip().lower() for c in header]
                 missing = [c for c in ("text", "label") if c not in columns]
                 if missing:
                     raise UserError(
