@@ -6,9 +6,12 @@ lists each with its value format; end-to-end checks click them exactly as docume
 
 from __future__ import annotations
 
+import hashlib
 import re
 
-SEND_REPLY = "send_reply"  # send_reply:1..3; value "<mention_id>:<draft number>"
+from bot.core import ids
+
+SEND_REPLY = "send_reply"  # send_reply:1..3; value "<mention_id>:<draft number>[:<draft mark>]"
 EDIT_REPLY = "edit_reply"  # button value "<mention_id>"; also the modal's callback id
 LIKE = "like"  # value "<mention_id>"
 HIDE = "hide"  # value "<mention_id>"; platforms that can hide an item from the public
@@ -57,6 +60,30 @@ def storm_from_block(value: str | None) -> int | None:
 
 def send_action(number: int) -> str:
     return f"{SEND_REPLY}:{number}"
+
+
+MARK_PATTERN = re.compile(r"^[0-9a-f]{10}$")
+
+
+def draft_mark(text: str) -> str:
+    """Which wording a Send button was drawn with: a click on a card drawn before the drafts
+    changed (a reclassify, a redraw that failed) must not send words the officer never saw."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+def send_value(mention_id: int, number: int, text: str) -> str:
+    return f"{mention_id}:{number}:{draft_mark(text)}"
+
+
+def parse_send_value(value: str | None) -> tuple[int, int, str | None] | None:
+    """Mention id, draft number and mark; a value without a mark (cards drawn by earlier
+    releases, or composed as `docs/slack.md` first listed it) has none to check."""
+    parts = (value or "").split(":")
+    mark = parts.pop() if len(parts) == 3 else None
+    if mark is not None and not MARK_PATTERN.match(mark):
+        return None
+    numbers = ids.parse_ids(":".join(parts), 2)
+    return (numbers[0], numbers[1], mark) if numbers else None
 
 
 def block_id(mention_id: int, suffix: str = "") -> str:

@@ -364,7 +364,10 @@ def action_blocks(view: CardView) -> list[Block]:
         accessory = None
         if not view.restriction:
             accessory = button(
-                "Send", action_ids.send_action(draft.number), f"{mid}:{draft.number}", "primary"
+                "Send",
+                action_ids.send_action(draft.number),
+                action_ids.send_value(mid, draft.number, draft.text),
+                "primary",
             )
         blocks.append(
             section(

@@ -41,6 +41,10 @@ STILL_RECORDING = (
     " minutes. Try again then. Nothing was changed."
 )
 BAD_VALUE = "This button's value is not valid. Nothing was changed."
+DRAFTS_CHANGED = (
+    "The suggested replies changed after this card was drawn (it was reclassified or redrawn), so"
+    " nothing was sent. The card now shows the current replies: read them and click Send again."
+)
 
 
 @dataclass(frozen=True)
@@ -171,9 +175,10 @@ def _finish(ctx: Context, result: replies.Result) -> str | None:
 
 def on_send(ctx: Context, click: Click) -> str | None:
     match = re.fullmatch(rf"{action_ids.SEND_REPLY}:(\d)", click.action_id)
-    mention_id, number = _ids_or_refuse(click.value, 2)
-    if match is None or int(match.group(1)) != number:
+    parsed = action_ids.parse_send_value(click.value)
+    if parsed is None or match is None or int(match.group(1)) != parsed[1]:
         raise UserError(BAD_VALUE)
+    mention_id, number, mark = parsed
     mention = check_card(ctx, click, mention_id, Role.OFFICER, "send replies")
     if restriction(mention.platform, mention.explicit_mention):
         where = platform_name(mention.platform)
@@ -187,6 +192,9 @@ def on_send(ctx: Context, click: Click) -> str | None:
     ):
         raise UserError(BAD_VALUE)
     text = str(items[number - 1]["text"])
+    if mark is not None and mark != action_ids.draft_mark(text):
+        _refresh(ctx, mention_id)
+        raise UserError(DRAFTS_CHANGED)
     return _finish(ctx, replies.send_reply(ctx, mention_id, text, f"draft:{number}", click.user))
 
 

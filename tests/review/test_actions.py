@@ -307,7 +307,19 @@ def test_user_without_the_role_is_told_and_nothing_changes(
 
 @pytest.mark.parametrize(
     "value",
-    ["garbage", "", "1:2:3", "-1:1", "99999:1", "{other}:1", "1:9", "0:1", "1;DROP TABLE mentions:1"],
+    [
+        "garbage",
+        "",
+        "1:2:3",
+        "1:1:ZZZZZZZZZZ",
+        "1:1:",
+        "-1:1",
+        "99999:1",
+        "{other}:1",
+        "1:9",
+        "0:1",
+        "1;DROP TABLE mentions:1",
+    ],
 )
 def test_tampered_send_values_get_an_error_and_change_nothing(ctx: Context, value: str) -> None:
     with world(ctx) as w:
@@ -542,6 +554,58 @@ def test_reclassify_records_the_correction_and_redraws(ctx: Context) -> None:
         text = str(w.card(mid).blocks)
         assert "Question" in text
         assert f"reclassified by <@{OFFICER}>" in text
+
+
+def test_send_on_a_card_drawn_before_a_reclassify_sends_nothing_and_shows_the_new_drafts(
+    ctx: Context,
+) -> None:
+    with world(ctx) as w:
+        mid, seen = w.posted("where can I get a permit for a parade?", category="question")
+        w.h.click(seen, "reclassify", user_id=SUPERVISOR, option_value="compliment")
+        redrawn = len(w.fake.api_calls("chat.update"))
+        # The officer's Slack still shows the card as it was before the reclassify.
+        stale = w.h.click(seen, "send_reply:1", user_id=OFFICER)
+        assert "nothing was sent" in told(w, stale, OFFICER)
+        assert w.fake_x.replies == []
+        assert replies_of(ctx, mid) == []
+        assert len(w.fake.api_calls("chat.update")) == redrawn + 1  # drawn again, to be sure
+        current = w.card(mid)
+        w.h.click(current, "send_reply:1", user_id=OFFICER)
+        [posted] = w.fake_x.replies
+        assert posted["text"] == mention(ctx, mid).drafts["items"][0]["text"]  # type: ignore[index]
+
+
+def test_when_the_redraw_failed_the_old_cards_send_redraws_it_instead_of_sending_unseen_words(
+    ctx: Context,
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted("where can I get a permit for a parade?", category="question")
+        shown = str(card.blocks)
+        w.fake.fail_next(r"chat\.update$", Response(200, {"ok": False, "error": "msg_too_long"}))
+        w.h.click(card, "reclassify", user_id=SUPERVISOR, option_value="compliment")
+        still = w.card(mid)
+        assert str(still.blocks) == shown  # Slack kept the old card
+        refused = w.h.click(still, "send_reply:1", user_id=OFFICER)
+        assert "nothing was sent" in told(w, refused, OFFICER)
+        assert w.fake_x.replies == []
+        assert "Compliment" in str(w.card(mid).blocks)  # this time the redraw went through
+
+
+def test_a_send_value_without_the_draft_mark_sends_the_current_draft(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        block_id, _ = find_element(card.blocks, "send_reply:2")
+        w.h.sender.click(
+            "send_reply:2",
+            user_id=OFFICER,
+            channel=card.channel,
+            message_ts=card.ts,
+            block_id=block_id,
+            value=f"{mid}:2",
+        )
+        w.h.wait()
+        [posted] = w.fake_x.replies
+        assert posted["text"] == mention(ctx, mid).drafts["items"][1]["text"]  # type: ignore[index]
 
 
 def test_supervisor_assigns_from_the_card(ctx: Context) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.core.context import Context
+from bot.review.action_ids import draft_mark
 from bot.review.cards import EVENT_TYPE, REDRAW_WINDOW, post_pending_cards, redraw_recent_cards, refresh_card
 from storage import audit
 from storage import settings as stored_settings
@@ -146,7 +147,8 @@ def test_card_shows_item_author_category_drafts_and_actions(ctx: Context) -> Non
         assert "Replying to: Our update about the parade" in text
         for n in (1, 2, 3):
             block_id, button = find_element(card.blocks, f"send_reply:{n}")
-            assert button["value"] == f"{mid}:{n}"
+            draft = mention(ctx, mid).drafts["items"][n - 1]["text"]  # type: ignore[index]
+            assert button["value"] == f"{mid}:{n}:{draft_mark(draft)}"
             assert block_id.startswith(f"m:{mid}")
         for action in ("edit_reply", "like", "assign", "dismiss", "reclassify"):
             block_id, _ = find_element(card.blocks, action)
