@@ -10,7 +10,7 @@ because such a person cannot approve replies until they get the officer role.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.review.cards import refresh_card
+from bot.slack.client import single_try_client_for
 from bot.slack.escape import public
 from bot.slack.messages import open_dm, permalink
 from bot.slack.outbox import poster
@@ -27,6 +28,8 @@ from storage.audit import Action
 from storage.models import CARD_SUMMARY, DISMISSED, REPLIED, Mention
 
 log = logging.getLogger(__name__)
+
+LOOKUP_TIMEOUT = 2  # seconds for users.info before a slash command's ack (Slack allows 3)
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,28 @@ class AssignResult:
         return f"{text} {self.warning}" if self.warning else text
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An assignment committed to the database, and what its DM and card redraw need."""
+
+    result: AssignResult  # without the DM's outcome: it is not sent yet
+    by: str
+    summary: str = ""
+    card: tuple[str | None, str | None] = (None, None)
+    storm_id: int | None = None  # gathered on this storm's summary card
+
+
 def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> AssignResult:
     """Assign (or with None, unassign) one mention; records it, DMs the assignee, redraws the card."""
+    return follow_up(ctx, store(ctx, mention_id, assignee, by))
+
+
+def store(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Stored:
+    """Check and commit the assignment (and its audit event); no DM, no redraw yet.
+
+    Quick enough to run before a slash command's ack: one users.info lookup, tried once with a
+    short timeout. `follow_up` does the slow part.
+    """
     if assignee is not None:
         problem = _not_a_person(ctx, assignee)
         if problem:
@@ -75,7 +98,7 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
             raise UserError(f"#{mention_id} was already {done}; there is nothing to assign.")
         previous = mention.assignee
         if previous == assignee:
-            return AssignResult(mention_id, assignee, previous, changed=False, action=None)
+            return Stored(AssignResult(mention_id, assignee, previous, changed=False, action=None), by)
         action = Action.UNASSIGNED if assignee is None else Action.REASSIGNED if previous else Action.ASSIGNED
         mention.assignee = assignee
         mention.assigned_at = now if assignee else None
@@ -94,27 +117,43 @@ def assign(ctx: Context, mention_id: int, assignee: str | None, by: str) -> Assi
         if storm_id is not None:  # gathered on its storm's summary card: it never gets one of its own
             card = storms.summary_cards(session, [storm_id]).get(storm_id, (None, None))
         summary = _summary(mention)
-    dm_error = None
-    if ctx.slack is not None:
-        if assignee is not None and assignee != by:  # taking an item yourself needs no DM
-            dm_error = _notify(ctx, assignee, by, mention_id, summary, card, storm_id)
-        _refresh(ctx, mention_id)
-    tried = ctx.slack is not None and assignee is not None and assignee != by
-    return AssignResult(
-        mention_id, assignee, previous, True, action, warning, tried and dm_error is None, dm_error
-    )
+    result = AssignResult(mention_id, assignee, previous, True, action, warning)
+    return Stored(result, by, summary, card, storm_id)
+
+
+def follow_up(ctx: Context, stored: Stored) -> AssignResult:
+    """DM the assignee and redraw the card; the result says whether the DM went.
+
+    Either may fail without losing the assignment: failures are logged, and a DM that could not
+    be delivered is in the result's `dm_error` (and its message) for the supervisor.
+    """
+    result = stored.result
+    if not result.changed or ctx.slack is None:
+        return result
+    dm_error, tried, assignee = None, False, result.assignee
+    if assignee is not None and assignee != stored.by:  # taking an item yourself needs no DM
+        tried = True
+        dm_error = _notify(
+            ctx, assignee, stored.by, result.mention_id, stored.summary, stored.card, stored.storm_id
+        )
+    _refresh(ctx, result.mention_id)
+    return replace(result, dm_sent=tried and dm_error is None, dm_error=dm_error)
 
 
 def _not_a_person(ctx: Context, user: str) -> str | None:
     """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
 
     Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
-    Slack cannot say (an install without `users:read`, Slack down), the assignment goes ahead.
+    Slack cannot say (an install without `users:read`, Slack down, slow or rate limited), the
+    assignment goes ahead. Asked once, without retries and with a short timeout, so that
+    `/twoway assign` still answers within Slack's 3 seconds.
     """
     if ctx.slack is None:
         return None
+    lookup = single_try_client_for(ctx.slack)
+    lookup.timeout = LOOKUP_TIMEOUT
     try:
-        info: Any = ctx.slack.users_info(user=user).get("user") or {}
+        info: Any = lookup.users_info(user=user).get("user") or {}
     except Exception as exc:
         log.info("could not look up %s before assigning (%s); assigning anyway", user, type(exc).__name__)
         return None

@@ -1,9 +1,13 @@
 """`/twoway assign | queue | sla | digest | report | export`: supervisors and records from Slack.
 
-Roles: `assign` and `report` need a supervisor; `queue` is open to officers for `queue mine`
-(everything else in the queue needs a supervisor); `sla` and `digest` show their settings to
-supervisors and change them only for admins; `export` is for admins. Bad arguments raise
-UserError and change nothing.
+Roles: `assign` and `report` need a supervisor; `queue` is open to officers for `queue mine` and
+`queue storm ID` (a storm's posts, as its summary card's button shows them; the rest of the queue
+needs a supervisor); `sla` and `digest` show their settings to supervisors and change them only
+for admins; `export` is for admins. Bad arguments raise UserError and change nothing.
+
+`assign` stores the assignment before the ack and answers with the result; the assignee's DM and
+the card's redraw run after the ack (`CommandReply.after`), and a DM Slack would not deliver is
+told to the supervisor through the command's response_url.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import tempfile
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from slack_bolt import Respond
+
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -24,7 +30,7 @@ from bot.slack.escape import public
 from bot.slack.messages import card_url, open_dm, send_file_to_user
 from bot.slack.outbox import poster
 from bot.slack.roles import require
-from bot.supervision.assignment import assign
+from bot.supervision.assignment import follow_up, store
 from bot.supervision.digest import (
     WEEKDAYS,
     WEEKLY_DEFAULT,
@@ -93,8 +99,35 @@ def assign_command(ctx: Context, request: CommandRequest) -> CommandReply:
     if len(request.args) != 2:
         raise UserError("Give the item number and a person, e.g. `/twoway assign 123 @dana`.")
     mention_id, assignee = parse_item(request.args[0]), parse_user(request.args[1])
-    result = assign(ctx, mention_id, assignee, request.user_id)
-    return CommandReply(result.message)
+    stored = store(ctx, mention_id, assignee, request.user_id)  # committed before the ack
+    if not stored.result.changed:
+        return CommandReply(stored.result.message)
+
+    def notify() -> None:
+        """After the ack: the DM and the redraw; a DM Slack would not deliver is told to the supervisor."""
+        result = follow_up(ctx, stored)
+        if result.dm_error is None:
+            return
+        text = (
+            f"Slack could not send <@{result.assignee}> a direct message about #{result.mention_id}"
+            f" ({public(result.dm_error, 60)}), so please tell them yourself. The assignment stands."
+        )
+        _respond(request, text)
+
+    return CommandReply(stored.result.message, after=notify)
+
+
+def _respond(request: CommandRequest, text: str) -> None:
+    """An ephemeral follow-up to the command, through its response_url; a failure is logged."""
+    if not request.response_url:
+        log.warning("no response_url to tell %s: %s", request.user_id, text)
+        return
+    try:
+        answer = Respond(response_url=request.response_url)(text=text, response_type="ephemeral")
+        if answer.status_code != 200:
+            log.warning("could not tell %s (HTTP %s): %s", request.user_id, answer.status_code, text)
+    except Exception:
+        log.warning("could not tell %s: %s", request.user_id, text, exc_info=True)
 
 
 # -- queue ----------------------------------------------------------------------------------------
@@ -110,6 +143,7 @@ def _queue_item(
     now: datetime,
     slas: dict[str, int | None],
     summaries: dict[int, tuple[str, str]],
+    assignable: bool = True,
 ) -> dict[str, Any]:
 
     parts = [f"*#{item.id}*", item.category or "untriaged"]
@@ -130,6 +164,13 @@ def _queue_item(
     who = public(item.author_handle or item.author_name, 60)
     platform = registry.title(item.platform)
     text = " · ".join(parts) + f"\n{who} on {platform}: {public(item.text, 150)}"
+    row: dict[str, Any] = {
+        "type": "section",
+        "block_id": f"m:{item.id}",
+        "text": {"type": "mrkdwn", "text": text},
+    }
+    if not assignable:  # an officer's list: assigning needs a supervisor
+        return row
     select: dict[str, Any] = {
         "type": "users_select",
         "action_id": "assign",
@@ -137,19 +178,14 @@ def _queue_item(
     }
     if item.assignee:
         select["initial_user"] = item.assignee
-    return {
-        "type": "section",
-        "block_id": f"m:{item.id}",
-        "text": {"type": "mrkdwn", "text": text},
-        "accessory": select,
-    }
+    return {**row, "accessory": select}
 
 
 @COMMANDS.command(
     "queue",
     Role.OFFICER,
     "/twoway queue [mine|unassigned|all|storm ID] [PAGE]",
-    "unanswered items, oldest first",
+    "unanswered items, oldest first (officers: `mine` and `storm ID`)",
 )
 def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = [a.lower() for a in request.args]
@@ -169,8 +205,11 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     with ctx.transaction() as session:
         supervisor = staff.has_role(session, request.user_id, Role.SUPERVISOR)
         which = args[0] if args else ("all" if supervisor else "mine")
-        if which != "mine" and not supervisor:
-            raise UserError("Officers can see `/twoway queue mine`; the whole queue is for supervisors.")
+        if which != "mine" and storm_id is None and not supervisor:  # a storm's posts: its card's button
+            raise UserError(
+                "Officers can see `/twoway queue mine` and a storm's posts with `/twoway queue storm ID`;"
+                " the whole queue is for supervisors."
+            )
         result = unanswered(session, which, request.user_id, page, storm_id=storm_id)
         slas = sla_settings(session)
         summaries = storms.summary_cards(session, sorted({i.storm_id for i in result.items if i.storm_id}))
@@ -187,7 +226,7 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
             "(answer or dismiss them from there, or here one by one)"
         )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
-    blocks += [_queue_item(ctx, item, now, slas, summaries) for item in result.items]
+    blocks += [_queue_item(ctx, item, now, slas, summaries, supervisor) for item in result.items]
     if result.page < result.pages:
         scope = f"storm {storm_id}" if storm_id is not None else which
         more = f"Next page: `/twoway queue {scope} {result.page + 1}`"

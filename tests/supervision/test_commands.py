@@ -90,6 +90,9 @@ def test_assign_by_command(
     item, user = item_form.format(id=mention_id), user_form.format(u=OFFICER)
     reply = run(sctx, f"assign {item} {user}")
     assert reply.text == f"#{mention_id} is now assigned to <@{OFFICER}>."
+    assert fake.dms(OFFICER) == []  # the DM and the redraw run after the ack
+    assert reply.after is not None
+    reply.after()
     [dm] = fake.dms(OFFICER)
     assert "archives/" in dm.text
     reply = run(sctx, f"assign {item} none")
@@ -174,7 +177,11 @@ def test_officers_see_only_their_own_queue(sctx: Context, clock: FakeClock) -> N
     run(sctx, f"assign {ids[1]} <@{OFFICER}>")
     reply = run(sctx, "queue", user=OFFICER)
     assert [b["block_id"] for b in reply.blocks or [] if b.get("block_id")] == [f"m:{ids[1]}"]
-    assert "the whole queue is for supervisors" in run(sctx, "queue all", user=OFFICER).text
+    assert "accessory" not in (reply.blocks or [])[1]  # no Assign menu: assigning needs a supervisor
+    for line in ("queue all", "queue unassigned", "queue all 2"):
+        refused = run(sctx, line, user=OFFICER).text
+        assert "the whole queue is for supervisors" in refused
+        assert "`/twoway queue storm ID`" in refused
     assert "Nothing unanswered assigned to you" in run(sctx, "queue mine", user=OTHER).text
 
 

@@ -136,3 +136,38 @@ def test_the_daily_digest_posted_the_next_morning_has_the_storm_line(ctx: Contex
             f"*1 storm*: 17 of these mentions · 2 with cards of their own · {len(gathered)} gathered" in text
         )
         assert f"({len(gathered)} dismissed from there, 0 still open, not counted as overdue)" in text
+
+
+def test_an_officer_assigned_a_gathered_post_can_list_its_storm_as_the_dm_says(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """The DM for a post gathered on a summary card names `/twoway queue storm N`; an officer who
+    runs it gets that storm's posts (what the card's queue button shows), not a refusal."""
+    with storming(ctx, clock, angry_posts=20, questions=1, urgent=1) as (w, storm):
+        rows = mentions_of(ctx)
+        gathered = next(m for m in rows if m.card_status == "summary")
+        w.h.command(f"assign {gathered.id} <@{OFFICER}>", SUPERVISOR)
+        [dm] = w.fake.dms(OFFICER)
+        command = f"/twoway queue storm {storm.id}"
+        assert f"`{command}`" in dm.text
+
+        seen: set[int] = set()
+        line = command.removeprefix("/twoway ")
+        while line:
+            result = w.h.command(line, OFFICER)
+            assert result.status == 200
+            assert "for supervisors" not in result.text, result.text
+            blocks = result.json["blocks"]
+            assert f"unanswered in storm #{storm.id}" in blocks[0]["text"]["text"]
+            items = [b for b in blocks if str(b.get("block_id", "")).startswith("m:")]
+            assert items
+            assert all("accessory" not in b for b in items)  # assigning stays with supervisors
+            seen |= {int(b["block_id"].split(":")[1]) for b in items}
+            more = [b for b in blocks if b.get("type") == "context" and "Next page" in str(b)]
+            line = str(more[0]["elements"][0]["text"]).split("`/twoway ")[1].rstrip("`") if more else ""
+        assert seen == {m.id for m in rows if m.state == "open" and m.storm_id == storm.id}
+        assert gathered.id in seen
+
+        refused = w.h.command("queue all", OFFICER)
+        assert "the whole queue is for supervisors" in refused.text
+        assert "blocks" not in refused.json
