@@ -11,8 +11,8 @@ no longer accepts (its refresh token expired or was revoked) costs one new login
 (a revoked app password) is `AuthFailed`, which puts up the account's alert card.
 
 One request per idle poll: `listNotifications` filtered to mentions, replies and quotes, newest
-first, read down to the newest one seen before. A page with new items costs one more request to
-quote the posts they answer (`getPosts`). Replies name the thread's root and the post answered.
+first, read down to the newest one seen before (minus a re-read margin). A page with new items costs
+one more request per 25 distinct posts they answer or quote (`getPosts`), usually one. Replies name the thread's root and the post answered.
 Bluesky offers no hiding of one reply by its API, so cards show no Hide button.
 """
 
@@ -63,11 +63,19 @@ T = TypeVar("T")
 REASONS = ["mention", "reply", "quote"]
 PAGE = 100  # the most listNotifications serves
 MAX_PAGES = 50  # 5,000 new notifications in one poll; older ones are reported as a backlog gap
+POSTS_PER_CALL = 25  # the most getPosts takes; a page's parents are read in chunks of this many
 FIRST_POLL = timedelta(hours=24)
-# `indexedAt` is when the service indexed the notification, so a late one sorts at the top; the
-# few seconds re-read guard against clock steps between the service's machines.
-OVERLAP = timedelta(seconds=10)
-TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing", "InvalidRequest"}
+# A notification's `indexedAt` is its sort time, the earlier of the post's `createdAt` and when the
+# AppView indexed it, so a post indexed late (firehose lag, a slow PDS) can sort below what the last
+# poll read. Re-reading two minutes costs nothing in requests (it is within the first page, and the
+# re-read items ask for no parent text); storage drops the repeats by id.
+OVERLAP = timedelta(minutes=2)
+# What the service says of an access token it no longer takes: the PDS answers an expired JWT with
+# 400 `ExpiredToken` and one it cannot verify with 400 `InvalidToken`; a revoked or missing one is
+# 401 (`AuthenticationRequired`, `AuthMissing`, `InvalidToken`, `ExpiredToken`). Never the generic
+# 400 `InvalidRequest`: that is the service refusing the call itself (a deleted post, a too long
+# text), and a login for each would spend the rationed logins (30 per 5 minutes).
+TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 DEFINITE_WRITE_STATUSES = {409, 413}  # atproto raises these as NetworkError, but nothing was written
 POST = "app.bsky.feed.post"
 
@@ -328,24 +336,26 @@ class BlueskyConnector:
         outcome.cursor = newest.isoformat() if newest else cursor
 
     def _parents(self, fresh: list[dict[str, Any]]) -> dict[str, str]:
-        """The text of the posts these answer or quote, by URI (one `getPosts` of up to 25)."""
+        """The text of the posts these answer or quote, by URI: one `getPosts` per 25 distinct
+        posts (at most PAGE / 25 = 4 for a page; most pages need one)."""
         wanted: list[str] = []
         for item in fresh:
             uri = _parent_uri(item)
             if uri and uri not in wanted:
                 wanted.append(uri)
-        if not wanted:
-            return {}
-        try:
-            found = self._read(
-                lambda: self.client.app.bsky.feed.get_posts(
-                    models.AppBskyFeedGetPosts.Params(uris=wanted[:25])
+        posts: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), POSTS_PER_CALL):
+            chunk = wanted[start : start + POSTS_PER_CALL]
+            try:
+                found = self._read(
+                    lambda c=chunk: self.client.app.bsky.feed.get_posts(  # type: ignore[misc]
+                        models.AppBskyFeedGetPosts.Params(uris=c)
+                    )
                 )
-            )
-            posts = [get_model_as_dict(p) for p in found.posts]
-        except (TransientError, *MALFORMED) as exc:  # only the "Replying to" line is missing
-            log.info("could not read the posts Bluesky mentions answer: %s", exc)
-            return {}
+                posts += [get_model_as_dict(p) for p in found.posts]
+            except (TransientError, *MALFORMED) as exc:  # only the "Replying to" line is missing
+                log.info("could not read the posts Bluesky mentions answer: %s", exc)
+                break
         texts = {}
         for post in posts:
             record = post.get("record")
@@ -495,6 +505,7 @@ def _said(exc: BaseException) -> str:
 
 
 def _token_trouble(exc: BaseException) -> bool:
+    """The session is no longer taken (any 401, or 400 `ExpiredToken`/`InvalidToken`)."""
     if isinstance(exc, LoginRequiredError):
         return True
     if not isinstance(exc, RequestErrorBase) or exc.response is None:

@@ -262,3 +262,82 @@ def test_pages_are_followed_down_to_the_cursor_and_malformed_items_skipped(fake:
     assert len(found) <= 4  # the newest, and what the 2-minute overlap re-reads (dropped as repeats)
     assert len(fake.calls("listNotifications")) == 1
     assert posts
+
+
+def test_a_refused_write_is_rejected_with_the_reason_and_costs_no_login(fake: FakeBluesky) -> None:
+    """400 `InvalidRequest` is the service refusing the call (here: the post was deleted after it
+    was carded), not an expired session: a login for each would spend the 30 per 5 minutes."""
+    mention = fake.add_mention("@agencypolice.bsky.social the light on 5th is out")
+    connector = connect(fake)
+    mentions, _ = poll(connector)
+    del fake.posts[mention["uri"]]
+    for _ in range(20):  # 40 refusals: more than the 30 logins the service allows in 5 minutes
+        with pytest.raises(Rejected, match="Could not locate record"):
+            connector.like(mentions[0])
+        with pytest.raises(Rejected, match="reply/root must be a strong ref"):
+            connector.reply(mentions[0], "Thanks, we are on it")
+    assert len(fake.logins) == 1
+    assert len(fake.calls("createRecord")) == 40, "each refused write is sent once, not retried"
+    assert fake.posted == []
+    assert fake.likes == []
+
+
+def test_a_refused_read_costs_no_login(fake: FakeBluesky) -> None:
+    connector = connect(fake)
+    connector.identify()
+    fake.fail_next(r"listNotifications$", Response(400, {"error": "InvalidRequest", "message": "bad cursor"}))
+    with pytest.raises(TransientError, match="InvalidRequest: bad cursor"):
+        poll(connector)
+    assert len(fake.logins) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, "ExpiredToken"),  # the PDS: an expired access JWT
+        (400, "InvalidToken"),  # the PDS: a JWT it cannot verify
+        (401, "AuthenticationRequired"),
+        (401, "InvalidToken"),  # revoked
+    ],
+)
+def test_a_token_the_service_no_longer_takes_costs_one_login_and_the_write_is_made(
+    fake: FakeBluesky, status: int, error: str
+) -> None:
+    fake.add_mention()
+    connector = connect(fake)
+    mentions, _ = poll(connector)
+    fake.fail_next(r"createRecord$", Response(status, {"error": error, "message": "Token has expired"}))
+    connector.like(mentions[0])
+    assert len(fake.logins) == 2
+    assert len(fake.likes) == 1
+
+
+def test_a_notification_indexed_late_below_the_cursor_is_still_read(fake: FakeBluesky) -> None:
+    """`indexedAt` is the earlier of `createdAt` and the indexing time, so a post indexed late sorts
+    below the newest one already read: the two-minute re-read still finds it."""
+    base = datetime.now(UTC) - timedelta(minutes=10)
+    fake.add_mention("first", created_at=base)
+    connector = connect(fake)
+    _, first = poll(connector)
+    assert first.cursor is not None
+    late = fake.add_mention("indexed late", created_at=base - timedelta(seconds=90))
+    fake.requests.clear()
+    found, second = poll(connector, first.cursor)
+    assert late["uri"] in [m.external_id for m in found]
+    assert second.requests == 1, "the re-read asks for no parent text and fits the first page"
+    (listed,) = fake.calls("listNotifications")
+    assert listed.query["limit"] == ["100"]
+
+
+def test_every_item_on_a_full_page_gets_its_parent_text_25_posts_a_call(fake: FakeBluesky) -> None:
+    base = datetime.now(UTC) - timedelta(hours=2)
+    posts = [fake.add_post(f"Update number {n}", created_at=base) for n in range(60)]
+    for n, post in enumerate(posts):
+        fake.add_reply(post, f"question {n}", created_at=base + timedelta(minutes=1, seconds=n))
+    fake.add_reply(posts[0], "a second question on the first post", created_at=base + timedelta(minutes=2))
+    mentions, outcome = poll(connect(fake))
+    assert len(mentions) == 61
+    assert {m.parent_text for m in mentions} == {f"Update number {n}" for n in range(60)}
+    asked = [len(call.query["uris"]) for call in fake.calls("getPosts")]
+    assert sorted(asked) == [10, 25, 25], "60 distinct posts answered: three calls of at most 25"
+    assert outcome.requests == 1 + 1 + 3  # login, one page of notifications, the posts answered
