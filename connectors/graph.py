@@ -87,9 +87,10 @@ def items(body: Any) -> list[Any]:
 class Pages:
     """The next page's arguments, unless Graph repeats a page or pages without end."""
 
-    def __init__(self, what: str, limit: int = MAX_PAGES) -> None:
+    def __init__(self, what: str, limit: int = MAX_PAGES, platform: str = "Graph") -> None:
         self.what = what
         self.limit = limit
+        self.platform = platform
         self.seen: set[tuple[tuple[str, str], ...]] = set()
 
     def next(self, args: dict[str, str] | None) -> dict[str, str] | None:
@@ -97,7 +98,9 @@ class Pages:
             return None
         key = tuple(sorted(args.items()))
         if key in self.seen or len(self.seen) + 1 >= self.limit:
-            raise TransientError(f"Graph kept paging the {self.what} (a page repeated or over {self.limit})")
+            raise TransientError(
+                f"{self.platform} kept paging the {self.what} (a page repeated or over {self.limit})"
+            )
         self.seen.add(key)
         return args
 

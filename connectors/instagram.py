@@ -3,9 +3,15 @@
 The endpoints live on the Facebook Graph host and take the same Page token, so facebook-sdk's
 `GraphAPI.request` reaches them (`connectors/graph.py`). The account is the Page's
 `instagram_business_account`, or the one pinned with INSTAGRAM_ACCOUNT_ID. A poll lists the
-account's recent media in one request, with each media's `comments_count`; only media whose
-count changed since the last read have their comments read (each with its replies expanded), so
-an idle account costs one request. Instagram offers no like of a comment through the API.
+account's recent media in one request, with each media's `comments_count` (which counts replies
+too). Graph lists a media's top-level comments newest first with their replies expanded, and has
+no "updated" time for a media or a comment, so a new reply can sit under an old comment anywhere
+in the list. A media whose count grew is read newest first until as many new comments and replies
+as the count grew by are found and the comments are older than the last read, else to its end; a
+media whose count did not move is read whole by the sweep (`SWEEP_EVERY`, media younger than
+`SWEEP_WATCH`), which finds a comment added while another was deleted. Comment pages are budgeted
+per poll (`MAX_COMMENT_PAGES`): a read cut short resumes at its saved cursor. An idle account costs
+one request between sweeps. Instagram offers no like of a comment through the API.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -46,12 +53,75 @@ from domain import AccountIdentity, Author, Mention, Platform, PostedReply, Repl
 
 log = logging.getLogger(__name__)
 
-OVERLAP = timedelta(minutes=10)
+OVERLAP = timedelta(minutes=10)  # comments re-read before the newest read, de-duplicated on insert
+SWEEP_EVERY = timedelta(minutes=30)  # a young media with comments is read whole this often
+SWEEP_WATCH = timedelta(days=7)  # media this young are swept (capped by the watch window)
 MEDIA_PAGE = 50
 COMMENT_PAGE = 50
+MAX_COMMENT_PAGES = 50  # per poll; past it the poll stops early and the next one resumes
 MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
 COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,replies{id,text,timestamp,username,from,hidden}"
-MEDIA_PREFIX = "media:"  # progress: {"n": comments_count when read, "h": newest comment time}
+# progress: {"n": comments_count when last read, "h": newest comment time seen, "s": when last read
+# to its end (the sweep's clock), "r": a read cut short by the page budget, see `_Read.dump`}
+MEDIA_PREFIX = "media:"
+
+
+@dataclass
+class _Poll:
+    """One poll's running state."""
+
+    now: datetime
+    floor: datetime  # comments older than this are not read on media never read before
+    outcome: PollOutcome
+    budget: int  # comment pages this poll may still read
+    newest: datetime | None = None
+    cut: int = 0  # media whose read the budget cut short or left for the next poll
+
+    def saw(self, moment: datetime | None) -> None:
+        if moment is not None and (self.newest is None or moment > self.newest):
+            self.newest = moment
+
+
+@dataclass
+class _Read:
+    """One read of a media's comments, newest first, possibly over several polls."""
+
+    media: Mapping[str, Any]
+    saved: dict[str, Any]  # the media's progress from its last finished read ("n", "h", "s")
+    count: Any  # comments_count when this read began: saved as "n" when it ends
+    stop: datetime  # comments and replies older than this are not mentions
+    need: int | None  # new comments and replies still to find; None: read to the last page
+    after: str | None = None  # where a read cut short goes on
+    top: datetime | None = None  # the newest comment time this read saw
+    urgent: bool = True  # the count moved (or a cut read goes on): read before the sweep
+
+    @property
+    def key(self) -> str:
+        return MEDIA_PREFIX + str(self.media["id"])
+
+    @property
+    def head(self) -> datetime | None:
+        return maybe_time(self.saved.get("h"))
+
+    def dump(self, *, ended: bool, more: str | None, now: datetime) -> str:
+        """The progress after a page: finished (`more` None) or where to go on."""
+        head = self.head
+        if more is None and self.top is not None and (head is None or self.top > head):
+            head = self.top
+        state: dict[str, Any] = {
+            "n": self.count if more is None else self.saved.get("n"),
+            "h": head.isoformat() if head else None,
+            "s": now.isoformat() if ended else self.saved.get("s"),
+        }
+        if more is not None:
+            state["r"] = {
+                "a": more,
+                "need": self.need,
+                "c": self.count,
+                "t": self.top.isoformat() if self.top else None,
+                "stop": self.stop.isoformat(),
+            }
+        return json.dumps(state)
 
 
 class InstagramConnector:
@@ -70,11 +140,16 @@ class InstagramConnector:
         account_id: str | None = None,
         lookback_days: int = 3,
         watch_days: int = 90,
+        page_size: int = COMMENT_PAGE,
+        max_comment_pages: int = MAX_COMMENT_PAGES,
     ) -> None:
         self.page_id = page_id
         self.account_id = account_id
         self.lookback = timedelta(days=lookback_days)
         self.watch = timedelta(days=max(watch_days, lookback_days))
+        self.sweep_watch = min(SWEEP_WATCH, self.watch)
+        self.page_size = page_size
+        self.max_comment_pages = max_comment_pages
         self.graph = Graph(
             base_url=base_url, version=version, timeout=timeout, token=page_token, who="Instagram"
         )
@@ -120,61 +195,153 @@ class InstagramConnector:
         account_id = self._own_id()
         kept = progress or {}
         previous = maybe_time(cursor)
-        floor = previous - OVERLAP if previous else now - self.lookback
-        newest = previous
+        poll = _Poll(
+            now=now,
+            floor=previous - OVERLAP if previous else now - self.lookback,
+            outcome=outcome,
+            budget=self.max_comment_pages,
+        )
+        poll.saw(previous)
+        reads: list[_Read] = []
+        for media in self._listing(account_id, now, outcome):
+            planned = self._plan(media, kept, poll)
+            if isinstance(planned, Page):
+                yield planned
+            elif planned is not None:
+                reads.append(planned)
+        # Media whose count moved first: the sweep gets what the budget leaves.
+        for read in sorted(reads, key=lambda r: not r.urgent):
+            yield from self._read(read, poll)
+        if poll.cut:
+            outcome.partial = True
+            outcome.notes.append(
+                f"read {self.max_comment_pages} pages of comments; {poll.cut} media continue next poll"
+            )
+            outcome.cursor = cursor  # media never read must still be read from the old cursor
+            return
+        outcome.cursor = poll.newest.isoformat() if poll.newest else cursor
+
+    def _listing(self, account_id: str, now: datetime, outcome: PollOutcome) -> list[dict[str, Any]]:
+        """The account's media, newest first, back over the watch window."""
+        listed: list[dict[str, Any]] = []
         args: dict[str, str] | None = {"fields": MEDIA_FIELDS, "limit": str(MEDIA_PAGE)}
         pages = Pages("media")
         while args is not None:
             outcome.requests += 1
             body = self.graph.read(partial(self.graph.get, f"{account_id}/media", **args))
             media_list = items(body)
-            for media in media_list:
-                if not isinstance(media, dict) or not isinstance(media.get("id"), str):
-                    continue
-                for page, seen in self._media_pages(media, kept, floor, outcome):
-                    if seen is not None and (newest is None or seen > newest):
-                        newest = seen
-                    yield page
+            listed += [m for m in media_list if isinstance(m, dict) and isinstance(m.get("id"), str)]
             last = media_list[-1] if media_list and isinstance(media_list[-1], dict) else {}
             posted = maybe_time(last.get("timestamp"))
             args = pages.next(next_args(body)) if posted is None or posted >= now - self.watch else None
-        outcome.cursor = newest.isoformat() if newest else cursor
+        return listed
 
-    def _media_pages(
-        self, media: Mapping[str, Any], kept: Mapping[str, str], floor: datetime, outcome: PollOutcome
-    ) -> Iterator[tuple[Page, datetime | None]]:
+    def _plan(self, media: Mapping[str, Any], kept: Mapping[str, str], poll: _Poll) -> _Read | Page | None:
+        """How to read one media's comments this poll: not at all, only a progress note, or a read."""
         key = MEDIA_PREFIX + media["id"]
-        count = media.get("comments_count")
         state = saved_state(kept.get(key))
-        if state is not None and count == state.get("n"):
-            return  # no comment added or removed since the last read
-        head = maybe_time(state.get("h")) if state else None
-        stop = head - OVERLAP if head else floor
-        args: dict[str, str] | None = {"fields": COMMENT_FIELDS, "limit": str(COMMENT_PAGE)}
-        pages = Pages(f"comments of media {media['id']}")
-        top = head
-        try:
-            while args is not None:
-                outcome.requests += 1
+        saved = {k: state.get(k) for k in ("n", "h", "s")} if state else {}
+        head = maybe_time(saved.get("h"))
+        cut = state.get("r") if state else None
+        if isinstance(cut, dict):  # a read the budget cut short: go on where it stopped
+            left = cut.get("need")
+            return _Read(
+                media=media,
+                saved=saved,
+                count=cut.get("c"),
+                stop=maybe_time(cut.get("stop")) or (head - OVERLAP if head else poll.floor),
+                need=left if isinstance(left, int) else None,
+                after=cut.get("a") if isinstance(cut.get("a"), str) and cut.get("a") else None,
+                top=maybe_time(cut.get("t")),
+            )
+        count = media.get("comments_count")
+        if count == 0:  # nothing to read
+            if state is None or saved.get("n") != 0:
+                dumped = json.dumps({**saved, "n": 0, "s": poll.now.isoformat()})
+                return Page(mentions=(), progress={key: dumped})
+            return None
+        posted = maybe_time(media.get("timestamp"))
+        swept = maybe_time(saved.get("s"))
+        due = (posted is None or posted >= poll.now - self.sweep_watch) and (
+            swept is None or poll.now - swept >= SWEEP_EVERY
+        )
+        moved = state is None or count != saved.get("n")
+        if not (moved or due):
+            return None  # no comment added or removed since the last read, and no sweep due
+        need: int | None = None  # the sweep reads to the last page
+        if not due:
+            # A new reply can be under any comment: read until as many new comments and replies as
+            # the count grew by were found (a count that fell or is unknown: down to the stop).
+            before = saved.get("n")
+            grew = count - before if isinstance(count, int) and isinstance(before, int) else 0
+            need = max(grew, 0)
+        return _Read(
+            media=media,
+            saved=saved,
+            count=count,
+            stop=head - OVERLAP if head else poll.floor,
+            need=need,
+            urgent=moved,
+        )
+
+    def _read(self, read: _Read, poll: _Poll) -> Iterator[Page]:
+        """Pages of one media's comments, newest first, each with the media's progress after it."""
+        media_id = read.media["id"]
+        args: dict[str, str] = {"fields": COMMENT_FIELDS, "limit": str(self.page_size)}
+        if read.after:
+            args["after"] = read.after
+        pages = Pages(f"comments of media {media_id}")
+        while True:
+            if poll.budget <= 0:
+                poll.cut += 1  # the progress saved with the last page says where to go on
+                return
+            poll.budget -= 1
+            poll.outcome.requests += 1
+            try:
                 body = self.graph.read(
-                    partial(self.graph.get, f"{media['id']}/comments", **args), gone=GONE_CODES
+                    partial(self.graph.get, f"{media_id}/comments", **args), gone=GONE_CODES
                 )
-                mentions, skipped, newest, reached_old = self._comment_page(body, media, stop)
-                if newest is not None and (top is None or newest > top):
-                    top = newest
-                args = None if reached_old else pages.next(next_args(body))
-                progress: dict[str, str | None] = {}
-                if args is None:
-                    progress[key] = json.dumps({"n": count, "h": top.isoformat() if top else None})
-                yield Page(mentions=tuple(mentions), skipped=skipped, progress=progress), newest
-        except Gone as exc:
-            outcome.notes.append(f"skipped the comments of media {media['id']}: {exc}")
+            except Gone as exc:
+                if not read.after:
+                    poll.outcome.notes.append(f"skipped the comments of media {media_id}: {exc}")
+                    return
+                # Graph no longer knows the saved cursor: the next poll reads the media again.
+                poll.outcome.notes.append(f"media {media_id}: a saved cursor expired; reading again")
+                yield Page(mentions=(), progress={read.key: json.dumps(read.saved)})
+                return
+            mentions, skipped, newest, reached_old, fresh = self._comment_page(
+                body, read.media, read.stop, read.head
+            )
+            poll.saw(newest)
+            if newest is not None and (read.top is None or newest > read.top):
+                read.top = newest
+            if read.need is not None:
+                read.need = max(read.need - fresh, 0)
+            more = next_args(body)
+            enough = reached_old and read.need == 0  # a count-triggered read found what it sought
+            if more is not None and not enough:
+                try:
+                    pages.next({**args, **more})
+                except TransientError as exc:  # Graph repeats a page: end this read here
+                    poll.outcome.notes.append(f"stopped reading media {media_id}: {exc}")
+                    more = None
+            after = None if more is None or enough else str(more.get("after") or "")
+            progress = read.dump(ended=more is None, more=after, now=poll.now)
+            yield Page(mentions=tuple(mentions), skipped=skipped, progress={read.key: progress})
+            if more is None or after is None:
+                return
+            args = {**args, **more}
+            read.after = after or None
 
     def _comment_page(
-        self, body: Any, media: Mapping[str, Any], stop: datetime
-    ) -> tuple[list[Mention], int, datetime | None, bool]:
+        self, body: Any, media: Mapping[str, Any], stop: datetime, head: datetime | None
+    ) -> tuple[list[Mention], int, datetime | None, bool, int]:
+        """One page of top-level comments with their replies: the mentions, how many items were
+        skipped, the newest time, whether a top-level comment older than `stop` was reached (the
+        rest are older still, but their replies need not be) and how many items are newer than
+        `head`, the newest time read before."""
         mentions: list[Mention] = []
-        skipped = 0
+        skipped = fresh = 0
         newest: datetime | None = None
         reached_old = False
         for item in items(body):
@@ -184,9 +351,10 @@ class InstagramConnector:
             ]
             for comment, parent in thread:
                 created = maybe_time(comment.get("timestamp")) if isinstance(comment, dict) else None
+                if created is not None and (head is None or created > head):
+                    fresh += 1
                 if created is not None and created < stop:
-                    if parent is None:
-                        reached_old = True
+                    reached_old = reached_old or parent is None
                     continue
                 if created is not None and (newest is None or created > newest):
                     newest = created
@@ -198,9 +366,7 @@ class InstagramConnector:
                     continue
                 if mention is not None:
                     mentions.append(mention)
-            if reached_old:
-                break
-        return mentions, skipped, newest, reached_old
+        return mentions, skipped, newest, reached_old, fresh
 
     def _mention(
         self, item: Any, media: Mapping[str, Any], parent: Mapping[str, Any] | None

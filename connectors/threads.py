@@ -46,9 +46,45 @@ PAGE = 50
 MENTION_FIELDS = "id,text,username,timestamp,permalink,media_type,is_reply,root_post,replied_to"
 POST_FIELDS = "id,text,timestamp,permalink,has_replies"
 REPLY_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to,hide_status"
-POST_PREFIX = "post:"  # progress: {"h": newest reply time read, "r": when read}
+# progress: {"h": newest reply read, "r": when read, "t": unread stretches, "f": floor of a first read}
+POST_PREFIX = "post:"
 SWEEP_KEY = "sweep"
 CONTAINER_WAIT = 2.0  # seconds a reply's container may take to be ready before publishing
+MAX_REPLY_PAGES = 40  # conversation pages a poll reads; past them the read resumes at the next poll
+MAX_LIST_PAGES = 50  # pages of one listing (the mentions, the posts) in a poll
+
+
+class Budget:
+    """The conversation pages left in this poll, and whether some reading was put off."""
+
+    def __init__(self, pages: int) -> None:
+        self.left = pages
+        self.short = False
+
+
+class Reading:
+    """Where one read of a conversation stopped (`after`: a page was left) and its newest reply."""
+
+    def __init__(self) -> None:
+        self.after: str | None = None
+        self.newest: datetime | None = None
+
+
+def _tails(state: Mapping[str, Any] | None) -> list[list[str]]:
+    """The stretches of a conversation left unread: [cursor of the next page, oldest time to read]."""
+    kept = state.get("t") if state else None
+    if not isinstance(kept, list):
+        return []
+    return [
+        list(t) for t in kept if isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
+    ]
+
+
+def _state(head: datetime | None, now: datetime, tails: list[list[str]]) -> str:
+    saved: dict[str, Any] = {"h": head.isoformat() if head else None, "r": now.isoformat()}
+    if tails:
+        saved["t"] = tails
+    return json.dumps(saved)
 
 
 class ThreadsConnector:
@@ -56,8 +92,17 @@ class ThreadsConnector:
 
     platform: Platform = "threads"
 
-    def __init__(self, *, base_url: str, timeout: float, token: str, user_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout: float,
+        token: str,
+        user_id: str | None = None,
+        max_reply_pages: int = MAX_REPLY_PAGES,
+    ) -> None:
         self.user_id = user_id
+        self.max_reply_pages = max_reply_pages
         self.username = ""
         self.api = ThreadsApi(base_url=base_url, timeout=timeout, token=token)
         self.keeper = TokenKeeper(self.api, token)
@@ -118,22 +163,32 @@ class ThreadsConnector:
             sweeping = sweep is None or now - sweep >= SWEEP_EVERY
             # Replies first: a reply that also @mentions the profile is then kept as a reply,
             # which the profile may hide.
-            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome):
+            budget = Budget(self.max_reply_pages)
+            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome, budget):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
-            for page, seen in self._mentions(user_id, floor):
+            for page, seen in self._mentions(user_id, floor, outcome):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
-            if sweeping:
+            if budget.short:
+                outcome.notes.append(
+                    f"read {self.max_reply_pages} pages of Threads replies; the rest continue next poll"
+                )
+            elif sweeping:
+                # A sweep cut short by the page budget goes on at the next poll.
                 yield Page(mentions=(), progress={SWEEP_KEY: now.isoformat()})
             outcome.cursor = newest.isoformat() if newest else cursor
         finally:
             outcome.requests += self.api.sent - start
 
-    def _list(self, path: str, fields: str, **extra: str) -> Iterator[tuple[list[Any], bool]]:
-        """Pages of an edge, newest first, each with whether it is the last, until the caller stops."""
-        args: dict[str, str] | None = {"fields": fields, "limit": str(PAGE), **extra}
-        pages = Pages(path, limit=50)
+    def _list(
+        self, path: str, fields: str, after: str | None = None, **extra: str
+    ) -> Iterator[tuple[list[Any], str | None]]:
+        """Pages of an edge, newest first, each with the cursor of the page after it (None on the
+        last), until the caller stops; a page Threads repeats raises `TransientError`."""
+        first = {"fields": fields, "limit": str(PAGE), **extra}
+        args: dict[str, str] | None = {**first, "after": after} if after else first
+        pages = Pages(path, limit=MAX_LIST_PAGES, platform="Threads")
         while args is not None:
             current = args
             body = self.api.read(
@@ -143,17 +198,27 @@ class ThreadsConnector:
             batch = items(body)
             paging = body.get("paging")
             cursors = paging.get("cursors") if isinstance(paging, dict) else None
-            after = cursors.get("after") if isinstance(cursors, dict) else None
-            more = bool(isinstance(paging, dict) and paging.get("next") and isinstance(after, str) and batch)
-            yield batch, not more
-            args = pages.next({**current, "after": str(after)}) if more else None
+            following = cursors.get("after") if isinstance(cursors, dict) else None
+            more = bool(
+                isinstance(paging, dict) and paging.get("next") and isinstance(following, str) and batch
+            )
+            yield batch, str(following) if more else None
+            args = pages.next({**current, "after": str(following)}) if more else None
 
-    def _mentions(self, user_id: str, floor: datetime) -> Iterator[tuple[Page, datetime | None]]:
-        for batch, _last in self._list(f"{user_id}/mentions", MENTION_FIELDS):
-            mentions, skipped, newest, old = self._page(batch, floor, kind="mention")
-            yield Page(mentions=tuple(mentions), skipped=skipped), newest
-            if old:
-                return
+    def _mentions(
+        self, user_id: str, floor: datetime, outcome: PollOutcome
+    ) -> Iterator[tuple[Page, datetime | None]]:
+        try:
+            for batch, _after in self._list(f"{user_id}/mentions", MENTION_FIELDS):
+                mentions, skipped, newest, old = self._page(batch, floor, kind="mention")
+                yield Page(mentions=tuple(mentions), skipped=skipped), newest
+                if old:
+                    return
+        except TransientError as exc:
+            if "kept paging" not in str(exc):
+                raise
+            # The newest mentions are in; failing every poll would stop all intake for good.
+            outcome.notes.append(f"stopped reading the Threads mentions early: {exc}")
 
     def _replies(
         self,
@@ -163,41 +228,92 @@ class ThreadsConnector:
         kept: Mapping[str, str],
         sweeping: bool,
         outcome: PollOutcome,
+        budget: Budget,
     ) -> Iterator[tuple[Page, datetime | None]]:
+        """Each due post's new replies (its head), then the older stretches that an earlier poll
+        had no pages left for (its tails): a post with thousands of new replies is read over
+        several polls, while the other posts and the mentions are still read at every one."""
         posts: list[dict[str, Any]] = []
-        for batch, _last in self._list(f"{user_id}/threads", POST_FIELDS):
+        for batch, _after in self._list(f"{user_id}/threads", POST_FIELDS):
             fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
             posts += fresh
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
             if not fresh or oldest is None or oldest < now - WATCH:
                 break
+        behind: list[tuple[dict[str, Any], datetime | None, list[list[str]]]] = []
         for post in posts:
             posted = maybe_time(post.get("timestamp"))
             if post.get("has_replies") is not True or posted is None or posted < now - WATCH:
                 continue
             key = POST_PREFIX + post["id"]
             state = saved_state(kept.get(key))
-            if not (sweeping or state is None or now - posted <= HOT):
+            tails = _tails(state)
+            due = sweeping or state is None or now - posted <= HOT
+            if not (due or tails):
                 continue
             head = maybe_time(state.get("h")) if state else None
-            stop = head - OVERLAP if head else floor
-            top = head
-            try:
-                listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, reverse="true")
-                for batch, last in listing:
-                    mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
-                    top = newest if newest and (top is None or newest > top) else top
-                    done = old or last
-                    progress: dict[str, str | None] = {}
-                    if done:
-                        progress[key] = json.dumps(
-                            {"h": top.isoformat() if top else None, "r": now.isoformat()}
-                        )
-                    yield Page(mentions=tuple(mentions), skipped=skipped, progress=progress), newest
-                    if done:
-                        break
-            except Gone as exc:
-                outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+            if due:
+                # A post never read goes down to where the poll that first found it began.
+                stop = head - OVERLAP if head else maybe_time((state or {}).get("f")) or floor
+                if budget.left <= 0:
+                    budget.short = True
+                    if head is None and not tails:
+                        yield Page(mentions=(), progress={key: json.dumps({"f": stop.isoformat()})}), None
+                    continue
+                reading = Reading()
+                try:
+                    yield from self._stretch(post, None, stop, budget, reading)
+                except Gone as exc:
+                    outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+                    continue
+                if reading.after:
+                    tails.insert(0, [reading.after, stop.isoformat()])
+                if reading.newest and (head is None or reading.newest > head):
+                    head = reading.newest
+                yield Page(mentions=(), progress={key: _state(head, now, tails)}), None
+            if tails:
+                behind.append((post, head, tails))
+        for post, head, tails in behind:
+            left: list[list[str]] = []
+            for after, below in tails:
+                stop_at = maybe_time(below)
+                if budget.left <= 0 or stop_at is None:
+                    left += [[after, below]] if stop_at else []
+                    continue
+                reading = Reading()
+                try:
+                    yield from self._stretch(post, after, stop_at, budget, reading)
+                except Gone as exc:
+                    outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+                    left = []
+                    break
+                if reading.after:
+                    left.append([reading.after, below])
+            yield Page(mentions=(), progress={POST_PREFIX + post["id"]: _state(head, now, left)}), None
+            budget.short = budget.short or bool(left)
+
+    def _stretch(
+        self, post: Mapping[str, Any], after: str | None, stop: datetime, budget: Budget, reading: Reading
+    ) -> Iterator[tuple[Page, datetime | None]]:
+        """One read of a conversation, newest first from `after`, down to `stop` or until the
+        poll's pages run out; `reading` says where it stopped (`after`) and the newest reply seen."""
+        listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, after=after, reverse="true")
+        try:
+            for batch, following in listing:
+                budget.left -= 1
+                mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
+                if newest and (reading.newest is None or newest > reading.newest):
+                    reading.newest = newest
+                yield Page(mentions=tuple(mentions), skipped=skipped), newest
+                if old or following is None:
+                    return
+                if budget.left <= 0:
+                    reading.after = following
+                    return
+        except TransientError as exc:
+            if "kept paging" not in str(exc):
+                raise
+            log.warning("stopped reading the replies of Threads post %s: %s", post["id"], exc)
 
     def _page(
         self, batch: list[Any], stop: datetime, *, kind: str, post: Mapping[str, Any] | None = None

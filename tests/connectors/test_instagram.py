@@ -24,7 +24,9 @@ def fake() -> Iterator[FakeInstagram]:
         yield server  # type: ignore[misc]
 
 
-def connect(fake: FakeInstagram, account_id: str | None = None, timeout: float = 2.0) -> InstagramConnector:
+def connect(
+    fake: FakeInstagram, account_id: str | None = None, timeout: float = 2.0, **limits: int
+) -> InstagramConnector:
     return InstagramConnector(
         base_url=fake.url,
         version="v25.0",
@@ -32,6 +34,7 @@ def connect(fake: FakeInstagram, account_id: str | None = None, timeout: float =
         page_id=fake.page["id"],
         page_token=fake.page_token,
         account_id=account_id,
+        **limits,
     )
 
 
@@ -139,3 +142,132 @@ def test_media_pages_are_followed_and_malformed_comments_skipped(fake: FakeInsta
     mentions, _ = Reader(connect(fake, account_id=fake.ig["id"])).poll()
     assert [m.external_id for m in mentions] == [good["id"]]
     assert len(fake.calls(r"/media$")) == 2
+
+
+def delete_comment(fake: FakeInstagram, comment: dict[str, object]) -> None:
+    """What Instagram does when someone deletes their comment: gone, and the count one lower."""
+    gone = fake.ig_comments.pop(str(comment["id"]))
+    fake.media[gone["_media"]]["comments_count"] -= 1
+
+
+def test_a_new_reply_to_an_older_comment_is_read_at_once(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=5))
+    oldest = fake.add_ig_comment(media, "oldest comment", created_at=NOW - timedelta(hours=4))
+    fake.add_ig_comment(media, "middle comment", created_at=NOW - timedelta(hours=3))
+    fake.add_ig_comment(media, "newest comment", created_at=NOW - timedelta(hours=2))
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    assert len(reader.poll()[0]) == 3
+    reply = fake.add_ig_comment(
+        media,
+        "@agencypolice my car was just broken into",
+        parent=oldest,
+        created_at=NOW + timedelta(minutes=1),
+    )
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=2))
+    by_id = {m.external_id: m for m in mentions}  # the overlap re-reads the newest comment too
+    assert by_id[reply["id"]].parent_id == oldest["id"]
+    assert outcome.requests == 2
+    assert reader.poll(NOW + timedelta(minutes=4))[1].requests == 1  # idle again
+
+
+def test_a_count_that_grew_reads_on_until_the_new_replies_are_found(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=8))
+    comments = [
+        fake.add_ig_comment(media, f"comment {n}", created_at=NOW - timedelta(hours=7 - n)) for n in range(6)
+    ]
+    reader = Reader(connect(fake, account_id=fake.ig["id"], page_size=2))
+    assert len(reader.poll()[0]) == 6
+    # A new top-level comment is on the first page: read down to the overlap below the last read.
+    top = fake.add_ig_comment(media, "new comment", created_at=NOW + timedelta(minutes=1))
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=2))
+    assert top["id"] in {m.external_id for m in mentions}
+    assert outcome.requests == 1 + 2  # not the 4 pages of the whole media
+    # A new reply under the oldest comment is on the last page: read on until it is found.
+    reply = fake.add_ig_comment(
+        media, "help, someone is following me", parent=comments[0], created_at=NOW + timedelta(minutes=3)
+    )
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=4))
+    assert reply["id"] in {m.external_id for m in mentions}
+    assert outcome.requests == 1 + 4  # 7 top-level comments, 2 a page
+    assert reader.poll(NOW + timedelta(minutes=6))[1].requests == 1
+
+
+def test_a_comment_added_while_another_was_deleted_is_found_by_the_sweep(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=5))
+    spam = fake.add_ig_comment(media, "buy followers", username="spam", created_at=NOW - timedelta(hours=2))
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    assert len(reader.poll()[0]) == 1
+    delete_comment(fake, spam)
+    late = fake.add_ig_comment(
+        media, "Someone is following me home right now, help", created_at=NOW + timedelta(minutes=1)
+    )
+    for minutes in (10, 20):  # the count did not move: nothing says the media changed
+        mentions, outcome = reader.poll(NOW + timedelta(minutes=minutes))
+        assert (mentions, outcome.requests) == ([], 1)
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=31))  # the sweep reads it whole
+    assert [m.external_id for m in mentions] == [late["id"]]
+    assert outcome.requests == 2
+    assert reader.poll(NOW + timedelta(minutes=33))[1].requests == 1
+
+
+def test_the_sweep_skips_older_media_and_media_without_comments(fake: FakeInstagram) -> None:
+    old = fake.add_media("Last month", created_at=NOW - timedelta(days=30))
+    fake.add_ig_comment(old, "nice", created_at=NOW - timedelta(days=29))
+    fake.add_media("No comments", created_at=NOW - timedelta(hours=3))
+    young = fake.add_media("Today", created_at=NOW - timedelta(hours=2))
+    fake.add_ig_comment(young, "nice")
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    assert reader.poll()[1].requests == 3  # the listing and the two media with comments
+    assert reader.poll(NOW + timedelta(minutes=5))[1].requests == 1
+    swept = len(fake.calls(r"/comments$"))
+    assert reader.poll(NOW + timedelta(minutes=31))[1].requests == 2  # the young media only
+    assert [r.path for r in fake.calls(r"/comments$")[swept:]] == [f"/v25.0/{young['id']}/comments"]
+
+
+def test_comment_pages_are_budgeted_and_a_cut_read_resumes(fake: FakeInstagram) -> None:
+    big = fake.add_media("Viral", created_at=NOW - timedelta(hours=6))
+    big_comments = [
+        fake.add_ig_comment(big, f"comment {n}", created_at=NOW - timedelta(hours=5, minutes=-n))
+        for n in range(20)
+    ]
+    small = [fake.add_media(f"post {n}", created_at=NOW - timedelta(hours=5 - n)) for n in range(4)]
+    small_comments = [fake.add_ig_comment(item, "question?") for item in small]
+    reader = Reader(connect(fake, account_id=fake.ig["id"], page_size=2, max_comment_pages=5))
+    found: list[Mention] = []
+    polls = 0
+    outcome = PollOutcome(partial=True)
+    while outcome.partial:
+        mentions, outcome = reader.poll(NOW + timedelta(minutes=polls))
+        found += mentions
+        assert outcome.requests <= 1 + 5
+        assert (reader.cursor is None) == outcome.partial  # the cursor moves once all is read
+        polls += 1
+        assert polls < 10
+    assert polls == 3  # 4 + 10 pages, 5 a poll
+    assert {m.external_id for m in found} == {c["id"] for c in big_comments + small_comments}
+    assert len(found) == len({m.external_id for m in found})  # a resumed read does not re-read
+    assert reader.poll(NOW + timedelta(minutes=5))[1].requests == 1
+    # The next sweep is budgeted the same way, and a media whose count moved goes first.
+    late = fake.add_ig_comment(small[0], "urgent", created_at=NOW + timedelta(minutes=40))
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=41))
+    assert late["id"] in {m.external_id for m in mentions}
+    assert (outcome.requests, outcome.partial) == (1 + 5, True)
+    assert "continue next poll" in outcome.notes[-1]
+
+
+def test_an_expired_cursor_reads_the_media_again(fake: FakeInstagram) -> None:
+    media = fake.add_media("Viral", created_at=NOW - timedelta(hours=6))
+    comments = [
+        fake.add_ig_comment(media, f"comment {n}", created_at=NOW - timedelta(hours=5, minutes=-n))
+        for n in range(6)
+    ]
+    reader = Reader(connect(fake, account_id=fake.ig["id"], page_size=2, max_comment_pages=2))
+    assert reader.poll()[1].partial
+    fake.fail_next(r"/comments$", graph_error(100, "(#100) The after cursor is invalid or has expired"))
+    _, outcome = reader.poll(NOW + timedelta(minutes=1))
+    assert "cursor expired" in outcome.notes[0]
+    found: list[Mention] = []
+    for minutes in (2, 3):
+        found += reader.poll(NOW + timedelta(minutes=minutes))[0]
+    assert {m.external_id for m in found} >= {comments[0]["id"], comments[1]["id"]}
+    assert not reader.poll(NOW + timedelta(minutes=4))[1].partial

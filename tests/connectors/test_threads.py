@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -185,6 +188,67 @@ def test_pages_are_followed_and_malformed_items_skipped(fake: FakeThreads) -> No
     mentions, _outcome = Reader(connect(fake)).poll()
     assert len(mentions) == 59
     assert len(fake.calls(r"/mentions$")) == 2  # 50 a page
+
+
+def test_a_post_with_thousands_of_new_replies_is_read_over_several_polls_and_mentions_still_come(
+    fake: FakeThreads,
+) -> None:
+    busy = fake.add_post("Road closed on 5th", created_at=NOW - timedelta(hours=6))
+    flood = [
+        fake.add_reply(
+            busy, f"reply {n}", username=f"u{n % 40}", created_at=NOW - timedelta(hours=5, seconds=-30 * n)
+        )
+        for n in range(420)
+    ]
+    quiet = fake.add_post("Coffee with a cop", created_at=NOW - timedelta(hours=7))
+    asked = fake.add_reply(quiet, "What time?", created_at=NOW - timedelta(hours=4))
+    urgent = fake.add_mention("@agencypolice someone is breaking into cars on 5th st", created_at=NOW)
+    reader = Reader(ThreadsConnector(base_url=fake.url, timeout=2.0, token=fake.token, max_reply_pages=4))
+    seen: set[str] = set()
+    found, outcome = reader.poll()
+    seen |= {m.external_id for m in found}
+    assert urgent["id"] in seen  # the mentions are read although the replies were cut short
+    assert len(seen) == 1 + 200  # four pages of 50 replies
+    assert any("continue next poll" in note for note in outcome.notes)
+    late = fake.add_reply(busy, "is 5th open again?", created_at=NOW + timedelta(minutes=1))
+    polls = 1
+    while len(seen) < 1 + 420 + 2 and polls < 20:
+        found, outcome = reader.poll(NOW + timedelta(minutes=2 * polls))
+        fresh = {m.external_id for m in found}
+        if polls == 1:
+            assert late["id"] in fresh  # the newest replies come first, before the backlog
+            assert asked["id"] in fresh  # and a post behind the busy one is not starved
+        seen |= fresh
+        polls += 1
+    assert seen == {urgent["id"], asked["id"], late["id"], *(r["id"] for r in flood)}
+    assert polls <= 5  # 420 replies at 4 pages a poll, with the heads
+    assert not any("continue next poll" in note for note in outcome.notes)
+    fake.requests.clear()
+    _, idle = reader.poll(NOW + timedelta(minutes=2 * polls))
+    assert idle.requests == 4  # posts, the two young posts' conversations, mentions: no tail left
+
+
+def test_a_conversation_threads_keeps_paging_in_a_loop_does_not_stop_intake(fake: FakeThreads) -> None:
+    post = fake.add_post(created_at=NOW - timedelta(hours=2))
+    for n in range(120):
+        fake.add_reply(post, f"reply {n}", created_at=NOW - timedelta(minutes=90 - n / 2))
+    asked = fake.add_mention("@agencypolice is the station open?", created_at=NOW)
+    conversation = fake._get_conversation
+
+    def looping(request: Any, match: Any) -> Response:  # every "next" points back at page two
+        answer = conversation(request, match)
+        if "paging" in answer.body:
+            page_two = base64.urlsafe_b64encode(b"threads:50").decode()
+            answer.body["paging"]["cursors"]["after"] = page_two
+            answer.body["paging"]["next"] = f"{fake.url}{request.path}?after={page_two}"
+        return answer
+
+    fake.routes.insert(0, ("GET", re.compile(r"^/(v1\.0)/(\d+)/conversation$"), looping))
+    reader = Reader(connect(fake))
+    for minutes in (0, 2):
+        found, _ = reader.poll(NOW + timedelta(minutes=minutes))
+        assert asked["id"] in {m.external_id for m in found} or minutes
+    assert len(fake.calls(r"/conversation$")) <= 6  # stopped at the repeated page, each poll
 
 
 # -- the long-lived token -------------------------------------------------------------------------
