@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)  # comments re-read before what was read, de-duplicated on insert
 SETTLE = timedelta(minutes=3)  # a post active this close before its last read is read once more
+HINT_PATIENCE = timedelta(minutes=10)  # a webhook hint whose comment no read found is then let go
+HINT_AT = "@"  # "hint:<post id>@<created_time>"
 SWEEP_EVERY = timedelta(minutes=30)
 PAGE_SIZE = 100
 TAG_PAGE_SIZE = 25
@@ -70,6 +72,7 @@ class _Poll:
     unread: int = 0  # posts left unread because the budget ran out
     read: int = 0
     gone: list[str] = field(default_factory=list)
+    hints: dict[str, list[str]] = field(default_factory=dict)  # post id -> its webhook hints' keys
 
     def saw(self, moment: datetime | None) -> None:
         if moment is not None and (self.newest is None or moment > self.newest):
@@ -133,6 +136,7 @@ class FacebookConnector:
             outcome=outcome,
             progress=kept,
             budget=self.max_comment_pages,
+            hints=hints_by_post(kept),
         )
         poll.saw(previous)
         last_sweep = maybe_time(kept.get(SWEEP))
@@ -140,15 +144,14 @@ class FacebookConnector:
         posts, tagged = self._listing(poll, sweep)
         yield from self._tagged(poll, tagged)
         listed = {p["id"] for p in posts}
-        hinted = [k.removeprefix(HINT_PREFIX) for k in kept if k.startswith(HINT_PREFIX)]
-        for post_id in hinted:
+        for post_id, keys in poll.hints.items():
             if post_id not in listed:
                 post = self._post(post_id, poll)
                 if post is not None:
                     posts.insert(0, post)
                     listed.add(post_id)
                 else:
-                    yield Page(mentions=(), progress={HINT_PREFIX + post_id: None})
+                    yield Page(mentions=(), progress=dict.fromkeys(keys))
         for post in posts:
             yield from self._post_pages(post, poll)
         if poll.gone and not poll.read:
@@ -256,8 +259,8 @@ class FacebookConnector:
 
     def _post_pages(self, post: dict[str, Any], poll: _Poll) -> Iterator[Page]:
         key = POST_PREFIX + post["id"]
-        hint_key = HINT_PREFIX + post["id"]
-        hinted = hint_key in poll.progress
+        hint_keys = poll.hints.get(post["id"], [])
+        hinted = bool(hint_keys)
         state = PostProgress.load(poll.progress.get(key))
         created = maybe_time(post.get("created_time"))
         updated = maybe_time(post.get("updated_time")) or poll.now  # unknown: read it
@@ -280,6 +283,10 @@ class FacebookConnector:
             return
         state = state or PostProgress()
         floor = poll.floor if state.head is None else state.head - OVERLAP
+        if state.head is None and state.seen is not None:
+            # Remembered (or read) when it had no comment to read: anything on it since then is
+            # new, however far the Page's cursor has moved on since.
+            floor = min(floor, state.seen - OVERLAP)
         try:
             if fresh:
                 yield from self._read_comments(post, state, poll, Tail("", floor), head=True, extra=visitor)
@@ -300,8 +307,12 @@ class FacebookConnector:
         poll.read += 1
         state.seen, state.read = max(state.seen or updated, updated), poll.now
         done: dict[str, str | None] = {key: state.dump()}
-        if hinted:
-            done[hint_key] = None
+        for hint_key in hint_keys:
+            # Kept until a read reaches the comment it announced (Graph may list it a little after
+            # the delivery) or for HINT_PATIENCE; a delivery saved during this poll has its own key.
+            wanted = _hint_time(poll.progress.get(hint_key))
+            if wanted is None or poll.now - wanted > HINT_PATIENCE or (state.head and state.head >= wanted):
+                done[hint_key] = None
         if poll.budget <= 0 and state.tails:
             poll.unread += 1
         yield Page(mentions=(), progress=done)
@@ -530,8 +541,26 @@ def webhook_progress(entry: Mapping[str, Any]) -> dict[str, str]:
         post_id = value.get("post_id")
         if isinstance(post_id, str) and post_id.replace("_", "").isdigit() and len(post_id) < 100:
             stamp = value.get("created_time")
-            hints[HINT_PREFIX + post_id] = str(stamp) if isinstance(stamp, int | str) else ""
+            when = str(stamp) if isinstance(stamp, int | str) and len(str(stamp)) < 40 else ""
+            # One key per delivery: a poll clears only the hints it read, never one saved meanwhile.
+            hints[f"{HINT_PREFIX}{post_id}{HINT_AT}{''.join(c for c in when if c.isalnum())}"] = when
     return hints
+
+
+def hints_by_post(kept: Mapping[str, str]) -> dict[str, list[str]]:
+    """The webhook hints kept, by post (keys "hint:<post>" of earlier releases too)."""
+    found: dict[str, list[str]] = {}
+    for key in kept:
+        if key.startswith(HINT_PREFIX):
+            found.setdefault(key.removeprefix(HINT_PREFIX).split(HINT_AT)[0], []).append(key)
+    return found
+
+
+def _hint_time(value: str | None) -> datetime | None:
+    """A delivery's created_time: Unix seconds, as Graph sends it, or ISO 8601."""
+    if value and value.isdigit() and len(value) <= 12:
+        return datetime.fromtimestamp(int(value), UTC)
+    return maybe_time(value)
 
 
 def _author(author: Mapping[str, Any]) -> Author:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from connectors.base import PollOutcome, RateLimited
-from connectors.facebook import FacebookConnector
+from connectors.facebook import FacebookConnector, webhook_progress
 from connectors.facebook_progress import HINT_PREFIX
 from domain import Mention
 from tests.support.fakes.graph_api import FakeGraph, rate_limited
@@ -179,6 +179,76 @@ def test_a_post_named_by_the_webhook_is_read_even_beyond_the_watch_window(fake: 
     mentions, _ = reader.poll(NOW + timedelta(minutes=2))
     assert [m.external_id for m in mentions] == [late["id"]]
     assert not any(key.startswith(HINT_PREFIX) for key in reader.progress)
+
+
+def delivery(post: dict[str, object], at: datetime) -> dict[str, str]:
+    """What the webhook saves for one `feed` change (a new comment on `post`)."""
+    change = {
+        "field": "feed",
+        "value": {"item": "comment", "post_id": post["id"], "created_time": int(at.timestamp())},
+    }
+    return webhook_progress({"id": "1", "changes": [change]})
+
+
+def test_a_comment_on_an_old_post_is_found_by_the_sweep_while_other_posts_are_busy(fake: FakeGraph) -> None:
+    old = fake.add_post("Missing person: have you seen Ann?", created_at=NOW - timedelta(days=30))
+    fake.add_comment(old, "praying for her", created_at=NOW - timedelta(days=29))
+    newer = [fake.add_post(f"news {n}", created_at=NOW - timedelta(days=n + 1)) for n in range(3)]
+    fake.add_comment(newer[0], "first!", created_at=NOW - timedelta(minutes=1))
+    reader = Reader(fake, page_size=2)  # the old post is not on the feed's first page
+    reader.poll(NOW)
+    tip = fake.add_comment(
+        old, "I saw her at the bus station 10 minutes ago", created_at=NOW + timedelta(minutes=5)
+    )
+    for minutes in range(6, 40, 2):  # a comment on a recent post between every two polls
+        fake.add_comment(newer[0], f"at +{minutes}", created_at=NOW + timedelta(minutes=minutes - 1))
+        reader.poll(NOW + timedelta(minutes=minutes))
+    assert tip["id"] in reader.stored  # the sweep at +30 minutes read it, whatever the cursor did
+
+
+def test_a_webhook_comment_graph_lists_late_is_read_by_a_later_poll(fake: FakeGraph) -> None:
+    ancient = fake.add_post("Last year's safety fair", created_at=NOW - timedelta(days=400))
+    recent = fake.add_post("Today's road closure", created_at=NOW - timedelta(hours=2))
+    newer = [fake.add_post(f"news {n}", created_at=NOW - timedelta(days=n + 1)) for n in range(3)]
+    fake.add_comment(newer[0], "first!", created_at=NOW - timedelta(minutes=1))
+    reader = Reader(fake, page_size=2)  # the old post is on no feed page the polls read
+    reader.poll(NOW)
+    reader.progress.update(delivery(ancient, NOW + timedelta(minutes=1)))
+    reader.poll(NOW + timedelta(minutes=1, seconds=2))  # woken at once: Graph does not list it yet
+    late = fake.add_comment(ancient, "is there one this year?", created_at=NOW + timedelta(minutes=1))
+    fake.add_comment(recent, "is Main St open yet?", created_at=NOW + timedelta(minutes=1))
+    reader.poll(NOW + timedelta(minutes=3))
+    assert late["id"] in reader.stored
+    assert not any(key.startswith(HINT_PREFIX) for key in reader.progress)  # and then let go
+
+
+def test_a_webhook_delivery_saved_during_a_poll_outlives_that_poll(fake: FakeGraph) -> None:
+    ancient = fake.add_post("Last year's safety fair", created_at=NOW - timedelta(days=400))
+    reader = Reader(fake)
+    reader.poll(NOW)
+    first = fake.add_comment(ancient, "is there one this year?", created_at=NOW + timedelta(minutes=1))
+    reader.progress.update(delivery(ancient, NOW + timedelta(minutes=1)))
+    outcome = PollOutcome()
+    second: dict[str, object] = {}
+    for page in reader.connector.fetch(
+        reader.cursor, NOW + timedelta(minutes=1, seconds=5), outcome, dict(reader.progress)
+    ):
+        if any(m.external_id == first["id"] for m in page.mentions):
+            # The next delivery is saved by the webhook while this poll is still running.
+            second = fake.add_comment(
+                ancient, "my kid lost a backpack there", created_at=NOW + timedelta(minutes=1, seconds=6)
+            )
+            reader.progress.update(delivery(ancient, NOW + timedelta(minutes=1, seconds=6)))
+        for key, value in page.progress.items():
+            if value is None:
+                reader.progress.pop(key, None)
+            else:
+                reader.progress[key] = value
+    reader.cursor = outcome.cursor or reader.cursor
+    assert second
+    assert any(key.startswith(HINT_PREFIX) for key in reader.progress)
+    found, _ = reader.poll(NOW + timedelta(minutes=2))
+    assert second["id"] in [m.external_id for m in found]
 
 
 def test_hiding_a_comment(fake: FakeGraph) -> None:
