@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import asbool
 
 
 class UnknownRevision(Exception):
@@ -20,11 +23,57 @@ class UnknownRevision(Exception):
 
 
 def normalise_url(url: str) -> str:
-    """Let `postgresql://` and `postgres://` URLs use psycopg 3, the driver TwoWay ships."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    """Let `postgresql://` and `postgres://` URLs (what Heroku-style hosts set) use psycopg 3,
+    the driver TwoWay ships. Only the scheme changes: the rest of the URL is kept as written."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.strip().lower() in ("postgres", "postgresql"):
+        return "postgresql+psycopg://" + rest
+    return url
+
+
+# What pysqlite takes from a URL's query for itself; the rest goes to a SQLite URI filename.
+_PYSQLITE_ARGS = frozenset(
+    {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
+)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL opens, resolved as pysqlite and SQLite resolve it (relative to the
+    working directory); None for another database, or for an in-memory or temporary one.
+
+    `sqlite:///file:twoway.db?uri=true` (a URI filename) is the file `twoway.db`; without
+    `uri=true` a name starting `file:` is a file so named. Raises ValueError, worded for the
+    DATABASE_URL error line, for a URI that names no local file (another host).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if asbool(parsed.query.get("uri", False)):
+        rest = {key: value for key, value in parsed.query.items() if key not in _PYSQLITE_ARGS}
+        if rest:  # as pysqlite passes them on to SQLite
+            name += "?" + "&".join(f"{key}={rest[key]}" for key in sorted(rest))
+        if name.startswith("file:"):
+            return _uri_file(name.removeprefix("file:"))
+    return None if name in ("", ":memory:") else Path(name).resolve()
+
+
+def _uri_file(uri: str) -> Path | None:
+    """The file of a SQLite URI filename after its `file:` (https://sqlite.org/uri.html)."""
+    path, _, query = uri.partition("#")[0].partition("?")
+    if path.startswith("//"):
+        authority, slash, tail = path[2:].partition("/")
+        if authority.lower() not in ("", "localhost"):
+            raise ValueError(f"its SQLite URI names the host {authority!r}: name a local file")
+        path = slash + tail
+    path = unquote(path)
+    options: dict[str, str] = {}
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        options[unquote(key)] = unquote(value)
+    if path in ("", ":memory:") or options.get("mode") == "memory" or options.get("vfs") == "memdb":
+        return None
+    return Path(path).resolve()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

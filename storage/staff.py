@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Action
 from storage.models import ROLES, Role, Staff
+
+BOOTSTRAP = "TWOWAY_ADMINS"  # the granted_by and audit actor of a start-up grant
 
 
 def role_of(session: Session, user_id: str) -> str | None:
@@ -60,7 +63,49 @@ def admins_locked(session: Session) -> list[str]:
 
 
 def bootstrap_admins(session: Session, user_ids: Iterable[str], now: datetime) -> None:
-    """Make TWOWAY_ADMINS admins at start-up; never demotes anyone."""
-    for user_id in user_ids:
-        if role_of(session, user_id) != Role.ADMIN:
-            set_role(session, user_id, Role.ADMIN, by="TWOWAY_ADMINS", now=now)
+    """Make TWOWAY_ADMINS admins at start-up; never demotes anyone.
+
+    Several copies starting at once run this together: a row another copy inserts first is
+    skipped (INSERT ... ON CONFLICT DO NOTHING) instead of failing on the primary key, and a
+    promotion another copy has made is not made, or audited, twice. Sorted, so copies take the
+    rows' locks in one order and never deadlock.
+    """
+    for user_id in sorted(set(user_ids)):
+        previous = role_of(session, user_id)
+        if previous is None:
+            if _insert_admin(session, user_id, now):
+                _record_grant(session, user_id, None, now)
+                continue
+            previous = role_of(session, user_id)  # another copy's row, committed while we waited
+        if previous not in (None, Role.ADMIN) and _promote(session, user_id, now):
+            _record_grant(session, user_id, previous, now)
+
+
+def _insert_admin(session: Session, user_id: str, now: datetime) -> bool:
+    """Add `user_id` as an admin unless a row for them exists; True when this inserted it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Staff)
+        .values(slack_user_id=user_id, role=Role.ADMIN, granted_by=BOOTSTRAP, granted_at=now)
+        .on_conflict_do_nothing(index_elements=["slack_user_id"])
+        .returning(Staff.slack_user_id)  # a row only when this inserted it
+    )
+    return session.execute(statement).scalar() is not None
+
+
+def _promote(session: Session, user_id: str, now: datetime) -> bool:
+    """Make an existing non-admin an admin; False when they are an admin already (another copy
+    promoted them first) or their row is gone."""
+    statement = (
+        update(Staff)
+        .where(Staff.slack_user_id == user_id, Staff.role != Role.ADMIN)
+        .values(role=Role.ADMIN, granted_by=BOOTSTRAP, granted_at=now)
+        .returning(Staff.slack_user_id)
+    )
+    return session.execute(statement).scalar() is not None
+
+
+def _record_grant(session: Session, user_id: str, previous: str | None, now: datetime) -> None:
+    audit.record(
+        session, now, Action.ROLE_CHANGED, actor=BOOTSTRAP, user=user_id, role=Role.ADMIN, previous=previous
+    )

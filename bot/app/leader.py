@@ -18,7 +18,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Protocol
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,6 +28,7 @@ from bot.core.config import Settings
 from bot.core.context import Context
 from bot.core.errors import UserError
 from storage import locks
+from storage.db import sqlite_file
 
 try:
     import fcntl
@@ -179,19 +179,12 @@ class FileClaim:
             self.handle = None
 
 
-def sqlite_file(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    name = parsed.database or ""
-    if name in ("", ":memory:") or name.startswith("file:") or parsed.query.get("mode") == "memory":
-        return None
-    return Path(name).resolve()
-
-
 def claim_database(settings: Settings) -> FileClaim:
     """On SQLite, make this the only running copy on the file, or stop with one clear line."""
-    database = sqlite_file(settings.database_url)
+    try:  # the file of a URI-form name (sqlite:///file:twoway.db?uri=true) too
+        database = sqlite_file(settings.database_url)
+    except ValueError as exc:  # configuration refuses these; never run unguarded on one
+        raise UserError(f"DATABASE_URL: {exc}") from None
     if database is None or fcntl is None:
         return FileClaim(None)
     path = database.with_name(database.name + ".lock")

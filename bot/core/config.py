@@ -22,6 +22,7 @@ from bot.core import ids
 from bot.core.crypto import MIN_KEY_LENGTH, split_keys
 from bot.core.errors import UserError
 from connectors import registry
+from storage.db import normalise_url, sqlite_file
 
 GRAPH_VERSION = re.compile(r"^v\d{1,2}\.\d{1,2}$")
 
@@ -140,15 +141,19 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-
+        # postgres:// and postgresql:// (as Heroku-style hosts set them) become psycopg 3's URL
+        # here, so everything that reads the setting sees the URL the engine uses.
+        value = normalise_url(value)
         try:
             url = make_url(value)
         except Exception as exc:
             raise ValueError("not a database URL") from exc
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
             raise ValueError("only sqlite and postgresql are supported")
+        # The file is what `twoway run` locks to stay the only copy on it: a URL whose file
+        # cannot be told is refused here (ValueError), not run unguarded.
         if url.get_backend_name() == "sqlite" and (
-            url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+            sqlite_file(value) is None or url.query.get("mode") == "memory"
         ):
             raise ValueError("an in-memory SQLite database is lost when TwoWay stops: name a file")
         try:  # a driver that is not installed fails here, in one line, not at the first query

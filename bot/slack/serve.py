@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -32,6 +33,7 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from waitress import serve  # type: ignore[import-untyped]
 
@@ -305,11 +307,7 @@ def serve_forever(
     """`twoway run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT (on `listener`,
     from `reserve_port`, when given)."""
     settings = ctx.settings
-    try:
-        who = slack.client.auth_test()
-        log.info("connected to Slack as %s in team %s", who.get("user_id"), who.get("team_id"))
-    except Exception as exc:
-        log.warning("Slack auth.test failed at start-up (%s); requests will retry it", type(exc).__name__)
+    check_bot_token(slack.client)
     if settings.socket_mode and settings.slack_app_token is not None:
         if listener is not None:
             listener.close()  # the health server binds $PORT itself
@@ -339,6 +337,53 @@ def serve_forever(
         )
     finally:
         slack.close()
+
+
+# Slack's answers when the token itself is wrong, revoked, or its user or workspace is gone.
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+
+def check_bot_token(client: Any) -> None:
+    """auth.test at start-up: who TwoWay is in Slack, or one line naming SLACK_BOT_TOKEN with
+    Slack's error code (never the token). TwoWay keeps starting either way: requests retry it."""
+    try:
+        who = client.auth_test()
+    except SlackApiError as exc:
+        code = _error_code(exc)
+        if code in TOKEN_REFUSED:
+            log.error(
+                "SLACK_BOT_TOKEN was refused by Slack at start-up (auth.test: %s): set it to the Bot User "
+                "OAuth Token (xoxb-...) of the installed app; requests will retry it",
+                code,
+            )
+        else:
+            log.warning(
+                "SLACK_BOT_TOKEN could not be checked at start-up (auth.test: %s); requests will retry it",
+                code,
+            )
+        return
+    except Exception as exc:
+        log.warning(
+            "SLACK_BOT_TOKEN could not be checked at start-up: Slack's auth.test failed (%s); "
+            "requests will retry it",
+            type(exc).__name__,
+        )
+        return
+    log.info("connected to Slack as %s in team %s", who.get("user_id"), who.get("team_id"))
+
+
+def _error_code(exc: SlackApiError) -> str:
+    """Slack's `error` field (`invalid_auth`), or the HTTP status when the answer had none."""
+    try:
+        code = exc.response.get("error")
+    except Exception:
+        code = None
+    if isinstance(code, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+        return code
+    status = getattr(exc.response, "status_code", None)
+    return f"HTTP {status}" if isinstance(status, int) else "no error code"
 
 
 @contextmanager

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app.leader import AdvisoryLock, Leader, claim_database, sqlite_file
+from bot.app.leader import AdvisoryLock, Leader, claim_database
 from bot.app.wiring import COMMANDS
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.slack.commands import run_command
 from storage import staff
+from storage.db import make_engine, sqlite_file
 from storage.models import Role
 from tests.conftest import BACKENDS, make_settings
 
@@ -140,3 +141,60 @@ def test_only_a_sqlite_file_is_claimed() -> None:
     assert sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("postgresql+psycopg://u@h/db") is None
     assert sqlite_file("sqlite:///twoway.db") == Path("twoway.db").resolve()
+
+
+def test_sqlite_takes_one_copy_per_file_named_in_uri_form_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sqlite:///file:twoway.db?uri=true` opens twoway.db (relative to the working directory):
+    a second copy on it, in either form, is refused like one on the plain form."""
+    monkeypatch.chdir(tmp_path)
+    uri = make_settings(DATABASE_URL="sqlite:///file:twoway.db?uri=true&cache=private")
+    held = claim_database(uri)
+    try:
+        for form in (
+            "sqlite:///file:twoway.db?uri=true",
+            f"sqlite:///file://{tmp_path / 'twoway.db'}?uri=true",
+            f"sqlite:///file://localhost{tmp_path / 'twoway.db'}?uri=true&mode=rwc",
+            "sqlite:///twoway.db",
+        ):
+            with pytest.raises(UserError, match=r"another copy of TwoWay is already running"):
+                claim_database(make_settings(DATABASE_URL=form))
+    finally:
+        held.release()
+    plain = claim_database(make_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'twoway.db'}"))
+    try:
+        with pytest.raises(UserError, match=r"another copy of TwoWay is already running"):
+            claim_database(uri)
+    finally:
+        plain.release()
+
+
+def test_the_claimed_file_is_the_file_sqlite_opens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url, name in (
+        ("sqlite:///file:uri.db?uri=true", "uri.db"),
+        ("sqlite:///file:sp%2520ace.db?uri=true", "sp ace.db"),  # percent-decoded by SQLite too
+        ("sqlite:///file:named.db", "file:named.db"),  # without uri=true, a file so named
+        ("sqlite:///plain.db?uri=true", "plain.db"),  # a URI filename needs "file:"
+    ):
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        finally:
+            engine.dispose()
+        assert (tmp_path / name).is_file(), url
+        assert sqlite_file(url) == (tmp_path / name).resolve(), url
+
+
+def test_a_sqlite_uri_whose_file_cannot_be_told_is_refused_not_run_unguarded() -> None:
+    assert sqlite_file("sqlite:///file::memory:?uri=true") is None
+    assert sqlite_file("sqlite:///file:x.db?uri=true&mode=memory") is None
+    with pytest.raises(ValueError, match="names the host 'fileserver'"):
+        sqlite_file("sqlite:///file://fileserver/x.db?uri=true")
+    settings = make_settings(DATABASE_URL="sqlite:///x.db").model_copy(
+        update={"database_url": "sqlite:///file://fileserver/x.db?uri=true"}  # past the validator
+    )
+    with pytest.raises(UserError, match=r"^DATABASE_URL: its SQLite URI names the host 'fileserver'"):
+        claim_database(settings)

@@ -6,12 +6,17 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+from bot.app.leader import AdvisoryLock, scheduler_lock
 from bot.core.config import ConfigError, load_settings
-from tests.conftest import REPO
+from storage.db import make_engine
+from tests.conftest import BACKENDS, REPO
 
 
 def _load(monkeypatch: pytest.MonkeyPatch, **env: str) -> object:
@@ -177,6 +182,73 @@ def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path, url: str) -> No
     line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
     assert line.startswith("twoway: DATABASE_URL is malformed")
     assert "in-memory SQLite" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:twoway.db?uri=true&mode=memory",
+        "sqlite:///file:twoway.db?uri=true&vfs=memdb",
+        "sqlite:///file:?uri=true",  # SQLite's temporary database, deleted on close
+    ],
+)
+def test_an_in_memory_sqlite_database_in_uri_form_is_refused(tmp_path: Path, url: str) -> None:
+    line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL is malformed")
+    assert "in-memory SQLite" in line
+
+
+def test_a_sqlite_uri_naming_another_host_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Its file cannot be told, so `twoway run` could not hold it as the only copy: refused."""
+    url = "sqlite:///file://fileserver/share/twoway.db?uri=true"
+    line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL is malformed")
+    assert "names the host 'fileserver': name a local file" in line
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgres_url_as_hosts_set_it_is_used_with_psycopg(
+    monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    """Heroku-style hosts set postgres://: accepted, and the setting is the URL the engine and the
+    scheduler lock use (the rest of the URL as written)."""
+    given = f"{scheme}://agency:hun%40ter2pw@db.internal:5432/twoway?sslmode=require"
+    settings = _load(monkeypatch, DATABASE_URL=given)
+    url = "postgresql+psycopg://agency:hun%40ter2pw@db.internal:5432/twoway?sslmode=require"
+    assert settings.database_url == url  # type: ignore[attr-defined]
+    engine = make_engine(settings.database_url)  # type: ignore[attr-defined]
+    assert engine.url.drivername == "postgresql+psycopg"
+    assert engine.url.password == "hun@ter2pw"
+    engine.dispose()
+    lock = scheduler_lock(settings)  # type: ignore[arg-type]
+    assert isinstance(lock, AdvisoryLock)  # not SQLite's SoleCopy
+    lock.release()
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+def test_twoway_db_upgrade_takes_a_postgres_url(tmp_path: Path) -> None:
+    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    schema = f"twoway_scheme_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    rest = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+    url = "postgres://" + rest.partition("://")[2]
+    try:
+        result = _twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        with admin.connect() as connection:
+            tables = connection.execute(
+                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
+            )
+            assert tables.scalar_one() > 5
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def test_a_database_migrated_by_a_newer_release_is_one_line(tmp_path: Path) -> None:
