@@ -146,6 +146,18 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def test_asking_for_the_revision_of_a_missing_sqlite_file_does_not_create_it(tmp_path: Path) -> None:
+    mistyped = tmp_path / "twowya.db"
+    line = _one_line(_twoway("db", "current", env={"DATABASE_URL": f"sqlite:///{mistyped}"}, cwd=tmp_path))
+    assert f"there is no database at {mistyped}" in line
+    assert not mistyped.exists()
+    made = _twoway("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{mistyped}"}, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    asked = _twoway("db", "current", env={"DATABASE_URL": f"sqlite:///{mistyped}"}, cwd=tmp_path)
+    assert asked.returncode == 0
+    assert "database at revision" in asked.stdout
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [
