@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 # Batches written as X replies to Los Angeles police accounts (i-s: to @LAPDHQ in 2024), like the
 # held-out test set.
-IN_DOMAIN = ("batch-a", *(f"batch-{letter}" for letter in "ijklmnopqrs"))
+IN_DOMAIN = ("batch-a", *(f"batch-{letter}" for letter in "ijklmnopqrstuvw"))
 
 
 def main(argv: list[str]) -> int:
@@ -117,8 +117,13 @@ def main(argv: list[str]) -> int:
         thresholds(truth, np.asarray(probabilities), texts, alarm_rows, in_domain)
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as out:
-            for text, label, row in zip(texts, truth, probabilities, strict=True):
-                out.write(json.dumps({"kind": "category", "text": text, "label": label, "p": row}) + "\n")
+            for text, label, row, group, triage in zip(
+                texts, truth, probabilities, batches, predicted, strict=True
+            ):
+                judged = {"group": group, "category": triage.category, "flagged": triage.urgent}
+                out.write(
+                    json.dumps({"kind": "category", "text": text, "label": label, "p": row, **judged}) + "\n"
+                )
             for (group, urgent, p, _flagged, kind, ruled), text in zip(alarm_rows, alarm_texts, strict=True):
                 row = {"kind": kind, "group": group, "text": text, "urgent": urgent, "p": p, "rule": ruled}
                 out.write(json.dumps(row) + "\n")
@@ -177,7 +182,7 @@ def thresholds(
             mask = where & (top - second >= low) & (top - second < high)
             print(f"  [{low:.1f}, {high:.1f}): {mask.sum():5d} posts, right {right[mask].mean():.2f}")
         print(f"{title}: compliment precision and recall by the bar (top category compliment, no guard cue):")
-        for bar in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9):
+        for bar in (0.5, 0.6, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9):
             chosen = where & (order[:, 0] == compliment) & (probabilities[:, compliment] >= bar) & ~guarded
             precision = is_compliment[chosen].mean() if chosen.any() else float("nan")
             recall = chosen[where & is_compliment].mean()

@@ -171,8 +171,15 @@ def test_a_post_in_spanish_keeps_the_category_of_what_it_says(
     ],
 )
 def test_a_thank_you_that_asks_for_something_is_answered_not_thanked(model: Classifier, text: str) -> None:
-    """It asks for something, so a thank-you reply would ignore it: never a compliment."""
-    assert model.classify(text).category in ("question", "other")
+    """It asks for something, so a thank-you reply would ignore it: never a compliment, and the
+    first draft neither thanks nor praises (the category is the model's runner-up, which may be
+    unsure; then the drafts are the neutral ones that point to the right channel)."""
+    triage = model.classify(text)
+    assert triage.category != "compliment"
+    assert triage.category in ("question", "other") or unsure(
+        triage.category, triage.confidence, triage.scores
+    )
+    assert not thanks_author(first_drafts([text], [triage])[0])
 
 
 @pytest.mark.parametrize(
