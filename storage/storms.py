@@ -318,14 +318,19 @@ def mentions_by_id(session: Session, ids: Sequence[int]) -> dict[int, Mention]:
 def dismiss_gathered(
     session: Session, storm_id: int, reason: str, by: str, now: datetime, upto: datetime
 ) -> list[int]:
-    """Dismiss every open item on the summary card that reached TwoWay by `upto`, each with the
-    reason and its own `dismissed` audit event; items with a reply under way are left alone."""
+    """Dismiss every open item on the summary card that reached TwoWay and was gathered there by
+    `upto` (when the card the supervisor saw was drawn: what it counted), each with the reason and
+    its own `dismissed` audit event; items with a reply under way are left alone.
+
+    An item is gathered when it is triaged (`triaged_at`), or when its storm starts, after it was
+    triaged; either way by `triaged_at <= upto` if it was on a card drawn at `upto`."""
     guard = and_(
         Mention.storm_id == storm_id,
         Mention.card_status == CARD_SUMMARY,
         Mention.state == OPEN,
         Mention.reply_status.in_((REPLY_NONE, REPLY_FAILED)),
         Mention.ingested_at <= upto,
+        Mention.triaged_at <= upto,
     )
     ids = [
         row[0]
@@ -364,6 +369,23 @@ def dismiss_gathered(
         )
         touch(session, storm_id)
     return ids
+
+
+def gathered_after(session: Session, storm_id: int, upto: datetime) -> int:
+    """Open items on the summary card that reached TwoWay or were gathered after `upto`."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Mention)
+            .where(
+                Mention.storm_id == storm_id,
+                Mention.card_status == CARD_SUMMARY,
+                Mention.state == OPEN,
+                or_(Mention.ingested_at > upto, Mention.triaged_at > upto),
+            )
+        )
+        or 0
+    )
 
 
 # -- messages ------------------------------------------------------------------------------------

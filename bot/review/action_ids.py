@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime, timedelta
 
 from bot.core import ids
 
@@ -23,7 +24,7 @@ MARK_REPLIED_MANUALLY = "mark_replied_manually"  # value "<mention_id>"
 CONFIRM_POSTED = "confirm_posted"  # value "<mention_id>:<reply_id>" for an `unknown` reply
 CONFIRM_NOT_POSTED = "confirm_not_posted"  # value "<mention_id>:<reply_id>"
 OPEN_LINK = "open_original"  # a URL button; Slack still sends a click, which is only acked
-# A storm's summary card: its actions block is "s:<storm_id>".
+# A storm's summary card: its actions block is "s:<storm_id>:<drawn>" (see `storm_block`).
 STORM_QUEUE = "storm_queue"  # button value "<storm_id>:<page>": the storm's open items, ephemerally
 STORM_DISMISS = "storm_dismiss"  # static_select (with a confirm); option values are DISMISS_REASONS
 
@@ -46,16 +47,35 @@ BLOCK_PATTERN = re.compile(r"^m:(\d{1,18})(?::[a-z0-9_]{1,32})?$")
 
 
 STORM_BLOCK_PREFIX = "s:"
-STORM_BLOCK_PATTERN = re.compile(r"^s:(\d{1,18})$")
+STORM_BLOCK_PATTERN = re.compile(r"^s:(\d{1,18})(?::(\d{1,17}))?$")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
-def storm_block(storm_id: int) -> str:
-    return f"{STORM_BLOCK_PREFIX}{storm_id}"
+def storm_block(storm_id: int, drawn: datetime | None = None) -> str:
+    """The summary card's actions block: the storm, and when the card was drawn (microseconds
+    since the Unix epoch), so "Dismiss the rest" reaches only the posts the card the supervisor
+    saw counted, not those gathered after it (a redraw is throttled, and can fail)."""
+    if drawn is None:
+        return f"{STORM_BLOCK_PREFIX}{storm_id}"
+    return f"{STORM_BLOCK_PREFIX}{storm_id}:{(drawn - EPOCH) // MICROSECOND}"
 
 
 def storm_from_block(value: str | None) -> int | None:
     match = STORM_BLOCK_PATTERN.match(value or "")
     return int(match.group(1)) if match else None
+
+
+def storm_drawn_at(value: str | None) -> datetime | None:
+    """When the summary card holding this block was drawn; None for a card drawn by an earlier
+    release (its block id is "s:<storm_id>") or anything else."""
+    match = STORM_BLOCK_PATTERN.match(value or "")
+    if not match or match.group(2) is None:
+        return None
+    try:
+        return EPOCH + int(match.group(2)) * MICROSECOND
+    except OverflowError:
+        return None
 
 
 def send_action(number: int) -> str:

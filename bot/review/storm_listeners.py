@@ -20,7 +20,7 @@ from bot.core.errors import UserError
 from bot.core.words import counted
 from bot.review import action_ids
 from bot.review.listeners import BAD_VALUE, NOT_THIS_CARD, Click
-from bot.review.summary import dismiss_rest, load_summary
+from bot.review.summary import dismiss_shown, load_summary
 from bot.review.summary_blocks import QUEUE_PAGE, PostView, QueueRow, queue_blocks
 from bot.slack.app import after_ack, user_message
 from bot.slack.messages import card_url
@@ -80,13 +80,22 @@ def on_dismiss_rest(ctx: Context, click: Click) -> Answer:
     if storm_id is None or reason not in action_ids.DISMISS_REASONS:
         raise UserError(BAD_VALUE)
     _storm_checked(ctx, click, storm_id, Role.SUPERVISOR, "dismiss a storm's posts in one go")
-    count = dismiss_rest(ctx, storm_id, reason, click.user)
+    # What the card the supervisor saw counted: the posts gathered by the time it was drawn.
+    done = dismiss_shown(ctx, storm_id, reason, click.user, action_ids.storm_drawn_at(click.block_id))
+    count, later = done.dismissed, done.later
+    newer = (
+        f" {counted(later, 'post')} gathered since the card you saw was drawn "
+        f"{'is' if later == 1 else 'are'} still open: the card counts {'it' if later == 1 else 'them'} "
+        "when it is next redrawn, within seconds."
+        if later
+        else ""
+    )
     if not count:
-        return "Nothing gathered on this card was still open. Nothing was changed.", None
+        return f"Nothing gathered on this card was still open. Nothing was changed.{newer}", None
     label = action_ids.DISMISS_REASONS[reason]
     return (
         f"Dismissed {counted(count, 'post')} gathered on this card as “{label}”. Each one is in the public record "
-        "with this reason; urgent posts and questions with cards of their own are untouched.",
+        f"with this reason; urgent posts and questions with cards of their own are untouched.{newer}",
         None,
     )
 

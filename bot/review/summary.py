@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,8 +35,8 @@ from bot.review.summary_blocks import (
     SummaryView,
     ThemeView,
     bucket_label,
-    bucket_size,
     ended_text,
+    slots,
     started_text,
     summary_blocks,
     summary_text,
@@ -124,9 +125,10 @@ def load_summary(ctx: Context, session: Session, storm_id: int, now: datetime) -
     items = storms.items(session, storm_id)
     rows: Counter[str] = Counter()
     theme_members: dict[int, Counter[str]] = {}
-    own = gathered = open_gathered = answered = dismissed = 0
+    own = gathered = open_gathered = open_posts = answered = dismissed = 0
     for item in items:
         rows[_row(item.category, item.urgent)] += 1
+        open_posts += item.state == OPEN
         if item.card_status == CARD_SUMMARY:
             gathered += 1
             open_gathered += item.state == OPEN
@@ -181,6 +183,7 @@ def load_summary(ctx: Context, session: Session, storm_id: int, now: datetime) -
         own_cards=own,
         gathered=gathered,
         open_gathered=open_gathered,
+        open_posts=open_posts,
         answered=answered,
         dismissed=dismissed,
         timeline=timeline,
@@ -196,23 +199,20 @@ def load_summary(ctx: Context, session: Session, storm_id: int, now: datetime) -
 def _timeline(
     items: list[storms.Item], storm: Storm, now: datetime, tz: ZoneInfo
 ) -> tuple[tuple[tuple[str, dict[str, int]], ...], int]:
+    """Posts per time slot and row, in the agency's wall-clock time; the last column is the slot
+    of the storm's end (or of now), every post in its own slot."""
     if not items:
         return (), 1
-    first = min(i.created_at for i in items)
-    last = max(storm.ended_at or now, max(i.created_at for i in items))
-    minutes = bucket_size(last - first)
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(tz).replace(tzinfo=None)
+
+    times = [local(i.created_at) for i in items]
+    minutes, origin, count = slots(min(times), max(local(storm.ended_at or now), *times))
     step = timedelta(minutes=minutes)
-    local_first = first.astimezone(tz)
-    origin = local_first - timedelta(
-        minutes=(local_first.hour * 60 + local_first.minute) % minutes,
-        seconds=local_first.second,
-        microseconds=local_first.microsecond,
-    )
-    count = min(8, int((last.astimezone(tz) - origin) / step) + 1)
     columns: list[Counter[str]] = [Counter() for _ in range(count)]
-    for item in items:
-        index = min(count - 1, max(0, int((item.created_at.astimezone(tz) - origin) / step)))
-        columns[index][_row(item.category, item.urgent)] += 1
+    for item, moment in zip(items, times, strict=True):
+        columns[(moment - origin) // step][_row(item.category, item.urgent)] += 1
     labels = [bucket_label(origin + step * n, minutes) for n in range(count)]
     return tuple((label, dict(column)) for label, column in zip(labels, columns, strict=True)), minutes
 
@@ -380,11 +380,33 @@ def redraw_summaries(ctx: Context, storm_id: int | None = None) -> int:
 # -- what staff do from the summary card ------------------------------------------------------------
 
 
-def dismiss_rest(ctx: Context, storm_id: int, reason: str, by: str) -> int:
-    """Dismiss every open post gathered on the storm's summary card (those that reached TwoWay by
-    now), each with the reason and its own audit event; returns how many."""
+@dataclass(frozen=True)
+class Dismissal:
+    dismissed: int  # open posts the card counted, now dismissed
+    later: int  # open posts gathered after the card was drawn, left open
+
+
+def dismiss_shown(
+    ctx: Context, storm_id: int, reason: str, by: str, drawn: datetime | None = None
+) -> Dismissal:
+    """Dismiss the open posts gathered on the storm's summary card as it was drawn at `drawn` (the
+    card the supervisor clicked): those that had reached TwoWay and been gathered by then, each
+    with the reason and its own audit event. Posts gathered after that draw stay open, and the
+    redrawn card counts them. Without `drawn` (a card drawn by an earlier release), the card's
+    last successful draw as stored."""
     now = ctx.clock.now()
     with ctx.transaction() as session:
-        dismissed = storms.dismiss_gathered(session, storm_id, reason, by, now, upto=now)
+        if drawn is not None:
+            upto = min(drawn, now)
+        else:
+            card = storms.message(session, storm_id, storms.SUMMARY)
+            upto = card.drawn_at if card is not None and card.drawn_at is not None else now
+        dismissed = storms.dismiss_gathered(session, storm_id, reason, by, now, upto=upto)
+        later = storms.gathered_after(session, storm_id, upto)
     redraw_summaries(ctx, storm_id)  # at once unless it was redrawn seconds ago; the worker follows
-    return len(dismissed)
+    return Dismissal(len(dismissed), later)
+
+
+def dismiss_rest(ctx: Context, storm_id: int, reason: str, by: str, drawn: datetime | None = None) -> int:
+    """`dismiss_shown`; how many were dismissed."""
+    return dismiss_shown(ctx, storm_id, reason, by, drawn).dismissed

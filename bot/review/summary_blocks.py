@@ -50,6 +50,9 @@ ONE = {
 }
 KIND_TITLES = {"statement": "Draft public statement", "pinned": "Draft pinned reply"}
 QUEUE_PAGE = 10
+COLUMNS = 8  # the "Over time" table's columns, at most
+BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440)  # minutes per column, each dividing a day
+DAY = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class SummaryView:
     own_cards: int  # urgent posts and questions shown on cards of their own
     gathered: int
     open_gathered: int
+    open_posts: int  # open in the storm, gathered or on cards of their own: what its queue lists
     answered: int
     dismissed: int
     timeline: tuple[tuple[str, dict[str, int]], ...]  # (bucket label, ROW_ORDER -> count)
@@ -170,6 +174,10 @@ def _timeline(view: SummaryView) -> str:
         else "hour"
         if minutes == 60
         else f"{minutes // 60} h"
+        if minutes < DAY
+        else "day"
+        if minutes == DAY
+        else f"{minutes // DAY} days"
     )
     return f"*Over time* (posts per {unit}, {public(view.timezone, 40)})\n```" + "\n".join(lines) + "```"
 
@@ -256,7 +264,7 @@ def summary_blocks(view: SummaryView) -> list[Block]:
         blocks.append(section(f"{title}\n{body}", f"storm:{draft.kind}"))
     elements: list[Block] = [
         button(
-            f"Open the queue ({_n(view.open_gathered)} open)",
+            f"Open the queue ({_n(view.open_posts)} open in the storm)",
             action_ids.STORM_QUEUE,
             f"{view.storm_id}:1",
             "primary",
@@ -283,7 +291,11 @@ def summary_blocks(view: SummaryView) -> list[Block]:
             }
         )
     blocks.append(
-        {"type": "actions", "block_id": action_ids.storm_block(view.storm_id), "elements": elements}
+        {
+            "type": "actions",
+            "block_id": action_ids.storm_block(view.storm_id, view.updated_at),
+            "elements": elements,
+        }
     )
     blocks.append(
         context(
@@ -377,9 +389,19 @@ def bucket_label(moment: datetime, minutes: int) -> str:
     return moment.strftime("%H:%M") if minutes < 24 * 60 else moment.strftime("%d %b")
 
 
-def bucket_size(span: timedelta) -> int:
-    """Minutes per column so that the storm fits in at most 8 columns."""
-    for minutes in (1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440):
-        if span <= timedelta(minutes=minutes * 8):
-            return minutes
-    return 1440
+def slots(first: datetime, last: datetime) -> tuple[int, datetime, int]:
+    """Minutes per column, where the first column starts and how many columns, for posts from
+    `first` to `last` (wall-clock times): at most COLUMNS columns, each starting on a whole
+    multiple of its size in the day (14:58, 15:00, … for 2 minutes), `first` in the first column
+    and `last` (the current slot) in the last, so no slot is folded into another."""
+    last = max(first, last)
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    for minutes in BUCKETS:
+        step = timedelta(minutes=minutes)
+        origin = day + ((first - day) // step) * step
+        count = (last - origin) // step + 1
+        if count <= COLUMNS:
+            return minutes, origin, count
+    days = -(-((last - day) // timedelta(days=1) + 1) // COLUMNS)  # whole days per column
+    step = timedelta(days=days)
+    return days * DAY, day, (last - day) // step + 1

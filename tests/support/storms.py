@@ -121,6 +121,8 @@ def storming(
 ) -> Iterator[tuple[World, Storm]]:
     """A running app with one storm on a viral post: `angry_posts` to gather, plus questions and
     urgent posts that get cards of their own."""
+    global _n
+    _n = itertools.count(1)  # the same texts whichever tests ran before: triage reads the numbers too
     with world(ctx) as w:
         set_threshold(ctx, minimum=10)
         post = viral_post(w)
