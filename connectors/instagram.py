@@ -9,17 +9,19 @@ no "updated" time for a media or a comment, so a new reply can sit under an old 
 in the list. A media whose count grew is read newest first until as many new comments and replies
 as the count grew by are found and the comments are older than the last read, else to its end; a
 media whose count did not move is read whole by the sweep (`SWEEP_EVERY`, media younger than
-`SWEEP_WATCH`), which finds a comment added while another was deleted. Comment pages are budgeted
-per poll (`MAX_COMMENT_PAGES`): a read cut short resumes at its saved cursor. An idle account costs
-one request between sweeps. Instagram offers no like of a comment through the API.
+`SWEEP_WATCH`), which finds a comment added while another was deleted. A comment's replies are a
+paged edge of their own: only their first page comes inline, and a thread with more is read on
+with `GET /{comment}/replies` before the next page of comments. Comment and reply pages are
+budgeted per poll (`MAX_COMMENT_PAGES`): a read cut short resumes at its saved cursors. An idle
+account costs one request between sweeps. Instagram offers no like of a comment through the API.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -60,7 +62,8 @@ MEDIA_PAGE = 50
 COMMENT_PAGE = 50
 MAX_COMMENT_PAGES = 50  # per poll; past it the poll stops early and the next one resumes
 MEDIA_FIELDS = "id,caption,timestamp,permalink,comments_count"
-COMMENT_FIELDS = "id,text,timestamp,username,from,hidden,replies{id,text,timestamp,username,from,hidden}"
+REPLY_FIELDS = "id,text,timestamp,username,from,hidden"
+COMMENT_FIELDS = f"id,text,timestamp,username,from,hidden,replies{{{REPLY_FIELDS}}}"
 # progress: {"n": comments_count when last read, "h": newest comment time seen, "s": when last read
 # to its end (the sweep's clock), "r": a read cut short by the page budget, see `_Read.dump`}
 MEDIA_PREFIX = "media:"
@@ -73,7 +76,7 @@ class _Poll:
     now: datetime
     floor: datetime  # comments older than this are not read on media never read before
     outcome: PollOutcome
-    budget: int  # comment pages this poll may still read
+    budget: int  # comment and reply pages this poll may still read
     newest: datetime | None = None
     cut: int = 0  # media whose read the budget cut short or left for the next poll
 
@@ -94,6 +97,12 @@ class _Read:
     after: str | None = None  # where a read cut short goes on
     top: datetime | None = None  # the newest comment time this read saw
     urgent: bool = True  # the count moved (or a cut read goes on): read before the sweep
+    # Reply threads of the comments read whose further pages are still to read, the one under way
+    # first: {"id": the comment, "text": its text (excerpt) or None, "a": the replies' cursor}.
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    listed: bool = False  # no page of comments left to read: the read ends with its threads
+    ended: bool = False  # the comments were read to their last page (the sweep's clock moves)
+    old: bool = False  # a comment older than the stop was reached: `need` 0 ends the read
 
     @property
     def key(self) -> str:
@@ -103,25 +112,71 @@ class _Read:
     def head(self) -> datetime | None:
         return maybe_time(self.saved.get("h"))
 
-    def dump(self, *, ended: bool, more: str | None, now: datetime) -> str:
-        """The progress after a page: finished (`more` None) or where to go on."""
+    @property
+    def finished(self) -> bool:
+        return self.listed and not self.threads
+
+    @property
+    def enough(self) -> bool:
+        """A count-triggered read found what it sought."""
+        return self.old and self.need == 0
+
+    def dump(self, now: datetime) -> str:
+        """The progress after a page: finished, or where to go on (`a`: the next page of comments,
+        None when none is left; `q`: the reply threads still to read)."""
+        finished = self.finished
         head = self.head
-        if more is None and self.top is not None and (head is None or self.top > head):
+        if finished and self.top is not None and (head is None or self.top > head):
             head = self.top
         state: dict[str, Any] = {
-            "n": self.count if more is None else self.saved.get("n"),
+            "n": self.count if finished else self.saved.get("n"),
             "h": head.isoformat() if head else None,
-            "s": now.isoformat() if ended else self.saved.get("s"),
+            "s": now.isoformat() if finished and self.ended else self.saved.get("s"),
         }
-        if more is not None:
+        if not finished:
             state["r"] = {
-                "a": more,
+                "a": None if self.listed else self.after or "",
                 "need": self.need,
                 "c": self.count,
                 "t": self.top.isoformat() if self.top else None,
                 "stop": self.stop.isoformat(),
             }
+            if self.threads:
+                state["r"]["q"] = self.threads
+                if self.listed:
+                    state["r"]["e"] = self.ended
         return json.dumps(state)
+
+
+def _threads(saved: Any) -> list[dict[str, Any]]:
+    """Saved reply threads still to read (anything unreadable is dropped)."""
+    return [
+        {"id": t["id"], "text": t.get("text"), "a": t.get("a")}
+        for t in (saved if isinstance(saved, list) else [])
+        if isinstance(t, dict)
+        and isinstance(t.get("id"), str)
+        and isinstance(t.get("text"), str | None)
+        and isinstance(t.get("a"), str | None)
+    ]
+
+
+def _more_replies(comment: Any) -> dict[str, Any] | None:
+    """A reply thread to read on when the comment's inline replies have a next page."""
+    replies = comment.get("replies") if isinstance(comment, dict) else None
+    if not isinstance(replies, dict) or not isinstance(comment.get("id"), str):
+        return None
+    more = next_args(replies)
+    if more is None:
+        return None
+    paging = replies.get("paging")
+    cursors = paging.get("cursors") if isinstance(paging, dict) else None
+    after = more.get("after") or (cursors.get("after") if isinstance(cursors, dict) else None)
+    text = comment.get("text")
+    return {
+        "id": comment["id"],
+        "text": excerpt(text) if isinstance(text, str) else None,
+        "a": after if isinstance(after, str) and after else None,
+    }
 
 
 class InstagramConnector:
@@ -245,6 +300,8 @@ class InstagramConnector:
         cut = state.get("r") if state else None
         if isinstance(cut, dict):  # a read the budget cut short: go on where it stopped
             left = cut.get("need")
+            threads = _threads(cut.get("q"))
+            listed = bool(threads) and cut.get("a") is None  # only reply threads were left
             return _Read(
                 media=media,
                 saved=saved,
@@ -253,6 +310,9 @@ class InstagramConnector:
                 need=left if isinstance(left, int) else None,
                 after=cut.get("a") if isinstance(cut.get("a"), str) and cut.get("a") else None,
                 top=maybe_time(cut.get("t")),
+                threads=threads,
+                listed=listed,
+                ended=listed and cut.get("e") is True,
             )
         count = media.get("comments_count")
         if count == 0:  # nothing to read
@@ -285,13 +345,17 @@ class InstagramConnector:
         )
 
     def _read(self, read: _Read, poll: _Poll) -> Iterator[Page]:
-        """Pages of one media's comments, newest first, each with the media's progress after it."""
+        """Pages of one media's comments, newest first, each with the media's progress after it; a
+        page's reply threads with more than their inline page are read on before the next page."""
         media_id = read.media["id"]
         args: dict[str, str] = {"fields": COMMENT_FIELDS, "limit": str(self.page_size)}
         if read.after:
             args["after"] = read.after
         pages = Pages(f"comments of media {media_id}")
-        while True:
+        # A read cut short in the replies of a page of comments goes on there.
+        if read.threads and not (yield from self._replies(read, poll)):
+            return
+        while not read.listed:
             if poll.budget <= 0:
                 poll.cut += 1  # the progress saved with the last page says where to go on
                 return
@@ -309,16 +373,14 @@ class InstagramConnector:
                 poll.outcome.notes.append(f"media {media_id}: a saved cursor expired; reading again")
                 yield Page(mentions=(), progress={read.key: json.dumps(read.saved)})
                 return
+            found = items(body)
             mentions, skipped, newest, reached_old, fresh = self._comment_page(
-                body, read.media, read.stop, read.head
+                [(item, None) for item in found], read.media, read.stop, read.head
             )
-            poll.saw(newest)
-            if newest is not None and (read.top is None or newest > read.top):
-                read.top = newest
-            if read.need is not None:
-                read.need = max(read.need - fresh, 0)
+            self._seen(read, poll, newest, fresh)
+            read.old = reached_old
             more = next_args(body)
-            enough = reached_old and read.need == 0  # a count-triggered read found what it sought
+            enough = read.enough
             if more is not None and not enough:
                 try:
                     pages.next({**args, **more})
@@ -326,27 +388,93 @@ class InstagramConnector:
                     poll.outcome.notes.append(f"stopped reading media {media_id}: {exc}")
                     more = None
             after = None if more is None or enough else str(more.get("after") or "")
-            progress = read.dump(ended=more is None, more=after, now=poll.now)
-            yield Page(mentions=tuple(mentions), skipped=skipped, progress={read.key: progress})
-            if more is None or after is None:
-                return
-            args = {**args, **more}
+            read.listed, read.ended = after is None, more is None
             read.after = after or None
+            if not enough:
+                read.threads = [t for t in map(_more_replies, found) if t is not None]
+            yield Page(mentions=tuple(mentions), skipped=skipped, progress={read.key: read.dump(poll.now)})
+            if read.threads and not (yield from self._replies(read, poll)):
+                return
+            if more is not None:
+                args = {**args, **more}
+
+    def _replies(self, read: _Read, poll: _Poll) -> Generator[Page, None, bool]:
+        """The further pages of the read's reply threads; False when the budget cut them short."""
+        pages: dict[str, Pages] = {}
+        while read.threads:
+            if poll.budget <= 0:
+                poll.cut += 1  # the progress saved with the last page says where to go on
+                return False
+            poll.budget -= 1
+            poll.outcome.requests += 1
+            thread = read.threads[0]
+            comment_id = thread["id"]
+            args = {"fields": REPLY_FIELDS, "limit": str(self.page_size)}
+            if thread["a"]:
+                args["after"] = thread["a"]
+            try:
+                body = self.graph.read(
+                    partial(self.graph.get, f"{comment_id}/replies", **args), gone=GONE_CODES
+                )
+            except Gone as exc:
+                if thread["a"]:  # an expired cursor (or a deleted comment: then skipped below)
+                    poll.outcome.notes.append(f"comment {comment_id}: reading its replies again ({exc})")
+                    thread["a"] = None
+                    read.need = None  # replies counted already would count again: read to the end
+                else:
+                    poll.outcome.notes.append(f"skipped the replies of comment {comment_id}: {exc}")
+                    read.threads.pop(0)
+                yield Page(mentions=(), progress={read.key: read.dump(poll.now)})
+                continue
+            parent = {"id": comment_id, "text": thread["text"]}
+            mentions, skipped, newest, _, fresh = self._comment_page(
+                [(reply, parent) for reply in items(body)], read.media, read.stop, read.head
+            )
+            self._seen(read, poll, newest, fresh)
+            more = next_args(body)
+            after = more.get("after") if more is not None else None
+            if after:
+                try:
+                    pages.setdefault(comment_id, Pages(f"replies of comment {comment_id}")).next(more)
+                except TransientError as exc:  # Graph repeats a page: end this thread here
+                    poll.outcome.notes.append(f"stopped reading comment {comment_id}: {exc}")
+                    after = None
+            if after:
+                thread["a"] = after
+            else:
+                read.threads.pop(0)
+            if read.enough:  # a count-triggered read found what it sought: it ends here
+                read.threads, read.listed, read.ended = [], True, False
+            yield Page(mentions=tuple(mentions), skipped=skipped, progress={read.key: read.dump(poll.now)})
+        return True
+
+    @staticmethod
+    def _seen(read: _Read, poll: _Poll, newest: datetime | None, fresh: int) -> None:
+        poll.saw(newest)
+        if newest is not None and (read.top is None or newest > read.top):
+            read.top = newest
+        if read.need is not None:
+            read.need = max(read.need - fresh, 0)
 
     def _comment_page(
-        self, body: Any, media: Mapping[str, Any], stop: datetime, head: datetime | None
+        self,
+        page: list[tuple[Any, Mapping[str, Any] | None]],
+        media: Mapping[str, Any],
+        stop: datetime,
+        head: datetime | None,
     ) -> tuple[list[Mention], int, datetime | None, bool, int]:
-        """One page of top-level comments with their replies: the mentions, how many items were
-        skipped, the newest time, whether a top-level comment older than `stop` was reached (the
-        rest are older still, but their replies need not be) and how many items are newer than
-        `head`, the newest time read before."""
+        """One page of top-level comments with their inline replies, or of one comment's replies
+        (each item with its parent comment, None for a top-level one): the mentions, how many items
+        were skipped, the newest time, whether a top-level comment older than `stop` was reached
+        (the rest are older still, but their replies need not be) and how many items are newer
+        than `head`, the newest time read before."""
         mentions: list[Mention] = []
         skipped = fresh = 0
         newest: datetime | None = None
         reached_old = False
-        for item in items(body):
-            replies = item.get("replies") if isinstance(item, dict) else None
-            thread = [(item, None)] + [
+        for item, above in page:
+            replies = item.get("replies") if isinstance(item, dict) and above is None else None
+            thread = [(item, above)] + [
                 (reply, item) for reply in (replies.get("data") if isinstance(replies, dict) else None) or []
             ]
             for comment, parent in thread:

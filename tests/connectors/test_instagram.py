@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.base import AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
-from connectors.instagram import InstagramConnector
+from connectors.graph import parse_time
+from connectors.instagram import OVERLAP, InstagramConnector
 from connectors.registry import spec
 from domain import Mention
 from tests.support.fakes.graph_api import graph_error, rate_limited
@@ -271,3 +272,140 @@ def test_an_expired_cursor_reads_the_media_again(fake: FakeInstagram) -> None:
         found += reader.poll(NOW + timedelta(minutes=minutes))[0]
     assert {m.external_id for m in found} >= {comments[0]["id"], comments[1]["id"]}
     assert not reader.poll(NOW + timedelta(minutes=4))[1].partial
+
+
+def add_thread(
+    fake: FakeInstagram, media: dict[str, object], replies: int, *, start: datetime, text: str = "comment"
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """A top-level comment at `start` and its `replies` replies, a minute apart, oldest first."""
+    comment = fake.add_ig_comment(media, text, created_at=start)
+    thread = [
+        fake.add_ig_comment(
+            media,
+            f"{text} reply {n}",
+            username=f"user{n}",
+            parent=comment,
+            created_at=start + timedelta(minutes=n + 1),
+        )
+        for n in range(replies)
+    ]
+    return comment, thread
+
+
+def overlap(read: list[dict[str, object]]) -> set[object]:
+    """The ids of the comments read again: as new as the newest one read before, less the overlap."""
+    stop = max(parse_time(c["timestamp"]) for c in read) - OVERLAP
+    return {c["id"] for c in read if parse_time(c["timestamp"]) >= stop}
+
+
+def test_a_long_reply_thread_is_read_past_its_inline_page(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
+    comment, thread = add_thread(fake, media, 30, start=NOW - timedelta(hours=5))  # 25 inline, 5 after
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    mentions, outcome = reader.poll()
+    assert {m.external_id for m in mentions} == {comment["id"]} | {r["id"] for r in thread}
+    assert all(m.parent_id == comment["id"] and m.parent_text == "comment" for m in mentions[1:])
+    assert outcome.requests == 1 + 1 + 1  # the listing, the comments, the thread's second page
+    (second,) = fake.calls(r"/replies$", method="GET")
+    assert second.path == f"/v25.0/{comment['id']}/replies"
+    assert second.param("after")
+    assert reader.poll(NOW + timedelta(minutes=2))[1].requests == 1  # idle: the listing only
+    # The newest reply of a long thread is past the inline page: the count moved, it is read.
+    late = fake.add_ig_comment(
+        media, "@agencypolice help, please", parent=comment, created_at=NOW + timedelta(minutes=3)
+    )
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=4))
+    by_id = {m.external_id: m for m in mentions}
+    assert by_id[late["id"]].parent_id == comment["id"]
+    assert set(by_id) == {late["id"]} | overlap(thread)  # older replies are below the stop
+    assert outcome.requests == 1 + 1 + 1
+    assert reader.poll(NOW + timedelta(minutes=6))[1].requests == 1  # idle again
+
+
+def test_a_comment_without_more_replies_costs_no_reply_request(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
+    add_thread(fake, media, 25, start=NOW - timedelta(hours=5))  # all inline
+    mentions, outcome = Reader(connect(fake, account_id=fake.ig["id"])).poll()
+    assert len(mentions) == 26
+    assert outcome.requests == 2
+    assert not fake.calls(r"/replies$", method="GET")
+
+
+def test_reply_pages_are_budgeted_and_a_cut_thread_resumes() -> None:
+    fake = FakeInstagram(now=NOW - timedelta(hours=1), reply_page=2)
+    with fake:
+        media = fake.add_media("Viral", created_at=NOW - timedelta(hours=6))
+        first, first_thread = add_thread(fake, media, 6, start=NOW - timedelta(hours=5), text="first")
+        second, second_thread = add_thread(fake, media, 5, start=NOW - timedelta(hours=4), text="second")
+        everything = {c["id"] for c in [first, second, *first_thread, *second_thread]}
+        # 1 page of comments; 4 more replies of `first` and 3 of `second`, 2 a page: 5 pages.
+        reader = Reader(connect(fake, account_id=fake.ig["id"], page_size=2, max_comment_pages=2))
+        found: list[Mention] = []
+        costs: list[int] = []
+        for minutes in range(3):
+            mentions, outcome = reader.poll(NOW + timedelta(minutes=minutes))
+            found += mentions
+            costs.append(outcome.requests)
+            assert (reader.cursor is None) == outcome.partial  # the cursor moves once all is read
+        assert costs == [1 + 2, 1 + 2, 1 + 1]
+        assert not outcome.partial
+        assert {m.external_id for m in found} == everything
+        assert len(found) == len(everything)  # a resumed thread goes on where it stopped
+        assert reader.poll(NOW + timedelta(minutes=5))[1].requests == 1
+        # A new reply at the end of the older thread: the count moved, the threads are read over
+        # polls (6 pages, 2 a poll) until it is found, and only it is new.
+        late = fake.add_ig_comment(media, "new", parent=first, created_at=NOW + timedelta(minutes=6))
+        found, costs = [], []
+        for minutes in (7, 8, 9):
+            mentions, outcome = reader.poll(NOW + timedelta(minutes=minutes))
+            found += mentions
+            costs.append(outcome.requests)
+        assert costs == [1 + 2, 1 + 2, 1 + 2]
+        assert not outcome.partial
+        assert {m.external_id for m in found} == {late["id"]} | overlap([second, *second_thread])
+        assert reader.poll(NOW + timedelta(minutes=10))[1].requests == 1
+
+
+def test_an_expired_reply_cursor_reads_the_thread_again(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
+    _, thread = add_thread(fake, media, 30, start=NOW - timedelta(hours=5))
+    fake.fail_next(r"/replies$", graph_error(100, "(#100) The after cursor is invalid or has expired"))
+    mentions, outcome = Reader(connect(fake, account_id=fake.ig["id"])).poll()
+    assert {m.external_id for m in mentions} >= {r["id"] for r in thread}
+    assert "reading its replies again" in outcome.notes[0]
+    assert outcome.requests == 1 + 1 + 2
+
+
+def test_a_cut_thread_resumes_before_the_next_page_of_comments() -> None:
+    fake = FakeInstagram(now=NOW - timedelta(hours=1), reply_page=2)
+    with fake:
+        media = fake.add_media("Viral", created_at=NOW - timedelta(hours=9))
+        everything: set[object] = set()
+        for n in range(5):  # 3 pages of comments, 2 a page; 2 reply pages for each comment
+            comment, thread = add_thread(fake, media, 6, start=NOW - timedelta(hours=8 - n), text=f"c{n}")
+            everything |= {comment["id"]} | {r["id"] for r in thread}
+        reader = Reader(connect(fake, account_id=fake.ig["id"], page_size=2, max_comment_pages=3))
+        found: list[Mention] = []
+        costs: list[int] = []
+        outcome = PollOutcome(partial=True)
+        while outcome.partial and len(costs) < 10:
+            mentions, outcome = reader.poll(NOW + timedelta(minutes=len(costs)))
+            found += mentions
+            costs.append(outcome.requests)
+        assert costs == [1 + 3] * 4 + [1 + 1]  # 3 pages of comments and 10 of replies
+        assert {m.external_id for m in found} == everything
+        assert len(found) == len(everything)
+
+
+def test_a_count_triggered_read_stops_in_the_thread_where_the_new_reply_is(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
+    add_thread(fake, media, 30, start=NOW - timedelta(hours=5), text="older")
+    newer, _ = add_thread(fake, media, 30, start=NOW - timedelta(hours=4), text="newer")
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    assert reader.poll()[1].requests == 1 + 1 + 2
+    late = fake.add_ig_comment(media, "help", parent=newer, created_at=NOW + timedelta(minutes=1))
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=2))
+    assert late["id"] in {m.external_id for m in mentions}
+    assert outcome.requests == 1 + 1 + 1  # not the older comment's thread: the count is accounted for
+    assert fake.calls(r"/replies$", method="GET")[-1].path == f"/v25.0/{newer['id']}/replies"
+    assert reader.poll(NOW + timedelta(minutes=4))[1].requests == 1

@@ -3,9 +3,11 @@
 Instagram's endpoints share Facebook's host and the Page token, so this is `FakeGraph` plus
 the professional account linked to the Page (`GET /{page}?fields=instagram_business_account`),
 its media (`GET /{ig-user}/media`, newest first, with `comments_count`), each media's comments
-newest first with their `replies` expanded, `POST /{comment}/replies` (top-level comments only,
-as Instagram allows) and `POST /{comment}?hide=true`. It is as strict as Graph: unknown fields
-are error 100, a bad token 190.
+newest first with their `replies` expanded as a paged edge (oldest first; only the first
+`reply_page` replies inline, with `paging.next` when there are more, or `replies.limit(n)`),
+`GET /{comment}/replies` (the rest of a thread, `after` cursors), `POST /{comment}/replies`
+(top-level comments only, as Instagram allows) and `POST /{comment}?hide=true`. It is as strict
+as Graph: unknown fields and expired cursors are error 100, a bad token 190.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from tests.support.fakes.server import Recorded, Response
 
 MEDIA_FIELDS = {"id", "caption", "timestamp", "permalink", "comments_count", "media_type"}
 COMMENT_FIELDS = {"id", "text", "timestamp", "username", "from", "hidden", "replies", "like_count"}
+REPLY_FIELDS = COMMENT_FIELDS - {"replies"}
+REPLY_PAGE = 25  # replies of a comment expanded inline, when the field sets no limit
 
 
 def ig_time(moment: datetime) -> str:
@@ -34,9 +38,11 @@ class FakeInstagram(FakeGraph):
         ig_id: str = "17841400000000001",
         username: str = "agencypolice",
         linked: bool = True,
+        reply_page: int = REPLY_PAGE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.reply_page = reply_page
         self.ig = {"id": ig_id, "username": username, "name": "Agency Police"}
         if linked:
             self.page["instagram_business_account"] = {"id": ig_id}
@@ -48,6 +54,8 @@ class FakeInstagram(FakeGraph):
         prefix = r"/(v\d+\.\d+)"
         # Before FakeGraph's catch-all routes: matched in order of registration.
         self.route("POST", prefix + r"/(\d+)/replies", self._post_reply)
+        self.routes.insert(0, self.routes.pop())
+        self.route("GET", prefix + r"/(\d+)/replies", self._get_replies)
         self.routes.insert(0, self.routes.pop())
         self.route("GET", prefix + r"/(\d+)/media", self._get_media)
         self.routes.insert(0, self.routes.pop())
@@ -99,15 +107,21 @@ class FakeInstagram(FakeGraph):
 
     # -- routes --------------------------------------------------------------------------
 
-    def _thread(self, comment: dict[str, Any], fields: str) -> dict[str, Any]:
+    def _replies(self, comment_id: str) -> list[dict[str, Any]]:
+        """A comment's replies, oldest first (deleted ones are gone from `ig_comments`)."""
+        replies = [r for r in self.children.get(comment_id, []) if r["id"] in self.ig_comments]
+        return sorted(replies, key=lambda c: (c["timestamp"], c["id"]))
+
+    def _thread(self, request: Recorded, comment: dict[str, Any], fields: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for part in split_fields(fields):
-            name, _modifiers, sub = parse_field(part)
+            name, modifiers, sub = parse_field(part)
             if name == "replies":
-                replies = list(self.children.get(comment["id"], []))
-                replies.sort(key=lambda c: (c["timestamp"], c["id"]))
-                if replies:
-                    out["replies"] = {"data": [self._pick(r, sub or "id") for r in replies]}
+                replies = self._replies(comment["id"])
+                if replies:  # a paged edge: its first page inline, `paging.next` for the rest
+                    params = {"fields": sub or "id", "limit": modifiers.get("limit") or str(self.reply_page)}
+                    path = f"/{self.version}/{comment['id']}/replies"
+                    out["replies"] = self._paged(request, replies, path, params).body
             elif name in comment:
                 out[name] = comment[name]
         out["id"] = comment["id"]
@@ -143,14 +157,35 @@ class FakeInstagram(FakeGraph):
         if refused:
             return refused
         for part in split_fields(fields):
-            if parse_field(part)[0] not in COMMENT_FIELDS:
+            name, _modifiers, sub = parse_field(part)
+            if name not in COMMENT_FIELDS:
                 return graph_error(100, f"(#100) Tried accessing nonexisting field ({part})")
+            if name == "replies" and sub:
+                unknown = self._unknown(sub, REPLY_FIELDS)
+                if unknown:
+                    return unknown
         top = [c for c in self.ig_comments.values() if c["_media"] == media_id and c["_parent"] is None]
         top.sort(key=lambda c: (c["timestamp"], c["id"]), reverse=True)
         page = self._paged(request, top, request.path)
         if isinstance(page.body, dict) and "data" in page.body:
-            page.body["data"] = [self._thread(self.ig_comments[c["id"]], fields) for c in page.body["data"]]
+            page.body["data"] = [
+                self._thread(request, self.ig_comments[c["id"]], fields) for c in page.body["data"]
+            ]
         return page
+
+    def _get_replies(self, request: Recorded, match: re.Match[str]) -> Response:
+        """`GET /{comment}/replies`: a top-level comment's replies, oldest first, paged."""
+        refused = self._auth(request) or self._unknown(request.param("fields"), REPLY_FIELDS)
+        if refused:
+            return refused
+        comment = self.ig_comments.get(match.group(2))
+        if comment is None:
+            return graph_error(
+                100,
+                f"Unsupported get request. Object with ID '{match.group(2)}' does not exist",
+                kind="GraphMethodException",
+            )
+        return self._paged(request, self._replies(comment["id"]), request.path)
 
     def _post_reply(self, request: Recorded, match: re.Match[str]) -> Response:
         refused = self._auth(request)
