@@ -176,7 +176,9 @@ def _triage_chunk(ctx: Context, size: int, warming: set[tuple[int, str]]) -> tup
         for row, triage, vector in zip(rows, triages, vectors, strict=True)
     ]
     with ctx.transaction() as session:
-        won = _write(session, writes, now, warming)
+        # Stamped when written, not when read: a summary card drawn while the model ran did not
+        # count these posts, and "dismiss the rest" on it reaches only posts triaged before it.
+        won = _write(session, writes, ctx.clock.now(), warming)
     return won, len(rows)
 
 

@@ -186,15 +186,14 @@ def on_send(ctx: Context, click: Click) -> str | None:
             f"The {where} API cannot reply to this post; open it on {where}, reply there and mark it as replied manually."
         )
     items = (mention.drafts or {}).get("items") or []
-    if (
-        not 1 <= number <= min(len(items), action_ids.MAX_DRAFTS)
-        or not str(items[number - 1].get("text") or "").strip()
-    ):
-        raise UserError(BAD_VALUE)
-    text = str(items[number - 1]["text"])
-    if mark is not None and mark != action_ids.draft_mark(text):
+    exists = 1 <= number <= min(len(items), action_ids.MAX_DRAFTS) and isinstance(items[number - 1], dict)
+    text = str(items[number - 1].get("text") or "") if exists else ""
+    if mark is not None and (not text.strip() or mark != action_ids.draft_mark(text)):
+        # Drawn with words that are no longer draft N (or draft N is gone): show the card as it is.
         _refresh(ctx, mention_id)
         raise UserError(DRAFTS_CHANGED)
+    if not text.strip():
+        raise UserError(BAD_VALUE)
     return _finish(ctx, replies.send_reply(ctx, mention_id, text, f"draft:{number}", click.user))
 
 

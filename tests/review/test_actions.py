@@ -591,6 +591,24 @@ def test_when_the_redraw_failed_the_old_cards_send_redraws_it_instead_of_sending
         assert "Compliment" in str(w.card(mid).blocks)  # this time the redraw went through
 
 
+def test_send_on_a_stale_card_for_a_draft_that_is_gone_redraws_instead_of_refusing_the_value(
+    ctx: Context,
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        with ctx.transaction() as session:
+            drafts = {
+                "items": [{"text": "Thanks for reaching out, we will look into it.", "source": "template"}]
+            }
+            session.execute(update(Mention).where(Mention.id == mid).values(drafts=drafts))
+        before = len(w.fake.api_calls("chat.update"))
+        stale = w.h.click(card, "send_reply:3", user_id=OFFICER)  # the old card still shows three
+        assert "nothing was sent" in told(w, stale, OFFICER)
+        assert w.fake_x.replies == []
+        assert len(w.fake.api_calls("chat.update")) == before + 1
+        assert "send_reply:3" not in str(w.card(mid).blocks)
+
+
 def test_a_send_value_without_the_draft_mark_sends_the_current_draft(ctx: Context) -> None:
     with world(ctx) as w:
         mid, card = w.posted()

@@ -289,3 +289,42 @@ def test_every_post_is_counted_in_its_own_slot_whatever_the_span() -> None:
         assert (current - origin) // step == len(columns) - 1
         if now == times[-1]:
             assert columns[-1] >= 1
+
+
+def test_posts_the_model_was_still_reading_when_the_card_was_drawn_stay_open(
+    ctx: Context, clock: FakeClock, monkeypatch: Any
+) -> None:
+    import bot.intake.triage as triage
+    from bot.app.pipeline import process
+    from bot.intake.polling import poll_account
+    from bot.review.summary import redraw_summaries
+
+    with storming(ctx, clock, angry_posts=12, questions=0, urgent=0) as (w, storm):
+        before = open_on_summary(ctx)
+        clock.advance(seconds=6)
+        more_replies(w, storm, 5)
+        poll_account(w.h.ctx, w.account_id)  # the five reach TwoWay now
+        classify = triage._classify
+        drawn: list[Any] = []
+
+        def slow(c: Any, rows: Any) -> Any:
+            # While the model reads them, time passes and the card is redrawn without them.
+            clock.advance(seconds=6)
+            with ctx.transaction() as session:
+                session.execute(update(Storm).where(Storm.id == storm.id).values(version=Storm.version + 1))
+            redraw_summaries(ctx)
+            drawn.append(summary_card(w, storm.id))
+            clock.advance(seconds=1)  # the model is still reading
+            return classify(c, rows)
+
+        monkeypatch.setattr(triage, "_classify", slow)
+        process(w.h.ctx)
+        monkeypatch.setattr(triage, "_classify", classify)
+        new = open_on_summary(ctx) - before
+        assert len(new) == 5
+        answer = told(w, w.h.click(drawn[0], "storm_dismiss", user_id=SUPERVISOR, option_value="spam"))[0][
+            "text"
+        ]
+        assert f"Dismissed {len(before)} posts" in answer
+        assert "5 posts gathered since the card you saw was drawn are still open" in answer
+        assert new <= open_on_summary(ctx)
