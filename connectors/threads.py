@@ -63,11 +63,13 @@ class Budget:
 
 
 class Reading:
-    """Where one read of a conversation stopped (`after`: a page was left) and its newest reply."""
+    """Where one read of a conversation stopped (`after`: a page was left), its newest reply, and
+    whether Threads no longer has the post (`gone`)."""
 
     def __init__(self) -> None:
         self.after: str | None = None
         self.newest: datetime | None = None
+        self.gone = False
 
 
 def _tails(state: Mapping[str, Any] | None) -> list[list[str]]:
@@ -261,10 +263,8 @@ class ThreadsConnector:
                         yield Page(mentions=(), progress={key: json.dumps({"f": stop.isoformat()})}), None
                     continue
                 reading = Reading()
-                try:
-                    yield from self._stretch(post, None, stop, budget, reading)
-                except Gone as exc:
-                    outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+                yield from self._stretch(post, None, stop, budget, reading, outcome)
+                if reading.gone:
                     continue
                 if reading.after:
                     tails.insert(0, [reading.after, stop.isoformat()])
@@ -281,10 +281,8 @@ class ThreadsConnector:
                     left += [[after, below]] if stop_at else []
                     continue
                 reading = Reading()
-                try:
-                    yield from self._stretch(post, after, stop_at, budget, reading)
-                except Gone as exc:
-                    outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
+                yield from self._stretch(post, after, stop_at, budget, reading, outcome)
+                if reading.gone:
                     left = []
                     break
                 if reading.after:
@@ -293,7 +291,13 @@ class ThreadsConnector:
             budget.short = budget.short or bool(left)
 
     def _stretch(
-        self, post: Mapping[str, Any], after: str | None, stop: datetime, budget: Budget, reading: Reading
+        self,
+        post: Mapping[str, Any],
+        after: str | None,
+        stop: datetime,
+        budget: Budget,
+        reading: Reading,
+        outcome: PollOutcome,
     ) -> Iterator[tuple[Page, datetime | None]]:
         """One read of a conversation, newest first from `after`, down to `stop` or until the
         poll's pages run out; `reading` says where it stopped (`after`) and the newest reply seen."""
@@ -310,6 +314,9 @@ class ThreadsConnector:
                 if budget.left <= 0:
                     reading.after = following
                     return
+        except Gone as exc:
+            reading.gone = True
+            outcome.notes.append(f"skipped the replies of Threads post {post['id']}: {exc}")
         except TransientError as exc:
             if "kept paging" not in str(exc):
                 raise

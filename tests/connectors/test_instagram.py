@@ -352,8 +352,8 @@ def test_reply_pages_are_budgeted_and_a_cut_thread_resumes() -> None:
         assert {m.external_id for m in found} == everything
         assert len(found) == len(everything)  # a resumed thread goes on where it stopped
         assert reader.poll(NOW + timedelta(minutes=5))[1].requests == 1
-        # A new reply at the end of the older thread: the count moved, the threads are read over
-        # polls (6 pages, 2 a poll) until it is found, and only it is new.
+        # One more reply, last in the first comment's thread: the count moved, so the threads are
+        # read over polls (6 pages, 2 a poll) until it turns up, and it alone is new.
         late = fake.add_ig_comment(media, "new", parent=first, created_at=NOW + timedelta(minutes=6))
         found, costs = [], []
         for minutes in (7, 8, 9):
