@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import CARD_SUMMARY, DISMISSED, OPEN, Mention, Storm
-from storage.queue import overdue_clause, sla_settings
+from storage.queue import chased, overdue_clause, sla_settings
 
 TOP_RESPONDERS = 5
 UNTRIAGED = "untriaged"
@@ -221,19 +221,11 @@ def build_report(
     report.gathered, report.gathered_open = int(gathered or 0), int(gathered_open or 0)
     report.gathered_dismissed = int(gathered_dismissed or 0)
 
-    # Posts gathered on a storm's summary card are answered together, from that card: they are
-    # counted on the storm line, not one by one as overdue.
+    # Overdue as the SLA reminders see it (`chased`): posts gathered on a storm's summary card are
+    # counted on the storm line, and items without a card or with a reply going out are not chased.
     slas = sla_settings(session) if slas is None else slas
-    overdue = and_(Mention.state == OPEN, overdue_clause(slas, now))
-    gathered_overdue = dict(
-        session.execute(  # read through the storms' index, then taken off the index-only count
-            select(category, func.count())
-            .where(Mention.storm_id.in_(select(Storm.id)), overdue, on_summary)
-            .group_by(category)
-        ).all()
-    )
+    overdue = and_(chased(), overdue_clause(slas, now))
     for cat, count in session.execute(select(category, func.count()).where(overdue).group_by(category)):
-        count -= gathered_overdue.get(cat, 0)
         if count:
             report.overdue_by_category[cat] = count
             report.overdue_now += count

@@ -9,16 +9,8 @@ from sqlalchemy import ColumnElement, Exists, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    CARD_POSTED,
-    OPEN,
-    REPLY_SENDING,
-    REPLY_UNKNOWN,
-    DigestRun,
-    Mention,
-    SlaNotice,
-)
-from storage.queue import overdue_clause
+from storage.models import CARD_POSTED, OPEN, DigestRun, Mention, SlaNotice
+from storage.queue import chased, overdue_clause
 
 REMINDER, ESCALATION = "reminder", "escalation"
 
@@ -45,16 +37,10 @@ def due(
 ) -> list[tuple[str, Mention]]:
     """(kind, mention) of every reminder and escalation due now, escalations first.
 
-    Open items whose card is in Slack and whose reply is not going out (or may have gone: the card
-    already asks staff to check the platform). At twice its SLA an item gets the escalation, and
+    Only items `chased()` says can be overdue. At twice its SLA an item gets the escalation, and
     no reminder after it; in quiet hours only urgent items are chased.
     """
-    waiting = [
-        Mention.state == OPEN,
-        Mention.card_status == CARD_POSTED,
-        Mention.card_ts.is_not(None),
-        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
-    ]
+    waiting = [chased()]
     escalations = session.scalars(
         select(Mention)
         .where(*waiting, overdue_clause(slas, now, 2, urgent_only=quiet), ~_noticed(ESCALATION))

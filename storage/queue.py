@@ -14,7 +14,17 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import keys, settings
-from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, CARD_SUMMARY, OPEN, Mention
+from storage.models import (
+    CARD_FAILED,
+    CARD_PENDING,
+    CARD_POSTED,
+    CARD_POSTING,
+    CARD_SUMMARY,
+    OPEN,
+    REPLY_SENDING,
+    REPLY_UNKNOWN,
+    Mention,
+)
 
 # SLA keys: the four categories plus "urgent", which applies to any urgent item.
 SLA_KEYS = ("urgent", "question", "criticism", "compliment", "other")
@@ -71,6 +81,21 @@ def overdue_clause(
     return or_(*parts) if parts else false()
 
 
+def chased() -> ColumnElement[bool]:
+    """SQL condition: an item SLA notices chase, and so the only kind that can be overdue.
+
+    Open, its card in Slack (staff can act on it; items on a storm's summary card are answered from
+    there), and its reply not going out or possibly out (the card already asks staff to check the
+    platform). Reminders, the report's "overdue now" and the queue's flag all use this one test.
+    """
+    return and_(
+        Mention.state == OPEN,
+        Mention.card_status == CARD_POSTED,
+        Mention.card_ts.is_not(None),
+        Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
+    )
+
+
 @dataclass(frozen=True)
 class QueueItem:
     id: int
@@ -88,6 +113,7 @@ class QueueItem:
     url: str = ""
     storm_id: int | None = None
     on_summary: bool = False  # shown on its storm's summary card, not a card of its own
+    chased: bool = False  # SLA notices chase it (`chased()`), so it may be flagged overdue
 
 
 @dataclass(frozen=True)
@@ -128,8 +154,8 @@ def unanswered(
     )
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
-    rows = session.scalars(
-        select(Mention)
+    rows = session.execute(
+        select(Mention, chased())
         .where(*where)
         .order_by(Mention.created_at, Mention.id)
         .offset((page - 1) * page_size)
@@ -152,8 +178,9 @@ def unanswered(
             url=m.url,
             storm_id=m.storm_id,
             on_summary=m.card_status == CARD_SUMMARY,
+            chased=bool(is_chased),
         )
-        for m in rows
+        for m, is_chased in rows
     ]
     return QueuePage(which=which, items=items, total=total, page=page, pages=pages, on_summaries=on_summaries)
 

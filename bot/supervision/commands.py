@@ -151,7 +151,7 @@ def _queue_item(
         parts.append(":rotating_light: urgent")
     parts.append(f"waiting {_age(now, item.created_at)}")
     sla = threshold(slas, item.category, item.urgent)
-    if sla is not None and (now - item.ingested_at).total_seconds() >= sla and not item.on_summary:
+    if sla is not None and (now - item.ingested_at).total_seconds() >= sla and item.chased:
         parts.append(":warning: overdue")
     parts.append(f"<@{item.assignee}>" if item.assignee else "_unassigned_")
     if item.on_summary and item.storm_id is not None:

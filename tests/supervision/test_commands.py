@@ -16,6 +16,8 @@ from bot.core.context import Context
 from bot.slack.commands import CommandReply, run_command
 from storage import staff
 from storage.models import AuditEvent, Mention, Setting
+from storage.notices import due
+from storage.queue import sla_settings
 from tests.conftest import FakeClock
 from tests.support.admin_app import running_app, wait_for
 from tests.support.fakes.slack_api import FakeSlack
@@ -134,7 +136,7 @@ def test_bad_assign_changes_nothing(sctx: Context, clock: FakeClock, line: str, 
 def test_queue_lists_oldest_first_with_links_and_assign_selects(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    ids = _items(sctx, clock, 18, text="Help <!here> please")
+    ids = _items(sctx, clock, 18, text="Help <!here> please", card=False)
     ts = post_card(sctx, ids[0])
     with sctx.transaction() as session:
         first = session.get(Mention, ids[0])
@@ -170,6 +172,31 @@ def test_queue_marks_overdue_items(sctx: Context, clock: FakeClock) -> None:
     blocks = {b["block_id"]: b["text"]["text"] for b in reply.blocks or [] if b.get("block_id")}
     assert ":warning: overdue" in blocks[f"m:{late}"]
     assert "overdue" not in blocks[f"m:{fresh}"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"card": False}, {"reply_status": "sending"}, {"reply_status": "unknown"}],
+    ids=["no card yet", "reply being sent", "reply may be out"],
+)
+def test_queue_and_report_call_overdue_only_what_reminders_chase(
+    sctx: Context, clock: FakeClock, values: dict[str, Any]
+) -> None:
+    """An item nobody can act on from a card, or whose reply is going out, is never reminded, so
+    the queue must not flag it and the report must not count it as overdue now."""
+    [waiting] = _items(sctx, clock, 1, **values)
+    [chased] = _items(sctx, clock, 1)
+    clock.advance(hours=3)
+    blocks = {
+        b["block_id"]: b["text"]["text"] for b in run(sctx, "queue all").blocks or [] if b.get("block_id")
+    }
+    assert ":warning: overdue" in blocks[f"m:{chased}"]
+    assert "overdue" not in blocks[f"m:{waiting}"]
+    with sctx.transaction() as session:
+        assert due(session, sla_settings(session), clock.now(), False, 10) == [
+            ("escalation", session.get(Mention, chased))
+        ]
+    assert "1 overdue now" in (run(sctx, "report 1d").text or "")
 
 
 def test_officers_see_only_their_own_queue(sctx: Context, clock: FakeClock) -> None:

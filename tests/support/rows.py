@@ -15,6 +15,7 @@ from storage.models import Account, Mention
 from tests.support.fakes.slack_api import FakeSlack
 
 _ids = itertools.count(1)
+CHANNEL = "C0TWOWAY"
 
 
 def add_account(session: Session, now: datetime, platform: str = "x", handle: str = "cityPD") -> Account:
@@ -44,8 +45,12 @@ def add_mention(
     card: bool = True,
     **values: Any,
 ) -> Mention:
-    """A triaged mention; `response_after` sets first_response_at relative to `created_at`."""
+    """A triaged mention, its card in Slack unless `card=False`; `response_after` sets
+    first_response_at relative to `created_at`."""
     n = next(_ids)
+    if card:  # a posted card has its place in the channel, as the card poster records it
+        values.setdefault("card_channel", CHANNEL)
+        values.setdefault("card_ts", f"1700000000.{n:06d}")
     mention = Mention(
         account_id=account.id,
         platform=account.platform,
@@ -70,9 +75,6 @@ def add_mention(
     session.add(mention)
     session.flush()
     return mention
-
-
-CHANNEL = "C0TWOWAY"
 
 
 def slack_client(fake: FakeSlack) -> WebClient:
