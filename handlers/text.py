@@ -133,5 +133,32 @@ def length_on(text: str, rules: ReplyRules) -> int:
 
 
 def fits(text: str, rules: ReplyRules) -> bool:
-    """True when `text` is not empty and not longer than the platform accepts."""
-    return bool(text.strip()) and length_on(text, rules) <= rules.limit
+    """True when `text` shows something and is not longer than the platform accepts."""
+    return visible(text) and length_on(text, rules) <= rules.limit
+
+
+# Code points that draw nothing although `str.strip` keeps them: the Hangul fillers and the braille
+# blank (category Lo / So), besides every format control (category Cf: zero-width spaces and
+# joiners, the word joiner, bidi marks).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible(text: str) -> bool:
+    """True when `text` shows at least one character a reader can see.
+
+    A reply or template of zero-width spaces passes `strip()` yet publishes an empty-looking post
+    (and marks the item answered), so what is published is checked with this instead.
+    """
+    return any(
+        not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) not in ("Cf", "Cc")
+        for char in text
+    )
+
+
+def without_controls(text: str) -> str:
+    """`text` without control characters (NUL, escape, …) except line breaks and tabs.
+
+    They never belong in a public post and some platforms refuse or mangle them; CRLF becomes LF.
+    """
+    text = text.replace("\r\n", "\n")
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")

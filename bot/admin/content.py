@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from bot.core import ids
@@ -40,7 +41,7 @@ from handlers.templates import (
     validate_for_everyone,
     validate_template,
 )
-from handlers.text import length_on
+from handlers.text import length_on, visible, without_controls
 from storage import faqs, keys, settings, storms, templates
 from storage.models import Role
 
@@ -160,11 +161,13 @@ def _within_budget(header: str, lines: list[str], hint: str) -> str:
 
 def _template_add(ctx: Context, user: str, rest: str) -> CommandReply:
     category, text = _first_word(rest)
-    category, text = category.lower(), text.strip()
+    category, text = category.lower(), without_controls(text).strip()
     if category not in TEMPLATE_CATEGORIES:
         raise UserError(f"the category is one of {', '.join(TEMPLATE_CATEGORIES)}, then the text")
     try:
         validate_template(text)
+        if not visible(text):
+            raise TemplateError("the text shows nothing (only invisible characters)")
         if category in STORM_CATEGORIES:
             validate_for_everyone(text)
     except TemplateError as error:
@@ -234,8 +237,8 @@ def _faq_list(ctx: Context, search: str) -> CommandReply:
 
 def _faq_add(ctx: Context, user: str, rest: str) -> CommandReply:
     question, bar, answer = rest.partition("|")
-    question, answer = question.strip(), answer.strip()
-    if not bar or not question or not answer:
+    question, answer = without_controls(question).strip(), without_controls(answer).strip()
+    if not bar or not visible(question) or not visible(answer):
         raise UserError("write the question, then `|`, then the answer: `/twoway faq add QUESTION | ANSWER`")
     if len(question) > MAX_QUESTION:
         raise UserError(f"the question is longer than {MAX_QUESTION} characters")
@@ -269,7 +272,7 @@ def _faq_remove(ctx: Context, user: str, faq_id: int) -> CommandReply:
 def clean_setting(name: str, value: str) -> str:
     """The value to store for an agency setting, or UserError saying what is wrong."""
     if name == "agency_name":
-        if not 0 < len(value) <= MAX_NAME or any(c in value for c in "{}\n"):
+        if not 0 < len(value) <= MAX_NAME or any(c in value for c in "{}\n") or not visible(value):
             raise UserError(f"the agency name is 1 to {MAX_NAME} characters on one line, without braces")
         return value
     if name == "phone":
@@ -284,7 +287,8 @@ def clean_setting(name: str, value: str) -> str:
         host = parts.hostname or ""
     except ValueError:  # "https://[x.y": an unclosed IPv6 bracket
         raise UserError(f"the {name} is a full web address, e.g. `https://www.example.gov/records`") from None
-    if parts.scheme not in ("http", "https") or "." not in host or " " in value or len(value) > 300:
+    hidden = any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in value)
+    if parts.scheme not in ("http", "https") or "." not in host or hidden or len(value) > 300:
         raise UserError(f"the {name} is a full web address, e.g. `https://www.example.gov/records`")
     return value
 

@@ -29,7 +29,7 @@ from bot.slack.app import after_ack, user_message
 from bot.slack.roles import require
 from connectors import registry
 from domain import CATEGORIES, ReplyRules
-from handlers.text import fits, length_on
+from handlers.text import fits, length_on, visible, without_controls
 from storage import cards, mentions, storms
 from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention, Role
 
@@ -344,6 +344,7 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
         ack(response_action="errors", errors={action_ids.EDIT_BLOCK: BAD_VALUE})
         return
     mention_id, channel, ts = parsed
+    text = without_controls(text)
     with ctx.transaction() as session:
         mention = mentions.get(session, mention_id)
         problem = None
@@ -361,7 +362,7 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
                 problem = f"The {where} API cannot reply to this post; reply on {where} and mark it as replied manually."
             elif mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
                 problem = replies.why_not(session, mention)
-            elif not text.strip():
+            elif not visible(text):
                 problem = "Write a reply first."
             elif not fits(text, rules_of(mention.platform)):
                 rules = rules_of(mention.platform)

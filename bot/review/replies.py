@@ -27,6 +27,7 @@ from bot.review.action_ids import CHECKED_NOT_POSTED
 from bot.slack.escape import public
 from bot.slack.format import stamp
 from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected
+from handlers.text import visible, without_controls
 from storage import accounts, audit, mentions
 from storage import replies as stored
 from storage.audit import Action
@@ -110,8 +111,9 @@ def _claim_unanswered(session: Session, mention_id: int, **values: Any) -> Resul
 
 def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -> Result:
     """Post `text` publicly as the reply to the mention, exactly once."""
-    if not text.strip():
-        return Result("refused", mention_id, "The reply is empty; nothing was sent.")
+    text = without_controls(text)
+    if not visible(text):
+        return Result("refused", mention_id, "The reply shows nothing; nothing was sent.")
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:

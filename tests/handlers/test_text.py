@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.registry import spec
-from handlers.text import fits, grapheme_length, urls, x_weighted_length
+from handlers.text import fits, grapheme_length, urls, visible, without_controls, x_weighted_length
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,25 @@ def test_limits_and_unknown_platform() -> None:
 )
 def test_graphemes_are_what_a_reader_counts(text: str, graphemes: int) -> None:
     assert grapheme_length(text) == graphemes
+
+
+@pytest.mark.parametrize(
+    ("text", "shows"),
+    [
+        ("ok", True),
+        (" \u200bé", True),
+        ("🙏", True),
+        ("", False),
+        (" \n\t", False),
+        ("\u200b\u200c\u200d\u2060\ufeff", False),  # zero-width spaces, joiners, word joiner, BOM
+        ("\u202e\u202c\u200e", False),  # bidi controls
+        ("\u3164\u115f\u1160\uffa0\u2800", False),  # Hangul fillers, braille blank
+        ("\x00\x1b", False),
+    ],
+)
+def test_visible_sees_only_what_a_reader_sees(text: str, shows: bool) -> None:
+    assert visible(text) is shows
+
+
+def test_without_controls_keeps_line_breaks_tabs_and_every_visible_character() -> None:
+    assert without_controls("a\x00b\r\nc\td\x1b\x7f\u0085é") == "ab\nc\tdé"

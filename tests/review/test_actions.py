@@ -428,6 +428,32 @@ def test_edit_too_long_for_x_is_refused_in_the_form_with_the_count(ctx: Context)
         assert replies_of(ctx, mid) == []
 
 
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\u2060 \u200d", "\u3164", "\u202e\u202c", "\x00\n\x1b"])
+def test_an_edit_that_shows_nothing_is_refused_and_nothing_goes_out(ctx: Context, text: str) -> None:
+    """Invisible characters pass `strip()`; posting them would publish an empty-looking reply and
+    mark the item answered."""
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "edit_reply", user_id=OFFICER)
+        result = edit_submit(w, card, text, OFFICER)
+        w.h.wait()
+        assert result.json == {"response_action": "errors", "errors": {"reply": "Write a reply first."}}
+        assert w.fake_x.replies == []
+        assert replies_of(ctx, mid) == []
+        assert mention(ctx, mid).state == "open"
+
+
+def test_control_characters_are_taken_out_of_an_edited_reply(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        w.h.click(card, "edit_reply", user_id=OFFICER)
+        edit_submit(w, card, "We are\x00 looking\x1b into it.\r\nThank you\x07", OFFICER)
+        w.h.wait()
+        [posted] = w.fake_x.replies
+        assert posted["text"] == "We are looking into it.\nThank you"
+        assert replies_of(ctx, mid)[0].text == posted["text"]
+
+
 def test_edit_by_someone_without_a_role_is_refused_in_the_form(ctx: Context) -> None:
     with world(ctx) as w:
         _mid, card = w.posted()
