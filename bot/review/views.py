@@ -78,17 +78,27 @@ def edit_metadata(raw: str | None) -> tuple[int, str | None, str | None] | None:
     return mention_id, str(data.get("c") or "") or None, str(data.get("t") or "") or None
 
 
-def submitted_text(view: dict[str, Any]) -> str | None:
-    """The first multi-line text input of a submitted view, verbatim."""
-    values = (view.get("state") or {}).get("values") or {}
-    preferred = values.get(action_ids.EDIT_BLOCK, {}).get(action_ids.EDIT_ACTION)
+def submitted_text(view: Any) -> str | None:
+    """The first multi-line text input of a submitted view, verbatim; None when the view holds
+    none, or holds it in a shape Slack does not send (a block or a state that is not an object)."""
+    values = state_values(view)
+    preferred = _object(values.get(action_ids.EDIT_BLOCK)).get(action_ids.EDIT_ACTION)
     if isinstance(preferred, dict) and preferred.get("type", "plain_text_input") == "plain_text_input":
         return _text_value(preferred)
     for block in values.values():
-        for element in block.values() if isinstance(block, dict) else ():
+        for element in _object(block).values():
             if isinstance(element, dict) and element.get("type") == "plain_text_input":
                 return _text_value(element)
     return None
+
+
+def state_values(view: Any) -> dict[str, Any]:
+    """`view.state.values`, or {} when any of them is not an object."""
+    return _object(_object(_object(view).get("state")).get("values"))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text_value(element: dict[str, Any]) -> str | None:

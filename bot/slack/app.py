@@ -176,8 +176,7 @@ def register_fallbacks(app: App, ctx: Context) -> None:
             after_ack(ctx, _tell_unknown, respond, fast=True)
 
     def unknown_form(ack: Any, body: dict[str, Any]) -> None:
-        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-        first = next(iter(values), None)
+        first = _first_input(body)
         if first is None:
             ack()
         else:
@@ -189,6 +188,15 @@ def register_fallbacks(app: App, ctx: Context) -> None:
     app.action(re.compile(".*"))(unknown_action)
     app.view(re.compile(".*"))(unknown_form)
     app.view_closed(re.compile(".*"))(closed)
+
+
+def _first_input(body: dict[str, Any]) -> str | None:
+    """The block id of a submitted form's first input, where a form error can be shown; None
+    when there is none, or the view is not in the shape Slack sends (the error handler must not fail)."""
+    view = body.get("view")
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    return next(iter(values), None) if isinstance(values, dict) else None
 
 
 def _tell_unknown(respond: Any) -> None:
@@ -207,8 +215,7 @@ def _on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltRespo
     message = user_message(error)
     if body.get("type") == "view_submission":
         # Keep the form open with the message next to its first input; nothing was saved.
-        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-        first = next(iter(values), None)
+        first = _first_input(body)
         if first is not None:
             return BoltResponse(status=200, body={"response_action": "errors", "errors": {first: message}})
         return BoltResponse(status=200, body="")

@@ -122,10 +122,9 @@ class EventsHandler(SlackRequestHandler):
         data = request.environ["wsgi.input"].read(length) if length else b""
         headers = {k: str(v) for k, v in request.get_headers().items()}
         headers.setdefault("content-type", "")
-        stamp = headers.get("x-slack-request-timestamp")
-        if stamp is not None and not ids.is_number(stamp):
-            # slack_sdk reads the stamp with int() and would raise inside Bolt: a forged request
-            # would get the generic ephemeral answer (a 200) and an error in the log.
+        if not _readable_signature(headers):
+            # slack_sdk would raise inside Bolt: a forged request would get the generic ephemeral
+            # answer (a 200) and an error in the log.
             return BoltResponse(status=401, body="")
         raw = _text(data)
         if raw is None or _broken(raw, headers["content-type"]):
@@ -139,11 +138,12 @@ class EventsHandler(SlackRequestHandler):
             return BoltResponse(status=400, body="Bad Request")
 
     def _signed(self, data: bytes, raw: str | None, headers: dict[str, str]) -> bool:
-        """slack_sdk's check of the signature. It reads the timestamp with int() and the body as
-        UTF-8 text, so a timestamp that is not a number is refused first, and a body that is not
-        UTF-8 (which Slack never sends, and a test signs to get its 400) is checked byte for byte."""
+        """slack_sdk's check of the signature. It reads the timestamp with int(), compares the
+        signature as str (which raises on non-ASCII) and reads the body as UTF-8 text, so headers it
+        cannot read are refused first, and a body that is not UTF-8 (which Slack never sends, and a
+        test signs to get its 400) is checked byte for byte."""
         stamp, given = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
-        if self.verifier is None or not ids.is_number(stamp):
+        if self.verifier is None or not (ids.is_number(stamp) and given.isascii()):
             return False
         if raw is not None:
             return self.verifier.is_valid(raw, stamp, given)
@@ -196,9 +196,18 @@ def _text(data: bytes) -> str | None:
         return None
 
 
+def _readable_signature(headers: Mapping[str, str]) -> bool:
+    """Slack's stamp is ASCII digits and its signature ASCII text. slack_sdk reads the stamp with
+    int() and compares the signature as str, which raises on a non-ASCII character; either
+    header may be missing (that is a plain 401 from Bolt)."""
+    stamp, given = headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+    return (stamp is None or ids.is_number(stamp)) and (given is None or given.isascii())
+
+
 def _broken(raw: str, content_type: str) -> bool:
-    """An empty body, or an interaction that is not an object with a type (and, for clicks, a
-    list of actions each with an action id): Slack sends none of these."""
+    """An empty body, an interaction that is not an object with a type (and, for clicks, a
+    list of actions each with an action id; for forms, a view object), or an event callback
+    without an event object with a type: Slack sends none of these."""
     if not raw.strip():
         return True
     if content_type.startswith("application/json") or raw.lstrip().startswith("{"):  # as Bolt reads it
@@ -206,7 +215,9 @@ def _broken(raw: str, content_type: str) -> bool:
             body = json.loads(raw)
         except ValueError:
             return True
-        return not (isinstance(body, dict) and isinstance(body.get("type"), str))
+        if not _typed(body):
+            return True
+        return body["type"] == "event_callback" and not _typed(body.get("event"))
     form = dict(parse_qsl(raw, keep_blank_values=True))
     if "command" in form or "ssl_check" in form:
         return False
@@ -216,7 +227,7 @@ def _broken(raw: str, content_type: str) -> bool:
         payload = json.loads(form["payload"])
     except ValueError:
         return True
-    if not (isinstance(payload, dict) and isinstance(payload.get("type"), str)):
+    if not _typed(payload):
         return True
     if payload["type"] == "block_actions":
         actions = payload.get("actions")
@@ -225,7 +236,14 @@ def _broken(raw: str, content_type: str) -> bool:
             and actions
             and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
         )
+    if payload["type"] in ("view_submission", "view_closed"):
+        return not isinstance(payload.get("view"), dict)
     return False
+
+
+def _typed(value: Any) -> bool:
+    """An object with a `type`, as every interaction payload and every event is."""
+    return isinstance(value, dict) and isinstance(value.get("type"), str)
 
 
 class _Handler(WSGIRequestHandler):

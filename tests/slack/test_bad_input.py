@@ -21,7 +21,7 @@ from bot.core.context import Context
 from bot.slack.app import UNKNOWN_ACTION, UNKNOWN_FORM
 from storage.models import AuditEvent, Faq, Mention, Setting, Staff, Template
 from tests.support.signed import SIGNING_SECRET
-from tests.support.world import ADMIN, OFFICER, World, world
+from tests.support.world import ADMIN, OFFICER, STRANGER, SUPERVISOR, World, mention, world
 
 GENERIC = "something went wrong"
 BAD_VALUE = "This button's value is not valid. Nothing was changed."
@@ -211,6 +211,8 @@ def test_an_edit_form_whose_reply_is_not_text_posts_nothing(ctx: Context) -> Non
         urlencode({"payload": "not json"}).encode(),
         urlencode({"payload": json.dumps({"type": "block_actions", "actions": "x"})}).encode(),
         urlencode({"payload": json.dumps({"type": "block_actions", "actions": [1]})}).encode(),
+        urlencode({"payload": json.dumps({"type": "view_submission", "view": "edit_reply"})}).encode(),
+        urlencode({"payload": json.dumps({"type": "view_submission", "user": {"id": ADMIN}})}).encode(),
         "ÿþ".encode(),
         b"team_id=T1&user_id=U1",
     ],
@@ -221,6 +223,8 @@ def test_an_edit_form_whose_reply_is_not_text_posts_nothing(ctx: Context) -> Non
         "payload-not-json",
         "actions-a-string",
         "actions-not-objects",
+        "form-view-a-string",
+        "form-without-a-view",
         "utf8-neither-form-nor-json",
         "form-neither-command-nor-interaction",
     ],
@@ -310,3 +314,148 @@ def test_a_json_event_sent_without_a_content_type_is_still_read(ctx: Context) ->
         answer = w.h.sender.session.post(w.h.sender.events_url, data=body, headers=headers, timeout=10)
         assert answer.status_code == 200
         assert "abc123" in answer.text
+
+
+def assigned_to_officer(w: World) -> tuple[int, Any]:
+    posted = w.posted("is the road closed?", category="question")
+    w.h.click(posted[1], "assign", user_id=SUPERVISOR, selected_user=OFFICER)
+    assert mention(w.h.ctx, posted[0]).assignee == OFFICER
+    return posted
+
+
+@pytest.mark.parametrize(
+    "selected", [5, [OFFICER], {"id": OFFICER}, True], ids=["number", "list", "object", "boolean"]
+)
+def test_an_assign_whose_selected_user_is_not_text_is_refused_and_keeps_the_assignee(
+    ctx: Context, selected: Any
+) -> None:
+    """Only a cleared selection unassigns: a forged or garbled one must not drop the assignee."""
+    with world(ctx) as w:
+        posted = assigned_to_officer(w)
+        action = {"action_id": "assign", "type": "users_select", "selected_user": selected}
+        assert click(w, posted, action) == (200, [BAD_VALUE])
+        assert mention(ctx, posted[0]).assignee == OFFICER
+
+
+def test_an_assign_with_the_selection_cleared_unassigns(ctx: Context) -> None:
+    with world(ctx) as w:
+        mid, card = assigned_to_officer(w)
+        payload = {
+            "type": "block_actions",
+            "user": {"id": SUPERVISOR},
+            "container": {"type": "message", "message_ts": card.ts, "channel_id": card.channel},
+            "channel": {"id": card.channel},
+            "response_url": w.h.sender.new_response_url(),
+            "trigger_id": "trigger-1",
+            "actions": [
+                {"action_id": "assign", "block_id": f"m:{mid}", "type": "users_select", "selected_user": None}
+            ],
+        }
+        assert w.h.sender.post(urlencode({"payload": json.dumps(payload)})).status == 200
+        w.h.wait()
+        assert mention(ctx, mid).assignee is None
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+
+
+ROLE_GRAB = urlencode(
+    {"command": "/twoway", "text": f"role <@{STRANGER}> admin", "user_id": ADMIN, "team_id": "T0TEAM0001"}
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "signature"),
+    [
+        (ROLE_GRAB, "v0=é".encode()),
+        (ROLE_GRAB, "v0=" + "0" * 63 + "\u00ff"),
+        (b"\xff\xfe\x00garbage", "v0=é".encode()),  # a body that goes to the 400/401 check
+    ],
+    ids=["command-utf8-signature", "command-latin1-signature", "broken-body"],
+)
+def test_a_signature_with_characters_slack_never_sends_is_401_without_a_traceback(
+    ctx: Context, body: bytes, signature: str | bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """hmac.compare_digest raises on non-ASCII text: a forged header must not reach it as str."""
+    with world(ctx) as w:
+        before = footprint(ctx)
+        headers: dict[str, str | bytes] = {**signed_headers(body), "X-Slack-Signature": signature}
+        answer = w.h.sender.session.post(w.h.sender.events_url, data=body, headers=headers, timeout=10)
+        w.h.wait()
+        assert answer.status_code == 401
+        assert GENERIC not in answer.text
+        assert footprint(ctx) == before
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["x", 5, ["app_uninstalled"], None, {"type": 5}],
+    ids=["string", "number", "list", "missing", "type-a-number"],
+)
+def test_a_signed_event_callback_whose_event_is_not_an_object_is_400(
+    ctx: Context, event: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with world(ctx) as w:
+        envelope: dict[str, Any] = {"type": "event_callback", "team_id": "T0TEAM0001", "event_id": "Ev1"}
+        if event is not None:
+            envelope["event"] = event
+        before = footprint(ctx)
+        result = w.h.sender.post(json.dumps(envelope), content_type="application/json")
+        w.h.wait()
+        assert result.status == 400
+        assert GENERIC not in result.body
+        assert footprint(ctx) == before
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"reply": "hello"},
+        {"reply": ["hello"]},
+        {"reply": {"text": "hello"}},
+        {"reply": {"text": ["hello"]}},
+        "hello",
+        ["hello"],
+    ],
+    ids=[
+        "block-a-string",
+        "block-a-list",
+        "element-a-string",
+        "element-a-list",
+        "values-a-string",
+        "values-a-list",
+    ],
+)
+def test_an_edit_form_of_the_wrong_shape_is_refused_in_the_form(
+    ctx: Context, values: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted("where do I get a permit?", category="question")
+        metadata = json.dumps({"m": mid, "c": card.channel, "t": card.ts})
+        before = footprint(ctx)
+        result = w.h.sender.submit_view("edit_reply", values, metadata, user_id=OFFICER)
+        w.h.wait()
+        assert result.status == 200
+        assert json.loads(result.body) == {"response_action": "errors", "errors": {"reply": BAD_VALUE}}
+        assert w.fake_x.replies == []
+        assert footprint(ctx) == before
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("values", ["reply", ["reply"]], ids=["a-string", "a-list"])
+def test_an_unknown_form_whose_state_is_not_an_object_names_no_made_up_block(
+    ctx: Context, values: Any
+) -> None:
+    """Slack refuses form errors for blocks the form does not have: no error keyed "r"."""
+    with world(ctx) as w:
+        result = w.h.sender.submit_view("frobnicate", values, "{}", user_id=ADMIN)
+        assert (result.status, result.body) == (200, "")
