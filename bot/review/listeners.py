@@ -68,13 +68,15 @@ class Click:
         if "selected_option" in action and not isinstance(option, str):
             option = ""  # a selection that names nothing is not "no selection"
         selected = option if isinstance(option, str) else action.get("selected_user")
+        if selected is not None and not isinstance(selected, str):
+            selected = ""  # only a missing or null user is a cleared select (unassign)
         value = action.get("value")
         return cls(
             user=str(_mapping(body.get("user")).get("id") or ""),
             action_id=str(action.get("action_id") or ""),
             block_id=str(action.get("block_id") or ""),
             value=value if isinstance(value, str) else None,
-            selected=selected if isinstance(selected, str) else None,
+            selected=selected,
             container=_mapping(body.get("container")),
             trigger_id=str(body.get("trigger_id") or ""),
         )
@@ -336,8 +338,8 @@ def too_long_message(length: int, rules: ReplyRules) -> str:
 def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
     """Validate in the submission's answer (errors stay in the form), then send after the ack."""
 
-    user = str((body.get("user") or {}).get("id") or "")
-    view = body.get("view") or {}
+    user = str(_mapping(body.get("user")).get("id") or "")
+    view = _mapping(body.get("view"))
     parsed = edit_metadata(view.get("private_metadata"))
     text = submitted_text(view)
     if parsed is None or text is None:
