@@ -25,6 +25,7 @@ from bot.slack.escape import public
 from bot.slack.format import when
 from bot.slack.outbox import poster
 from bot.slack.roles import ROLE_WORDS
+from bot.supervision.assignment import APP, DEACTIVATED, UNKNOWN, SlackUnanswered, slack_person
 from connectors import registry
 from storage import accounts as stored_accounts
 from storage import keys, locks, staff
@@ -294,6 +295,10 @@ def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
             f"`{public(request.args[1], 20)}` is not a role: use officer, supervisor, admin or none."
         )
     role = None if wanted == "none" else Role(wanted)
+    if role is not None:  # removing a role works even for someone Slack no longer knows
+        problem = _cannot_hold_a_role(ctx, user_id)
+        if problem:
+            return CommandReply(problem)
     now = ctx.clock.now()
     with ctx.transaction() as session:
         # Lock the admin rows (PostgreSQL; SQLite's write lock already serialises) so two
@@ -316,6 +321,30 @@ def role_command(ctx: Context, request: CommandRequest) -> CommandReply:
     else:
         note = f"<@{request.user_id}> made you {ROLE_WORDS[role]} in TwoWay. `/twoway help` shows what you can do."
     return CommandReply(text, after=lambda: _tell(ctx, user_id, note))
+
+
+def _cannot_hold_a_role(ctx: Context, user_id: str) -> str | None:
+    """Why Slack says `user_id` cannot be given a role; None for an active person.
+
+    A role granted to a mistyped id, an app or a deactivated account is held by nobody, yet an
+    admin granted that way counts for the last-admin guard. When Slack cannot be asked, nothing
+    is granted: a role is too much to hand out unchecked.
+    """
+    try:
+        verdict = slack_person(ctx, user_id)
+    except SlackUnanswered as exc:
+        log.warning("role: could not look up %s (%s); nothing granted", user_id, exc)
+        return (
+            f"I could not ask Slack who `{user_id}` is (`{public(str(exc), 60)}`), so nothing was changed."
+            " Try again in a moment."
+        )
+    if verdict == UNKNOWN:
+        return f"Slack has no member `{user_id}`; nothing was changed. Mention them like `@name`."
+    if verdict == APP:
+        return f"<@{user_id}> is an app, not a person; roles are for members of staff. Nothing was changed."
+    if verdict == DEACTIVATED:
+        return f"<@{user_id}> has been deactivated in Slack, so they cannot be given a role. Nothing was changed."
+    return None
 
 
 def _tell(ctx: Context, user_id: str, text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import parse_qsl, unquote
 
 from dotenv.parser import parse_stream
@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     @field_validator("facebook_page_id", "instagram_account_id", "threads_user_id")
     @classmethod
     def _page_id(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip().isdigit():
+        if value is not None and not ids.is_number(value.strip()):  # ASCII digits: "²" is no id
             raise ValueError("not a numeric id")
         return value.strip() if value else value
 
@@ -312,6 +312,19 @@ class Settings(BaseSettings):
 _FIELDS_BY_ALIAS = {
     field.alias: name for name, field in Settings.model_fields.items() if isinstance(field.alias, str)
 }
+
+
+def _holds_secret(name: str) -> bool:
+    annotation = Settings.model_fields[name].annotation
+    return SecretStr in (annotation, *get_args(annotation))  # `SecretStr | None` too
+
+
+_SECRET_VARIABLES = frozenset(alias for alias, name in _FIELDS_BY_ALIAS.items() if _holds_secret(name))
+
+
+def is_secret(name: str) -> bool:
+    """Whether the variable `name` holds a secret (a token, not an id), set or not."""
+    return name in _SECRET_VARIABLES
 
 
 def _blank(value: Any) -> bool:

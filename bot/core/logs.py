@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
 
 # Slack tokens, bearer headers, OAuth signatures and access_token query parameters.
@@ -13,8 +14,34 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9%._~+/=-]+"),
     re.compile(r"(?i)(access_token=)[^&\s\"']+"),
     re.compile(r"(?i)(oauth_signature=\")[^\"]+"),
-    re.compile(r"(?i)(oauth_token=\")[^\"]+"),
+    re.compile(r"(?i)(oauth_(?:token|consumer_key)=\")[^\"]+"),
 ]
+MIN_SECRET = 6  # shorter values are not scrubbed: they would mangle ordinary words and numbers
+
+_learned: frozenset[str] = frozenset()
+_learned_lock = threading.Lock()
+
+
+def redact_everywhere(secrets: Iterable[str]) -> None:
+    """Scrub these too, in every filter and `scrub`, from now on.
+
+    For secrets learned while running: credentials typed into `/twoway connect` and those
+    unsealed from the database to poll, which the start-up filter cannot know.
+    """
+    global _learned
+    new = {s for s in secrets if s and len(s) >= MIN_SECRET}
+    with _learned_lock:
+        _learned = _learned | new
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without any known secret or token-shaped string, for logs and stored error text."""
+    known = {s for s in secrets if s and len(s) >= MIN_SECRET} | _learned
+    for secret in sorted(known, key=len, reverse=True):  # longest first: one may contain another
+        text = text.replace(secret, "[redacted]")
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    return text
 
 
 class RedactingFilter(logging.Filter):
@@ -22,14 +49,10 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
-        return text
+        return scrub(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -43,6 +66,8 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactingFilter:
+    secrets = list(secrets)
+    redact_everywhere(secrets)  # so that `scrub` of stored error text knows them too
     redactor = RedactingFilter(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

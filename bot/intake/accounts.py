@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.core.config import EXPECTED, ConfigError, Settings
+from bot.core.config import EXPECTED, ConfigError, Settings, is_secret
 from bot.core.context import Context
 from bot.core.crypto import CredentialsError, seal, unseal
+from bot.core.logs import redact_everywhere, scrub
 from bot.core.retry import backoff
 from connectors import registry
 from connectors.base import AuthFailed, Connector, ConnectorError, KeepsSession
@@ -51,10 +52,21 @@ def connector_from_credentials(
     if spec is None:
         raise ConfigError(f"unknown platform {platform!r}: expected {' or '.join(registry.names())}")
     creds = {k: v.strip() for k, v in creds.items() if isinstance(v, str) and v.strip()}
+    redact_everywhere(secret_credentials(platform, creds))  # before any request can fail
     problem = spec.incomplete(creds)
     if problem:
         raise ConfigError(problem)
     return spec.build(settings.options(), creds, identity)
+
+
+def secret_credentials(platform: str, creds: Mapping[str, str]) -> list[str]:
+    """The tokens and passwords among `creds`: not the ids and handles, which are shown anyway.
+
+    A credential is secret when the environment holds it as one (X_API_KEY, not FACEBOOK_PAGE_ID);
+    one with no variable is taken for a secret.
+    """
+    fields = registry.spec(platform).fields
+    return [creds[f.key] for f in fields if creds.get(f.key) and (f.env is None or is_secret(f.env))]
 
 
 def connector_for(ctx: Context, account: Account) -> Connector:
@@ -263,10 +275,10 @@ def _register(ctx: Context, platform: str) -> list[Account]:
             existing = _existing_env_rows(session, ctx.settings, platform)
             for account in existing:
                 if isinstance(exc, AuthFailed):
-                    accounts.mark_needs_attention(session, account, now, str(exc))
+                    accounts.mark_needs_attention(session, account, now, scrub(str(exc)))
                 else:
                     accounts.mark_failure(
-                        session, account, now, status=ACCOUNT_ERROR, error=str(exc), retry_after=None
+                        session, account, now, status=ACCOUNT_ERROR, error=scrub(str(exc)), retry_after=None
                     )
         if existing:  # the stored row is polled (and shows the trouble) meanwhile
             _pending(ctx).pop(platform, None)
@@ -297,7 +309,7 @@ def _remember_failure(ctx: Context, platform: str, exc: Exception, now: datetime
     previous = _pending(ctx).get(platform)
     failures = (previous.failures if previous else 0) + 1
     delay = backoff(failures, RETRY_BASE_SECONDS)
-    reason = redact(str(exc))[:300]
+    reason = scrub(redact(str(exc)))[:300]
     kind = type(exc).__name__
     _pending(ctx)[platform] = Pending(reason, kind, failures, now + delay)
     level = logging.WARNING if previous is None or previous.kind != kind else logging.INFO

@@ -2,13 +2,15 @@
 
 Kept apart from the Slack listeners so the wording is one function of the account row and
 the time, testable without Slack. Platform-supplied text (handles, error messages) goes
-through `public()` because it reaches Slack.
+through `public()` because it reaches Slack; error text is scrubbed of known secrets too, for
+rows stored before errors were scrubbed on the way in.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core.logs import scrub
 from bot.slack.escape import public
 from bot.slack.format import when
 from connectors import registry
@@ -54,14 +56,14 @@ def health_line(account: Account, poll_seconds: int, now: datetime) -> str:
     state = "paused" if not account.enabled else STATUS_WORDS.get(account.status, account.status)
     parts = [f"*{account_label(account)}* (id {account.id}): {state}"]
     if account.status != ACCOUNT_OK and account.status_reason:
-        parts.append(public(account.status_reason, ERROR_LIMIT))
+        parts.append(public(scrub(account.status_reason), ERROR_LIMIT))
     if account.attention:
         parts.append(":warning: " + public(account.attention, 500))
     parts.append(f"last poll {when(account.last_poll_at, now)}")
     parts.append(f"last success {when(account.last_success_at, now)}")
     if account.last_error:
         parts.append(
-            f"last error {when(account.last_error_at, now)}: {public(account.last_error, ERROR_LIMIT)}"
+            f"last error {when(account.last_error_at, now)}: {public(scrub(account.last_error), ERROR_LIMIT)}"
         )
     due = next_poll_at(account, poll_seconds, now)
     parts.append("not polled while paused" if due is None else f"next poll {when(due, now)}")

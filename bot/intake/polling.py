@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.context import Context
+from bot.core.logs import scrub
 from bot.core.retry import MAX_BACKOFF, backoff
 from bot.intake.accounts import connector_for
 from connectors import registry
@@ -134,7 +135,9 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
 
 def _failed(ctx: Context, account_id: int, summary: PollSummary, exc: Exception, now: datetime) -> None:
     poll_seconds = ctx.settings.twoway_poll_seconds
-    message = str(exc) if isinstance(exc, ConnectorError) else f"internal error ({type(exc).__name__})"
+    # Platform text may echo what it was sent (a proxy's error page): the account's credentials,
+    # known since its connector was built, are scrubbed before the text is stored and shown.
+    message = scrub(str(exc)) if isinstance(exc, ConnectorError) else f"internal error ({type(exc).__name__})"
     summary.error = message[:300]
     with ctx.transaction() as session:
         row = accounts.get(session, account_id)

@@ -140,26 +140,54 @@ def follow_up(ctx: Context, stored: Stored) -> AssignResult:
     return replace(result, dm_sent=tried and dm_error is None, dm_error=dm_error)
 
 
-def _not_a_person(ctx: Context, user: str) -> str | None:
-    """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
+# What Slack says about a user id (`slack_person`).
+PERSON, UNKNOWN, APP, DEACTIVATED = "person", "unknown", "app", "deactivated"
 
-    Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
-    Slack cannot say (an install without `users:read`, Slack down, slow or rate limited), the
-    assignment goes ahead. Asked once, without retries and with a short timeout, so that
-    `/twoway assign` still answers within Slack's 3 seconds.
+
+class SlackUnanswered(Exception):
+    """Slack could not be asked about a user (no `users:read`, Slack down, slow or rate limited)."""
+
+
+def slack_person(ctx: Context, user: str) -> str:
+    """PERSON, UNKNOWN (Slack has no such user), APP or DEACTIVATED; raises SlackUnanswered.
+
+    Asked once, without retries and with a short timeout, so that a slash command that asks
+    still answers within Slack's 3 seconds.
     """
     if ctx.slack is None:
-        return None
+        raise SlackUnanswered("Slack is not configured in this process")
     lookup = single_try_client_for(ctx.slack)
     lookup.timeout = LOOKUP_TIMEOUT
     try:
         info: Any = lookup.users_info(user=user).get("user") or {}
-    except Exception as exc:
-        log.info("could not look up %s before assigning (%s); assigning anyway", user, type(exc).__name__)
-        return None
+    except SlackApiError as exc:
+        code = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if code == "user_not_found":
+            return UNKNOWN
+        raise SlackUnanswered(code) from None
+    except Exception as exc:  # timeout, connection: Slack did not answer
+        raise SlackUnanswered(type(exc).__name__) from None
     if info.get("is_bot") or user == "USLACKBOT":
+        return APP
+    return DEACTIVATED if info.get("deleted") else PERSON
+
+
+def _not_a_person(ctx: Context, user: str) -> str | None:
+    """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
+
+    Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
+    Slack cannot say, the assignment goes ahead.
+    """
+    if ctx.slack is None:
+        return None
+    try:
+        verdict = slack_person(ctx, user)
+    except SlackUnanswered as exc:
+        log.info("could not look up %s before assigning (%s); assigning anyway", user, exc)
+        return None
+    if verdict == APP:
         return f"<@{user}> is an app, not a person. Assign the item to a member of staff."
-    if info.get("deleted"):
+    if verdict == DEACTIVATED:
         return f"<@{user}> has been deactivated in Slack. Assign the item to someone else."
     return None
 

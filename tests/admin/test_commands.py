@@ -384,6 +384,65 @@ def test_role_that_is_already_held_changes_nothing(admin_ctx: Context) -> None:
     assert "already has the role admin" in run(admin_ctx, f"role <@{ADMIN}> admin").text
 
 
+def test_role_is_refused_for_an_id_slack_does_not_know_so_a_typo_never_makes_an_admin(
+    admin_ctx: Context, slack: FakeSlack
+) -> None:
+    """The only admin mistypes an id: no phantom admin, so they still cannot step down."""
+    before = table_counts(admin_ctx)
+    slack.fail_next(r"^/api/users\.info$", FakeSlack.error("user_not_found"))
+    reply = run(admin_ctx, "role U0TYPO0001 admin")
+    assert reply.text == "Slack has no member `U0TYPO0001`; nothing was changed. Mention them like `@name`."
+    assert [call["user"] for call in slack.api_calls("users.info")] == ["U0TYPO0001"]
+    assert role(admin_ctx, "U0TYPO0001") is None
+    assert table_counts(admin_ctx) == before
+    with pytest.raises(UserError, match="only admin"):
+        run(admin_ctx, f"role <@{ADMIN}> officer")
+
+
+@pytest.mark.parametrize(
+    ("profile", "says"),
+    [
+        ({"deleted": True}, "<@U0GONE001> has been deactivated in Slack, so they cannot be given a role."),
+        ({"is_bot": True}, "<@U0GONE001> is an app, not a person; roles are for members of staff."),
+    ],
+)
+def test_role_is_refused_for_a_deactivated_account_or_an_app(
+    admin_ctx: Context, slack: FakeSlack, profile: dict[str, bool], says: str
+) -> None:
+    slack.add_user("U0GONE001", name="gone", **profile)
+    before = table_counts(admin_ctx)
+    reply = run(admin_ctx, "role <@U0GONE001|gone> admin")
+    assert reply.text.startswith(says)
+    assert reply.text.endswith("Nothing was changed.")
+    assert role(admin_ctx, "U0GONE001") is None
+    assert table_counts(admin_ctx) == before
+
+
+@pytest.mark.parametrize("error", ["missing_scope", "ratelimited", "internal_error"])
+def test_role_is_not_granted_when_slack_cannot_be_asked(
+    admin_ctx: Context, slack: FakeSlack, error: str
+) -> None:
+    before = table_counts(admin_ctx)
+    slack.fail_next(r"^/api/users\.info$", FakeSlack.error(error))
+    reply = run(admin_ctx, "role <@U0NEWBIE1|newbie> officer")
+    assert reply.text == (
+        f"I could not ask Slack who `U0NEWBIE1` is (`{error}`), so nothing was changed. Try again in a moment."
+    )
+    assert role(admin_ctx, "U0NEWBIE1") is None
+    assert table_counts(admin_ctx) == before
+    assert len(slack.api_calls("users.info")) == 1  # asked once: the answer must fit Slack's 3 seconds
+
+
+def test_role_none_works_for_someone_slack_no_longer_knows(admin_ctx: Context, slack: FakeSlack) -> None:
+    run(admin_ctx, "role <@U0LEAVER1|leaver> supervisor")
+    slack.requests.clear()
+    slack.fail_next(r"^/api/users\.info$", FakeSlack.error("user_not_found"), times=5)
+    reply = run(admin_ctx, "role <@U0LEAVER1|leaver> none")
+    assert reply.text == "<@U0LEAVER1> is now without a role (was supervisor)."
+    assert role(admin_ctx, "U0LEAVER1") is None
+    assert slack.api_calls("users.info") == []
+
+
 @pytest.mark.parametrize(
     ("line", "complaint"),
     [

@@ -60,6 +60,11 @@ def test_admins_are_comma_separated_user_ids(monkeypatch: pytest.MonkeyPatch) ->
         ),
         ("FACEBOOK_GRAPH_VERSION", "latest", "FACEBOOK_GRAPH_VERSION is malformed"),
         ("FACEBOOK_PAGE_ID", "my-page", "FACEBOOK_PAGE_ID is malformed"),
+        # Digits an IME types (full-width) or a superscript: `isdigit` takes them, no platform does.
+        ("FACEBOOK_PAGE_ID", "１０４８５７６００００００００１", "FACEBOOK_PAGE_ID is malformed"),
+        ("FACEBOOK_PAGE_ID", "²", "FACEBOOK_PAGE_ID is malformed"),
+        ("INSTAGRAM_ACCOUNT_ID", "１７８４１４００００", "INSTAGRAM_ACCOUNT_ID is malformed"),
+        ("THREADS_USER_ID", "12³", "THREADS_USER_ID is malformed"),
         ("TWOWAY_SECRET_KEY", "short", "TWOWAY_SECRET_KEY is malformed"),
         ("TWOWAY_SECRET_KEY", "a-new-long-secret-key-1,short", "TWOWAY_SECRET_KEY is malformed"),
         ("TWOWAY_SECRET_KEY", " , ", "TWOWAY_SECRET_KEY is malformed"),
@@ -134,6 +139,17 @@ def test_malformed_env_file_value_exits_2(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "twoway: TWOWAY_POLL_SECONDS is malformed: expected a whole number of seconds from 10 to 86400, got 'soon'"
     )
+
+
+def test_a_page_id_in_superscript_digits_exits_2_before_any_poll(tmp_path: Path) -> None:
+    """`FACEBOOK_PAGE_ID=²` is refused at start, not found to be "unidentifiable" at the first poll."""
+    (tmp_path / ".env").write_text(
+        "FACEBOOK_PAGE_ID=²\nFACEBOOK_PAGE_TOKEN=EAAB-page-token-123\n", encoding="utf-8"
+    )
+    result = _twoway("poll", "--once", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("twoway: FACEBOOK_PAGE_ID is malformed")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:

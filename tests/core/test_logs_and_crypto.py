@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.core.crypto import CredentialsError, Keyring, seal, unseal
-from bot.core.logs import RedactingFilter
+from bot.core.logs import RedactingFilter, redact_everywhere, scrub
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,7 @@ from bot.core.logs import RedactingFilter
         "headers {'Authorization': 'Bearer AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid'}",
         "GET https://graph.example/v25.0/me?access_token=EAAGm0PX4ZCpsBA&fields=id",
         'OAuth oauth_token="1234-abcdef", oauth_signature="tnnArxj06cWHq44gCs1OSKk%2FjLY%3D"',
+        'OAuth oauth_consumer_key="1234-abcdef", oauth_nonce="42"',
         "configured secret: page-token-very-secret-value",
     ],
 )
@@ -51,6 +52,22 @@ def test_secrets_are_scrubbed_from_tracebacks() -> None:
     assert "s3cr3t-value-123" not in record.getMessage()
     assert "RuntimeError" in record.getMessage()
     assert record.exc_info is None
+
+
+def test_secrets_learned_after_start_up_are_scrubbed_by_filters_made_before() -> None:
+    """Credentials typed into `/twoway connect` arrive long after the log filter was installed."""
+    redactor = RedactingFilter(["env-secret-value"])
+    redact_everywhere(["form-typed-token-4711", "form-typed-token-4711-longer", "12345"])
+    record = logging.LogRecord(
+        "t", logging.WARNING, __file__, 1, "X echoed %s", ("form-typed-token-4711-longer",), None
+    )
+    redactor.filter(record)
+    assert record.getMessage() == "X echoed [redacted]"  # the longer one first: no tail is left
+    assert (
+        scrub("env-secret-value and form-typed-token-4711", ["env-secret-value"])
+        == "[redacted] and [redacted]"
+    )
+    assert scrub("account 12345 @agency") == "account 12345 @agency"  # too short to be a secret
 
 
 def test_credentials_round_trip_and_are_not_readable() -> None:
