@@ -24,7 +24,12 @@ class ConnectorError(Exception):
 
 
 class AuthFailed(ConnectorError):
-    """Credentials were refused (X 401, Graph code 190): a person has to fix them."""
+    """Credentials were refused (X 401, Graph code 190): a person has to fix them. `field`: the
+    credential at fault, when the platform's answer says which (the connect form marks it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RateLimited(ConnectorError):
@@ -41,6 +46,16 @@ class TransientError(ConnectorError):
 
 class Rejected(ConnectorError):
     """The platform definitely refused a write (4xx other than auth): nothing was posted."""
+
+
+class Duplicate(Rejected):
+    """The platform refused the text as a copy of one the account already posted (X 403
+    "duplicate content"): nothing new was posted, but that earlier copy is public."""
+
+
+class PostGone(Rejected):
+    """The post being answered no longer exists on the platform (deleted by its author or
+    removed): nothing was posted, and sending again can never work."""
 
 
 class AmbiguousOutcome(ConnectorError):
@@ -214,3 +229,14 @@ def saved_state(value: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return loaded if isinstance(loaded, dict) else None
+
+
+@runtime_checkable
+class ChecksAll(Protocol):
+    """A connector with credentials that `identify()` does not use, proved when an admin connects
+    the account (X: the optional bearer token polls read with), so a wrong one is refused on the
+    form instead of failing every poll."""
+
+    def check_all(self) -> None:
+        """Raise AuthFailed (with `field`) when a credential `identify()` did not use is refused."""
+        ...

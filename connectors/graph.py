@@ -10,8 +10,10 @@ connectors call Graph through one `Graph` object each.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +24,7 @@ from connectors.base import (
     AmbiguousOutcome,
     AuthFailed,
     ConnectorError,
+    PostGone,
     RateLimited,
     Rejected,
     TransientError,
@@ -33,6 +36,8 @@ PERMISSION_CODES = {10} | set(range(200, 300))
 RATE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 TEMPORARY_CODES = {1, 2}  # "unknown error" / "service temporarily unavailable"
 GONE_CODES = {100}  # "does not exist / cannot be loaded": deleted since it was listed
+GONE_SUBCODE = 33  # code 100's "object does not exist, cannot be loaded due to missing permissions"
+USAGE_HEADERS = ("x-business-use-case-usage", "x-ad-account-usage", "x-app-usage")
 MAX_PAGES = 200  # of one listing in one poll: beyond it Graph is looping
 EXCERPT_CHARS = 500
 MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
@@ -44,6 +49,39 @@ class Malformed(Exception):
 
 class Gone(TransientError):
     """One object cannot be read (Graph code 100): the others are still read."""
+
+
+def regain_minutes(response: requests.Response) -> int | None:
+    """Graph's `estimated_time_to_regain_access` (minutes) in its usage headers, the largest one
+    given; None when no header says (then nobody knows how long the limit lasts)."""
+    found: list[int] = []
+    for name in USAGE_HEADERS:
+        try:
+            usage = json.loads(response.headers.get(name) or "null")
+        except ValueError:
+            continue
+        entries = [usage] if isinstance(usage, dict) else []
+        for value in usage.values() if isinstance(usage, dict) else ():
+            entries += value if isinstance(value, list) else []
+        for entry in entries:
+            minutes = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else None
+            if isinstance(minutes, int) and 0 < minutes <= 24 * 60:
+                found.append(minutes)
+    return max(found, default=None)
+
+
+def _gone(exc: facebook.GraphAPIError) -> bool:
+    """Graph says the object a write is aimed at no longer exists (a deleted post or comment).
+
+    Code 100 alone also means a bad parameter ("Replies to a reply are not allowed"), so only
+    subcode 33 or Graph's "does not exist" / "Unsupported post request" wording counts.
+    """
+    error = exc.result.get("error") if isinstance(getattr(exc, "result", None), dict) else None
+    subcode = error.get("error_subcode") if isinstance(error, dict) else None
+    words = str(exc.message).lower()
+    return exc.code in GONE_CODES and (
+        subcode == GONE_SUBCODE or "does not exist" in words or "unsupported post request" in words
+    )
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -117,6 +155,19 @@ class Graph:
         self.who = who  # "Facebook" / "Instagram", in error texts
         self.api = facebook.GraphAPI(access_token=token, timeout=timeout, session=session)
         self.api.version = version
+        # The library drops the headers of an error answer; the rate-limit estimate is kept here,
+        # per thread because one connector serves a poll and several clicks at once.
+        self._last = threading.local()
+        session.hooks["response"].append(self._remember)
+
+    def _remember(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+        self._last.regain = regain_minutes(response)
+        return response
+
+    def _rate_limited(self, exc: facebook.GraphAPIError) -> RateLimited:
+        minutes = getattr(self._last, "regain", None)
+        reset_at = datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
+        return RateLimited(f"{self.who} rate limit reached ({self.describe(exc)})", reset_at)
 
     @property
     def version(self) -> str:
@@ -153,7 +204,7 @@ class Graph:
             if code in PERMISSION_CODES:
                 raise AuthFailed(f"the Page token lacks a permission ({self.describe(exc)})") from None
             if code in RATE_CODES:
-                raise RateLimited(f"{self.who} rate limit reached ({self.describe(exc)})") from None
+                raise self._rate_limited(exc) from None
             raise TransientError(self.describe(exc)) from None
         except requests.RequestException as exc:
             raise TransientError(f"Graph request {describe(exc)}") from None
@@ -170,9 +221,11 @@ class Graph:
             if code in AUTH_CODES:
                 raise AuthFailed(f"{self.who} refused the Page token ({self.describe(exc)})") from None
             if code in RATE_CODES:
-                raise RateLimited(f"{self.who} rate limit reached ({self.describe(exc)})") from None
+                raise self._rate_limited(exc) from None
             if code is None or code in TEMPORARY_CODES:
                 raise AmbiguousOutcome(f"{self.describe(exc)}; the comment may exist") from None
+            if _gone(exc):
+                raise PostGone(f"{self.who} says it no longer exists ({self.describe(exc)})") from None
             raise Rejected(f"{self.who} refused it ({self.describe(exc)})") from None
         except requests.RequestException as exc:
             raise AmbiguousOutcome(f"Graph request {describe(exc)}; the comment may exist") from None

@@ -23,10 +23,12 @@ from connectors.base import (
     AuthFailed,
     ConnectorError,
     CredentialField,
+    Duplicate,
     Options,
     Page,
     PlatformSpec,
     PollOutcome,
+    PostGone,
     RateLimited,
     Rejected,
     TransientError,
@@ -96,13 +98,22 @@ def _readable_reset(response: requests.Response, *_args: Any, **_kwargs: Any) ->
     return response
 
 
-def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
-    """X's `x-rate-limit-reset` (epoch seconds), or None when it is missing or makes no sense."""
-    reset = getattr(exc, "reset_time", None)
+def _epoch(value: Any) -> datetime | None:
     try:
-        return datetime.fromtimestamp(int(reset), UTC) if reset else None
+        return datetime.fromtimestamp(int(value), UTC) if value else None
     except (ValueError, OverflowError, OSError, TypeError):  # milliseconds, garbage, year 300000
         return None
+
+
+def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
+    """When X lets the account in again: `x-rate-limit-reset` (epoch seconds), or the later
+    `x-user-limit-24hour-reset` when the account's daily cap on posts is what ran out (the
+    15-minute window may reopen long before that). None when neither makes sense."""
+    headers = getattr(exc.response, "headers", None) or {}
+    resets = [getattr(exc, "reset_time", None)]
+    if headers.get("x-user-limit-24hour-remaining") == "0":
+        resets.append(headers.get("x-user-limit-24hour-reset"))
+    return max((t for t in map(_epoch, resets) if t is not None), default=None)
 
 
 def _api_message(exc: tweepy.HTTPException) -> str:
@@ -165,6 +176,19 @@ class XConnector:
             raise TransientError("X sent a malformed answer to GET /2/users/me") from exc
         self.account_id, self.handle = user_id, username
         return AccountIdentity(platform="x", external_id=user_id, handle=username, name=name)
+
+    def check_all(self) -> None:
+        """Prove the bearer token too (`ChecksAll`): `/2/users/me` used the user keys, but polls
+        read mentions with the bearer, so a wrong one would pass `identify` and fail every poll.
+        One small app-auth read of the very endpoint polls use, only when an admin connects."""
+        if not (self.user_context and not self.read_user_auth):
+            return
+        try:
+            self._read(
+                partial(self.client.get_users_mentions, self._own_id(), max_results=5, user_auth=False)
+            )
+        except AuthFailed as exc:
+            raise AuthFailed(f"X refused the bearer token ({exc})", field="bearer_token") from None
 
     def _own_id(self) -> str:
         if self.account_id is None:
@@ -424,11 +448,14 @@ class XConnector:
             raise AmbiguousOutcome(f"X answered {_api_message(exc)}; the post may exist") from None
         except tweepy.HTTPException as exc:
             message = _api_message(exc)
-            if "duplicate content" in message.lower():  # the same template sent to someone else
-                raise Rejected(
+            words = message.lower()
+            if "duplicate content" in words:  # usually the same template sent to someone else
+                raise Duplicate(
                     f"X refused it ({message}); X never posts the same text twice from one account, "
                     "so change a few words and send again"
                 ) from None
+            if "does not exist" in words or "deleted" in words:
+                raise PostGone(f"X says the post no longer exists ({message})") from None
             raise Rejected(f"X refused it ({message})") from None
         except requests.RequestException as exc:
             raise AmbiguousOutcome(f"X request {describe(exc)}; the post may exist") from None
@@ -505,7 +532,8 @@ SPEC = PlatformSpec(
     build=build,
     intro="Paste the keys of your X developer app (developer.x.com > Projects & Apps > your app)."
     " TwoWay checks them with X before saving and stores them encrypted; they are never shown again.",
-    refused="X refused these keys. Check all four values and that the tokens are for the agency's account.",
+    refused="X refused these keys. Check all four values, the bearer token if you gave one, and that"
+    " the tokens are for the agency's account.",
     env_groups=(("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),),
     env_triggers=("X_BEARER_TOKEN", "X_API_KEY"),
     incomplete=_incomplete,

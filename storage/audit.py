@@ -30,6 +30,7 @@ class Action(StrEnum):
     CARD_POSTED = "card_posted"
     CREDENTIALS_RESEALED = "credentials_resealed"  # re-encrypted with the newest key
     DIGEST_POSTED = "digest_posted"
+    DELETED = "deleted"  # seen deleted on the platform
     DISMISSED = "dismissed"
     EDITED = "edited"
     ESCALATED = "escalated"
@@ -69,6 +70,7 @@ class Action(StrEnum):
     TEMPLATE_ADDED = "template_added"
     TEMPLATE_REMOVED = "template_removed"
     TRIAGED = "triaged"
+    RETRIAGED = "retriaged"  # read again after its author edited it
     UNASSIGNED = "unassigned"
 
 

@@ -101,8 +101,15 @@ def _row(account: Account, mention: domain.Mention, now: datetime) -> dict[str, 
     }
 
 
-def store_page(session: Session, account: Account, mentions: Sequence[domain.Mention], now: datetime) -> int:
-    """Insert the mentions not stored yet (state 'new'), audit each one, and say how many were new.
+def store_page(
+    session: Session,
+    account: Account,
+    mentions: Sequence[domain.Mention],
+    now: datetime,
+    edited: list[int] | None = None,
+) -> int:
+    """Insert the mentions not stored yet (state 'new'), audit each one, and say how many were new;
+    the ids of stored items whose text changed are added to `edited` (their cards need a redraw).
 
     A later version of a post already stored (or in this page) is no new post: its text is
     recorded as an edit of the version on record, which keeps its card and its replies."""
@@ -131,7 +138,9 @@ def store_page(session: Session, account: Account, mentions: Sequence[domain.Men
     new_ids = {external_id for _, external_id in inserted}
     seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
     seen.update(newer.values())  # the newest version's text wins
-    _record_edits(session, account, seen, now, {record: version for version, (record, _) in newer.items()})
+    changed = _record_edits(session, account, seen, now, {record: v for v, (record, _) in newer.items()})
+    if edited is not None:
+        edited.extend(changed)
     if inserted:
         session.execute(
             insert(AUDIT_EVENTS),
@@ -207,26 +216,29 @@ def _latest_edits(session: Session, mention_ids: list[int]) -> dict[int, dict[st
 
 def _record_edits(
     session: Session, account: Account, seen: dict[str, str], now: datetime, versions: dict[str, str]
-) -> None:
-    """Audit a changed text when a stored item is read again (the overlap of each poll).
+) -> list[int]:
+    """Audit a changed text when a stored item is read again (the overlap of each poll); the ids
+    of the items whose text changed.
 
-    The row keeps the text as first ingested; each edit is an append-only 'edited' event with the
-    text before and after, which is what a public-records request asks for (and, for a platform
-    that gives each version its own id, the id of the version read: `versions`).
+    The row's text becomes the newest version, so the card, triage and drafts read what the author
+    says now; each edit is an append-only 'edited' event with the text before and after (the first
+    one's "before" is the text as first ingested), which is what a public-records request asks for
+    (and, for a platform that gives each version its own id, the id of the version read: `versions`).
     """
     if not seen:
-        return
+        return []
     stored = session.execute(
         select(Mention.id, Mention.external_id, Mention.text).where(
             Mention.platform == account.platform, Mention.external_id.in_(list(seen))
         )
     ).all()
     if not stored:
-        return
+        return []
     latest = {mention_id: text for mention_id, _, text in stored}
     for mention_id, details in _latest_edits(session, list(latest)).items():
         if isinstance(details.get("text"), str):
             latest[mention_id] = details["text"]
+    edited: list[int] = []
     for mention_id, external_id, _ in stored:
         if seen[external_id] != latest[mention_id]:
             version = {"version": versions[external_id]} if external_id in versions else {}
@@ -240,10 +252,64 @@ def _record_edits(
                 text=seen[external_id],
                 **version,
             )
+            session.execute(update(Mention).where(Mention.id == mention_id).values(text=seen[external_id]))
+            edited.append(mention_id)
+    return edited
 
 
 def get(session: Session, mention_id: int, for_update: bool = False) -> Mention | None:
     return session.get(Mention, mention_id, with_for_update=for_update)
+
+
+def edited_since_judged(session: Session, since: datetime, limit: int) -> list[int]:
+    """Triaged items edited (an `edited` event after `since`) with no `triaged` or `retriaged`
+    event after their latest edit: what the re-triage sweep reads, oldest edit first.
+
+    Read from the audit trail, so an edit seen just before a crash is still read after it."""
+    edits = (
+        select(AuditEvent.mention_id, func.max(AuditEvent.id).label("last"))
+        .where(AuditEvent.at >= since, AuditEvent.action == Action.EDITED)
+        .group_by(AuditEvent.mention_id)
+        .subquery()
+    )
+    later = (
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.mention_id == edits.c.mention_id,
+            AuditEvent.action.in_((Action.TRIAGED, Action.RETRIAGED)),
+            AuditEvent.id > edits.c.last,
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(edits.c.mention_id)
+        .join(Mention, Mention.id == edits.c.mention_id)
+        .where(Mention.state != NEW, ~later)
+        .order_by(edits.c.last)
+        .limit(limit)
+    )
+    return [mention_id for (mention_id,) in rows]
+
+
+def last_edited_at(session: Session, mention_id: int) -> datetime | None:
+    """When TwoWay last saw the author edit the post (its `edited` audit events), None if never."""
+    return session.scalar(
+        select(func.max(AuditEvent.at)).where(
+            AuditEvent.mention_id == mention_id, AuditEvent.action == Action.EDITED
+        )
+    )
+
+
+def mark_deleted(session: Session, mention_id: int, at: datetime, why: str) -> bool:
+    """Record that the platform says the post is gone: `deleted_at` (once: the first sighting
+    stands) and an audit event for the public record. Whether this call recorded it."""
+    done = session.execute(
+        update(Mention).where(Mention.id == mention_id, Mention.deleted_at.is_(None)).values(deleted_at=at)
+    )
+    if not cast(Any, done).rowcount:
+        return False
+    audit.record(session, at, Action.DELETED, mention_id=mention_id, why=why)
+    return True
 
 
 # id, text, parent_text, platform, author_handle, author_name, account_id, thread, created_at, storm_id

@@ -85,14 +85,16 @@ def chased() -> ColumnElement[bool]:
     """SQL condition: an item SLA notices chase, and so the only kind that can be overdue.
 
     Open, its card in Slack (staff can act on it; items on a storm's summary card are answered from
-    there), and its reply not going out or possibly out (the card already asks staff to check the
-    platform). Reminders, the report's "overdue now" and the queue's flag all use this one test.
+    there), its reply not going out or possibly out (the card already asks staff to check the
+    platform), and the post still on the platform (a deleted one can never be answered).
+    Reminders, the report's "overdue now" and the queue's flag all use this one test.
     """
     return and_(
         Mention.state == OPEN,
         Mention.card_status == CARD_POSTED,
         Mention.card_ts.is_not(None),
         Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)),
+        Mention.deleted_at.is_(None),
     )
 
 

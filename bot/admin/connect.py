@@ -22,6 +22,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core import ids
 from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -31,6 +32,7 @@ from bot.slack.roles import require
 from connectors import registry
 from connectors.base import (
     AuthFailed,
+    ChecksAll,
     Connector,
     ConnectorError,
     KeepsSession,
@@ -92,17 +94,25 @@ def message_view(title: str, text: str) -> dict[str, Any]:
     }
 
 
-def read_credentials(platform: str, values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """The submitted values, trimmed, and errors per block for what is missing or malformed."""
+def read_credentials(platform: str, values: object) -> tuple[dict[str, str], dict[str, str]]:
+    """The submitted values, trimmed, and errors per block for what is missing or malformed.
+
+    `values` is Slack's `view.state.values`; a block, element or value of the wrong type (which
+    Slack never sends) is an error on its field, like a malformed value.
+    """
     creds: dict[str, str] = {}
     errors: dict[str, str] = {}
     for field in registry.spec(platform).fields:
         key, label = field.key, field.label.removesuffix(" (optional)")
-        value = str(((values.get(key) or {}).get(ACTION) or {}).get("value") or "").strip()
+        value = _typed_value(values.get(key)) if isinstance(values, dict) else None
+        if value is None:
+            errors[key] = f"TwoWay could not read the {label.lower()}; paste it again."
+            continue
+        value = value.strip()
         if value:
             if any(c.isspace() for c in value):
                 errors[key] = f"The {label.lower()} has spaces in it; paste it again without them."
-            elif field.digits and not value.isdigit():
+            elif field.digits and not ids.is_number(value):
                 errors[key] = f"The {label.replace('ID', 'id')} is a number, such as 104857600000001."
             creds[key] = value
         elif not field.optional:
@@ -110,10 +120,32 @@ def read_credentials(platform: str, values: dict[str, Any]) -> tuple[dict[str, s
     return creds, errors
 
 
+def _typed_value(block: object) -> str | None:
+    """The text typed into one input block: "" when empty or absent, None when unreadable."""
+    if block is None:
+        return ""
+    if not isinstance(block, dict):
+        return None
+    element = block.get(ACTION)
+    if element is None:
+        return ""
+    if not isinstance(element, dict):
+        return None
+    value = element.get("value")
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None
+
+
 def refusal(platform: str, exc: ConnectorError) -> dict[str, str]:
     """An error next to the field most likely at fault; never the platform's raw text."""
     spec = registry.spec(platform)
     name, first = spec.title, spec.blame
+    if isinstance(exc, AuthFailed) and exc.field and any(f.key == exc.field for f in spec.fields):
+        label = next(f.label for f in spec.fields if f.key == exc.field)
+        return {
+            exc.field: f"{name} refused the {label.split(' (')[0].lower()}; check it (or leave it empty if it is optional)."
+        }
     if isinstance(exc, AuthFailed):
         return {first: spec.refused}
     if isinstance(exc, RateLimited):
@@ -152,7 +184,8 @@ def validate(ctx: Context, platform: str, creds: dict[str, str]) -> Checked | di
 
 
 def identify_before(connector: Connector, deadline: float) -> AccountIdentity:
-    """`identify()`, given up after `deadline` seconds whatever the sockets do.
+    """`identify()` (and `check_all()` where a connector has credentials identify does not use),
+    given up after `deadline` seconds whatever the sockets do.
 
     A request timeout bounds each connect and each read, not their sum; this bounds the whole
     check, so Slack always gets the form's answer in time. A late answer is simply dropped.
@@ -161,7 +194,10 @@ def identify_before(connector: Connector, deadline: float) -> AccountIdentity:
 
     def run() -> None:
         try:
-            outcome.set_result(connector.identify())
+            identity = connector.identify()
+            if isinstance(connector, ChecksAll):
+                connector.check_all()
+            outcome.set_result(identity)
         except BaseException as exc:
             outcome.set_exception(exc)
 
@@ -209,7 +245,8 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
                 ),
             )
             return
-        creds, errors = read_credentials(platform, (view.get("state") or {}).get("values") or {})
+        state = view.get("state")
+        creds, errors = read_credentials(platform, state.get("values") if isinstance(state, dict) else None)
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -226,14 +263,20 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
         text = f"Connected {label} (account id {account_id}). New mentions appear in the review channel after the next poll."
         ack(response_action="update", view=message_view("Connected", text))
         log.info("connect: %s account %s connected by %s", platform, account_id, user_id)
-        try:
-            channel = str(json.loads(view.get("private_metadata") or "{}").get("channel") or "")
-        except ValueError:
-            channel = ""
-        confirm(client, channel, user_id, text)
+        confirm(client, _channel_of(view), user_id, text)
 
     on_submit.__name__ = f"connect_{platform}_submitted"
     return on_submit
+
+
+def _channel_of(view: dict[str, Any]) -> str:
+    """The channel the form was opened from (kept in its metadata); "" when unreadable."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return ""
+    channel = metadata.get("channel") if isinstance(metadata, dict) else None
+    return channel if isinstance(channel, str) else ""
 
 
 def _label(platform: str, identity: AccountIdentity) -> str:

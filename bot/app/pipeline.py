@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from bot.core.context import Context
 from bot.intake.alerts import sync_account_alerts
 from bot.intake.storms import watch
-from bot.intake.triage import triage_pending
-from bot.review.cards import Sweep, post_pending_cards
+from bot.intake.triage import retriage_edited, triage_pending
+from bot.review.cards import Sweep, post_pending_cards, show_edit
 from bot.review.summary import post_storm_messages, redraw_summaries
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class Wakers:
 def process(ctx: Context) -> None:
     """Everything, in turn: triage, then Slack (`twoway poll --once`, and without a scheduler)."""
     triage_pending(ctx)
+    judge_edits(ctx)
     if ctx.slack is not None:
         deliver(ctx)
         sync_account_alerts(ctx)
@@ -48,10 +49,27 @@ def triage(ctx: Context) -> None:
     """The triage job: new mentions judged a chunk at a time, each chunk waking the Slack worker."""
     wake = ctx.state(Wakers).slack
     triage_pending(ctx, after_chunk=wake)
+    judge_edits(ctx)
     if ctx.slack is not None:
         if wake is None:
             deliver(ctx)
         sync_account_alerts(ctx)
+
+
+def judge_edits(ctx: Context) -> None:
+    """Items their authors edited: judged again on the new words, their cards redrawn."""
+    try:
+        edited = retriage_edited(ctx)
+    except Exception:
+        log.exception("judging edited mentions again failed")
+        return
+    if ctx.slack is None:
+        return
+    for item in edited:
+        try:
+            show_edit(ctx, item.mention_id, item.became_urgent, item.reason)
+        except Exception:
+            log.exception("showing the edit of #%s failed", item.mention_id)
 
 
 def deliver(ctx: Context) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from handlers.urgency import urgent_reason
 from storage import audit, faqs, mentions, replies_history, settings, storms, templates
 from storage.audit import Action
 from storage.corrections import add_correction
-from storage.models import CARD_SUMMARY, NEW, Mention
+from storage.models import CARD_SUMMARY, NEW, OPEN, REPLY_FAILED, REPLY_NONE, Mention
 
 log = logging.getLogger(__name__)
 
@@ -332,3 +332,87 @@ def _drafts_for(
         author_handle=mention.author_handle,
         author_name=mention.author_name,
     )
+
+
+EDIT_WINDOW = timedelta(days=2)  # edits older than this when first seen are left to the audit trail
+
+
+@dataclass(frozen=True)
+class Retriaged:
+    """An edited item read again: its card needs a redraw, and a new urgency a word in the channel."""
+
+    mention_id: int
+    became_urgent: bool
+    reason: str | None
+
+
+def retriage_edited(ctx: Context, limit: int = 50) -> list[Retriaged]:
+    """Read again what authors edited after triage, so the card shows and judges the words people
+    now see: an answered question edited into "a man with a gun is outside right now" must not keep
+    its old category and drafts.
+
+    Only an open item whose reply is not going out is judged again (a category staff set stays; a
+    flag is never taken away by an edit); every other edited item just gets its card redrawn.
+    Each is marked `retriaged` in the audit trail, so it is read once per edit.
+    """
+    now = ctx.clock.now()
+    with ctx.transaction() as session:
+        ids = mentions.edited_since_judged(session, now - EDIT_WINDOW, limit)
+    if not ids:
+        return []
+    classifier = current_classifier(ctx)
+    done: list[Retriaged] = []
+    for mention_id in ids:
+        with ctx.transaction() as session:
+            mention = mentions.get(session, mention_id, for_update=True)
+            if mention is None:
+                continue
+            before = (mention.category, mention.urgent)
+            judged = mention.state == OPEN and mention.reply_status in (REPLY_NONE, REPLY_FAILED)
+            if judged:
+                _judge_again(session, classifier, mention, now)
+            audit.record(
+                session,
+                now,
+                Action.RETRIAGED,
+                mention_id=mention_id,
+                judged=judged,
+                category=mention.category,
+                previous_category=before[0],
+                urgent=mention.urgent,
+            )
+            done.append(Retriaged(mention_id, mention.urgent and not before[1], mention.urgent_reason))
+    return done
+
+
+def _judge_again(session: Session, classifier: Any, mention: Mention, now: datetime) -> None:
+    try:
+        triage = classifier.classify(mention.text, mention.parent_text)
+    except Exception:
+        log.exception(
+            "classifying the edited mention %d failed; the urgency rules alone judge it", mention.id
+        )
+        triage = unjudged(mention.text, mention.parent_text)
+    staff_set = (mention.drafts or {}).get("category_set_by")
+    if staff_set:  # staff decided the category; the edit only adds urgency
+        triage = domain.Triage(
+            category=cast(domain.Category, mention.category),
+            confidence=1.0,
+            urgent=triage.urgent,
+            urgent_reason=triage.urgent_reason,
+            scores={str(mention.category): 1.0},
+        )
+    if mention.urgent and not triage.urgent:  # an edit never takes a flag away
+        triage = domain.Triage(
+            category=triage.category,
+            confidence=triage.confidence,
+            urgent=True,
+            urgent_reason=mention.urgent_reason,
+            scores=triage.scores,
+        )
+    mention.category, mention.confidence = triage.category, triage.confidence
+    mention.urgent, mention.urgent_reason = triage.urgent, triage.urgent_reason
+    if not staff_set:
+        mention.scores = dict(triage.scores)
+    extra = {"category_set_by": staff_set} if staff_set else {}
+    mention.drafts = drafts_json(_drafts_for(session, mention, triage, now), **extra)

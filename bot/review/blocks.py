@@ -90,6 +90,7 @@ class CardView:
     dismissed_at: datetime | None = None
     reclassified_by: str | None = None
     deleted: bool = False
+    edited_at: datetime | None = None  # when TwoWay last saw the author edit it (the text is the newest)
     unsure: bool = False  # the model is unsure of the category: say so, the drafts stay neutral
     extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -266,6 +267,10 @@ def triage_notes(view: CardView) -> list[str]:
         notes.append(":warning: It was not hidden; try again.")
     if view.deleted:
         notes.append(":wastebasket: Deleted on the platform")
+    if view.edited_at is not None:
+        notes.append(
+            f":pencil2: Edited on the platform {stamp(view.edited_at)}: the text above is the newest"
+        )
     notes.extend(view.extra_notes)
     return notes
 
@@ -328,6 +333,14 @@ def status_blocks(view: CardView) -> list[Block]:
             reply.error == action_ids.CHECKED_NOT_POSTED
         ):  # nobody refused anything: staff looked and it was not there
             text = f":x: *The reply was not posted* (checked on {where} by staff).\n{sent_text}"
+        elif (reply.error or "").startswith("rate limited"):
+            text = f":hourglass: *{where} is limiting replies* ({error}). Nothing was posted.\n{sent_text}"
+        if view.deleted:  # sending again cannot work: the card's note says it is gone
+            text = (
+                f":x: *The reply was not posted*: the post no longer exists on {where}. "
+                f"Close the item with *No reply needed*.\n{sent_text}"
+            )
+            return [section(text, action_ids.block_id(mid, "status"))]
         return [
             section(
                 text,

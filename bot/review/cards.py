@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
-from bot.review.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text
+from bot.review.blocks import CardView, DraftView, ReplyView, card_blocks, fallback_text, platform_name
 from bot.review.replies import recover_stale_hides, recover_stale_likes, recover_stale_sends
 from bot.slack import outbox
 from bot.slack.channel import review_channel
@@ -135,6 +135,7 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         dismissed_at=mention.dismissed_at,
         reclassified_by=corrected_by,
         deleted=mention.deleted_at is not None,
+        edited_at=mentions.last_edited_at(session, mention.id),
         unsure=_unsure(mention),
     )
 
@@ -363,3 +364,42 @@ def refresh_card(ctx: Context, mention_id: int) -> bool:
         log.warning("could not redraw the card of #%s: %s", mention_id, exc.response.get("error"))
         return False
     return True
+
+
+@dataclass(frozen=True)
+class _EditNotice:
+    """The claim of an "edited into an emergency" notice: its `retriaged` audit event, written
+    before, is what makes it once per edit; the outcome is only logged."""
+
+    mention_id: int
+
+    def posted(self, sent: outbox.Sent) -> None:
+        log.info("told the channel that #%s was edited into a possible emergency", self.mention_id)
+
+    def refused(self, sent: outbox.Sent) -> None:
+        log.warning("could not tell the channel that #%s was edited (%s)", self.mention_id, sent.error)
+
+    def unknown(self, sent: outbox.Sent) -> None:
+        log.warning(
+            "the notice that #%s was edited may not have been posted (%s)", self.mention_id, sent.error
+        )
+
+
+def show_edit(ctx: Context, mention_id: int, became_urgent: bool, reason: str | None) -> None:
+    """Redraw the card of an item its author edited; when the edit made it urgent, say so in the
+    card's thread and in the channel: a redraw alone changes an old card nobody is looking at."""
+    refresh_card(ctx, mention_id)
+    if not became_urgent:
+        return
+    with ctx.transaction() as session:
+        mention = mentions.get(session, mention_id)
+        if mention is None or not mention.card_channel or not mention.card_ts:
+            return
+        channel, ts, where = mention.card_channel, mention.card_ts, platform_name(mention.platform)
+    why = f": it {reason}" if reason else ""
+    text = (
+        f":rotating_light: *#{mention_id} was edited on {where} and may now report an emergency*{why}. "
+        "The card shows the new text, and its drafts lead with the 911 line."
+    )
+    message = outbox.Message(channel=channel, text=text, thread_ts=ts, broadcast=True)
+    outbox.deliver(ctx, _EditNotice(mention_id), message)

@@ -7,6 +7,11 @@ The platform is called only after that commit, so a second click, a second offic
 retry finds the claim taken. A definite refusal leaves the reply `failed` (the card offers
 Retry); anything ambiguous leaves it `unknown` and nothing retries it: a person checks the
 platform and says whether it was posted.
+
+Three refusals say more than "nothing was posted": a rate limit says when to come back (a send
+before then is refused here, not sent), a post gone from the platform is recorded as deleted (and
+never sent to again), and a refusal of the text as a duplicate, right after an attempt staff
+recorded as not posted, is X saying that attempt is public after all (staff check again).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +32,16 @@ from bot.intake.accounts import connector_for
 from bot.review.action_ids import CHECKED_NOT_POSTED
 from bot.slack.escape import public
 from bot.slack.format import stamp
-from connectors.base import AuthFailed, Connector, ConnectorError, RateLimited, Rejected
+from connectors import registry
+from connectors.base import (
+    AuthFailed,
+    Connector,
+    ConnectorError,
+    Duplicate,
+    PostGone,
+    RateLimited,
+    Rejected,
+)
 from handlers.text import visible, without_controls
 from storage import accounts, audit, mentions
 from storage import replies as stored
@@ -39,9 +54,11 @@ from storage.models import (
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
+    AuditEvent,
     HideStatus,
     LikeStatus,
     Mention,
+    Reply,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +68,8 @@ NOT_THIS_CARD = "This button doesn't belong to this card. Nothing was changed."
 STALE_SENDING = timedelta(minutes=10)
 STALE_LIKING = timedelta(minutes=10)  # far longer than one like takes, timeouts included
 STALE_HIDING = timedelta(minutes=10)
+RATE_LIMIT_GUESS = timedelta(minutes=5)  # when the platform does not say how long its limit lasts
+RATE_LIMIT_MAX = timedelta(days=1)  # X's daily cap on posts is the longest wait a platform asks
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,9 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
     now = ctx.clock.now()
     try:
         with ctx.transaction() as session:
+            held = _held_back(session, mention_id, now)
+            if held is not None:
+                return Result("refused", mention_id, held + _kept(text, source))
             refused = _claim_unanswered(session, mention_id, reply_status=REPLY_SENDING)
             if refused is not None:
                 return refused
@@ -139,13 +161,67 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
     return _call_platform(ctx, mention_id, reply_id, text, by)
 
 
+def _held_back(session: Session, mention_id: int, now: datetime) -> str | None:
+    """Why a send would fail again the way the last one did, so it is not tried: the post is
+    gone from the platform, or the platform's rate limit has not reset yet."""
+    mention = mentions.get(session, mention_id)
+    if mention is None or mention.state != OPEN:
+        return None  # the claim says why
+    where = registry.title(mention.platform)
+    if mention.deleted_at is not None:
+        return (
+            f"This post no longer exists on {where} (found deleted {stamp(mention.deleted_at)}), so "
+            "there is nothing to reply to and nothing was sent. Choose “No reply needed” on the card "
+            "to close it."
+        )
+    until = _rate_limited_until(session, mention_id)
+    if until is not None and until > now:
+        return (
+            f"{where} is still limiting replies from this account until {stamp(until)} "
+            f"(in about {_minutes(until, now)} min), so nothing was sent. The card keeps the reply: "
+            "click Retry after that."
+        )
+    return None
+
+
+def _rate_limited_until(session: Session, mention_id: int) -> datetime | None:
+    """When the rate limit that refused this item's latest reply resets, if that is why it failed."""
+    event = session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.mention_id == mention_id, AuditEvent.action == Action.REPLY_FAILED)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    details = event.details if event is not None and isinstance(event.details, dict) else {}
+    if details.get("reply_id") != stored.latest_reply_id(session, mention_id):
+        return None
+    try:
+        return datetime.fromisoformat(str(details["retry_after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _kept(text: str, source: str) -> str:
+    """An edited reply refused before it was sent exists nowhere else: give it back."""
+    if source != "edited":
+        return ""
+    quoted = "\n".join("> " + line for line in public(text, 2000).split("\n"))
+    return f"\nYour text, to send later:\n{quoted}"
+
+
+def _minutes(until: datetime, now: datetime) -> int:
+    return max(1, round((until - now).total_seconds() / 60))
+
+
 def _call_platform(ctx: Context, mention_id: int, reply_id: int, text: str, by: str) -> Result:
 
     began = False
+    platform = ""
     try:
         with ctx.transaction() as session:
             row = mentions.get(session, mention_id)
             assert row is not None
+            platform = row.platform
             account = accounts.get(session, row.account_id)
             if account is None:
                 raise Rejected("the account of this item is no longer connected")
@@ -153,7 +229,13 @@ def _call_platform(ctx: Context, mention_id: int, reply_id: int, text: str, by: 
             connector = connector_for(ctx, account)
         began = True
         posted = connector.reply(domain_mention, text)
-    except (Rejected, AuthFailed, RateLimited) as exc:
+    except RateLimited as exc:
+        return _rate_limited(ctx, mention_id, reply_id, by, platform, exc)
+    except PostGone as exc:
+        return _gone(ctx, mention_id, reply_id, by, platform, exc)
+    except Duplicate as exc:
+        return _duplicate(ctx, mention_id, reply_id, text, by, platform, exc)
+    except (Rejected, AuthFailed) as exc:
         return _finish(ctx, mention_id, reply_id, by, REPLY_FAILED, error=_error_text(exc))
     except ConnectorError as exc:  # AmbiguousOutcome, TransientError during a write
         return _finish(ctx, mention_id, reply_id, by, REPLY_UNKNOWN, error=_error_text(exc))
@@ -164,6 +246,87 @@ def _call_platform(ctx: Context, mention_id: int, reply_id: int, text: str, by: 
             ctx, mention_id, reply_id, by, status, error=f"unexpected error ({type(exc).__name__})"
         )
     return _finish(ctx, mention_id, reply_id, by, REPLY_SENT, external_id=posted.external_id, url=posted.url)
+
+
+def _rate_limited(
+    ctx: Context, mention_id: int, reply_id: int, by: str, platform: str, exc: RateLimited
+) -> Result:
+    """Nothing was posted; say when the platform takes replies again, and hold sends until then."""
+    now = ctx.clock.now()
+    where = registry.title(platform)
+    until = min(exc.reset_at or now + RATE_LIMIT_GUESS, now + RATE_LIMIT_MAX)
+    minutes = _minutes(until, now)
+    if exc.reset_at is None:
+        when = f"It did not say for how long: try again in about {minutes} min"
+    else:
+        when = f"Try again after {stamp(until)} (in about {minutes} min)"
+    return _finish(
+        ctx,
+        mention_id,
+        reply_id,
+        by,
+        REPLY_FAILED,
+        error=f"rate limited: {where} takes replies again after about {until:%Y-%m-%d %H:%M} UTC",
+        told=f"{where} is limiting how many replies this account can send, so nothing was posted. "
+        f"{when}; the card keeps the reply for Retry.",
+        retry_after=until.isoformat(),
+        detail=_error_text(exc),
+    )
+
+
+def _gone(ctx: Context, mention_id: int, reply_id: int, by: str, platform: str, exc: PostGone) -> Result:
+    """The post was deleted: recorded on the item (its card says so, SLA stops chasing it)."""
+    where = registry.title(platform)
+    return _finish(
+        ctx,
+        mention_id,
+        reply_id,
+        by,
+        REPLY_FAILED,
+        error=f"the post no longer exists on {where}: deleted by its author or removed",
+        told=f"The post no longer exists on {where} (deleted by its author or removed), so nothing "
+        "was posted and sending again cannot work. Its card now says it was deleted; choose "
+        "“No reply needed” to close it.",
+        gone=True,
+        detail=_error_text(exc),
+    )
+
+
+def _duplicate(
+    ctx: Context, mention_id: int, reply_id: int, text: str, by: str, platform: str, exc: Duplicate
+) -> Result:
+    """A copy refused right after an unconfirmed attempt of the same text to the same post is
+    that attempt showing up: staff check again instead of being told to reword and resend."""
+    with ctx.transaction() as session:
+        earlier = session.scalar(
+            select(Reply)
+            .where(
+                Reply.mention_id == mention_id,
+                Reply.id < reply_id,
+                Reply.text == text,
+                Reply.error == CHECKED_NOT_POSTED,
+            )
+            .order_by(Reply.id.desc())
+            .limit(1)
+        )
+        tried_at = stamp(earlier.requested_at) if earlier is not None else ""
+    if earlier is None:  # the same words already sent to someone else: rewording is the answer
+        return _finish(ctx, mention_id, reply_id, by, REPLY_FAILED, error=_error_text(exc))
+    where = registry.title(platform)
+    return _finish(
+        ctx,
+        mention_id,
+        reply_id,
+        by,
+        REPLY_UNKNOWN,
+        error=f"{where} already has this exact text from the account, probably the earlier attempt "
+        "recorded as not posted",
+        told=f"{where} refused this as a copy: the account has already posted this exact text, "
+        f"probably in the attempt at {tried_at} that was recorded as not posted. Check the post on "
+        f"{where} before sending anything else, then say on the card whether the reply is there.",
+        detail=_error_text(exc),
+        earlier_reply_id=earlier.id,
+    )
 
 
 def _error_text(exc: Exception) -> str:
@@ -182,7 +345,12 @@ def _finish(
     error: str | None = None,
     external_id: str | None = None,
     url: str | None = None,
+    told: str | None = None,
+    gone: bool = False,
+    **details: Any,
 ) -> Result:
+    """Record the platform's answer (once), and what to tell the person who clicked (`told`
+    replaces the plain words). `gone`: the post is deleted; `details` go to the audit event."""
     now = ctx.clock.now()
     # A platform call that outlived STALE_SENDING finds its reply already turned `unknown` by the
     # sweep; a definite answer then settles it, unless a person has recorded an outcome since.
@@ -203,6 +371,8 @@ def _finish(
         stored.settle_mention(
             session, mention_id, settles, stored.answered(status, by, _sent_at(session, reply_id, now))
         )
+        if gone:
+            mentions.mark_deleted(session, mention_id, now, error or "")
         actions: dict[str, Action] = {
             REPLY_SENT: Action.REPLY_SENT,
             REPLY_FAILED: Action.REPLY_FAILED,
@@ -219,9 +389,12 @@ def _finish(
             external_id=external_id,
             url=url,
             error=error,
+            **details,
         )
     if status == REPLY_SENT:
         return Result("sent", mention_id, "Reply posted.", reply_id, url)
+    if told is not None:
+        return Result("failed" if status == REPLY_FAILED else "unknown", mention_id, told, reply_id)
     if status == REPLY_FAILED:
         return Result(
             "failed",

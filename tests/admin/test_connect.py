@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +17,9 @@ from sqlalchemy import Engine, select, text
 
 from bot.admin import connect
 from bot.admin.connect import modal
+from bot.app.startup import secrets_of
 from bot.core.crypto import unseal
+from bot.core.logs import RedactingFilter
 from connectors import registry
 from storage import staff
 from storage.models import AuditEvent
@@ -34,7 +37,7 @@ from tests.support.admin_app import (
     running_app,
     wait_for,
 )
-from tests.support.fakes.server import Response
+from tests.support.fakes.server import Recorded, Response
 from tests.support.fakes.slack_api import FakeSlack
 
 
@@ -112,6 +115,19 @@ def test_refused_x_keys_get_an_error_on_the_form_and_nothing_is_stored(env: Env,
     assert env.accounts() == []
     assert "1000-SECRET-wrong-token" not in everything_stored(engine)
     assert "1000-SECRET-wrong-token" not in result.body
+
+
+def test_a_wrong_bearer_token_is_refused_even_with_good_user_keys(env: Env, engine: Engine) -> None:
+    """Polls read mentions with the bearer token: a wrong one must not be saved as "Connected"."""
+    result = env.submit("x", {**X_KEYS, "bearer_token": "xbearer-SECRET-wrong"})
+    assert result.json["response_action"] == "errors"
+    assert list(result.json["errors"]) == ["bearer_token"]  # the form marks the field at fault
+    assert "refused the bearer token" in result.json["errors"]["bearer_token"]
+    assert env.accounts() == []
+    assert "xbearer-SECRET-wrong" not in everything_stored(engine)
+    assert "xbearer-SECRET-wrong" not in result.body
+    right = env.submit("x", {**X_KEYS, "bearer_token": env.x.bearer_token})
+    assert right.json["response_action"] == "update"
 
 
 def test_missing_and_malformed_fields_are_named_without_asking_x(env: Env) -> None:
@@ -345,3 +361,120 @@ def test_threads_and_bluesky_refusals_are_put_next_to_the_field_at_fault(
     assert result.json["response_action"] == "errors"
     assert says in result.json["errors"][field]
     assert env.accounts() == []
+
+
+# -- ids typed in other digits, and submissions Slack would never send ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "values", "field", "says"),
+    [
+        (
+            "facebook",
+            {
+                "page_id": "１０４８５７６００００００００１",
+                "page_token": PAGE_TOKEN,
+            },  # as a Japanese IME types it
+            "page_id",
+            "The Page id is a number, such as 104857600000001.",
+        ),
+        ("facebook", {"page_id": "²", "page_token": PAGE_TOKEN}, "page_id", "The Page id is a number"),
+        (
+            "instagram",
+            {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "１７８４１"},
+            "account_id",
+            "The Instagram account id is a number",
+        ),
+        (
+            "threads",
+            {"token": THREADS_TOKEN, "user_id": "１７８９"},
+            "user_id",
+            "The Threads user id is a number",
+        ),
+    ],
+)
+def test_ids_in_non_ascii_digits_get_the_field_error_without_asking_the_platform(
+    env: Env, platform: str, values: dict[str, str], field: str, says: str
+) -> None:
+    result = env.submit(platform, values)
+    assert result.json["response_action"] == "errors"
+    assert result.json["errors"][field].startswith(says)
+    assert "did not answer in time" not in result.body
+    assert env.graph.requests == []
+    assert env.threads.requests == []
+    assert env.accounts() == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"api_key": "xkey-as-a-bare-string"},  # the block is a string, not {action_id: element}
+        {"api_key": [{"type": "plain_text_input", "value": "x"}]},
+        {"api_key": {"value": ["xkey-in-a-list"]}},  # the element is a list
+        {"api_key": {"value": {"type": "plain_text_input", "value": 12345678}}},  # the value is a number
+    ],
+)
+def test_a_field_of_the_wrong_type_gets_its_field_error_not_a_generic_failure(
+    env: Env, values: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    state = {**{k: {"value": {"type": "plain_text_input", "value": v}} for k, v in X_KEYS.items()}, **values}
+    result = env.sender.submit_view("connect_x", state, json.dumps({"channel": CHANNEL}), user_id=ADMIN)
+    assert result.status == 200
+    assert result.json == {
+        "response_action": "errors",
+        "errors": {"api_key": "TwoWay could not read the api key; paste it again."},
+    }
+    assert env.x.calls(r"^/2/") == []
+    assert env.accounts() == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_form_values_that_are_not_an_object_name_every_field(env: Env) -> None:
+    result = env.sender.submit_view("connect_facebook", ["page_id"], "{}", user_id=ADMIN)  # type: ignore[arg-type]
+    assert result.json["response_action"] == "errors"
+    assert set(result.json["errors"]) == {"page_id", "page_token"}
+    assert env.accounts() == []
+
+
+def test_unreadable_metadata_still_connects_and_confirms_by_dm(env: Env) -> None:
+    state = {k: {"value": {"type": "plain_text_input", "value": v}} for k, v in X_KEYS.items()}
+    result = env.sender.submit_view("connect_x", state, '["C0REVIEW01"]', user_id=ADMIN)
+    assert result.json["response_action"] == "update"
+    (dm,) = wait_for(lambda: env.slack.dms(ADMIN))
+    assert "Connected X account @agency" in dm.text
+
+
+# -- credentials from the form never reach logs or stored error text -------------------------------------
+
+
+def test_credentials_typed_into_the_form_are_scrubbed_by_the_log_filter_set_up_at_start(env: Env) -> None:
+    redactor = RedactingFilter(secrets_of(env.ctx.settings))  # what start-up installed: env secrets only
+    keys = {**X_KEYS, "api_secret": f"xsecret-{uuid.uuid4().hex}", "access_token_secret": uuid.uuid4().hex}
+    assert env.submit("x", keys).json["response_action"] == "update"
+    said = f"X said: key={keys['api_key']} {keys['api_secret']} {keys['access_token_secret']}"
+    assert redactor.scrub(said) == "X said: key=[redacted] [redacted] [redacted]"
+    assert redactor.scrub("x account 1000 @agency") == "x account 1000 @agency"  # ids and handles stay
+
+
+def test_a_platform_error_echoing_credentials_is_stored_and_shown_without_them(
+    env: Env, engine: Engine
+) -> None:
+    """A proxy answers 500 with the request's Authorization header in its error text."""
+    from bot.intake.polling import poll_all_once
+
+    assert env.submit("x", X_KEYS).json["response_action"] == "update"
+    original = env.x.dispatch
+
+    def echo(recorded: Recorded) -> Response:
+        original(recorded)
+        seen = recorded.headers.get("authorization", "").replace('"', "")  # no pattern matches it
+        return Response(500, {"title": "Internal", "detail": f"upstream refused {seen}"})
+
+    env.x.dispatch = echo  # type: ignore[method-assign]
+    (summary,) = poll_all_once(env.ctx)
+    assert summary.status == "error"
+    (account,) = env.accounts()
+    shown = env.command("status").text + env.command("accounts").text
+    for seen in (summary.error or "", account.last_error or "", account.status_reason or "", shown):
+        assert [key for key, secret in X_KEYS.items() if secret in seen] == []
+    assert "[redacted]" in (account.last_error or "")

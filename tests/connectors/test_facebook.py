@@ -12,13 +12,14 @@ from connectors.base import (
     AuthFailed,
     ConnectorError,
     PollOutcome,
+    PostGone,
     RateLimited,
     Rejected,
     TransientError,
 )
 from connectors.facebook import FacebookConnector
 from domain import Mention
-from tests.support.fakes.graph_api import FakeGraph, graph_error
+from tests.support.fakes.graph_api import FakeGraph, graph_error, rate_limited
 from tests.support.fakes.server import Response
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -252,6 +253,62 @@ def test_reply_failures_say_whether_the_comment_may_exist(
     fake.fail_next("/comments$", fault)
     with pytest.raises(error):
         connect(fake, timeout=0.3).reply(mention, "Hi!")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        None,  # the comment really is gone from the fake
+        graph_error(100, "Unsupported post request. Object with ID '1_2' does not exist"),
+        Response(400, {"error": {"message": "(#100) Whatever", "code": 100, "error_subcode": 33}}),
+    ],
+)
+def test_a_reply_to_a_deleted_comment_says_it_is_gone(fake: FakeGraph, fault: Response | None) -> None:
+    post = fake.add_post()
+    comment = fake.add_comment(post, "when does the road reopen?")
+    (mention,), _, _ = poll(connect(fake))
+    if fault is None:
+        del fake.comments[comment["id"]]
+    else:
+        fake.fail_next("/comments$", fault)
+    with pytest.raises(PostGone, match="no longer exists"):
+        connect(fake).reply(mention, "Tomorrow at 6.")
+
+
+def test_a_bad_parameter_is_not_taken_for_a_deleted_comment(fake: FakeGraph) -> None:
+    """Code 100 also means a malformed request: sending a fixed reply could still work."""
+    post = fake.add_post()
+    fake.add_comment(post, "hello")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("/comments$", graph_error(100, "(#100) Invalid parameter"))
+    with pytest.raises(Rejected) as raised:
+        connect(fake).reply(mention, "Hi!")
+    assert not isinstance(raised.value, PostGone)
+
+
+@pytest.mark.parametrize("code", [4, 17, 32, 613])
+def test_a_rate_limited_reply_says_when_graph_lets_the_page_in_again(fake: FakeGraph, code: int) -> None:
+    """Graph's usage header estimates the minutes until access returns (12 in the fake)."""
+    post = fake.add_post()
+    fake.add_comment(post, "hello")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("/comments$", rate_limited(code))
+    before = datetime.now(UTC)
+    with pytest.raises(RateLimited) as raised:
+        connect(fake).reply(mention, "Hi!")
+    reset_at = raised.value.reset_at
+    assert reset_at is not None
+    assert before + timedelta(minutes=12) <= reset_at <= datetime.now(UTC) + timedelta(minutes=12)
+
+
+def test_a_rate_limit_without_an_estimate_has_no_reset_time(fake: FakeGraph) -> None:
+    post = fake.add_post()
+    fake.add_comment(post, "hello")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("/comments$", graph_error(613, "(#613) Calls to this api have exceeded the rate limit."))
+    with pytest.raises(RateLimited) as raised:
+        connect(fake).reply(mention, "Hi!")
+    assert raised.value.reset_at is None
 
 
 @pytest.mark.parametrize("created", ["yesterday", "2026-11-20T14:00:00"])  # no offset: ambiguous

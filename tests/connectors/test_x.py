@@ -12,7 +12,9 @@ from connectors.base import (
     AmbiguousOutcome,
     AuthFailed,
     ConnectorError,
+    Duplicate,
     PollOutcome,
+    PostGone,
     RateLimited,
     Rejected,
     TransientError,
@@ -330,8 +332,61 @@ def test_a_duplicate_content_refusal_says_how_to_get_the_reply_out(fake: FakeX) 
     by_id = {m.external_id: m for m in mentions}
     connector = connect(fake)
     connector.reply(by_id[first["id"]], "Thank you, we appreciate it.")
-    with pytest.raises(Rejected, match="change a few words and send again"):
+    with pytest.raises(Duplicate, match="change a few words and send again"):
         connector.reply(by_id[second["id"]], "Thank you, we appreciate it.")
+
+
+def test_a_reply_to_a_deleted_post_says_the_post_is_gone(fake: FakeX) -> None:
+    """Sending again can never work, so this is told apart from other refusals."""
+    tweet = fake.add_mention("where is the station?")
+    (mention,), _, _ = poll(connect(fake))
+    del fake.tweets[tweet["id"]]
+    with pytest.raises(PostGone, match="no longer exists"):
+        connect(fake).reply(mention, "On Main Street.")
+    assert fake.replies == []
+
+
+def test_a_reply_refused_for_other_reasons_is_not_taken_for_a_deleted_post(fake: FakeX) -> None:
+    fake.add_mention("hi")
+    (mention,), _, _ = poll(connect(fake))
+    fake.fail_next("^/2/tweets$", Response(400, {"title": "Invalid Request", "detail": "text too long"}))
+    with pytest.raises(Rejected) as raised:
+        connect(fake).reply(mention, "hello")
+    assert not isinstance(raised.value, (PostGone, Duplicate))
+
+
+def test_a_reply_past_the_daily_cap_waits_for_the_daily_reset(fake: FakeX) -> None:
+    """X's 15-minute window may reopen hours before the account's 24-hour cap on posts does."""
+    fake.add_mention("hi")
+    (mention,), _, _ = poll(connect(fake))
+    window, day = int(NOW.timestamp()) + 600, int(NOW.timestamp()) + 5 * 3600
+    headers = {
+        "x-rate-limit-reset": str(window),
+        "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(day),
+    }
+    fake.fail_next("^/2/tweets$", Response(429, {"title": "Too Many Requests"}, headers=headers))
+    with pytest.raises(RateLimited) as raised:
+        connect(fake).reply(mention, "hello")
+    assert raised.value.reset_at == NOW + timedelta(hours=5)
+
+
+def test_check_all_proves_the_bearer_token_that_polls_will_read_with(fake: FakeX) -> None:
+    """Good user keys and a wrong bearer token: `identify` (user keys) passes, the connect-time
+    `check_all` fails naming the bearer token; polls and start-up make no extra request."""
+    connector = XConnector(
+        base_url=fake.url, timeout=2, bearer_token="wrong-bearer-token", **fake.user_credentials
+    )
+    assert connector.identify().external_id == fake.me["id"]
+    assert fake.calls(r"/mentions$") == []
+    with pytest.raises(AuthFailed, match="bearer token") as raised:
+        connector.check_all()
+    assert raised.value.field == "bearer_token"
+    assert "wrong-bearer-token" not in str(raised.value)
+    (request,) = fake.calls(r"/mentions$")
+    assert request.headers["authorization"] == "Bearer wrong-bearer-token"
+    good = XConnector(base_url=fake.url, timeout=2, bearer_token=fake.bearer_token, **fake.user_credentials)
+    good.check_all()
 
 
 def test_replying_with_only_a_bearer_token_is_refused_before_any_request(fake: FakeX) -> None:

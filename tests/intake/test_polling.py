@@ -6,6 +6,7 @@ when TEST_DATABASE_URL is set, on PostgreSQL.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.core.retry import backoff
 from bot.intake.accounts import connector_for, register_env_accounts, save_connected_account
+from bot.intake.health import health_line
 from bot.intake.polling import PollSummary, poll_account, poll_all_once
 from domain import AccountIdentity
 from storage import accounts
@@ -33,7 +35,7 @@ from storage.models import (
 )
 from tests.conftest import FakeClock, make_settings
 from tests.support.fakes.graph_api import FakeGraph, graph_error
-from tests.support.fakes.server import Response
+from tests.support.fakes.server import Recorded, Response
 from tests.support.fakes.x_api import FakeX, error
 
 SECRET = "test-secret-key-0123456789"
@@ -582,7 +584,7 @@ def test_an_edited_x_post_keeps_its_one_card_and_the_edit_is_recorded(
         poll_account(ctx, account_id)
     (row,) = stored(ctx)
     assert row.external_id == first["id"]
-    assert row.text == first["text"]
+    assert row.text == third["text"]  # the card and triage read what the author says now
     (edit,) = audit_actions(ctx, "edited")
     assert (edit.mention_id, edit.details["previous_text"]) == (row.id, first["text"])
     assert edit.details["text"] == third["text"]
@@ -642,9 +644,9 @@ def test_a_post_edited_before_the_first_poll_is_one_mention(ctx: Context, fake_x
     second = fake_x.edit(first, first["text"] + " at the Hollywood station", keep_old=True)
     poll_account(ctx, account_id)
     (row,) = stored(ctx)
-    assert (row.external_id, row.text) == (first["id"], first["text"])
+    assert (row.external_id, row.text) == (first["id"], second["text"])
     (edit,) = audit_actions(ctx, "edited")
-    assert edit.details["text"] == second["text"]
+    assert (edit.details["previous_text"], edit.details["text"]) == (first["text"], second["text"])
 
 
 def test_an_older_version_on_a_later_page_is_no_second_mention(ctx: Context, fake_x: FakeX) -> None:
@@ -660,7 +662,7 @@ def test_an_older_version_on_a_later_page_is_no_second_mention(ctx: Context, fak
     assert len(stored(ctx)) == 101
 
 
-def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept(
+def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept_in_the_audit(
     ctx: Context, fake_graph: FakeGraph, clock: FakeClock
 ) -> None:
     """Public records need the edit history: the overlap re-read notices a changed comment."""
@@ -676,8 +678,53 @@ def test_an_edited_comment_is_recorded_once_and_the_text_as_ingested_kept(
         clock.advance(minutes=2)
         poll_account(ctx, account.id)
     (row,) = stored(ctx)
-    assert row.text == "Officer Diaz was rude to me"
+    assert row.text == "Officer Diaz was rude to me. Never mind, it was sorted out."
     (edit,) = audit_actions(ctx, "edited")
     assert edit.mention_id == row.id
     assert edit.details["previous_text"] == "Officer Diaz was rude to me"
     assert edit.details["text"].endswith("it was sorted out.")
+
+
+# -- credentials never reach an account's stored error -----------------------------------------------
+
+
+def test_credentials_from_the_database_are_scrubbed_from_the_error_a_poll_stores(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """A proxy answers 500 echoing the Authorization header, unquoted so no token pattern matches."""
+    bearer, key, token = (f"{kind}-{uuid.uuid4().hex}" for kind in ("AAAA", "xkey", "1000"))
+    with FakeX(
+        now=clock.now() - timedelta(hours=1), bearer_token=bearer, api_key=key, access_token=token
+    ) as fake:
+        configure(ctx, X_API_URL=fake.url)
+        creds = {**fake.user_credentials, "bearer_token": bearer}  # type: ignore[attr-defined]
+        identity = AccountIdentity("x", "1000", "agency", "Agency Police")
+        with ctx.transaction() as session:
+            account_id = save_connected_account(
+                session, ctx.settings, identity, creds, "U0ADMIN", clock.now()
+            ).id
+        answer = fake.dispatch  # type: ignore[attr-defined]
+
+        def echo(recorded: Recorded) -> Response:
+            answer(recorded)
+            seen = recorded.headers.get("authorization", "").replace('"', "").removeprefix("Bearer ")
+            return Response(500, {"title": "Internal", "detail": f"upstream refused {seen}"})
+
+        fake.dispatch = echo  # type: ignore[attr-defined]
+        summary = poll_account(ctx, account_id)
+    row = account_row(ctx, account_id)
+    assert row.status == ACCOUNT_ERROR
+    assert "[redacted]" in (row.last_error or "")
+    shown = health_line(row, 120, clock.now())
+    for text in (summary.error or "", row.last_error or "", row.status_reason or "", shown):
+        assert [c for c in (bearer, key, token, creds["api_secret"]) if c in text] == []
+
+
+def test_an_error_stored_before_scrubbing_is_shown_without_its_token(ctx: Context, clock: FakeClock) -> None:
+    row = Account(platform="x", external_id="1000", handle="agency", name="Agency", source="slack")
+    row.status, row.created_at = ACCOUNT_ERROR, clock.now()
+    row.status_reason = row.last_error = 'X answered HTTP 500: oauth_consumer_key="xkey-old-leak-0001"'
+    row.last_error_at = clock.now()
+    shown = health_line(row, 120, clock.now())
+    assert "xkey-old-leak-0001" not in shown
+    assert 'oauth_consumer_key="[redacted]"' in shown
