@@ -173,10 +173,11 @@ def slack_person(ctx: Context, user: str) -> str:
 
 
 def _not_a_person(ctx: Context, user: str) -> str | None:
-    """Why `user` cannot take work (an app or bot, a deactivated account); None when fine or unknown.
+    """Why `user` cannot take work (not in the workspace, an app or bot, a deactivated account);
+    None when fine.
 
-    Work handed to an app is work nobody does, and its SLA reminder would ping the app. When
-    Slack cannot say, the assignment goes ahead.
+    Work handed to an app or to an id nobody has is work nobody does, and its SLA reminder would
+    ping no one. When Slack cannot say, the assignment goes ahead.
     """
     if ctx.slack is None:
         return None
@@ -185,6 +186,8 @@ def _not_a_person(ctx: Context, user: str) -> str | None:
     except SlackUnanswered as exc:
         log.info("could not look up %s before assigning (%s); assigning anyway", user, exc)
         return None
+    if verdict == UNKNOWN:
+        return f"Slack has no user `{user}` in this workspace. Check the name and try again."
     if verdict == APP:
         return f"<@{user}> is an app, not a person. Assign the item to a member of staff."
     if verdict == DEACTIVATED:

@@ -228,6 +228,22 @@ def test_work_goes_to_people_not_apps_or_deactivated_accounts(
     assert fake.api_calls("conversations.open") == []
 
 
+def test_an_id_slack_does_not_know_is_refused_and_nothing_changes(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """A mistyped member id in `/twoway assign 12 U0TYPO0001`: nobody would ever do the work."""
+    mention_id = _mention(sctx, clock)
+    post_card(sctx, mention_id)
+    fake.fail_next(r"users\.info", Response(200, {"ok": False, "error": "user_not_found"}))
+    with pytest.raises(UserError, match="Slack has no user `U0TYPO0001`"):
+        assign(sctx, mention_id, "U0TYPO0001", by=SUP)
+    with sctx.transaction() as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        assert mention.assignee is None
+    assert fake.api_calls("conversations.open") == []
+
+
 def test_when_slack_cannot_say_who_someone_is_the_assignment_goes_ahead(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
