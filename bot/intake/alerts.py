@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
+from bot.core.logs import scrub
 from bot.intake.health import account_label
 from bot.slack import outbox
 from bot.slack.channel import review_channel
@@ -72,7 +73,7 @@ def trouble(account: Account, now: datetime) -> str | None:
         return None
     if account.status == ACCOUNT_NEEDS_ATTENTION:
         reason = public(
-            account.status_reason or account.last_error or "the platform refused its credentials", 300
+            scrub(account.status_reason or account.last_error or "the platform refused its credentials"), 300
         )
         return f"{reason}\nFix the credentials with `/twoway connect {account.platform}`."
     if account.attention:  # it works for now, but will stop unless a person acts
@@ -84,7 +85,7 @@ def trouble(account: Account, now: datetime) -> str | None:
         retry = f"; next try {when(account.retry_after, now)}" if account.retry_after else ""
         return f"Rate limited by the platform; no successful poll since {when(since, now)}{retry}."
     if account.status == ACCOUNT_ERROR:
-        error = public(account.last_error or account.status_reason or "unknown", 300)
+        error = public(scrub(account.last_error or account.status_reason or "unknown"), 300)
         return f"No successful poll since {when(since, now)}. Last error: {error}"
     return None
 

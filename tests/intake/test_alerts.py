@@ -111,6 +111,25 @@ def test_a_revoked_account_gets_one_alert_however_often_it_is_polled(
     assert row(alert_ctx, account).alert_ts == card.ts
 
 
+def test_an_alert_never_shows_a_credential_an_old_stored_error_holds(
+    alert_ctx: Context, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """Errors are scrubbed before they are stored now; a row stored before that is scrubbed when shown."""
+    account = add_account(alert_ctx, clock)
+    change(
+        alert_ctx,
+        account,
+        status=ACCOUNT_NEEDS_ATTENTION,
+        status_reason='401 from proxy: Authorization: Bearer AAAAsecretbearer123 oauth_token="1000-usertoken"',
+    )
+    sync_account_alerts(alert_ctx)
+    (card,) = slack.messages(CHANNEL)
+    shown = str(card.blocks) + card.text
+    assert "AAAAsecretbearer123" not in shown
+    assert "1000-usertoken" not in shown
+    assert "[redacted]" in shown
+
+
 def test_a_healed_account_gets_one_recovery_notice_and_the_card_says_so(
     alert_ctx: Context, slack: FakeSlack, clock: FakeClock
 ) -> None:
