@@ -30,7 +30,7 @@ from handlers.urgency import urgent_reason
 from storage import audit, faqs, mentions, replies_history, settings, storms, templates
 from storage.audit import Action
 from storage.corrections import add_correction
-from storage.models import CARD_SUMMARY, NEW, OPEN, REPLY_FAILED, REPLY_NONE, Mention
+from storage.models import CARD_PENDING, CARD_SUMMARY, NEW, OPEN, REPLY_FAILED, REPLY_NONE, Mention
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +410,11 @@ def _judge_again(session: Session, classifier: Any, mention: Mention, now: datet
             urgent_reason=mention.urgent_reason,
             scores=triage.scores,
         )
+    if triage.urgent and not mention.urgent and mention.card_status == CARD_SUMMARY:
+        # In a storm urgent posts have cards of their own, first: out of the summary, into the queue.
+        mention.card_status = CARD_PENDING
+    if mention.storm_id is not None:
+        storms.touch(session, mention.storm_id)
     mention.category, mention.confidence = triage.category, triage.confidence
     mention.urgent, mention.urgent_reason = triage.urgent, triage.urgent_reason
     if not staff_set:

@@ -13,6 +13,8 @@ from bot.core.context import Context
 from bot.intake.polling import poll_all_once
 from bot.intake.triage import reclassify
 from storage.models import AuditEvent, Mention
+from tests.conftest import FakeClock
+from tests.support.storms import mentions_of, storming, turn
 from tests.support.world import OFFICER, REVIEW, World, mention, world
 
 QUESTION = "@agency where do I report a lost wallet?"
@@ -107,3 +109,21 @@ def test_a_category_staff_set_survives_an_edit_and_a_flag_is_never_taken_away(ct
         after = _only(ctx)
         assert (after.category, after.urgent) == ("criticism", True)
         assert after.urgent_reason == row.urgent_reason
+
+
+def test_a_gathered_storm_post_edited_into_an_emergency_gets_a_card_of_its_own(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """In a storm urgent posts have their own cards, first; an edit that makes one urgent too."""
+    with storming(ctx, clock, urgent=0) as (w, storm):
+        gathered = [m for m in mentions_of(ctx) if m.card_status == "summary"]
+        target = gathered[0]
+        tweet = w.fake_x.tweets[target.external_id]
+        w.fake_x.edit(tweet, tweet["text"] + " UPDATE there is a man with a gun outside my house right now")
+        turn(w)
+        after = mention(ctx, target.id)
+        assert after.urgent
+        assert after.card_status == "posted"
+        assert after.card_ts
+        assert "man with a gun" in str(w.card(target.id).blocks)
+        assert after.storm_id == storm.id  # still counted in its storm, shown on its own card
