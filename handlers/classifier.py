@@ -45,7 +45,7 @@ from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 from domain import CATEGORIES, Category, Triage
 from handlers import embeddings, features, residual
 from handlers.examples import category_examples, urgency_examples
-from handlers.urgency import verdict
+from handlers.urgency import FOREIGN_REASON, verdict
 
 DATA = Path(__file__).resolve().parent / "data"
 SHIPPED_MODEL = DATA / "base-model.bin"  # `python scripts/build_base_model.py` rewrites it
@@ -535,7 +535,8 @@ def _decide(
         # The model has words to go on and an emoji alone gives it little; hearts, prayer hands
         # and applause are support, and the thanks they get cannot hurt anyone.
         category, confidence = "compliment", max(scores["compliment"], COMPLIMENT_MIN)
-    if foreign >= 0.5 or features.all_foreign(text):
+    is_foreign = foreign >= 0.5 or features.all_foreign(text)
+    if is_foreign:
         # Labelled by what they say, like any post; but the examples hold few, so the card says
         # unsure and the drafts stay neutral (never thanks).
         confidence = min(confidence, FOREIGN_CONFIDENCE)
@@ -543,6 +544,10 @@ def _decide(
     # the flag) still gets MAYBE_REASON: every draft will lead with the 911 line, which costs little
     # on a post that turns out to be nothing.
     urgent, reason = verdict(text, parent, alarm)
+    if reason is None and is_foreign and features.unread_language(text):
+        # The urgency cues read English and Spanish only: "tulong, may baril sa labas" could be a
+        # gun outside, so the 911 line leads (the card is not flagged).
+        reason = FOREIGN_REASON
     return Triage(
         category=category,
         confidence=round(confidence, 4),

@@ -106,6 +106,8 @@ ASKING = _rx(
     # a question with no question mark, where a sentence or an "also" starts: "also what's the
     # non emergency number", "when is the next meeting" (not "what a great job")
     r"(?:^|[.!,;:]\s*|\b(?:also|and|but|btw)\s+)(?:what|when|where|who|how|which)(?:'s|'re| is| are| do| does| did| can| should| time)\b",
+    # "..., what age can he join", "which form do I need": a question word and its noun
+    r"(?:^|[.!,;:]\s*|\b(?:also|and|but|btw)\s+)(?:what|which) (?:age|time|day|days|hours|year|number|kind|type|form|forms|paperwork|documents?|website|office|station|app) (?:is|are|do|does|can|should|would|will|did)\b",
     r"(?:^|[.!,;:]\s*|\b(?:also|and|but|btw)\s+)(?:is|are|can|could|do|does|will|would) (?:there|you|u|i|we|the|it|anyone|someone|somebody|y'all|yall)\b",
 )
 SARCASM = _rx(
@@ -147,7 +149,21 @@ FAILURE = _rx(
     r"\bletting\b[^.!?]{0,30}\b(?:get|go|be|walk) (?:away|free|stolen|robbed|broken|vandalized)\b",
     # the same trouble again and nothing done: "another break-in and still nobody came"
     r"\b(?:again|another)\b[^.!?]{0,60}\b(?:and|but) (?:still )?(?:no|zero|nobody|no one|nothing)\b",
+    # "the cops never came" (HOSTILE reads "never come/show/answer"; not "the bus never came")
+    r"\b(?:you|u|y'all|yall|they|cops|police|officers|lapd|anybody|anyone|nobody)(?: guys)? never came\b",
 )
+# Mockery and withdrawn support told alongside praise. Read only by the compliment guard, like
+# FAILURE: "great response time… said no one ever", "good job on the tweet, now do your actual
+# job", "I used to support you but…", "they actually help people, unlike some departments".
+MOCKERY = _rx(
+    r"\bsaid no ?one ever\b",
+    r"\bnow do (?:your|ur) jobs?\b",
+    r"\b(?:your|ur) (?:actual|real) jobs?\b",
+    r"\bi used to (?:support|respect|trust|defend|back|like|love|believe in)\b",
+    r"\bunlike (?:you|u|y'all|yall|the (?:cops|police|lapd)|some (?:other )?(?:people|departments|agencies|cops|officers))\b",
+)
+# An upside-down face after praise is irony, not thanks.
+MOCKERY_EMOJI = frozenset("🙃")
 SARCASM_EMOJI = frozenset("🙄🤡🤣🥱")
 SARCASM_TAG = re.compile(r"(?:^|\s)/s\b")  # kept apart: without a leading \b it slows SARCASM 5x
 HOSTILE = _rx(
@@ -304,12 +320,14 @@ FIRST_PERSON_ISSUE = _rx(
 # Common function words of the other languages people write to a US police account in. A post
 # counts as another language only on positive evidence (these words, or a non-Latin script),
 # never merely because its words are unknown: "Great work Lillian" is English.
-FOREIGN_WORDS = _word_set(
-    # Spanish
+SPANISH_WORDS = _word_set(
     "el la los las del que y en un una por para con es está estan están pero muy porque qué "
     "cómo dónde cuando cuándo gracias policía señor ayuda favor hay mi su nos ellos ellas esto "
     "esta este son fue ser sin más todo todos nada tienen hacer aquí allí ya puede vivir se lo "
-    "al le les ni yo tu tú usted ustedes nosotros hoy ayer mañana bien mal también sí dios "
+    "al le les ni yo tu tú usted ustedes nosotros hoy ayer mañana bien mal también sí dios"
+)
+# The languages the urgency cues cannot read (`unread_language`).
+OTHER_FOREIGN_WORDS = _word_set(
     # French
     "le les des et est une dans ce qui pas pour sur avec sont je vous nous il elle ne cette "
     # Portuguese
@@ -319,6 +337,7 @@ FOREIGN_WORDS = _word_set(
     # German
     "der die das und ist nicht ein eine ich sie wir mit auf für"
 )
+FOREIGN_WORDS = SPANISH_WORDS | OTHER_FOREIGN_WORDS
 ENGLISH = _word_set(
     "the a an and or but to of in on at for with from by is are was were be been being am i you "
     "he she it we they me my your our their his her this that these those not no yes do does did "
@@ -371,11 +390,21 @@ def _is_latin(c: str) -> bool:
 SHORT_FOREIGN = _word_set(
     "gracias muchas muchos mucho oficial oficiales policias policías hola buenos buenas días dias "
     "noches amigo amigos gente calle casa carro nunca siempre vienen excelente bendiciones "
-    "felicidades obrigada ajuda merci beaucoup danke vielen dank hilfe grazie salamat"
+    "felicidades obrigada ajuda merci beaucoup danke vielen dank hilfe grazie salamat "
+    # Vietnamese and more Portuguese: a post in them should not pass for English
+    "với có người đang tôi không của và là một những cứu giúp nhà tem homem agora frente escola socorro "
+    "meu minha na"
 )
 
 
 _ALL_FOREIGN = FOREIGN_WORDS | SHORT_FOREIGN
+# More words of those languages, read only by `unread_language` (not by the model).
+_OTHER_WORDS = OTHER_FOREIGN_WORDS | _word_set(
+    "obrigada ajuda merci beaucoup danke vielen dank hilfe grazie salamat mon ma mes au aux du chez "
+    "homme maison secours meu minha socorro haus mein meine unser unsere jemand tulong tulungan "
+    "bahay namin kami niyo ninyo với có người đang tôi không của và là một những cứu giúp nhà tem "
+    "homem agora frente escola"
+)
 
 
 def all_foreign(text: str) -> bool:
@@ -388,6 +417,22 @@ def all_foreign(text: str) -> bool:
         known > 0
         and known + sum(1 for t in tokens if t not in _ALL_FOREIGN and not t.isascii()) > len(tokens) / 2
     )
+
+
+def unread_language(text: str) -> bool:
+    """A post in another language than the two the urgency cues read (English and Spanish): a
+    non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones."""
+    if not (foreign_share(text) >= 0.5 or all_foreign(text)):
+        return False
+    if foreign_share(text) >= 1.0 and not text.isascii():
+        letters = [c for c in text if c.isalpha()]
+        if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
+            return True
+    # words both languages use ("un", "para") count for neither
+    tokens = [t for t in words(text) if (t in _ALL_FOREIGN or t in _OTHER_WORDS) and t not in ENGLISH]
+    other = sum(1 for t in tokens if t in _OTHER_WORDS and t not in SPANISH_WORDS)
+    spanish = sum(1 for t in tokens if t not in _OTHER_WORDS)
+    return other > spanish
 
 
 def foreign_share(text: str, tokens: list[str] | None = None) -> float:
@@ -477,14 +522,47 @@ def dense_many(texts: Sequence[str]) -> list[list[float]]:
 # politician or private person ("Keep it up Senator ..."), or another office ("to the mayor").
 PRAISE_ELSEWHERE = _rx(
     r"\bthanks? (?:you )?for (?:the )?(?:follow|follows|following|plug|rt|retweet|repost|tag|add)\b",
-    r"\b(?:mr|mrs|ms|senator|president|governor|congress(?:wo)?man|candidate)\.? [a-z]+",
     # other officials: "good job to the mayor for ..." (leaving a batch out it changed one post, rightly)
     r"\b(?:to|for) (?:the |our )?(?:mayor|council ?(?:wo)?man|councilmember|(?:city )?council|da|district attorney)\b",
+    # "the real heroes are the volunteers" (not "you are the real heroes")
+    r"\bthe real (?:heroes?|mvps?) (?:are|is|were|here are)\b(?! (?:you|u|y'all|yall|our officers|the officers|the police|the cops|lapd))",
+)
+# Praise for people who are not the agency, under its posts: firefighters and medics after a
+# rescue, nurses, other agencies, officials, crews, volunteers, neighbours. A post naming one of
+# them (not as somebody's: "helped my neighbor" is the agency's good deed) and neither the police
+# nor the account ("your officers", "y'all") is praise for them, however warm.
+# A named politician or private person: "keep it up Senator …", "thank you Mr. Kim".
+HONORIFIC = re.compile(r"\b(?:mr|mrs|ms|senator|president|governor|congress(?:wo)?man|candidate)\.? [a-z]+")
+OTHER_HELPERS = re.compile(
+    r"\b(?:fire ?fighters?|fire ?men|fire ?(?:department|dept|crews?|service|station|captain|chief)|fdny|lafd|"
+    r"cal ?fire|paramedics?|emts?|ems|medics?|ambulance (?:crews?|team)|nurses?|doctors?|dr\.? [a-z]+|"
+    r"er (?:staff|team|nurses|doctors)|icu|hospital (?:staff|workers?)|surgeons?|social workers?|"
+    r"coast guard|national guard|(?:state|highway) (?:patrol|troopers?)|troopers?|chp|park rangers?|rangers|"
+    r"animal control|fbi|mayor|council ?(?:wo)?m[ae]n|councilmembers?|city council|governor|public works|"
+    r"sanitation|(?:utility|power|electric|road|tree|city|repair|cleanup) (?:crews?|workers?)|poll workers?|"
+    r"librarians?|teachers?|principal|school staff|crossing guards?|lifeguards?|volunteers?|red cross|"
+    r"salvation army|food bank|good samaritans?|samaritans?|bystanders?|strangers?|"
+    r"(?:tow truck|uber|lyft|bus|taxi) drivers?|neighbou?rs?)\b"
+)
+_SOMEBODYS = re.compile(r"\b(?:my|our|his|her|their|your|a|an)\s+(?:\w+\s+)?$")
+POLICE_NAMED = re.compile(
+    r"\b(?:police|officers?|cops?|lapd\w*|nypd|pd|deputies|deputy|sheriff\w*|detectives?|dispatch\w*|"
+    r"sergeant|sgt|lieutenant|lt|(?<!fire )(?<!transportation )(?:department|dept)|(?<!fire )chief|"
+    r"(?<!highway )(?<!state )patrol\w*|cadets?|recruits?|academy|division|precinct|(?<!fire )station|"
+    r"(?<!fire )captain|air unit|swat|k-?9|welfare check|badge|you guys|u guys|y'?all|you all|your|ur)\b"
 )
 
 
+def _named(pattern: re.Pattern[str], low: str) -> bool:
+    """`pattern` names someone, not as somebody's ("helped my neighbor", "my neighbor Mrs. Lopez")."""
+    return any(not _SOMEBODYS.search(low[max(0, m.start() - 30) : m.start()]) for m in pattern.finditer(low))
+
+
 def praises_someone_else(text: str) -> bool:
-    return bool(PRAISE_ELSEWHERE.search(_lower(text)))
+    low = _lower(text)
+    if PRAISE_ELSEWHERE.search(low) or _named(HONORIFIC, low):
+        return True
+    return _named(OTHER_HELPERS, low) and not POLICE_NAMED.search(low)
 
 
 def has_negative_cue(text: str) -> bool:
@@ -495,7 +573,8 @@ def has_negative_cue(text: str) -> bool:
         or SARCASM_TAG.search(low)
         or HOSTILE.search(low)
         or FAILURE.search(low)
-        or any(c in SARCASM_EMOJI for c in text)
+        or MOCKERY.search(low)
+        or any(c in SARCASM_EMOJI or c in MOCKERY_EMOJI for c in text)
     )
 
 

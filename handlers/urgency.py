@@ -81,6 +81,7 @@ RULES = (
             r"\b(?:someone|somebody|some ?one|a (?:man|guy|woman|person)|people|they|he|she)(?:'s| is| are)? (?:breaking|trying to break|broke) in(?:to)?\b",
             r"\bbreak(?:ing)?[- ]in (?:in progress|right now|now)\b",
             r"\b(?:intruder|prowler|someone|somebody) (?:is )?in (?:my|our) (?:house|home|apartment|apt|yard|backyard|garage|building|room|bedroom)\b",
+            r"\b(?:strangers?|(?:a|two|three|\d) (?:strange )?(?:men|man|guys?|people|strangers)) (?:is |are )?in (?:my|our) (?:house|home|apartment|apt|backyard|garage|bedroom|living ?room|kitchen|basement|bathroom|hallway)\b",
             r"\b(?:trying|tries|tried) to (?:get|break|climb|force (?:his|her|their) way) in(?:to)? (?:my|our|the) (?:house|home|apartment|apt|door|window|building|room|car)\b",
             r"\b(?:is|are) being broken into\b",
             r"\b(?:breaking|broke) (?:my|our|the) (?:door|window|lock) (?:down|in|open)\b",
@@ -135,6 +136,16 @@ RULES = (
         ),
         "reports someone badly hurt",
         needs_now=True,
+    ),
+    Rule(
+        _rx(  # told in the present about someone near the writer, a medical emergency is happening now
+            r"\b(?:my|our|his|her|their) (?:\w+ )?(?:mom|mother|dad|father|wife|husband|son|daughter|baby|child|kid|brother|sister|grandma|grandpa|grandmother|grandfather|friend|neighbou?r|roommate|partner|boyfriend|girlfriend|uncle|aunt)(?:'s| is) having (?:a |an )?(?:stroke|heart attack|seizure|asthma attack|allergic reaction)\b",
+            r"\b(?:someone|somebody|a (?:man|woman|guy|lady|kid|child|person)) (?:here )?(?:'s|is) having (?:a |an )?(?:stroke|heart attack|seizure)\b",
+            r"\b(?:throat|tongue) (?:is )?(?:closing|swelling)\b",
+            r"\banaphyla\w*\b",
+        ),
+        "reports someone badly hurt",
+        needs_now=False,
     ),
     Rule(
         _rx(
@@ -215,6 +226,7 @@ RULES = (
             r"\b(?:stealing|smashing|vandalizing|breaking into|shoplifting|robbing|looting)\b",
             r"\b(?:being|getting) (?:looted|ransacked|vandalized|trashed|set on fire)\b",
             r"\bhit[- ](?:and|&|n)[- ]run\b",
+            r"\bhome invasion\b",
         ),
         "reports a crime in progress",
         needs_now=True,
@@ -250,6 +262,7 @@ NOW = _rx(
     r"\blivestream\b",
     r"\blive (?:now|stream)\b",
     r"\bnow!",
+    r"\bsos\b",
 )
 # A cue in one of these is news, history or a thought experiment, not a report of now.
 GUARD = _rx(
@@ -273,6 +286,13 @@ GUARD = _rx(
     r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",  # nobody in danger writes these
     r"\b(?:drill|simulation|training exercise)\b",
+    # training and classes about emergencies: "is the active shooter training open to parents?"
+    r"\bactive shooter (?:training|drills?|class(?:es)?|courses?|seminars?|workshops?|exercises?|preparedness|awareness)\b",
+    r"\b(?:training|class|course|seminar|workshop|presentation) (?:on|for|about) (?:an? )?(?:active shooter|what to do)\b",
+    # relayed, not witnessed: "the app says shots fired near…", "LIVE: chase on the 110, watching on TV"
+    r"\b(?:app|scanner|news) (?:says|said|is saying|reports?|reported)\b",
+    r"^\W*live\s*:",
+    r"\bwatching (?:it |this )?(?:live )?on (?:the )?(?:news|tv|ktla|abc7?|nbc|cbs|fox|channel \d+)\b",
 )
 
 
@@ -562,6 +582,7 @@ ALARM_THRESHOLD = 0.6  # P(urgent) from which the learned layer flags a post (se
 MAYBE_THRESHOLD = 0.2  # P(urgent) from which drafts lead with the 911 line without a flag
 LEARNED_REASON = "reads like a report of an emergency happening now"
 MAYBE_REASON = "may be an emergency (not flagged): drafts lead with the 911 line"
+FOREIGN_REASON = "is in a language TwoWay cannot check for emergencies: drafts lead with the 911 line"
 
 
 # What the learned layer still refuses: a headline, a scanner post or a link (news), the past,
@@ -571,7 +592,9 @@ MAYBE_REASON = "may be an emergency (not flagged): drafts lead with the 911 line
 # file (0.77 against 0.78) and flagged 6.7% of the look-alikes instead of 7.5%; the rules' full
 # guard cost 0.04 (0.74).
 LEARNED_GUARD = _rx(
-    r"^\W*(?:breaking|scanner|update|just in|developing|video|watch|news)\b",
+    r"\b(?:app|scanner|news) (?:says|said|is saying|reports?|reported)\b",
+    r"\bwatching (?:it |this )?(?:live )?on (?:the )?(?:news|tv|ktla|abc7?|nbc|cbs|fox|channel \d+)\b",
+    r"^\W*(?:breaking|scanner|update|just in|developing|video|watch|news|live\s*:)",
     r"https?://",
     r"\bt\.co/",
     r"\b(?:yesterday|last (?:night|week|month|year|weekend)|years? ago|months? ago|weeks? ago)\b",

@@ -32,6 +32,8 @@ from handlers.classifier import (
 )
 from handlers.examples import urgency_examples
 from handlers.harm import first_drafts, thanks_author
+from handlers.templates import URGENT_LEAD
+from handlers.urgency import FOREIGN_REASON
 
 CLEAR = [
     # compliment
@@ -147,6 +149,38 @@ def test_other_languages_say_unsure_and_are_never_thanked(model: Classifier, tex
     assert not thanks_author(first_drafts([text], [triage])[0])
 
 
+# Languages the urgency cues cannot read: the drafts lead with the 911 line, the card is not flagged.
+UNREAD_LANGUAGES = [
+    "tulungan niyo po kami may tao sa loob ng bahay",
+    "살려주세요 누가 문을 부수고 있어요",
+    "有人在我家外面 很害怕",
+    "Au secours il y a un homme dans mon jardin",
+    "Hilfe, da ist jemand in unserem Haus",
+    "có người lạ đang ở trong nhà tôi giúp với",
+    "socorro tem um homem na minha casa agora",
+]
+
+
+@pytest.mark.parametrize("text", UNREAD_LANGUAGES)
+def test_a_language_the_urgency_cues_cannot_read_gets_the_911_line(model: Classifier, text: str) -> None:
+    triage = model.classify(text)
+    assert triage.urgent or triage.urgent_reason is not None
+    assert first_drafts([text], [triage])[0].startswith(URGENT_LEAD)
+
+
+def test_a_calm_post_in_such_a_language_says_why_and_is_not_flagged(model: Classifier) -> None:
+    triage = model.classify("Danke für die Hilfe gestern")
+    assert not triage.urgent
+    assert triage.urgent_reason == FOREIGN_REASON
+
+
+@pytest.mark.parametrize(
+    "text", ["Muchas gracias a la policía por su ayuda", "¡Gracias!", "Thank you officers"]
+)
+def test_english_and_spanish_keep_the_usual_urgency_reading(model: Classifier, text: str) -> None:
+    assert model.classify(text).urgent_reason is None
+
+
 # Posts in another language are labelled by what they say, like any post (the labelling rules).
 SPANISH = [
     ("¿Dónde puedo recoger mi carro? La grúa se lo llevó ayer", "question"),
@@ -204,6 +238,60 @@ def test_a_thank_you_with_a_question_and_no_question_mark_is_not_answered_with_t
 )
 def test_praise_for_another_office_is_not_thanked_as_the_agencys(model: Classifier, text: str) -> None:
     assert model.classify(text).category != "compliment"
+
+
+# Thanks whose object is somebody else (firefighters, medics, neighbours, officials), mockery told
+# with praise, and a thank-you that ends in a question: none may get a thank-you for the agency.
+PRAISE_FOR_OTHERS = [
+    "Big thank you to the firefighters who got our neighbor's dog out of the canal this morning",
+    "Shoutout to the nurses at the Cedars ER, absolute angels last night",
+    "Thank you Mayor for the new streetlights on our block",
+    "Kudos to the crossing guard on 4th street, she knows every kid by name",
+    "God bless the paramedics who worked on my uncle",
+    "The real heroes are the teachers who stayed late with the kids after the lockdown",
+    "the paramedics who came for my aunt were so patient with her, bless them",
+    "Coast Guard crews out there all night in that storm, incredible",
+    "huge respect to the utility crews who got our power back before dawn",
+    "Dr. Patel at the clinic on Fifth stayed late to see my son, what a gem",
+]
+MOCKERY = [
+    "amazing response time, said no one ever",
+    "Nice clip, now do your job. my bike was stolen a week ago",
+    "nice photo op. how about your actual job",
+    "I used to defend you guys at every family dinner. not anymore after this week",
+    "so helpful as usual 🙃",
+    "They actually pick up the phone, unlike you",
+]
+STILL_PRAISE = [
+    "Thank you officers and firefighters for the quick response on our street tonight",
+    "Thank you for helping my elderly neighbor find her way home yesterday",
+    "You guys are the real heroes. Thank you for everything",
+    "the deputy who sat with my neighbor Mrs. Ortiz until her son arrived, that meant so much",
+    "y'all and the paramedics were amazing at the block party, the kids loved the cars",
+    "Thanks to the patrol team and the fire crews for the toy drive",
+]
+
+
+@pytest.mark.parametrize("text", PRAISE_FOR_OTHERS + MOCKERY)
+def test_praise_for_others_and_mockery_are_not_thanked(model: Classifier, text: str) -> None:
+    triage = model.classify(text)
+    assert triage.category != "compliment", triage.scores
+    assert not thanks_author(first_drafts([text], [triage])[0])
+
+
+@pytest.mark.parametrize("text", STILL_PRAISE)
+def test_praise_that_names_the_police_or_helps_a_neighbour_is_still_thanks(
+    model: Classifier, text: str
+) -> None:
+    assert not features.praises_someone_else(text)
+    assert not features.has_negative_cue(text)
+
+
+def test_a_thank_you_ending_in_an_unmarked_question_is_not_thanked(model: Classifier) -> None:
+    text = "Thanks so much for everything. My daughter is doing a school project, which form do I need for a ride along"
+    triage = model.classify(text)
+    assert triage.category != "compliment"
+    assert not thanks_author(first_drafts([text], [triage])[0])
 
 
 def test_empty_and_blank_posts_do_not_break_it(model: Classifier) -> None:

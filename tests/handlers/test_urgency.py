@@ -42,6 +42,12 @@ URGENT = [
         "asks for officers to be sent now",
     ),
     ("my neighbor's house is on fire and nobody is answering", "reports a fire"),
+    ("sos two guys in my backyard trying the back door", "reports a break-in"),
+    ("3 men in my kitchen im upstairs hiding", "reports a break-in"),
+    ("home invasion on our street rn they have the family tied up", "reports a crime in progress"),
+    ("my husband is having a seizure and the line is busy", "reports someone badly hurt"),
+    ("somebody is having a heart attack on the bus", "reports someone badly hurt"),
+    ("bee sting my sons throat is closing up", "reports someone badly hurt"),
     # cue families: an emergency word told with a sign that it is happening now
     ("guy on the corner of Slauson & Crenshaw is waving a pistol at cars", "reports a weapon"),
     ("my roommate OD'd, lips are blue, we have no narcan", "may report someone badly hurt happening now"),
@@ -110,6 +116,11 @@ NOT_URGENT = [
     "gracias por su ayuda con el incendio de ayer",
     "¿Por qué no hacen nada con la balacera de la semana pasada?",
     "¿Dónde puedo sacar una copia del reporte? Me robaron el carro",
+    # Training and relayed reports: about an emergency, not a report of one.
+    "Where do I sign up for the active shooter preparedness class at the library?",
+    "Is there a workshop on what to do in a break-in for seniors?",
+    "LIVE: standoff in Van Nuys right now, watching on the news",
+    "scanner says a pursuit is headed down the 405 right now",
 ]
 
 
