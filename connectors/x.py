@@ -377,11 +377,19 @@ class XConnector:
 
     def reply(self, mention: Mention, text: str) -> PostedReply:
         self._need_user_context("reply")
-        body = self._write(
-            lambda: self.client.create_tweet(
-                text=text, in_reply_to_tweet_id=mention.external_id, user_auth=True
+        try:
+            body = self._write(
+                lambda: self.client.create_tweet(
+                    text=text, in_reply_to_tweet_id=mention.external_id, user_auth=True
+                )
             )
-        )
+        except PostGone:
+            if self._not_found(mention.external_id):
+                raise
+            raise Rejected(
+                "X will not let the account reply to this post, which it can no longer see: its author "
+                "may have blocked the account, protected their posts or limited who can reply"
+            ) from None
         try:
             post_id = body["data"]["id"]
             if not isinstance(post_id, str) or not post_id:
@@ -390,6 +398,21 @@ class XConnector:
             raise AmbiguousOutcome("X accepted the reply but its answer was unreadable") from exc
         return PostedReply(
             external_id=post_id, url=f"https://x.com/{self.handle or 'i/web'}/status/{post_id}"
+        )
+
+    def _not_found(self, post_id: str) -> bool:
+        """Whether X says the post does not exist: "deleted or not visible to you" is also what a
+        reply gets when its author blocked the account, and a post that still exists must not be
+        recorded as deleted. Anything short of X's "Not Found Error" is no proof."""
+        try:
+            body = self._read(lambda: self.client.get_tweet(post_id, user_auth=self.read_user_auth))
+        except ConnectorError:
+            return False
+        errors = body.get("errors") if isinstance(body, dict) and not body.get("data") else None
+        if not isinstance(errors, list):
+            return False
+        return any(
+            isinstance(e, dict) and str(e.get("type", "")).endswith("resource-not-found") for e in errors
         )
 
     def like(self, mention: Mention) -> None:

@@ -138,9 +138,11 @@ def fits(text: str, rules: ReplyRules) -> bool:
 
 
 # Code points that draw nothing although `str.strip` keeps them: the Hangul fillers and the braille
-# blank (category Lo / So), besides every format control (category Cf: zero-width spaces and
-# joiners, the word joiner, bidi marks).
+# blank (category Lo / So), besides the categories in _UNSEEN.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Format and control characters, and marks that only change the character before them (variation
+# selectors, combining accents, the grapheme joiner): alone they show nothing.
+_UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me"})
 
 
 def visible(text: str) -> bool:
@@ -150,7 +152,7 @@ def visible(text: str) -> bool:
     (and marks the item answered), so what is published is checked with this instead.
     """
     return any(
-        not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) not in ("Cf", "Cc")
+        not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) not in _UNSEEN
         for char in text
     )
 

@@ -20,7 +20,18 @@ from sqlalchemy.orm import Session
 import domain
 from storage import audit
 from storage.audit import Action
-from storage.models import CARD_PENDING, NEW, OPEN, REPLY_NONE, Account, AuditEvent, Base, Mention
+from storage.models import (
+    CARD_PENDING,
+    NEW,
+    OPEN,
+    REPLY_NONE,
+    REPLY_SENDING,
+    REPLY_UNKNOWN,
+    Account,
+    AuditEvent,
+    Base,
+    Mention,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +274,8 @@ def get(session: Session, mention_id: int, for_update: bool = False) -> Mention 
 
 def edited_since_judged(session: Session, since: datetime, limit: int) -> list[int]:
     """Triaged items edited (an `edited` event after `since`) with no `triaged` or `retriaged`
-    event after their latest edit: what the re-triage sweep reads, oldest edit first.
+    event after their latest edit, whose reply is not going out: what the re-triage sweep reads,
+    oldest edit first.
 
     Read from the audit trail, so an edit seen just before a crash is still read after it."""
     edits = (
@@ -284,7 +296,9 @@ def edited_since_judged(session: Session, since: datetime, limit: int) -> list[i
     rows = session.execute(
         select(edits.c.mention_id)
         .join(Mention, Mention.id == edits.c.mention_id)
-        .where(Mention.state != NEW, ~later)
+        # A reply going out (or maybe out) is settled first: judged too early, the edit would be
+        # marked read while the item could not be judged, and never read again once it reopens.
+        .where(Mention.state != NEW, Mention.reply_status.not_in((REPLY_SENDING, REPLY_UNKNOWN)), ~later)
         .order_by(edits.c.last)
         .limit(limit)
     )

@@ -235,3 +235,25 @@ def hide_failed(session: Session, mention_id: int, only_if_busy: bool = False) -
 def stale_hides(session: Session, cutoff: datetime) -> list[int]:
     """Mentions left `hiding` since before `cutoff` (the claim time is the `hide_requested` event)."""
     return _stale(session, cutoff, Mention.hide_status == HideStatus.HIDING, Action.HIDE_REQUESTED)
+
+
+def last_failure(session: Session, mention_id: int) -> dict[str, Any]:
+    """The details of the item's latest `reply_failed` audit event ({} when none)."""
+    event = session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.mention_id == mention_id, AuditEvent.action == Action.REPLY_FAILED)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return event.details if event is not None and isinstance(event.details, dict) else {}
+
+
+def earlier_unposted(session: Session, mention_id: int, before: int, text: str, checked: str) -> Reply | None:
+    """The latest earlier reply to the item with the same text that staff marked not posted
+    (its error is `checked`)."""
+    return session.scalar(
+        select(Reply)
+        .where(Reply.mention_id == mention_id, Reply.id < before, Reply.text == text, Reply.error == checked)
+        .order_by(Reply.id.desc())
+        .limit(1)
+    )

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,11 +53,9 @@ from storage.models import (
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
-    AuditEvent,
     HideStatus,
     LikeStatus,
     Mention,
-    Reply,
 )
 
 log = logging.getLogger(__name__)
@@ -186,13 +183,7 @@ def _held_back(session: Session, mention_id: int, now: datetime) -> str | None:
 
 def _rate_limited_until(session: Session, mention_id: int) -> datetime | None:
     """When the rate limit that refused this item's latest reply resets, if that is why it failed."""
-    event = session.scalar(
-        select(AuditEvent)
-        .where(AuditEvent.mention_id == mention_id, AuditEvent.action == Action.REPLY_FAILED)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    details = event.details if event is not None and isinstance(event.details, dict) else {}
+    details = stored.last_failure(session, mention_id)
     if details.get("reply_id") != stored.latest_reply_id(session, mention_id):
         return None
     try:
@@ -298,17 +289,7 @@ def _duplicate(
     """A copy refused right after an unconfirmed attempt of the same text to the same post is
     that attempt showing up: staff check again instead of being told to reword and resend."""
     with ctx.transaction() as session:
-        earlier = session.scalar(
-            select(Reply)
-            .where(
-                Reply.mention_id == mention_id,
-                Reply.id < reply_id,
-                Reply.text == text,
-                Reply.error == CHECKED_NOT_POSTED,
-            )
-            .order_by(Reply.id.desc())
-            .limit(1)
-        )
+        earlier = stored.earlier_unposted(session, mention_id, reply_id, text, CHECKED_NOT_POSTED)
         tried_at = stamp(earlier.requested_at) if earlier is not None else ""
     if earlier is None:  # the same words already sent to someone else: rewording is the answer
         return _finish(ctx, mention_id, reply_id, by, REPLY_FAILED, error=_error_text(exc))

@@ -346,6 +346,19 @@ def test_a_reply_to_a_deleted_post_says_the_post_is_gone(fake: FakeX) -> None:
     assert fake.replies == []
 
 
+def test_a_post_the_account_can_no_longer_see_is_not_taken_for_deleted(fake: FakeX) -> None:
+    """X answers "deleted or not visible to you" when the author blocked the account too; only its
+    "Not Found Error" on looking the post up says it is gone."""
+    tweet = fake.add_mention("where is the station?")
+    (mention,), _, _ = poll(connect(fake))
+    fake.hidden.add(tweet["id"])
+    with pytest.raises(Rejected, match="blocked the account") as raised:
+        connect(fake).reply(mention, "On Main Street.")
+    assert not isinstance(raised.value, PostGone)
+    assert fake.replies == []
+    assert len(fake.calls(rf"^/2/tweets/{tweet['id']}$")) == 1
+
+
 def test_a_reply_refused_for_other_reasons_is_not_taken_for_a_deleted_post(fake: FakeX) -> None:
     fake.add_mention("hi")
     (mention,), _, _ = poll(connect(fake))

@@ -113,6 +113,10 @@ def test_graphemes_are_what_a_reader_counts(text: str, graphemes: int) -> None:
         ("\u202e\u202c\u200e", False),  # bidi controls
         ("\u3164\u115f\u1160\uffa0\u2800", False),  # Hangul fillers, braille blank
         ("\x00\x1b", False),
+        ("\ufe0f\U000e0100", False),  # variation selectors
+        ("\u034f\u17b5", False),  # the grapheme joiner, a Khmer inherent vowel
+        ("\u0301\u0301", False),  # accents with nothing to sit on
+        ("e\u0301", True),
     ],
 )
 def test_visible_sees_only_what_a_reader_sees(text: str, shows: bool) -> None:

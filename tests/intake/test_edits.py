@@ -14,6 +14,7 @@ from bot.intake.polling import poll_all_once
 from bot.intake.triage import reclassify
 from storage.models import AuditEvent, Mention
 from tests.conftest import FakeClock
+from tests.review.test_platform_refusals import posted_then_502
 from tests.support.storms import mentions_of, storming, turn
 from tests.support.world import OFFICER, REVIEW, World, mention, world
 
@@ -127,3 +128,28 @@ def test_a_gathered_storm_post_edited_into_an_emergency_gets_a_card_of_its_own(
         assert after.card_ts
         assert "man with a gun" in str(w.card(target.id).blocks)
         assert after.storm_id == storm.id  # still counted in its storm, shown on its own card
+
+
+def test_an_edit_while_a_reply_may_be_out_is_judged_once_the_reply_is_settled(ctx: Context) -> None:
+    """X timed out on the reply (it may be out), the author edited the post into an emergency, and
+    staff then found the reply was not posted: the item is open again and must be judged on the
+    new words, not left as the question it was."""
+    with world(ctx) as w:
+        tweet = w.fake_x.add_mention(QUESTION, author="walletguy")
+        cycle(ctx)
+        row = _only(ctx)
+        posted_then_502(w)
+        w.fake_x.replies.clear()
+        w.h.click(w.card(row.id), "send_reply:1", user_id=OFFICER)
+        w.h.wait()
+        assert mention(ctx, row.id).reply_status == "unknown"
+        w.fake_x.edit(tweet, NOW_AN_EMERGENCY)
+        cycle(ctx)
+        assert not mention(ctx, row.id).urgent  # not judged while the reply may be out
+        w.h.click(w.card(row.id), "confirm_not_posted", user_id=OFFICER)
+        w.h.wait()
+        cycle(ctx)
+        after = _only(ctx)
+        assert (after.state, after.reply_status) == ("open", "failed")
+        assert after.urgent
+        assert after.drafts["items"][0]["text"].startswith("If this is an emergency, call 911 now.")

@@ -193,7 +193,8 @@ def test_a_reply_to_a_deleted_tweet_records_the_deletion_and_stops_trying(ctx: C
         assert "Deleted on the platform" in str(updated.blocks)
         assert mid not in chased_ids(ctx), "SLA notices stop chasing a post that is gone"
 
-        again = w.h.click(updated, "retry_send", user_id=OFFICER)
+        assert "retry_send" not in str(updated.blocks), "a Retry that cannot work is not offered"
+        again = w.h.click(card, "send_reply:1", user_id=OFFICER)  # a click on the card as first drawn
         assert "no longer exists on X" in told(w, again)
         assert tweets_posted(w) == 1, "the retry was not sent to X"
         assert [r.status for r in replies_of(ctx, mid)] == ["failed"]

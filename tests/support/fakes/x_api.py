@@ -73,6 +73,7 @@ class FakeX(FakeServer):
         self.revoked = False
         self.replies: list[dict[str, Any]] = []  # accepted POST /2/tweets bodies, plus "id"
         self.likes: list[str] = []  # liked tweet ids
+        self.hidden: set[str] = set()  # tweets whose author blocked `me` or protected their posts
         self.rate_remaining = 450
         self.page_faults: list[Response] = []  # answers for the next follow-up page requests
         self._next_id = FIRST_ID
@@ -80,6 +81,7 @@ class FakeX(FakeServer):
         self.route("GET", r"/2/users/me", self._get_me)
         self.route("GET", r"/2/users/(\d+)/mentions", self._get_mentions)
         self.route("POST", r"/2/tweets", self._post_tweet)
+        self.route("GET", r"/2/tweets/(\d+)", self._get_tweet)
         self.route("POST", r"/2/users/(\d+)/likes", self._post_like)
 
     # -- test API ------------------------------------------------------------------------
@@ -261,6 +263,29 @@ class FakeX(FakeServer):
 
     # -- routes --------------------------------------------------------------------------
 
+    def _get_tweet(self, request: Recorded, match: re.Match[str]) -> Response:
+        """GET /2/tweets/:id as X answers it: 200 with `data`, or 200 with `errors` saying why not."""
+        refused = self._auth(request)
+        if refused:
+            return refused
+        tweet_id = match.group(1)
+        if tweet_id in self.hidden:
+            problem = {
+                "title": "Authorization Error",
+                "detail": f"Sorry, you are not authorized to see the Post with id: [{tweet_id}].",
+                "type": "https://api.twitter.com/2/problems/not-authorized-for-resource",
+            }
+            return self._limits(Response(200, {"errors": [problem]}))
+        tweet = self.tweets.get(tweet_id)
+        if tweet is None:
+            problem = {
+                "title": "Not Found Error",
+                "detail": f"Could not find tweet with id: [{tweet_id}].",
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+            return self._limits(Response(200, {"errors": [problem]}))
+        return self._limits(Response(200, {"data": {"id": tweet["id"], "text": tweet["text"]}}))
+
     def _get_me(self, request: Recorded, match: re.Match[str]) -> Response:
         return self._auth(request) or self._limits(Response(200, {"data": dict(self.me)}))
 
@@ -338,8 +363,12 @@ class FakeX(FakeServer):
         parent_id = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if parent_id is not None:
             parent = self.tweets.get(parent_id)
-            if parent is None:
-                return error(400, "Invalid Request", "The tweet you are replying to does not exist.")
+            if parent is None or parent_id in self.hidden:  # X says the same for both
+                return error(
+                    403,
+                    "Forbidden",
+                    "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                )
             if not self._summoned_by(parent):
                 return error(
                     403,
