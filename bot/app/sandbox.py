@@ -15,11 +15,13 @@ import os
 import re
 import signal
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from apscheduler.schedulers.base import BaseScheduler
 from pydantic import SecretStr
 
 from bot.app.scheduler import start_scheduler
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 DATABASE = Path("twoway-sandbox.db")
 POLL_SECONDS = 10  # the shortest interval TwoWay allows, so new posts show within seconds
 TIMEZONE = "America/Chicago"
+JOB_GRACE = 3.0  # seconds a running job (a storm's cards) may take to finish once Ctrl-C is pressed
 AGENCY = {
     "agency_name": AGENCY_NAME,
     "phone": "(555) 010-2000",
@@ -110,6 +113,30 @@ def _stop(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def stop_scheduler(scheduler: BaseScheduler, grace: float) -> bool:
+    """Stop the jobs and give one under way `grace` seconds to end; False when it is still going.
+
+    A storm's cards take minutes to post at Slack's pace: waiting for them would keep Ctrl-C from
+    stopping the sandbox, and closing the simulated Slack under them would answer every card with
+    "Connection refused".
+    """
+    stopping = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+    stopping.start()
+    stopping.join(grace)
+    return not stopping.is_alive()
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit now, leaving the job under way: its worker thread would keep the process alive until
+    the job ends. Nothing is lost: the database is made afresh at the next start."""
+    log.info("stopping the sandbox without waiting for the job under way")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -145,13 +172,18 @@ def main(args: argparse.Namespace) -> int:
     sandbox.start(every=args.every)
     scheduler = start_scheduler(ctx)
     say(f"Sandbox ready at {sandbox.url} (database {DATABASE}, made afresh at every start). Ctrl-C stops it.")
+    code = 0
     try:
         sandbox.wait()
+    except KeyboardInterrupt:
+        code = 130  # what the command line answers to Ctrl-C
     finally:
         log.info("stopping the sandbox")
-        scheduler.shutdown(wait=False)
+        # The jobs first, while the simulated Slack still answers them; SIGTERM exits with 0.
+        if not stop_scheduler(scheduler, JOB_GRACE):
+            _leave(code)
         sandbox.stop()
         slack.close()
         ctx.engine.dispose()
         sys.stdout.flush()
-    return 0
+    return code

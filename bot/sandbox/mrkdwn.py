@@ -51,6 +51,10 @@ EMOJI = {
     "busts_in_silhouette": "👥",
     "envelope": "✉️",
     "page_facing_up": "📄",
+    "cyclone": "🌀",
+    "grey_question": "❔",
+    "see_no_evil": "🙈",
+    "pencil2": "✏️",
 }
 _TOKEN = re.compile(r"<([^<>\n]{1,2000})>")
 _HOLE = re.compile("\ue000(\\d+)\ue001")
@@ -155,7 +159,7 @@ def _token(body: str, users: Names | None, channels: Names | None) -> Markup:
     url = unescape(target)
     shown = render(label) if label else escape(url)
     if url.startswith(_SAFE_SCHEMES):
-        return Markup('<a href="{}" class="link" rel="noreferrer noopener" target="_blank">{}</a>').format(
-            url, shown
-        )
+        # No real href: a middle click or "Open in new tab" would otherwise reach x.com; the page's
+        # script follows `data-url` (the sandbox's own links) or says the link goes nowhere.
+        return Markup('<a href="#" data-url="{}" class="link" title="{}">{}</a>').format(url, url, shown)
     return shown if label else Markup("{}").format(f"<{url}>")  # a link Slack would not open

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.sandbox.relay import Outcome, Relay
 from bot.sandbox.render import Renderer, dom_id
@@ -59,9 +60,13 @@ class Page:
         return Response(200, path.read_bytes(), content_type=STATIC_TYPES[name[name.rindex(".") :]])
 
     def _archive(self, request: Request, match: re.Match[str]) -> Response:
+        """A message's permalink ("open card"): the page at that message, still as the same person,
+        so a supervisor who opens a card from the queue can act on it as a supervisor."""
         channel, digits = match.group(1), match.group(2)
         ts = f"{digits[:-6]}.{digits[-6:]}"
-        return Response(302, "", headers={"Location": f"/#{dom_id(channel, ts)}"})
+        role = _visitor_role(request)
+        page = f"/?{urlencode({'as': role})}" if role else "/"
+        return Response(302, "", headers={"Location": f"{page}#{dom_id(channel, ts)}"})
 
     def _fragments(self, request: Request, match: re.Match[str]) -> Response:
         """Everything the page shows, for a page that lost its live connection for a while."""
@@ -171,6 +176,15 @@ class Page:
     def _close(self, request: Request, match: re.Match[str]) -> Response:
         persona, _body = self._body(request)
         return self._answer(self.relay.close(persona.id))
+
+
+def _visitor_role(request: Request) -> str | None:
+    """Who asked: the link's own `as`, else the `as` of the page the link was on."""
+    role = request.arg("as")
+    if role not in VISITOR_ROLES:
+        referer = parse_qs(urlsplit(request.headers.get("referer", "")).query).get("as") or [""]
+        role = referer[0]
+    return role if role in VISITOR_ROLES else None
 
 
 def _values(body: dict[str, Any]) -> dict[str, Any]:

@@ -133,7 +133,10 @@ class Relay:
         message = self.slack.find(channel, ts)
         if message is None or (message.visible_to not in (None, user)):
             return Outcome(False, notice="That message is gone.")
-        element = find_element(message.blocks, block_id, action_id)
+        # The page may show a copy drawn before the last update: Slack delivers that click as shown.
+        element = next(
+            (e for blocks in message.versions() if (e := find_element(blocks, block_id, action_id))), None
+        )
         chose = selection(element, chosen) if element else None
         if element is None or chose is None:
             return Outcome(False, notice="Nothing to click there.")

@@ -24,6 +24,7 @@ BOT_ID = "B0TWOWAY01"
 CHANNEL = "C0SANDBOX1"
 CHANNEL_NAME = "twoway-review"
 TRIGGER_SECONDS = 10.0  # Slack's is 3 s; TwoWay opens its modals well within that
+KEPT_VERSIONS = 20  # a message's earlier blocks kept, for clicks on a copy drawn before an update
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,22 @@ class Message:
     visible_to: str | None = None  # an ephemeral message: only this user sees it
     note: str = ""  # shown above an ephemeral answer: the command it answers
     edited: bool = False
+    earlier: list[list[dict[str, Any]]] = field(default_factory=list)  # older blocks, oldest first
 
     @property
     def ephemeral(self) -> bool:
         return self.visible_to is not None
+
+    def replace_blocks(self, blocks: list[dict[str, Any]]) -> None:
+        """New blocks; the old ones are kept a while, because Slack still delivers a click on a copy
+        of the message drawn before the update (a storm card is redrawn every few seconds)."""
+        if blocks != self.blocks:
+            self.earlier = [*self.earlier, self.blocks][-KEPT_VERSIONS:]
+        self.blocks = blocks
+
+    def versions(self) -> list[list[dict[str, Any]]]:
+        """Its blocks as they are now, then as they were drawn before, newest first."""
+        return [self.blocks, *reversed(self.earlier)]
 
     def as_api(self, with_metadata: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -352,7 +365,7 @@ class SimulatedSlack:
             if "text" in args:
                 message.text = str(args["text"] or "")
             if isinstance(blocks, list):
-                message.blocks = _fill_ids(blocks)
+                message.replace_blocks(_fill_ids(blocks))
             if isinstance(args.get("metadata"), dict):
                 message.metadata = args["metadata"]
             message.edited = True
@@ -570,7 +583,8 @@ class SimulatedSlack:
         )
         if source is not None and body.get("replace_original") in (True, "true"):
             with self.lock:
-                source.text, source.blocks, source.edited = text, _fill_ids(blocks), True
+                source.text, source.edited = text, True
+                source.replace_blocks(_fill_ids(blocks))
             self._announce(source)
             return
         if not text and not blocks:

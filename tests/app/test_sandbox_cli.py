@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.process import clean_env, free_port
+from tests.sandbox.conftest import start_sandbox
+from tests.support.process import clean_env, free_port, wait_for
 
 SANDBOX_LINE = "TwoWay sandbox mode"
 LIVE_LINE = "TwoWay live mode"
@@ -112,3 +115,30 @@ def test_run_without_tokens_keeps_its_documented_answer(tmp_path: Path) -> None:
     result = run(tmp_path, "run", PORT=str(free_port()))
     assert result.returncode == 2
     assert result.stderr.strip().startswith("twoway: SLACK_BOT_TOKEN is not set")
+
+
+def test_sigterm_during_a_storm_stops_the_sandbox_within_seconds_and_quietly(tmp_path: Path) -> None:
+    """A storm's cards take minutes to post: stopping must not wait for them, nor post them to a
+    simulated Slack that is already gone ("Connection refused", cards recorded as failed)."""
+    sandbox = start_sandbox(tmp_path, "--every", "0.05")
+    try:
+        wait_for(
+            "a storm card",
+            lambda: "storm_queue" in sandbox.fragments()["conversations"]["C0SANDBOX1"],
+            timeout=120,
+        )
+        time.sleep(5)  # the Slack worker is busy posting the storm's cards
+        before = sandbox.output()
+        sandbox.process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        sandbox.process.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if sandbox.process.poll() is None:
+            sandbox.process.kill()
+            sandbox.process.wait()
+    after = sandbox.output()[len(before) :]
+    assert took < 10, f"still running {took:.0f} s after SIGTERM"
+    assert sandbox.process.returncode == 0
+    assert "Connection refused" not in after
+    assert "not posted" not in after

@@ -168,3 +168,67 @@ def test_the_report_chart_arrives_by_dm_as_an_image(page: Any, sandbox: RunningS
     chart = page.locator("#conv-D0CHEN0001 figure.file img").last
     chart.wait_for()
     page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=chart.element_handle())
+
+
+def test_hide_asks_first_as_slack_does_and_cancel_sends_nothing(page: Any, sandbox: RunningSandbox) -> None:
+    clicks: list[str] = []
+    page.on("request", lambda r: clicks.append(r.url) if r.url.endswith("/sandbox/action") else None)
+    open_as(page, sandbox, "officer")
+    card(page, "Bill Harmon").get_by_role("button", name="Hide").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Hide it from the public?")
+    expect(dialog).to_contain_text("Only its author and their friends will still see it on Facebook")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    page.keyboard.press("Escape")  # nothing else is closed by it
+    assert clicks == []
+    assert "Hidden" not in card(page, "Bill Harmon").inner_text()
+
+    card(page, "Bill Harmon").get_by_role("button", name="Hide").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Hide").click()
+    expect(card(page, "Bill Harmon")).to_contain_text("Hidden on Facebook by @Dana Reyes", timeout=WAIT)
+    assert len(clicks) == 1
+
+
+def test_no_way_of_opening_a_card_link_leaves_the_machine(
+    browser: Any, page: Any, sandbox: RunningSandbox
+) -> None:
+    outside: list[str] = []
+
+    def local_only(route: Any) -> None:
+        if route.request.url.startswith(sandbox.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.context.route("**/*", local_only)
+    open_as(page, sandbox, "officer")
+    link = card(page, "Priya Natarajan").locator("a.link", has_text="Open on X").first
+    assert link.get_attribute("href") == "#"
+    for how in ({"button": "middle"}, {"modifiers": ["Control"]}, {"modifiers": ["Shift"]}, {}):
+        link.click(**how)
+        expect(page.locator("#toast")).to_contain_text("links to x.com go nowhere")
+    page.wait_for_timeout(500)
+    assert outside == []
+    assert [p.url for p in page.context.pages] == [page.url]
+
+
+def test_open_card_keeps_who_you_are(page: Any, sandbox: RunningSandbox) -> None:
+    open_as(page, sandbox, "supervisor")
+    composer = page.locator("#conv-C0SANDBOX1 [data-composer] input")
+    composer.fill("/twoway queue all")
+    composer.press("Enter")
+    answer = page.locator("#conv-C0SANDBOX1 article.ephemeral", has_text="/twoway queue all").last
+    opener = answer.locator("a", has_text="open card").first
+    with page.context.expect_page() as opened:
+        opener.click(button="middle")  # a new tab
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert re.search(r"[?&]as=supervisor\b", tab.url)
+    expect(tab.locator("#as")).to_have_value("supervisor")
+    expect(tab.locator("article.message.flash")).to_have_count(1)
+    tab.close()
+    opener.click()  # this tab: the card is on the page already
+    expect(page.locator("#conv-C0SANDBOX1 article.message.flash")).to_have_count(1)
+    expect(page.locator("#as")).to_have_value("supervisor")

@@ -41,7 +41,7 @@ def test_twoways_own_markup_becomes_links_mentions_and_formatting() -> None:
         "*#12* · <https://x.com/jane/status/1|Open on X> · <@U0CHEN0001> · _note_ · ~old~ · `code *x*`"
     )
     assert "<b>#12</b>" in shown
-    assert '<a href="https://x.com/jane/status/1"' in shown
+    assert '<a href="#" data-url="https://x.com/jane/status/1"' in shown
     assert ">Open on X</a>" in shown
     assert '<span class="mention" data-user="U0CHEN0001">@Maria Chen</span>' in shown
     assert "<i>note</i>" in shown

@@ -182,7 +182,41 @@ function formValues(form) {
   return values;
 }
 
+// Slack asks first when an element carries a `confirm` object (rendered as the <template> after it),
+// and sends the click only on its confirm button; Cancel, Escape or a click outside send nothing.
+function confirmed(el) {
+  const dialog = el.nextElementSibling;
+  if (!dialog || !dialog.matches("template.confirm")) return Promise.resolve(true);
+  const root = document.getElementById("confirm-root");
+  return new Promise((resolve) => {
+    root.replaceChildren(dialog.content.cloneNode(true));
+    const overlay = root.querySelector(".confirm-overlay");
+    const done = (yes) => {
+      document.removeEventListener("keydown", onKey, true);
+      root.replaceChildren();
+      resolve(yes);
+    };
+    const onKey = (e) => {
+      if (e.key !== "Escape") return;
+      e.preventDefault();
+      e.stopPropagation();  // closes this dialog only, not a modal under it
+      done(false);
+    };
+    document.addEventListener("keydown", onKey, true);
+    overlay.addEventListener("click", (e) => {
+      const answer = e.target.closest("[data-answer]");
+      if (answer) done(answer.dataset.answer === "yes");
+      else if (e.target === overlay) done(false);
+    });
+    root.querySelector('[data-answer="no"]').focus();
+  });
+}
+
 function act(el, value) {
+  return confirmed(el).then((yes) => (yes ? send(el, value) : null));
+}
+
+function send(el, value) {
   const modal = el.closest("#modal");
   if (modal) {
     return post("/sandbox/view/action", {
@@ -198,17 +232,54 @@ function act(el, value) {
   }).then(answered).finally(() => el.classList.remove("busy"));
 }
 
+// Links in messages carry their address in data-url, never in href, so no way of opening one
+// (a middle click, "Open in new tab") reaches X or Facebook. The sandbox's own links (a card's
+// permalink, "open card") are followed here, as the same person.
+function follow(link, newTab) {
+  const url = new URL(link.dataset.url, location.href);
+  if (url.origin !== location.origin) {
+    const where = url.host || url.protocol.replace(":", "") + " addresses";
+    toast("In the sandbox, links to " + where + " go nowhere: nothing leaves this machine.");
+    return;
+  }
+  const permalink = url.pathname.match(/^\/archives\/([A-Z0-9]+)\/p(\d{7,})$/);
+  if (permalink && !newTab) {
+    const digits = permalink[2];
+    const id = "m-" + permalink[1] + "-" + digits.slice(0, -6) + "-" + digits.slice(-6);
+    if (jump(id)) return;
+  }
+  url.searchParams.set("as", as);
+  if (newTab) window.open(url.href, "_blank", "noopener");
+  else location.assign(url.href);
+}
+
+function jump(id) {
+  const el = document.getElementById(id);
+  const section = el && el.closest("section.conversation");
+  if (!section) return false;
+  show(section.dataset.conv);
+  el.scrollIntoView({ block: "center" });
+  el.classList.remove("flash");
+  void el.offsetWidth;  // restart the highlight when the same card is opened twice
+  el.classList.add("flash");
+  return true;
+}
+
+document.addEventListener("auxclick", (e) => {
+  const link = e.target.closest("a[data-url]");
+  if (!link || e.button !== 1) return;
+  e.preventDefault();
+  follow(link, true);
+});
+
 document.addEventListener("click", (e) => {
   const link = e.target.closest("a.conv-link");
   if (link) { e.preventDefault(); show(link.dataset.conv); return; }
-  const outside = e.target.closest("a[data-url], a.link");
+  const outside = e.target.closest("a[data-url]");
   if (outside) {
-    const url = outside.dataset.url || outside.getAttribute("href");
-    if (url && !url.startsWith(location.origin)) {
-      e.preventDefault();
-      toast("In the sandbox, links to " + (new URL(url, location.href).host) + " go nowhere: nothing leaves this machine.");
-      return;
-    }
+    e.preventDefault();
+    follow(outside, e.ctrlKey || e.metaKey || e.shiftKey);
+    return;
   }
   const close = e.target.closest("[data-close]");
   if (close) { post("/sandbox/view/close", {}).then(answered); return; }
@@ -256,5 +327,5 @@ document.addEventListener("keydown", (e) => {
 
 times(document);
 show(current);
-if (location.hash) { const el = document.getElementById(location.hash.slice(1)); if (el) { el.scrollIntoView(); el.classList.add("flash"); } }
+if (location.hash) jump(location.hash.slice(1));
 connect();
