@@ -133,6 +133,13 @@ def _row(path: str, line: int, cells: list[str], index: dict[str, int], raw: str
         what = f"unknown label {shown!r}" if label else "the row has no label"
         hint = "check for an unterminated quote" if _quotes_broken(raw) else f"use {', '.join(CATEGORIES)}"
         raise UserError(f"{path}, line {line}: {what} ({hint})")
+    if "\n" in (cell("text") or "") and _quotes_broken(raw):
+        # A stray quote made one row of two: "thank you,compliment⏎"next",criticism" reads as one
+        # post labelled criticism, and the figures would describe another file than the one written.
+        raise UserError(
+            f"{path}, line {line}: the text runs into the next line and its quotes do not close"
+            " cleanly (check for an unterminated quote)"
+        )
     raw_urgent = cell("urgent")
     urgent: bool | None = None
     if raw_urgent is not None and raw_urgent.strip():

@@ -268,6 +268,10 @@ def test_a_spreadsheet_export_is_read_as_written(tmp_path: Path, capsys: pytest.
             "line 2: unknown label 'other\\nnext,other' (check for an",
         ),
         ("text,label\n" + "x" * (17 * 1024 * 1024) + ",other\n", "line 2: a field is larger than 16 MB"),
+        (  # a stray quote that closes on a later line: two rows would be read as one
+            'text,label\n"thank you officers,compliment\n"you are useless",criticism\n"where?",question\n',
+            "line 2: the text runs into the next line and its quotes do not close cleanly",
+        ),
     ],
 )
 def test_malformed_files_exit_2_with_one_line(
