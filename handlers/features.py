@@ -422,12 +422,10 @@ def all_foreign(text: str) -> bool:
 def unread_language(text: str) -> bool:
     """A post in another language than the two the urgency cues read (English and Spanish): a
     non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones."""
+    if _mostly_non_latin(text):
+        return True
     if not (foreign_share(text) >= 0.5 or all_foreign(text)):
         return False
-    if foreign_share(text) >= 1.0 and not text.isascii():
-        letters = [c for c in text if c.isalpha()]
-        if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
-            return True
     # words both languages use ("un", "para") count for neither
     tokens = [t for t in words(text) if (t in _ALL_FOREIGN or t in _OTHER_WORDS) and t not in ENGLISH]
     other = sum(1 for t in tokens if t in _OTHER_WORDS and t not in SPANISH_WORDS)
@@ -435,12 +433,17 @@ def unread_language(text: str) -> bool:
     return other > spanish
 
 
+def _mostly_non_latin(text: str) -> bool:
+    if text.isascii():  # ASCII letters are all Latin
+        return False
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5
+
+
 def foreign_share(text: str, tokens: list[str] | None = None) -> float:
     """How much of a text reads as another language: 0 plainly English, 1 plainly not."""
-    if not text.isascii():  # ASCII letters are all Latin
-        letters = [c for c in text if c.isalpha()]
-        if letters and sum(1 for c in letters if not _is_latin(c)) / len(letters) > 0.5:
-            return 1.0
+    if _mostly_non_latin(text):
+        return 1.0
     tokens = words(text) if tokens is None else tokens
     foreign = sum(1 for t in tokens if t in FOREIGN_WORDS and t not in ENGLISH)
     if foreign < 2:
@@ -545,7 +548,7 @@ OTHER_HELPERS = re.compile(
     r"(?:tow truck|uber|lyft|bus|taxi) drivers?|neighbou?rs?)\b"
 )
 _SOMEBODYS = re.compile(r"\b(?:my|our|his|her|their|your|a|an)\s+(?:\w+\s+)?$")
-POLICE_NAMED = re.compile(
+AGENCY_NAMED = re.compile(
     r"\b(?:police|officers?|cops?|lapd\w*|nypd|pd|deputies|deputy|sheriff\w*|detectives?|dispatch\w*|"
     r"sergeant|sgt|lieutenant|lt|(?<!fire )(?<!transportation )(?:department|dept)|(?<!fire )chief|"
     r"(?<!highway )(?<!state )patrol\w*|cadets?|recruits?|academy|division|precinct|(?<!fire )station|"
@@ -562,7 +565,7 @@ def praises_someone_else(text: str) -> bool:
     low = _lower(text)
     if PRAISE_ELSEWHERE.search(low) or _named(HONORIFIC, low):
         return True
-    return _named(OTHER_HELPERS, low) and not POLICE_NAMED.search(low)
+    return _named(OTHER_HELPERS, low) and not AGENCY_NAMED.search(low)
 
 
 def has_negative_cue(text: str) -> bool:

@@ -23,6 +23,7 @@ from bot.core.context import Context
 from bot.intake.storms import Arrival, placements, watch
 from bot.intake.training import current_classifier
 from connectors import registry
+from handlers.classifier import Classifier
 from handlers.drafts import DraftMaker, PastReply
 from handlers.faq import FaqEntry
 from handlers.templates import AGENCY_VARIABLES, TemplateSpec, default_pack, shipped
@@ -385,7 +386,7 @@ def retriage_edited(ctx: Context, limit: int = 50) -> list[Retriaged]:
     return done
 
 
-def _judge_again(session: Session, classifier: Any, mention: Mention, now: datetime) -> None:
+def _judge_again(session: Session, classifier: Classifier, mention: Mention, now: datetime) -> None:
     try:
         triage = classifier.classify(mention.text, mention.parent_text)
     except Exception:
