@@ -95,6 +95,7 @@ TOL = 1e-8
 _REPLY_HANDLES = re.compile(r"^(?:\s*\.?@\w{1,50}[,:]?)+\s+(?=[^\s@.])")
 _MEDIA_LINK = re.compile(r"(?<=\S)\s+https?://t\.co/\w+\s*$")
 _LINK_ONLY = re.compile(r"\s*https?://t\.co/\w+\s*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def reply_body(text: str) -> str:
@@ -106,7 +107,8 @@ def reply_body(text: str) -> str:
 
 
 def _bodies(texts: Sequence[str]) -> list[str]:
-    return [reply_body(t) for t in texts]
+    # a lone surrogate (a half emoji from a bad JSON escape) would stop the tokenizer
+    return [reply_body(_SURROGATE.sub("\ufffd", t)) for t in texts]
 
 
 def _word_grams(texts: Sequence[str]) -> list[list[str]]:
@@ -535,7 +537,8 @@ def _decide(
         # The model has words to go on and an emoji alone gives it little; hearts, prayer hands
         # and applause are support, and the thanks they get cannot hurt anyone.
         category, confidence = "compliment", max(scores["compliment"], COMPLIMENT_MIN)
-    is_foreign = foreign >= 0.5 or features.all_foreign(text)
+    unread = features.unread_language(text)
+    is_foreign = unread or foreign >= 0.5 or features.all_foreign(text)
     if is_foreign:
         # Labelled by what they say, like any post; but the examples hold few, so the card says
         # unsure and the drafts stay neutral (never thanks).
@@ -544,7 +547,7 @@ def _decide(
     # the flag) still gets MAYBE_REASON: every draft will lead with the 911 line, which costs little
     # on a post that turns out to be nothing.
     urgent, reason = verdict(text, parent, alarm)
-    if reason is None and is_foreign and features.unread_language(text):
+    if reason is None and unread:
         # The urgency cues read English and Spanish only: "tulong, may baril sa labas" could be a
         # gun outside, so the 911 line leads (the card is not flagged).
         reason = FOREIGN_REASON

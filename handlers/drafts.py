@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import domain
@@ -118,7 +118,10 @@ class DraftMaker:
         seen: set[str] = set()
         address = values["author_handle"] if rules.address_author else ""
         urgent = leads_with_911(triage)
-        for candidate in self._candidates(triage, text, values, urgent):
+        candidates = self._candidates(triage, text, values, urgent)
+        if urgent or drafting_category(triage) != "compliment":
+            candidates = _without_thanks(candidates)
+        for candidate in candidates:
             final = self._fit(candidate, rules, urgent, address)
             if final is None or _normal(final) in seen:
                 continue
@@ -252,6 +255,19 @@ class DraftMaker:
             if fits(posted(kept), rules):
                 return posted(kept)
         return None
+
+
+def _without_thanks(candidates: Iterator[_Candidate]) -> Iterator[_Candidate]:
+    """Only a compliment is thanked: an admin's FAQ answer or template that opens with "Thanks for
+    asking!" loses that sentence when it answers anything else, and a draft that is all thanks is
+    left out. An angry post wrapped around a question must not be thanked by the FAQ it matched."""
+    for candidate in candidates:
+        if not thanks_author(candidate.text):
+            yield candidate
+            continue
+        kept = " ".join(s for s in _SENTENCE_END.split(candidate.text.strip()) if not thanks_author(s))
+        if kept.strip():
+            yield replace(candidate, text=kept)
 
 
 def drafting_category(triage: domain.Triage) -> str:

@@ -145,7 +145,8 @@ FAILURE = _rx(
     r"\b(?:only|just) took (?:\d+|an?|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?)\b",
     # any wait of hours or more: "took 2 days to call me back", "took y'all 3 hours"
     r"\btook (?:you |y'all |yall |them |u )?(?:over |almost |nearly |like )?(?:\d+|an?|two|three|four|five|six|seven|several|a few|many) (?:hours?|hrs?|days?|weeks?|months?)\b",
-    r"\$\d[\d,]* (?:ticket|fine|citation)\b",
+    # a ticket or fine with its price: "$400 ticket", "my $150 parking tickets", "200 dollar fine"
+    r"(?:\$ ?\d[\d,.]*k?|\b\d[\d,]* (?:dollars?|bucks))(?: [a-z-]+){0,2}? (?:tickets?|fines?|citations?)\b",
     r"\bletting\b[^.!?]{0,30}\b(?:get|go|be|walk) (?:away|free|stolen|robbed|broken|vandalized)\b",
     # the same trouble again and nothing done: "another break-in and still nobody came"
     r"\b(?:again|another)\b[^.!?]{0,60}\b(?:and|but) (?:still )?(?:no|zero|nobody|no one|nothing)\b",
@@ -156,9 +157,23 @@ FAILURE = _rx(
 # FAILURE: "great response time… said no one ever", "good job on the tweet, now do your actual
 # job", "I used to support you but…", "they actually help people, unlike some departments".
 MOCKERY = _rx(
-    r"\bsaid no ?one ever\b",
+    r"\bsaid no ?(?:one|body)\b",  # "(said no one on Elm St)" too
+    r"\bif only (?:the|you|y'all|yall|your|our|they|detectives|officers|cops|police)\b",
+    r"\b(?:oh |oops |sorry,? )i mean\b",
+    r"\bespecially (?:the part where|the one who|when you)\b",
+    # praise set against what went undone: "tweeting cake while there were 6 shootings"
+    r"\bwhile (?:there (?:were|was|are|is) (?:\d+|a|another|multiple|several|two|three) (?:shootings?|murders?|homicides?|robberies|carjackings?|break-?ins|stabbings?)|(?:actual|real) crimes?)\b",
+    r"\btreat(?:s|ed|ing)? (?:\w+ ){0,3}like (?:a |an |every |common )?(?:suspects?|criminals?|animals?|terrorists?)\b",
+    r"\bjust to (?:pepper ?spray|tase|taser|tear ?gas|beat|harass|arrest|ticket|tow)\b",
+    r"\bnot (?:ok|okay|cool|acceptable)\b",
     r"\bnow do (?:your|ur) jobs?\b",
     r"\b(?:your|ur) (?:actual|real) jobs?\b",
+    # "by great work I mean…", "best department in the world at looking the other way"
+    r"\bby (?:great|good|amazing|awesome|excellent|hard) (?:work|job)s? (?:i|we) mean\b",
+    r"\b(?:best|greatest|finest|top)\b[^.!?]{0,40}\bat (?:ignoring|looking the other way|doing nothing|harass\w*|profiling|writing tickets|giving (?:out )?tickets|ticketing|showing up late|never showing up|collecting overtime|sleeping|hiding)\b",
+    # praise for an abusive act: "so proud of our police for teargassing teenagers"
+    r"\b(?:thanks?|thank you|proud of (?:you|y'all|our \w+)|great job|good job|great work|well done|bravo|appreciate (?:you|it|y'all))\b[^.!?]{0,30}\bfor (?:tear ?gassing|pepper ?spraying|tasing|beating|harassing|profiling|shooting (?:at )?(?:kids|teens|protesters|unarmed)|treating \w+(?: \w+)? like (?:a )?criminals?|arresting (?:kids|teens|children|the homeless|homeless))\b",
+    r"\b(?:city|streets?|world|we) (?:is|are) (?:finally )?(?:saved|safe now)\b",
     r"\bi used to (?:support|respect|trust|defend|back|like|love|believe in)\b",
     r"\bunlike (?:you|u|y'all|yall|the (?:cops|police|lapd)|some (?:other )?(?:people|departments|agencies|cops|officers))\b",
 )
@@ -403,7 +418,10 @@ _OTHER_WORDS = OTHER_FOREIGN_WORDS | _word_set(
     "obrigada ajuda merci beaucoup danke vielen dank hilfe grazie salamat mon ma mes au aux du chez "
     "homme maison secours meu minha socorro haus mein meine unser unsere jemand tulong tulungan "
     "bahay namin kami niyo ninyo với có người đang tôi không của và là một những cứu giúp nhà tem "
-    "homem agora frente escola"
+    "homem agora frente escola "
+    # everyday words of a call for help in them, and in Italian, Polish and Haitian Creole
+    "moi toi quelqu aidez vite bitte helfen jetzt schnell hier polizei kind ajudem aqui polícia "
+    "tulungan dito na alguém alguem aiuto mio mia polizia sono pomocy ktoś się jest nie policja mwen lakay yon anmwe"
 )
 
 
@@ -424,13 +442,21 @@ def unread_language(text: str) -> bool:
     non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones."""
     if _mostly_non_latin(text):
         return True
-    if not (foreign_share(text) >= 0.5 or all_foreign(text)):
+    tokens = words(text)
+    if not (foreign_share(text, tokens) >= 0.5 or all_foreign(text) or _reads_other(tokens)):
         return False
     # words both languages use ("un", "para") count for neither
-    tokens = [t for t in words(text) if (t in _ALL_FOREIGN or t in _OTHER_WORDS) and t not in ENGLISH]
+    tokens = [t for t in tokens if (t in _ALL_FOREIGN or t in _OTHER_WORDS) and t not in ENGLISH]
     other = sum(1 for t in tokens if t in _OTHER_WORDS and t not in SPANISH_WORDS)
     spanish = sum(1 for t in tokens if t not in _OTHER_WORDS)
     return other > spanish
+
+
+def _reads_other(tokens: list[str]) -> bool:
+    """At least two words of the other languages and more of them than English words: the model's
+    function words miss everyday ones ("Jemand bricht in mein Haus ein, Hilfe", "au secours")."""
+    other = sum(1 for t in tokens if t in _OTHER_WORDS and t not in ENGLISH)
+    return other >= 2 and other > sum(1 for t in tokens if t in ENGLISH)
 
 
 def _mostly_non_latin(text: str) -> bool:
@@ -545,14 +571,19 @@ OTHER_HELPERS = re.compile(
     r"sanitation|(?:utility|power|electric|road|tree|city|repair|cleanup) (?:crews?|workers?)|poll workers?|"
     r"librarians?|teachers?|principal|school staff|crossing guards?|lifeguards?|volunteers?|red cross|"
     r"salvation army|food bank|good samaritans?|samaritans?|bystanders?|strangers?|"
-    r"(?:tow truck|uber|lyft|bus|taxi) drivers?|neighbou?rs?)\b"
+    r"(?:tow truck|uber|lyft|bus|taxi) drivers?|neighbou?rs?|mail ?(?:m[ae]n|carriers?|lady)|postal workers?|"
+    r"(?:water|gas|power|streets?|sanitation|transportation|parks?|public health) (?:department|dept|company|crews?|techs?)|"
+    r"dot|311 operators?|organizers?|fire ?rescue|(?:shelter|club|center|clinic|hospital|school|library) staff|flight crews?|"
+    r"alder(?:wo)?m[ae]n|alderpersons?|councilors?|county supervisors?|coach(?:es)?|line ?(?:m[ae]n|workers?)|"
+    r"(?:street|streets|snow ?plow|plow|trash|garbage) (?:crews?|workers?|drivers?|guys)|streets and san)\b"
 )
 _SOMEBODYS = re.compile(r"\b(?:my|our|his|her|their|your|a|an)\s+(?:\w+\s+)?$")
 AGENCY_NAMED = re.compile(
     r"\b(?:police|officers?|cops?|lapd\w*|nypd|pd|deputies|deputy|sheriff\w*|detectives?|dispatch\w*|"
-    r"sergeant|sgt|lieutenant|lt|(?<!fire )(?<!transportation )(?:department|dept)|(?<!fire )chief|"
+    r"sergeant|sgt|lieutenant|lt|(?<!fire )(?<!transportation )(?<!water )(?<!streets )(?<!street )(?<!parks )"
+    r"(?<!park )(?<!health )(?<!sanitation )(?:department|dept)|(?<!fire )chief|"
     r"(?<!highway )(?<!state )patrol\w*|cadets?|recruits?|academy|division|precinct|(?<!fire )station|"
-    r"(?<!fire )captain|air unit|swat|k-?9|welfare check|badge|you guys|u guys|y'?all|you all|your|ur)\b"
+    r"(?<!fire )captain|air unit|swat|k-?9|pal|welfare check|badge|you guys|u guys|y'?all|you all|your|ur)\b"
 )
 
 

@@ -227,6 +227,8 @@ RULES = (
             r"\b(?:being|getting) (?:looted|ransacked|vandalized|trashed|set on fire)\b",
             r"\bhit[- ](?:and|&|n)[- ]run\b",
             r"\bhome invasion\b",
+            # the same in Spanish: "se están robando las llantas", "están asaltando la tienda"
+            r"\b(?:está|esta|están|estan) (?:robando|asaltando|forzando|rompiendo)\b",
         ),
         "reports a crime in progress",
         needs_now=True,
@@ -263,6 +265,7 @@ NOW = _rx(
     r"\blive (?:now|stream)\b",
     r"\bnow!",
     r"\bsos\b",
+    r"\b(?:ahorita|ahora mismo|en este momento|vengan (?:rápido|rapido|ya)|manden (?:a alguien|policías?|policias?|patrullas?|ayuda))\b",
 )
 # A cue in one of these is news, history or a thought experiment, not a report of now.
 GUARD = _rx(
@@ -293,6 +296,8 @@ GUARD = _rx(
     r"\b(?:app|scanner|news) (?:says|said|is saying|reports?|reported)\b",
     r"^\W*live\s*:",
     r"\bwatching (?:it |this )?(?:live )?on (?:the )?(?:news|tv|ktla|abc7?|nbc|cbs|fox|channel \d+)\b",
+    # paperwork and events about guns: "is the gun buyback still happening?", "gun permit process"
+    r"\bguns? (?:buy ?backs?|shows?|ranges?|safety class(?:es)?|licen[cs]es?|permits?|registration)\b",
 )
 
 
@@ -311,6 +316,13 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("a knife or weapon", _rx(r"\b(?:knife|knives|machete|stabbed|stabbing|weapon|armed)\b")),
+    (
+        "a prowler",
+        _rx(
+            r"\b(?:man|men|guy|guys|dude|dudes|someone|somebody|person|people|kids?) (?:in|wearing|with) (?:a |black )?(?:ski ?masks?|balaclavas?)\b",
+            r"\bcrouch(?:ed|ing)\b.{0,40}\b(?:my|our) (?:back |front )?(?:fence|yard|car|window|door|porch|gate|house)\b",
+        ),
+    ),
     (
         "violence",
         _rx(
@@ -360,14 +372,16 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(?:not breathing|breathing weird|can'?t breathe|unconscious|unresponsive|not responsive|not responding|overdos\w*|od'?d|narcan|seizure|convulsing)\b",
             r"\b(?:bleeding|blood everywhere|collapsed|passed out|knocked out|slumped over|face down|drowning|turning (?:blue|purple)|lips (?:are|r) blue)\b",
-            r"\b(?:not moving|not getting up|can'?t get up|won'?t wake up|on the ground)\b",
+            r"\b(?:not moving|not getting up|can'?t get up|on the ground)\b",
+            r"\b(?:won'?t|wont|isn'?t|isnt|is not|not) wak(?:e|ing) up\b",
+            r"\b(?:took|swallowed|ate) (?:a (?:bunch|bottle|handful) of|all (?:of )?(?:his|her|my|their|the)) (?:pills|meds|medication|tablets)\b",
             r"\b(?:hit by a (?:car|truck|bus)|(?:got|just got|was just) hit by|run over|trapped|fell on the tracks)\b",
         ),
     ),
     (
         "a fire",
         _rx(
-            r"\b(?:on fire|house fire|fire in|smoke coming|smells? (?:like|of) gas|gas leak|molotov|explosion|flames)\b"
+            r"\b(?:on fire|house fire|fire in|smoke coming|smells? (?:like|of) gas|gas leak|molotov|explosions?|flames|black smoke|(?<!tire )smoke (?:is )?(?:pouring|everywhere))\b"
         ),
     ),
     (
@@ -416,7 +430,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "911 not answering",
         _rx(
-            r"\b911\b.{0,50}\b(?:not answer\w*|no answer|nobody (?:is )?(?:answer|pick)\w*|busy|ringing|on hold|hung up)\b"
+            r"\b911\b.{0,50}\b(?:not answer\w*|no answer|nobody (?:is )?(?:answer|pick)\w*|busy|ringing|rings|keeps ringing|on hold|hung up|goes to voicemail)\b"
         ),
     ),
     ("a riot", _rx(r"\b(?:riot|looting|being looted|throwing (?:chairs|bottles|rocks)|mob)\b")),
@@ -490,7 +504,7 @@ SIGNS = _rx(
     r"\b(?:at|on|near) [a-z0-9.']+ (?:st|ave|blvd|rd)\b",
     r"\bnot (?:getting up|moving|responding|breathing|waking up)\b",
     r"\b(?:can'?t|cant|cannot) (?:get up|breathe|move|get out)\b",
-    r"\b(?:won'?t|wont|doesn'?t|isn'?t) (?:answer|respond|wake|move|breathe)\w*\b",
+    r"\b(?:won'?t|wont|doesn'?t|isn'?t|isnt) (?:answer|respond|wak|move|breath)\w*\b",
     r"\b(?:not|isn'?t|won'?t|wont) (?:answering|picking up) (?:her|his|their) phone\b",
     r"\bcoming (?:out|from|toward|at)\b",
     r"\b(?:cpr|narcan|ambulance)\b",

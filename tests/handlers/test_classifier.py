@@ -72,6 +72,10 @@ SARCASM = [
     "Thanks for the $250 ticket while my stolen car is still out there",
     "best department in the country, took 2 days for anyone to call me back",
     "love how it took y'all 4 hours to show up. stellar work",
+    # a ticket or fine with its price, in the ways people write one
+    "Thanks for the 180 dollar fine officers, you are the best",
+    "love my two $75 parking tickets, great job guys",
+    "Great work on the $1,200 citation, really appreciate it",
 ]
 
 # Genuine thanks that happen to mention a crime, a wait or a ticket: still compliments.
@@ -158,6 +162,11 @@ UNREAD_LANGUAGES = [
     "Hilfe, da ist jemand in unserem Haus",
     "có người lạ đang ở trong nhà tôi giúp với",
     "socorro tem um homem na minha casa agora",
+    # everyday words the model's function-word lists do not hold
+    "Jemand schlägt gerade meine Tür ein, bitte helfen",
+    "aidez moi vite quelqu'un me suit dans la rue",
+    "Pomocy, ktoś jest w moim domu",
+    "mwen bezwen èd, yon moun ap frape pòt lakay mwen",
 ]
 
 
@@ -253,6 +262,13 @@ PRAISE_FOR_OTHERS = [
     "Coast Guard crews out there all night in that storm, incredible",
     "huge respect to the utility crews who got our power back before dawn",
     "Dr. Patel at the clinic on Fifth stayed late to see my son, what a gem",
+    "Alderwoman Green finally fixed the potholes on our street, respect",
+    "shoutout coach Dee for getting those kids to state, legend",
+    "the linemen out in the ice storm tonight deserve medals",
+    "props to the snow plow drivers, roads were clear by 6am",
+    "our mail carrier noticed Mr. Bell's porch light on for 3 days and called for a check. bless her",
+    "huge thanks to the water department crew out in the freezing rain fixing the main",
+    "the shelter staff took in 40 dogs after the fireworks. angels, all of them",
 ]
 MOCKERY = [
     "amazing response time, said no one ever",
@@ -261,6 +277,16 @@ MOCKERY = [
     "I used to defend you guys at every family dinner. not anymore after this week",
     "so helpful as usual 🙃",
     "They actually pick up the phone, unlike you",
+    "Keep up the hard work! and by hard work I mean the donut run at 10",
+    "finest department in the county at showing up late, every time",
+    "so proud of you for pepper spraying a bunch of high schoolers 👏",
+    "2 arrests for jaywalking today. the city is saved 🙌",
+    "Great response time!! (said nobody on my block, ever)",
+    "love the new bike unit photos. if only the detectives posted updates this often",
+    "wow so brave. oh sorry I mean thank you for your service",
+    "heroes, every one of you. especially the one who laughed at my report",
+    "Happy to see the chief at the car show while there were 4 shootings across town",
+    "thank u for treating my nephew like a criminal at his own graduation. proud moment",
 ]
 STILL_PRAISE = [
     "Thank you officers and firefighters for the quick response on our street tonight",
@@ -269,6 +295,10 @@ STILL_PRAISE = [
     "the deputy who sat with my neighbor Mrs. Ortiz until her son arrived, that meant so much",
     "y'all and the paramedics were amazing at the block party, the kids loved the cars",
     "Thanks to the patrol team and the fire crews for the toy drive",
+    "The PAL coaches gave my son somewhere to be every afternoon, thank you",
+    "Best department in the state at keeping our kids safe, thank you officers",
+    "The officer treated my dad with so much respect after his fall. Thank you",
+    "Thank you officers, the mail carrier and my neighbor all helped me when I fell on the ice",
 ]
 
 

@@ -259,6 +259,48 @@ def test_criticism_gets_an_acknowledgement_before_the_faq_answer() -> None:
     assert drafts[1].source == "faq"
 
 
+THANKING_FAQ = [
+    FaqEntry(
+        1,
+        "How do I get a copy of a police report?",
+        "Thanks for asking! You can request a copy of a police report at {records_url}.",
+    ),
+    FaqEntry(2, "How do I pay a parking ticket?", "Great question, we appreciate it."),
+]
+
+
+@pytest.mark.parametrize("category", ["question", "criticism", "other"])
+def test_an_faq_answer_that_thanks_loses_its_thanks_when_it_answers_anything_but_praise(
+    category: domain.Category,
+) -> None:
+    """An admin may write "Thanks for asking!" into an answer; an angry post wrapped around the
+    question it matches must still not be thanked, and the useful sentence stays."""
+    text = (
+        "two weeks and no copy of my police report, how do I get a copy of the police report from you clowns"
+    )
+    drafts = drafts_for(text, category, faqs=THANKING_FAQ)
+    answer = next(d for d in drafts if d.source == "faq")
+    assert (
+        answer.text
+        == "@jane_doe You can request a copy of a police report at https://springfield.example.gov/records."
+    )
+    assert not any(THANKS_FOR_PRAISE.search(d.text) for d in drafts)
+
+
+def test_an_faq_answer_that_is_all_thanks_is_left_out_for_anything_but_praise() -> None:
+    drafts = drafts_for("how do I pay a parking ticket, this is a scam", "criticism", faqs=THANKING_FAQ)
+    assert drafts
+    assert all(d.source != "faq" for d in drafts)
+
+
+def test_an_urgent_template_that_thanks_keeps_only_its_call_to_action() -> None:
+    own = TemplateSpec("urgent.own", "urgent", "Thank you for telling us. Call 911 now if you are in danger.")
+    drafts = drafts_for("someone is breaking into my car right now", "other", urgent=True, templates=(own,))
+    assert drafts[0].text.startswith("If this is an emergency, call 911 now.")
+    assert not any(THANKS_FOR_PRAISE.search(d.text) for d in drafts)
+    assert any("Call 911 now if you are in danger." in d.text for d in drafts)
+
+
 def test_compliments_never_get_an_faq_answer() -> None:
     drafts = drafts_for("Thanks for helping me get a copy of my police report so fast!", "compliment")
     assert all(d.source != "faq" for d in drafts)

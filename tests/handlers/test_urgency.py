@@ -85,6 +85,22 @@ URGENT = [
     # An old grievance mixed into a report told with a sign of now is still a report.
     ("he broke in again just now like he did in 2022, hes inside, im hiding", "reports a break-in"),
     ("someone is shooting outside right now, this happens every weekend", "mentions shots fired"),
+    # someone who took pills and will not wake, with 911 ringing out: how frightened people write it
+    (
+        "my brother swallowed a handful of pills and isnt waking up",
+        "may report someone badly hurt happening now",
+    ),
+    (
+        "dad fell and wont wake up, called 911 and it just rings",
+        "may report someone badly hurt happening now",
+    ),
+    ("black smoke pouring out of the apartment next door right now", "may report a fire happening now"),
+    ("explosions at the gas station on 4th, people running, right now", "may report a fire happening now"),
+    ("están robando la tienda de la esquina, vengan rápido", "reports a crime in progress"),
+    (
+        "guy in a ski mask by the side gate at 1100 block of Elm, kids are home alone",
+        "may report a prowler happening now",
+    ),
 ]
 
 NOT_URGENT = [
@@ -121,6 +137,11 @@ NOT_URGENT = [
     "Is there a workshop on what to do in a break-in for seniors?",
     "LIVE: standoff in Van Nuys right now, watching on the news",
     "scanner says a pursuit is headed down the 405 right now",
+    # paperwork and events about guns
+    "is the gun buyback still going on this saturday?",
+    "how long does the gun permit process take right now",
+    "wearing my ski mask to walk the dog this morning, it is freezing out",
+    "¿Por qué andan robando tanto en el barrio? nadie hace nada",
 ]
 
 
