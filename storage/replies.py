@@ -237,11 +237,12 @@ def stale_hides(session: Session, cutoff: datetime) -> list[int]:
     return _stale(session, cutoff, Mention.hide_status == HideStatus.HIDING, Action.HIDE_REQUESTED)
 
 
-def last_failure(session: Session, mention_id: int) -> dict[str, Any]:
-    """The details of the item's latest `reply_failed` audit event ({} when none)."""
+def last_failure(session: Session, mention_id: int, action: Action = Action.REPLY_FAILED) -> dict[str, Any]:
+    """The details of the item's latest `action` audit event (`reply_failed`, `like_failed`,
+    `hide_failed`; {} when none)."""
     event = session.scalar(
         select(AuditEvent)
-        .where(AuditEvent.mention_id == mention_id, AuditEvent.action == Action.REPLY_FAILED)
+        .where(AuditEvent.mention_id == mention_id, AuditEvent.action == action)
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )

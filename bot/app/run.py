@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM must not cut short the finishing of acked clicks; the host's kill ends it.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(0)
 
 

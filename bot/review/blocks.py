@@ -82,6 +82,8 @@ class CardView:
     drafts: tuple[DraftView, ...] = ()
     reply: ReplyView | None = None
     like_status: str | None = None
+    like_unconfirmed: bool = False  # the failed like had no clear answer: it may exist
+    hide_unconfirmed: bool = False  # the same for a failed hide
     liked_by: str | None = None
     liked_at: datetime | None = None
     assignee: str | None = None
@@ -256,6 +258,11 @@ def triage_notes(view: CardView) -> list[str]:
         )
     elif view.like_status == LikeStatus.LIKING:
         notes.append(":heart: Liking…")
+    elif view.like_status == LikeStatus.FAILED and view.like_unconfirmed:
+        notes.append(
+            f":warning: The like may not have gone through; check on {platform_name(view.platform)}, "
+            "or like it again (harmless)."
+        )
     elif view.like_status == LikeStatus.FAILED:
         notes.append(":warning: The like did not go through; try again.")
     if view.hide_status == HideStatus.HIDDEN:
@@ -263,6 +270,11 @@ def triage_notes(view: CardView) -> list[str]:
         notes.append(f":see_no_evil: Hidden on {platform_name(view.platform)} by {user(view.hidden_by)}{at}")
     elif view.hide_status == HideStatus.HIDING:
         notes.append(":see_no_evil: Hiding…")
+    elif view.hide_status == HideStatus.FAILED and view.hide_unconfirmed:
+        notes.append(
+            f":warning: It may not have been hidden; check on {platform_name(view.platform)}, "
+            "or hide it again (harmless)."
+        )
     elif view.hide_status == HideStatus.FAILED:
         notes.append(":warning: It was not hidden; try again.")
     if view.deleted:
@@ -294,8 +306,7 @@ def status_blocks(view: CardView) -> list[Block]:
         return []
     sent_text = quote(public(reply.text, DRAFT_LIMIT)) if reply.text else ""
     if reply.status == "sent":
-        link_text = link(reply.url, f"View the reply on {where}")
-        text = f":white_check_mark: *Replied* by {user(reply.by)} {stamp(reply.at)}\n{sent_text}\n{link_text}"
+        text = f":white_check_mark: *Replied* by {user(reply.by)} {stamp(reply.at)}\n{sent_text}\n{_reply_link(view)}"
         return [section(text.strip(), action_ids.block_id(mid, "status"))]
     if reply.status == "manual":
         text = f":white_check_mark: *Marked as replied manually* by {user(reply.by)} {stamp(reply.at)}"
@@ -349,6 +360,18 @@ def status_blocks(view: CardView) -> list[Block]:
             )
         ]
     return []
+
+
+def _reply_link(view: CardView) -> str:
+    """A link to the reply; when its address is not known (staff confirmed it was posted), to the
+    post it answers; never a label that looks like a link and is not one."""
+    where = platform_name(view.platform)
+    url = view.reply.url if view.reply is not None else None
+    if url and _SAFE_URL.match(url):
+        return link(url, f"View the reply on {where}")
+    if view.url and _SAFE_URL.match(view.url):
+        return link(view.url, f"Open the post on {where} to see the reply")
+    return ""
 
 
 def action_blocks(view: CardView) -> list[Block]:

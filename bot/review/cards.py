@@ -4,7 +4,9 @@ A card is claimed (`pending|failed -> posting`, one winner) and committed before
 `chat.postMessage`; channel and ts are stored after. The post carries message metadata naming
 the mention, so a claim left in `posting` by a crash, or a post whose outcome was ambiguous
 (timeout, 5xx), is first looked for in `conversations.history` and re-posted only when no card
-is found. A definite Slack error leaves the card `failed`; the next sweep retries it.
+is found. A definite Slack error leaves the card `failed`; the next sweep retries it. A claim
+counts as left by a crash once it is STALE_CLAIM old, or at once when it was made before this
+process's first sweep (only the scheduler's holder posts cards, so its claimant is gone).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from bot.slack.client import client
 from connectors import registry
 from handlers.classifier import unsure
 from storage import accounts, audit, cards, mentions, storms
+from storage import replies as replies_store
 from storage.audit import Action
 from storage.models import (
     CARD_FAILED,
     CARD_PENDING,
     CARD_POSTING,
     Account,
+    HideStatus,
+    LikeStatus,
     Mention,
 )
 
@@ -127,6 +132,10 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         drafts=drafts,
         reply=reply_view,
         like_status=mention.like_status,
+        like_unconfirmed=mention.like_status == LikeStatus.FAILED
+        and _unconfirmed(session, mention.id, Action.LIKE_FAILED),
+        hide_unconfirmed=mention.hide_status == HideStatus.FAILED
+        and _unconfirmed(session, mention.id, Action.HIDE_FAILED),
         liked_by=mention.liked_by,
         liked_at=mention.liked_at,
         assignee=mention.assignee,
@@ -138,6 +147,13 @@ def load_view(session: Session, mention_id: int) -> CardView | None:
         edited_at=mentions.last_edited_at(session, mention.id),
         unsure=_unsure(mention),
     )
+
+
+def _unconfirmed(session: Session, mention_id: int, failed: Action) -> bool:
+    """The latest like or hide failure had no clear answer (a timeout, a crash): it may have
+    happened on the platform after all."""
+    details = replies_store.last_failure(session, mention_id, failed)
+    return bool(details.get("unconfirmed")) or str(details.get("error") or "").startswith("interrupted while")
 
 
 def _unsure(mention: Mention) -> bool:
@@ -189,7 +205,7 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
             return 0
         ctx.state(_NoChannel).logged = False
         sweep = sweep or Sweep()
-        stale = cards.stale_claims(session, now - STALE_CLAIM, limit, sweep.tried)
+        stale = cards.stale_claims(session, left_before(ctx, now), limit, sweep.tried)
         waiting = cards.waiting(session, max(0, limit - len(stale)), sweep.tried, now)
     posted = 0
     try:
@@ -208,6 +224,31 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
         # perhaps urgent, mentions) for minutes; the rest wait for the next sweep instead.
         log.warning("Slack is rate limiting card posts; the remaining cards wait for the next sweep")
     return posted
+
+
+@dataclass
+class _FirstSweep:
+    holder: bool = False  # this process took over the scheduler (`took_over`)
+    at: datetime | None = None
+
+
+def took_over(ctx: Context) -> None:
+    """This process now runs the scheduler: claims made before its next sweep are another copy's."""
+    first = ctx.state(_FirstSweep)
+    first.holder, first.at = True, None
+
+
+def left_before(ctx: Context, now: datetime) -> datetime:
+    """Claims made before this moment were left by a crash: STALE_CLAIM ago or, in the scheduler's
+    holder, its first sweep. Only the holder posts cards and storm messages (`twoway poll --once`
+    aside, which keeps the slow rule), so a claim made before it took over belongs to a copy that is
+    gone (`kill -9`, a lost lock) and is settled at once, after a look in the channel, instead of
+    keeping the card out of SLA reminders for minutes."""
+    first = ctx.state(_FirstSweep)
+    if not first.holder:
+        return now - STALE_CLAIM
+    first.at = first.at or now
+    return max(first.at, now - STALE_CLAIM)
 
 
 @dataclass

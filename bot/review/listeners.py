@@ -41,6 +41,9 @@ STILL_RECORDING = (
     " minutes. Try again then. Nothing was changed."
 )
 BAD_VALUE = "This button's value is not valid. Nothing was changed."
+NOT_CARRIED_OUT = (
+    "TwoWay was restarting and did not get to this click, so nothing was changed. Click again in a minute."
+)
 DRAFTS_CHANGED = (
     "The suggested replies changed after this card was drawn (it was reclassified or redrawn), so"
     " nothing was sent. The card now shows the current replies: read them and click Send again."
@@ -154,7 +157,8 @@ def listener(ctx: Context, work: Work) -> Callable[..., None]:
             if message:
                 _tell(respond, message)
 
-        after_ack(ctx, run)
+        run.__qualname__ = f"{click.action_id or 'unknown'} click"  # names it in the stop's log
+        after_ack(ctx, run, dropped=lambda: _tell(respond, NOT_CARRIED_OUT))
 
     return listener
 
@@ -303,8 +307,7 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
         if mention.state != OPEN or mention.reply_status not in (REPLY_NONE, REPLY_FAILED):
             with ctx.transaction() as session:
                 raise UserError(replies.why_not(session, mention))
-        items = (mention.drafts or {}).get("items") or []
-        draft = str(items[0].get("text") or "") if items else ""
+        draft = _prefill(ctx, mention)
         view = edit_modal(
             mention_id=mention_id,
             platform=mention.platform,
@@ -321,6 +324,18 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
         _tell(respond, str(exc))
     except SlackApiError as exc:
         _tell(respond, f"Slack would not open the form ({exc.response.get('error')}); click again.")
+
+
+def _prefill(ctx: Context, mention: Mention) -> str:
+    """The text to start from: after a refused reply, that reply (often the officer's own
+    words, to change a little), else draft 1."""
+    if mention.reply_status == REPLY_FAILED:
+        with ctx.transaction() as session:
+            reply = cards.latest_reply(session, mention.id)
+            if reply is not None and reply.status == REPLY_FAILED and visible(reply.text):
+                return reply.text
+    items = (mention.drafts or {}).get("items") or []
+    return str(items[0].get("text") or "") if items and isinstance(items[0], dict) else ""
 
 
 def rules_of(platform: str) -> ReplyRules:
@@ -383,7 +398,22 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
             except SlackApiError:
                 log.warning("could not tell %s about the edited reply to #%s", user, mention_id)
 
-    after_ack(ctx, run)
+    def dropped() -> None:
+        """The modal has closed and the text exists nowhere else: give it back."""
+        message = (
+            f"TwoWay was restarting and did not send your reply to #{mention_id}, so nothing was "
+            "posted. Click Edit & send again in a minute." + replies.kept(text, "edited")
+        )
+        try:
+            if not channel or ctx.slack is None:
+                raise LookupError("no card channel to answer in")
+            ctx.slack.chat_postEphemeral(channel=channel, user=user, text=message)
+        except Exception:
+            # The last copy of what the officer wrote; it was meant to be posted publicly anyway.
+            log.error("could not give %s back the unsent reply to #%s: %r", user, mention_id, text)
+
+    run.__qualname__ = "edit & send"
+    after_ack(ctx, run, dropped=dropped)
 
 
 # -- registration ----------------------------------------------------------------------------------------

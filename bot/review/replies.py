@@ -33,6 +33,7 @@ from bot.slack.escape import public
 from bot.slack.format import stamp
 from connectors import registry
 from connectors.base import (
+    AmbiguousOutcome,
     AuthFailed,
     Connector,
     ConnectorError,
@@ -40,6 +41,7 @@ from connectors.base import (
     PostGone,
     RateLimited,
     Rejected,
+    TransientError,
 )
 from handlers.text import visible, without_controls
 from storage import accounts, audit, mentions
@@ -135,10 +137,10 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
         with ctx.transaction() as session:
             held = _held_back(session, mention_id, now)
             if held is not None:
-                return Result("refused", mention_id, held + _kept(text, source))
+                return Result("refused", mention_id, held + kept(text, source))
             refused = _claim_unanswered(session, mention_id, reply_status=REPLY_SENDING)
-            if refused is not None:
-                return refused
+            if refused is not None:  # someone else won it: their reply stands, this text is handed back
+                return Result("refused", mention_id, refused.message + kept(text, source))
             reply_id = stored.add_reply(session, mention_id, text, source, REPLY_SENDING, by, now).id
             audit.record(
                 session,
@@ -154,7 +156,7 @@ def send_reply(ctx: Context, mention_id: int, text: str, source: str, by: str) -
         with ctx.transaction() as session:
             mention = mentions.get(session, mention_id)
             message = why_not(session, mention) if mention else "Already answered."
-        return Result("refused", mention_id, message)
+        return Result("refused", mention_id, message + kept(text, source))
     return _call_platform(ctx, mention_id, reply_id, text, by)
 
 
@@ -192,8 +194,9 @@ def _rate_limited_until(session: Session, mention_id: int) -> datetime | None:
         return None
 
 
-def _kept(text: str, source: str) -> str:
-    """An edited reply refused before it was sent exists nowhere else: give it back."""
+def kept(text: str, source: str) -> str:
+    """An edited reply refused before it was sent exists nowhere else (the form has closed):
+    give it back. A draft is still on the card."""
     if source != "edited":
         return ""
     quoted = "\n".join("> " + line for line in public(text, 2000).split("\n"))
@@ -528,6 +531,7 @@ def _recover_stale(ctx: Context, act: _Act) -> list[int]:
                     act.failed_action,
                     mention_id=mention_id,
                     error=f"interrupted while {act.doing}",
+                    unconfirmed=True,  # the platform may have done it before the crash
                 )
         return recovered
 
@@ -582,6 +586,7 @@ class _Act:
     failed_action: Action
     done_action: Action
     failed_message: str  # with {error}
+    unconfirmed_message: str  # no clear answer (timeout, 5xx): it may have happened; with {where}
     done_message: str
 
 
@@ -614,6 +619,8 @@ LIKE = _Act(
     failed_action=Action.LIKE_FAILED,
     done_action=Action.LIKED,
     failed_message="The like did not go through ({error}); you can try again.",
+    unconfirmed_message="We could not confirm whether the like went through ({where} gave no clear "
+    "answer). Check the post on {where}, or click Like again: liking twice is harmless.",
     done_message="Liked.",
 )
 HIDE = _Act(
@@ -631,6 +638,8 @@ HIDE = _Act(
     failed_action=Action.HIDE_FAILED,
     done_action=Action.HIDDEN,
     failed_message="It was not hidden ({error}); you can try again.",
+    unconfirmed_message="We could not confirm whether it was hidden ({where} gave no clear answer). "
+    "Check it on {where}, or click Hide again: hiding twice is harmless.",
     done_message="Hidden from the public.",
 )
 
@@ -655,6 +664,7 @@ def _public_act(ctx: Context, mention_id: int, by: str, act: _Act) -> Result:
             session.refresh(mention)
             return Result("refused", mention_id, act.already(mention) or act.busy)
         account = accounts.get(session, mention.account_id)
+        where = registry.title(mention.platform)
         audit.record(session, now, act.requested, actor=by, mention_id=mention_id)
     try:
         if account is None:
@@ -669,11 +679,22 @@ def _public_act(ctx: Context, mention_id: int, by: str, act: _Act) -> Result:
         error = _error_text(exc) if isinstance(exc, ConnectorError) else type(exc).__name__
         if not isinstance(exc, ConnectorError):
             log.exception("%s for #%s: unexpected error", act.name, mention_id)
+        # No clear answer: it may have happened. It stays `failed` (the card offers it again,
+        # and repeating it is harmless), but nobody is told it did not happen.
+        unconfirmed = isinstance(exc, (AmbiguousOutcome, TransientError))
         with ctx.transaction() as session:
             act.failed(session, mention_id, False)
             audit.record(
-                session, ctx.clock.now(), act.failed_action, actor=by, mention_id=mention_id, error=error
+                session,
+                ctx.clock.now(),
+                act.failed_action,
+                actor=by,
+                mention_id=mention_id,
+                error=error,
+                **({"unconfirmed": True} if unconfirmed else {}),
             )
+        if unconfirmed:
+            return Result("failed", mention_id, act.unconfirmed_message.format(where=where))
         return Result("failed", mention_id, act.failed_message.format(error=public(error)))
     with ctx.transaction() as session:
         act.done(session, mention_id, by, ctx.clock.now())

@@ -16,6 +16,7 @@ from bot.slack.escape import public
 from domain import ReplyRules
 
 ORIGINAL_LIMIT = 600
+INPUT_MAX = 3000  # Slack's cap on a plain_text_input: the most that can be typed in the form
 
 
 def edit_modal(
@@ -29,7 +30,6 @@ def edit_modal(
     card_channel: str | None,
     card_ts: str | None,
 ) -> dict[str, Any]:
-    limit, unit = rules.limit, rules.unit + rules.unit_hint
     metadata = json.dumps({"m": mention_id, "c": card_channel or "", "t": card_ts or ""})
     return {
         "type": "modal",
@@ -43,13 +43,13 @@ def edit_modal(
                 "type": "input",
                 "block_id": action_ids.EDIT_BLOCK,
                 "label": plain(f"Reply on {platform_name(platform)}, posted exactly as written", 2000),
-                "hint": plain(f"Up to {limit} {unit}. The draft is {length}/{limit}.", 2000),
+                "hint": plain(_hint(platform, rules, length), 2000),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": action_ids.EDIT_ACTION,
                     "multiline": True,
-                    "initial_value": draft[:3000],
-                    "max_length": 3000,
+                    "initial_value": draft[:INPUT_MAX],
+                    "max_length": INPUT_MAX,
                     "focus_on_load": True,
                 },
             },
@@ -64,6 +64,18 @@ def edit_modal(
             },
         ],
     }
+
+
+def _hint(platform: str, rules: ReplyRules, length: int) -> str:
+    """The limit that applies here: the platform's, or Slack's when this box holds less (Facebook
+    takes 8,000 characters, the box 3,000)."""
+    unit = rules.unit + rules.unit_hint
+    if rules.limit <= INPUT_MAX:
+        return f"Up to {rules.limit} {unit}. The draft is {length}/{rules.limit}."
+    return (
+        f"Up to {INPUT_MAX} characters: Slack's limit for this box ({platform_name(platform)} takes "
+        f"{rules.limit}). The draft is {length}/{INPUT_MAX}."
+    )
 
 
 def edit_metadata(raw: str | None) -> tuple[int, str | None, str | None] | None:

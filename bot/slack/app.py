@@ -4,6 +4,11 @@ Each feature registers its listeners with `register(app, ctx)` (`bot.app` calls 
 first and hand slow work (platform calls, chat.update, DMs) to `after_ack`, so Slack's 3-second
 rule never depends on X or Facebook. Request verification is always on: in HTTP mode with the
 signing secret, in Socket Mode through the authenticated WebSocket.
+
+Slack has been told yes once a listener acks, so a stop (SIGTERM) finishes that work first:
+`SlackApp.close` keeps the pool running for DRAIN_SECONDS, and whatever has not started by then
+is not started at all; its clicker is told (a listener passes `dropped` to say how) and the
+log says so.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +42,17 @@ log = logging.getLogger(__name__)
 HTTP_THREADS = 48  # enough for bursts of concurrent clicks without queueing the acks
 WORK_THREADS = 4  # slow work after the ack (platform calls, chat.update)
 UI_THREADS = 8
+# At a stop, acked work may still start for this long. Hosts kill about 30 s after SIGTERM
+# (Heroku, Kubernetes; systemd 90 s; Docker 10 s unless its stop timeout is raised), and work
+# started by then ends within one platform timeout (TWOWAY_HTTP_TIMEOUT, 10 s) and a card redraw.
+DRAIN_SECONDS = 15.0
+TELL_SECONDS = 5.0  # then, for telling the clickers of work that never started
+
+
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    dropped: Callable[[], None] | None  # tells the clicker it was not done; None: log only
 
 
 @dataclass
@@ -48,11 +66,19 @@ class SlackApp:
     ui: ThreadPoolExecutor  # quick Slack-only work (views.open must beat the trigger's 3 s)
     listeners: ThreadPoolExecutor  # Bolt runs listeners (which only ack and queue) here
     signing_secret: str = ""  # to tell a signed but unreadable body (400) from a forged one (401)
-    _pending: set[Future[Any]] = field(default_factory=set)
+    _pending: dict[Future[Any], _Job] = field(default_factory=dict)
     _lock: threading.Condition = field(default_factory=threading.Condition)
+    _stopped: bool = False  # past the drain: new work is dropped, not started
 
-    def submit(self, fn: Callable[..., Any], *args: Any, fast: bool = False) -> Future[Any]:
-        """Run `fn` in the work pool; its exceptions are logged, never lost silently."""
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        fast: bool = False,
+        dropped: Callable[[], None] | None = None,
+    ) -> Future[Any]:
+        """Run `fn` in the work pool; its exceptions are logged, never lost silently. `dropped`
+        tells the person who asked for it, if a stop comes before it starts."""
 
         def run() -> Any:
             try:
@@ -61,15 +87,24 @@ class SlackApp:
                 log.exception("work after ack failed in %s", getattr(fn, "__name__", fn))
                 raise
 
+        job = _Job(getattr(fn, "__qualname__", str(fn)), dropped)
         with self._lock:
-            future = (self.ui if fast else self.work).submit(run)
-            self._pending.add(future)
+            stopped = self._stopped
+            if not stopped:
+                future = (self.ui if fast else self.work).submit(run)
+                self._pending[future] = job
+        if stopped:  # acked while the process was already past its drain
+            log.warning("stopping: acked work arrived after the drain and was not carried out: %s", job.name)
+            self._tell_dropped([job])
+            future = Future()
+            future.cancel()
+            return future
         future.add_done_callback(self._done)
         return future
 
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
-            self._pending.discard(future)
+            self._pending.pop(future, None)
             self._lock.notify_all()
 
     def wait_idle(self, timeout: float = 15.0) -> bool:
@@ -77,11 +112,69 @@ class SlackApp:
         with self._lock:
             return self._lock.wait_for(lambda: not self._pending, timeout=timeout)
 
-    def close(self) -> None:
-        self.wait_idle(5.0)
+    def close(self, drain: float = DRAIN_SECONDS) -> None:
+        """Stop after the work Slack was already told yes to, within `drain` seconds.
+
+        Queued work keeps starting until then; what has not started is cancelled and its clicker
+        told (nothing of it happened, so a click again is safe). Work still running is left to
+        finish while the process exits: a reply cut off by the host's kill stays `sending` and
+        the sweep turns it `unknown` for staff to check, as after a crash.
+        """
+        with self._lock:
+            waiting = len(self._pending)
+        if waiting:
+            log.info("stopping: finishing %d acked job(s) first (up to %.0f s)", waiting, drain)
+        if not self.wait_idle(drain):
+            with self._lock:
+                self._stopped = True
+                queued = [job for future, job in list(self._pending.items()) if future.cancel()]
+                running = len(self._pending)
+            if queued:
+                log.warning(
+                    "stopping: %d acked job(s) had not started after %.0f s and were not carried out "
+                    "(the people who asked are told): %s",
+                    len(queued),
+                    drain,
+                    ", ".join(sorted({job.name for job in queued})),
+                )
+                self._tell_dropped(queued)
+            if running:
+                log.warning(
+                    "stopping: %d job(s) still running; a reply cut off by the stop shows as "
+                    "unconfirmed on its card after 10 minutes",
+                    running,
+                )
+        with self._lock:
+            self._stopped = True
         self.work.shutdown(wait=False, cancel_futures=True)
         self.ui.shutdown(wait=False, cancel_futures=True)
         self.listeners.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _tell_dropped(jobs: list[_Job]) -> None:
+        """Tell everyone at once, within TELL_SECONDS: the host's kill is coming."""
+        tells = [job.dropped for job in jobs if job.dropped is not None]
+        if not tells:
+            return
+        began = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=min(8, len(tells)), thread_name_prefix="twoway-stop")
+        futures = [pool.submit(_quietly, tell) for tell in tells]
+        late = wait_all(futures, timeout=TELL_SECONDS).not_done
+        pool.shutdown(wait=False, cancel_futures=True)
+        if late:
+            log.warning(
+                "stopping: %d of %d people could not be told in %.0f s that their click was not carried out",
+                len(late),
+                len(tells),
+                time.monotonic() - began,
+            )
+
+
+def _quietly(tell: Callable[[], None]) -> None:
+    try:
+        tell()
+    except Exception:
+        log.warning("stopping: could not tell someone their click was not carried out", exc_info=True)
 
 
 def _bolt_logger() -> logging.Logger:
@@ -98,11 +191,18 @@ def slack_app(ctx: Context) -> SlackApp:
     return found
 
 
-def after_ack(ctx: Context, fn: Callable[..., Any], *args: Any, fast: bool = False) -> None:
-    """Run work after the listener has acked; `fast` for Slack-only work that must not queue."""
+def after_ack(
+    ctx: Context,
+    fn: Callable[..., Any],
+    *args: Any,
+    fast: bool = False,
+    dropped: Callable[[], None] | None = None,
+) -> None:
+    """Run work after the listener has acked; `fast` for Slack-only work that must not queue;
+    `dropped` tells the clicker when a stop comes before the work starts."""
     found = ctx.attached(SlackApp)
     if found is not None:
-        found.submit(fn, *args, fast=fast)
+        found.submit(fn, *args, fast=fast, dropped=dropped)
     else:  # no app (a CLI path): run it now
         fn(*args)
 

@@ -118,6 +118,14 @@ def registry(*parts: Commands) -> Commands:
     joined = Commands(*parts)
 
     def help_command(ctx: Context, request: CommandRequest) -> CommandReply:
+        if request.args:  # `/twoway help assign`: that command's usage
+            asked = joined.get(request.args[0].lower()) if len(request.args) == 1 else None
+            if asked is None:
+                return CommandReply(
+                    "Usage: `/twoway help` or `/twoway help COMMAND`, e.g. `/twoway help assign`."
+                )
+            who = ROLE_TITLES[asked.role].lower()
+            return CommandReply(f"`{asked.usage}` · {asked.summary} ({who})")
         with ctx.transaction() as session:
             role = staff.role_of(session, request.user_id)
         lines = [f"*TwoWay {__version__}* · your role: {role or 'none (an admin grants roles)'}"]
@@ -129,7 +137,7 @@ def registry(*parts: Commands) -> Commands:
         lines.append("\nSupervisors can also do what officers can; admins can do everything.")
         return CommandReply("\n".join(lines))
 
-    joined.command("help", None, "/twoway help", "what you can do with /twoway")(help_command)
+    joined.command("help", None, "/twoway help [COMMAND]", "what you can do with /twoway")(help_command)
     return joined
 
 

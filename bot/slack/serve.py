@@ -343,10 +343,11 @@ def serve_forever(
             slack.close()
         return
     log.info("HTTP mode: Slack requests on :%s%s", settings.port, EVENTS_PATH)
+    sock = listener or reserve_port(settings.port)
     try:
         serve(
             make_wsgi(ctx, slack, routes=routes),
-            sockets=[listener or reserve_port(settings.port)],
+            sockets=[sock],
             threads=HTTP_THREADS,
             ident="twoway",
             connection_limit=200,
@@ -354,6 +355,9 @@ def serve_forever(
             clear_untrusted_proxy_headers=True,
         )
     finally:
+        # Refuse new requests at once (a new copy takes them) rather than leave them waiting
+        # unanswered while the clicks already acked are finished.
+        sock.close()
         slack.close()
 
 

@@ -23,6 +23,7 @@ from bot.review.cards import post_pending_cards
 from storage.models import AuditEvent, Mention
 from tests.conftest import FakeClock
 from tests.support.fakes.graph_api import FakeGraph, graph_error
+from tests.support.fakes.server import Recorded, Response
 from tests.support.fakes.threads_api import FakeThreads
 from tests.support.signed import SlackHarness, find_element, running_app
 from tests.support.world import ADMIN, OFFICER, REVIEW, STRANGER, add_staff, mention
@@ -121,6 +122,39 @@ def test_hide_needs_the_officer_role_and_a_refusal_is_offered_again(ctx: Context
         w.h.click(again, "hide", user_id=OFFICER)
         assert w.graph.hidden == [comment["id"]]
         assert actions_of(ctx, mid)[-4:] == ["hide_requested", "hide_failed", "hide_requested", "hidden"]
+
+
+def test_a_hide_facebook_made_but_answered_badly_is_not_reported_as_not_hidden(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """Graph hides the comment, then answers with a transient error: nobody knows, so nobody is
+    told it was not hidden; Hide is offered again (hiding twice is harmless)."""
+    with hider(ctx, clock) as w:
+        post = w.graph.add_post("Road closure on Main St")
+        comment = w.graph.add_comment(post, "you are all useless idiots", author="Angry Person")
+        intake(ctx)
+        mid, card = w.card_of(comment["id"])
+        real = w.graph.dispatch
+
+        def hides_then_fails(request: Recorded) -> Response:
+            answer = real(request)
+            if request.method == "POST" and request.param("is_hidden") == "true":
+                return graph_error(2, "An unexpected error has occurred.", status=500)
+            return answer
+
+        w.graph.dispatch = hides_then_fails  # type: ignore[method-assign]
+        result = w.h.click(card, "hide", user_id=OFFICER)
+        said = "\n".join(w.h.ephemeral_texts(result))
+        assert w.graph.hidden == [comment["id"]]
+        assert "could not confirm whether it was hidden" in said
+        assert "Check it on Facebook, or click Hide again" in said
+        assert "not hidden" not in said
+        assert "comment may exist" not in said
+        assert mention(ctx, mid).hide_status == "failed"
+        redrawn = w.card_of(comment["id"])[1]
+        assert "It may not have been hidden; check on Facebook" in str(redrawn.blocks)
+        assert "It was not hidden" not in str(redrawn.blocks)
+        find_element(redrawn.blocks, "hide")
 
 
 def test_a_dismissed_item_can_still_be_hidden(ctx: Context, clock: FakeClock) -> None:
