@@ -162,7 +162,9 @@ def status_command(ctx: Context, request: CommandRequest) -> CommandReply:
         source = " (from TWOWAY_CHANNEL)" if ctx.settings.twoway_channel else ""
         lines.append(f"Review channel: <#{channel}>{source}")
     else:
-        lines.append("Review channel: not set; an admin runs `/twoway setup` in the channel to use")
+        lines.append(
+            "Review channel: not set. An admin runs `/twoway setup` in the channel where cards should go."
+        )
     lines.append(f"Unanswered: {unanswered}")
     if storming:
         lines.append(":cyclone: Storms now: " + "; ".join(storming) + " (see their summary cards)")

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 ACTION = "value"  # action_id of every input element
 VALIDATE_SECONDS = 2.0  # request timeout of the platform check
 CHECK_DEADLINE = 2.4  # the whole check, so the answer fits Slack's 3-second window
+PROPER_NOUNS = frozenset({"Page", "Instagram", "Threads"})  # Meta's names: "Page ID", not "page ID"
 
 
 def callback_id(platform: str) -> str:
@@ -94,6 +97,15 @@ def message_view(title: str, text: str) -> dict[str, Any]:
     }
 
 
+def in_sentence(label: str) -> str:
+    """A field's label inside a sentence: "Access token" -> "access token", but "API key",
+    "Page ID" and "Threads user ID" keep their capitals (`str.lower` made "the api key")."""
+    first = label.split(" ", 1)[0]
+    if first.isupper() or first in PROPER_NOUNS:
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def read_credentials(platform: str, values: object) -> tuple[dict[str, str], dict[str, str]]:
     """The submitted values, trimmed, and errors per block for what is missing or malformed.
 
@@ -106,17 +118,17 @@ def read_credentials(platform: str, values: object) -> tuple[dict[str, str], dic
         key, label = field.key, field.label.removesuffix(" (optional)")
         value = _typed_value(values.get(key)) if isinstance(values, dict) else None
         if value is None:
-            errors[key] = f"TwoWay could not read the {label.lower()}; paste it again."
+            errors[key] = f"TwoWay could not read the {in_sentence(label)}; paste it again."
             continue
         value = value.strip()
         if value:
             if any(c.isspace() for c in value):
-                errors[key] = f"The {label.lower()} has spaces in it; paste it again without them."
+                errors[key] = f"The {in_sentence(label)} has spaces in it; paste it again without them."
             elif field.digits and not ids.is_number(value):
-                errors[key] = f"The {label.replace('ID', 'id')} is a number, such as 104857600000001."
+                errors[key] = f"The {in_sentence(label)} is a number, such as 104857600000001."
             creds[key] = value
         elif not field.optional:
-            errors[key] = f"Paste the {label.lower()}."
+            errors[key] = f"Paste the {in_sentence(label)}."
     return creds, errors
 
 
@@ -137,24 +149,32 @@ def _typed_value(block: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def refusal(platform: str, exc: ConnectorError) -> dict[str, str]:
+def refusal(platform: str, exc: ConnectorError, now: datetime | None = None) -> dict[str, str]:
     """An error next to the field most likely at fault; never the platform's raw text."""
     spec = registry.spec(platform)
     name, first = spec.title, spec.blame
     if isinstance(exc, AuthFailed) and exc.field and any(f.key == exc.field for f in spec.fields):
         label = next(f.label for f in spec.fields if f.key == exc.field)
         return {
-            exc.field: f"{name} refused the {label.split(' (')[0].lower()}; check it (or leave it empty if it is optional)."
+            exc.field: f"{name} refused the {in_sentence(label.split(' (')[0])}; check it (or leave it empty if it is optional)."
         }
     if isinstance(exc, AuthFailed):
         return {first: spec.refused}
     if isinstance(exc, RateLimited):
-        return {first: f"{name} is rate limiting this app right now; try again in a few minutes."}
+        return {first: f"{name} is rate limiting this app right now; {_when_to_retry(exc.reset_at, now)}."}
     if isinstance(exc, TransientError):
         return {first: f"{name} did not answer in time; nothing was saved. Try again."}
     if isinstance(exc, Rejected) and spec.pinned and spec.gone:
         return {spec.pinned: spec.gone}
     return {first: f"{name} refused the check; nothing was saved. Check the values and try again."}
+
+
+def _when_to_retry(reset_at: datetime | None, now: datetime | None) -> str:
+    """The wait the platform named (X says when its 15-minute window ends), else a vague one."""
+    if reset_at is None or now is None or reset_at <= now:
+        return "try again in a few minutes"
+    minutes = math.ceil((reset_at - now).total_seconds() / 60)
+    return "try again in a minute" if minutes == 1 else f"try again in {minutes} minutes"
 
 
 @dataclass(frozen=True)
@@ -176,7 +196,7 @@ def validate(ctx: Context, platform: str, creds: dict[str, str]) -> Checked | di
         return {first: "These values are incomplete or malformed; check every field."}
     except ConnectorError as exc:
         log.warning("connect %s: the platform refused the check (%s)", platform, type(exc).__name__)
-        return refusal(platform, exc)
+        return refusal(platform, exc, ctx.clock.now())
     spec = registry.spec(platform)
     if spec.pinned and creds.get(spec.pinned) and identity.external_id != creds[spec.pinned]:
         return {spec.pinned: spec.pinned_mismatch}

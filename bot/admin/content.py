@@ -1,6 +1,6 @@
 """`/twoway template`, `/twoway faq` and `/twoway set`: what drafts are made of, set from Slack.
 
-    /twoway template list [CATEGORY|WORD]
+    /twoway template list [CATEGORY|custom|shipped|WORD]   custom ones first
     /twoway template add CATEGORY TEXT      CATEGORY: compliment|question|criticism|other|urgent,
                                             or statement|pinned (the drafts of a storm's summary card)
     /twoway template remove ID
@@ -48,8 +48,10 @@ from storage.models import Role
 COMMANDS = Commands()
 
 TEMPLATE_USAGE = (
-    "/twoway template list [CATEGORY|WORD] · /twoway template add CATEGORY TEXT · /twoway template remove ID"
+    "/twoway template list [CATEGORY|custom|shipped|WORD] · /twoway template add CATEGORY TEXT"
+    " · /twoway template remove ID"
 )
+ORIGINS = ("custom", "shipped")  # `template list custom`: those the agency added
 FAQ_USAGE = "/twoway faq list [WORD] · /twoway faq add QUESTION | ANSWER · /twoway faq remove ID"
 SET_USAGE = (
     "/twoway set · /twoway set agency_name|phone|website|records_url VALUE · "
@@ -116,7 +118,15 @@ def _unset_notes(text: str, ctx: Context) -> list[str]:
 # -- /twoway template --------------------------------------------------------------------------
 
 
-@COMMANDS.command("template", Role.ADMIN, TEMPLATE_USAGE, "List, add or remove reply templates")
+@COMMANDS.command(
+    "template",
+    Role.ADMIN,
+    TEMPLATE_USAGE,
+    (
+        "list, add or remove reply templates (custom ones first; `statement` and `pinned`:"
+        " the drafts of a storm's summary card)"
+    ),
+)
 def template_command(ctx: Context, request: CommandRequest) -> CommandReply:
     action, rest = _words(request)
     if action == "list":
@@ -137,14 +147,19 @@ def _template_list(ctx: Context, search: str) -> CommandReply:
     wanted = search.lower()
     if wanted in TEMPLATE_CATEGORIES:
         rows = [row for row in rows if row.category == wanted]
+    elif wanted in ORIGINS:
+        rows = [row for row in rows if (row.builtin_key is None) == (wanted == "custom")]
     elif wanted:
         rows = [row for row in rows if wanted in row.text.lower() or wanted in (row.builtin_key or "")]
+    # The agency's own first: the shipped pack alone fills a reply, and the one just added is
+    # the one an admin looks for.
+    rows = sorted(rows, key=lambda row: row.builtin_key is not None)
     header = f"*{len(rows)} templates* (remove one with `/twoway template remove ID`):"
     lines = []
     for row in rows:
         origin = f"shipped `{row.builtin_key}`" if row.builtin_key else "custom"
         lines.append(f"`{row.id}` *{row.category}* ({origin}): {public(row.text, SHOW_LIMIT)}")
-    hint = "`/twoway template list CATEGORY` or `/twoway template list WORD` shows fewer"
+    hint = "`/twoway template list CATEGORY`, `custom`, `shipped` or `WORD` shows fewer"
     return CommandReply(text=_within_budget(header, lines, hint))
 
 
@@ -205,7 +220,7 @@ def _template_remove(ctx: Context, user: str, template_id: int) -> CommandReply:
 # -- /twoway faq -------------------------------------------------------------------------------
 
 
-@COMMANDS.command("faq", Role.ADMIN, FAQ_USAGE, "List, add or remove FAQ answers offered as drafts")
+@COMMANDS.command("faq", Role.ADMIN, FAQ_USAGE, "list, add or remove FAQ answers offered as drafts")
 def faq_command(ctx: Context, request: CommandRequest) -> CommandReply:
     action, rest = _words(request)
     if action == "list":
@@ -294,7 +309,10 @@ def clean_setting(name: str, value: str) -> str:
 
 
 @COMMANDS.command(
-    "set", Role.ADMIN, SET_USAGE, "Agency details used in drafts: name, non-emergency number, links"
+    "set",
+    Role.ADMIN,
+    SET_USAGE,
+    ("agency details used in drafts: name, non-emergency number, links; when a burst counts as a storm"),
 )
 def set_command(ctx: Context, request: CommandRequest) -> CommandReply:
     text = plain(request.text)
@@ -349,6 +367,8 @@ def _set_storm_threshold(ctx: Context, user: str, value: str) -> CommandReply:
         with ctx.transaction() as session:
             settings.delete(session, keys.STORM_THRESHOLD, user, now)
         return CommandReply(text=f"Storm threshold back to the default: {_storm_rule_text(None)}.")
+    if not value.isascii():  # `\d` and `float` take "２" and "٧"; the docs show 10x, as the queue takes
+        raise UserError(f"`{public(value, 20)}` is not a threshold like `10x` or `10x 40` (digits 0-9)")
     try:
         rule = parse_rule(value)
     except ValueError as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import __version__
 from bot.core.config import hide_password, load_settings
 from bot.core.errors import UserError
+from connectors import registry
 from storage.db import UnknownRevision
 
 # Each command imports its module only when it runs: `twoway run` loads Slack, the scheduler,
@@ -116,7 +117,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="twoway", description="Answer your community on X and Facebook from Slack.")
+    titles = [spec.title for spec in registry.PLATFORMS.values()]  # every platform, as the README says
+    platforms = ", ".join(titles[:-1]) + " and " + titles[-1]
+    parser = Parser(prog="twoway", description=f"Answer your community on {platforms} from Slack.")
     parser.add_argument("--version", action="version", version=f"twoway {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -25,10 +25,13 @@ def main(args: argparse.Namespace) -> int:
         if args.keys_command == "check":
             return _check(ctx.settings.secret_keys != [], unreadable_accounts(ctx))
         result = rotate(ctx)
-        print(
-            f"twoway: re-encrypted {_plural(len(result.resealed), 'stored credential')} with the first key "
-            f"of TWOWAY_SECRET_KEY; {len(result.current)} already used it"
-        )
+        if result.resealed or result.current or not result.unreadable:
+            # When no key opened anything, "re-encrypted 0 …; 0 already used it" only adds noise
+            # to the one line naming the accounts.
+            print(
+                f"twoway: re-encrypted {_plural(len(result.resealed), 'stored credential')} with the first key "
+                f"of TWOWAY_SECRET_KEY; {len(result.current)} already used it"
+            )
         if result.unreadable:
             raise ConfigError(unreadable_line(result.unreadable, True))
         return 0

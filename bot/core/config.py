@@ -24,7 +24,7 @@ from bot.core.errors import UserError
 from connectors import registry
 from storage.db import normalise_url, sqlite_file
 
-GRAPH_VERSION = re.compile(r"^v\d{1,2}\.\d{1,2}$")
+GRAPH_VERSION = re.compile(r"^v[0-9]{1,2}\.[0-9]{1,2}$")
 
 
 class ConfigError(UserError):
@@ -271,9 +271,14 @@ class Settings(BaseSettings):
             for group in spec.env_groups:
                 missing = [name for name in group if self.env_value(name) is None]
                 if 0 < len(missing) < len(group):
-                    raise ConfigError(
-                        f"{missing[0]} is not set: {spec.noun} from the environment takes all of {', '.join(group)}"
+                    # A group with none of the account's own variables is not the account: the
+                    # Facebook app secret and verify token are the webhook's.
+                    what = (
+                        f"{spec.noun} from the environment"
+                        if set(group) & set(spec.env_triggers)
+                        else f"the {spec.title} webhook"
                     )
+                    raise ConfigError(f"{missing[0]} is not set: {what} takes all of {', '.join(group)}")
             for name, needed in spec.env_needs:
                 missing = [other for other in needed if self.env_value(other) is None]
                 if self.env_value(name) is not None and missing:
@@ -350,14 +355,30 @@ def url_secrets(url: str) -> list[str]:
     return [secret for secret in found if secret]
 
 
+def _after_at_fragments(url: str) -> list[str]:
+    """The parts of a password after each unescaped "@": a driver shows them as "part@host"."""
+    head = url.partition("?")[0]
+    start = head.find("://") + 3
+    if start < 3 or "@" not in head[start:]:
+        return []
+    password = head[start : head.rindex("@")].partition(":")[2]
+    return [part for part in password.split("@")[1:] if part]
+
+
 def hide_password(text: str, url: str | None = None) -> str:
     """`text` (an error line, or the URL itself) with the password of `url` replaced. A password
-    under four characters is masked only where it sits in a URL: replaced everywhere, "pw" would
-    garble the rest of the line."""
-    for secret in sorted(set(url_secrets(text if url is None else url)), key=len, reverse=True):
+    under four characters is masked only where it sits in a URL (replaced everywhere, "pw" would
+    garble the rest of the line), and a short part after an "@" only where an "@" follows it,
+    as in the host name a driver quotes: no part of the password is ever shown."""
+    source = text if url is None else url
+    for secret in sorted(set(url_secrets(source)), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, "***")
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    for part in sorted(set(_after_at_fragments(source)), key=len, reverse=True):
+        text = text.replace(f"{part}@", "***@")
+    # Up to the last "@" before the path: a password cut at its first "@" is masked whole.
+    text = re.sub(r"(://[^:/@\s]*:)[^/\s]*@", r"\1***@", text)
+    return re.sub(r"(\*\*\*@)+", "***@", text)
 
 
 def check_env_file(path: Path = Path(".env")) -> None:
@@ -378,8 +399,14 @@ def check_env_file(path: Path = Path(".env")) -> None:
         if binding.error:
             raise ConfigError(f"{path}, line {line}: not NAME=VALUE (check for a missing = or quote)")
         if binding.key is not None and binding.value is None:
-            # python-dotenv reads a bare `NAME` as unset: a value lost without a word.
-            raise ConfigError(f"{path}, line {line}: not NAME=VALUE ({binding.key} has no =)")
+            # python-dotenv reads a bare `NAME` as unset: a value lost without a word. The line
+            # is named only when it is one of TwoWay's variables: anything else may be a secret
+            # pasted onto a line of its own, which must never be printed.
+            if binding.key in _FIELDS_BY_ALIAS:
+                raise ConfigError(f"{path}, line {line}: not NAME=VALUE ({binding.key} has no =)")
+            raise ConfigError(
+                f"{path}, line {line}: not NAME=VALUE (no =; a value goes on the line of its NAME=)"
+            )
 
 
 def _field_env_name(loc: tuple[int | str, ...]) -> str:

@@ -46,6 +46,7 @@ from bot.supervision.sla import (
     parse_duration,
     parse_quiet,
     parse_timezone,
+    quoted,
 )
 from connectors import registry
 from storage import keys, settings, staff, storms
@@ -57,16 +58,22 @@ log = logging.getLogger(__name__)
 
 COMMANDS = Commands()
 
-_ITEM = re.compile(r"^#?(\d{1,18})$")
+_ITEM = re.compile(r"^#?([0-9]{1,18})$")  # ASCII digits only, as the queue and buttons take
 # A bare id must hold a digit, as every id Slack makes does: `UNICORN` is a word, not a person.
-_DAYS = re.compile(r"^(\d{1,3})d$")
+_DAYS = re.compile(r"^([0-9]{1,3})d$")
 MAX_REPORT_DAYS = 366
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def _require(ctx: Context, user: str, role: Role, doing: str) -> None:
-    with ctx.transaction() as session:
-        require(session, user, role, doing)
+def _refusal(ctx: Context, user: str, role: Role, doing: str) -> CommandReply | None:
+    """The role message alone, as for every other role refusal: a usage line after it would
+    suggest the arguments were wrong."""
+    try:
+        with ctx.transaction() as session:
+            require(session, user, role, doing)
+    except UserError as exc:
+        return CommandReply(str(exc))
+    return None
 
 
 def parse_item(text: str) -> int:
@@ -185,7 +192,7 @@ def _queue_item(
     "queue",
     Role.OFFICER,
     "/twoway queue [mine|unassigned|all|storm ID] [PAGE]",
-    "unanswered items, oldest first (officers: `mine` and `storm ID`)",
+    "unanswered items, oldest first (officers: `mine`, and `storm ID`: one storm's posts)",
 )
 def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = [a.lower() for a in request.args]
@@ -198,6 +205,8 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
     page = 1
     if args and ids.is_number(args[-1]):
         page = int(args.pop())
+        if page < 1:
+            raise UserError("Pages start at 1, e.g. `/twoway queue all 2`.")
     if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
         raise UserError(
             "Choose `mine`, `unassigned` or `all` (or `storm ID`), optionally followed by a page number."
@@ -261,17 +270,21 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = list(request.args)
     if not args:
         return CommandReply(_sla_summary(ctx))
-    _require(ctx, request.user_id, Role.ADMIN, "change SLAs")
+    refused = _refusal(ctx, request.user_id, Role.ADMIN, "change SLAs")
+    if refused is not None:
+        return refused
     key = args[0].lower()
     now = ctx.clock.now()
     if key == "quiet":
-        if len(args) not in (2, 3):
+        turning_off = len(args) >= 2 and args[1].lower() == "off"
+        if len(args) not in (2, 3) or (turning_off and len(args) != 2):
+            # A zone goes only with a range: `off UTC` would change the agency's zone unseen.
             raise UserError("Give a range like `22:00-07:00` (and optionally a time zone), or `off`.")
         try:
-            quiet = None if args[1].lower() == "off" else parse_quiet(args[1])
+            quiet = None if turning_off else parse_quiet(args[1])
             tz = parse_timezone(args[2]) if len(args) == 3 else None
         except ValueError as exc:
-            raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
+            raise UserError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
         with ctx.transaction() as session:
             if quiet is None:
                 settings.delete(session, keys.SLA_QUIET, request.user_id, now)
@@ -287,7 +300,7 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
     try:
         seconds = parse_duration(args[1])
     except ValueError as exc:
-        raise UserError(f"{public(str(exc))}. Nothing was changed.") from None
+        raise UserError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
     with ctx.transaction() as session:
         settings.put(session, keys.sla(key), seconds, request.user_id, now)
     return CommandReply("Saved.\n" + _sla_summary(ctx))
@@ -317,7 +330,9 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
     args = list(request.args)
     if not args:
         return CommandReply(_digest_summary(ctx))
-    _require(ctx, request.user_id, Role.ADMIN, "change digests")
+    refused = _refusal(ctx, request.user_id, Role.ADMIN, "change digests")
+    if refused is not None:
+        return refused
     kind, rest = args[0].lower(), args[1:]
     changes: dict[str, Any] = {}
     try:
@@ -325,6 +340,11 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
             changes = {keys.DIGEST_DAILY: False, keys.DIGEST_WEEKLY: False}
         elif kind == "timezone" and len(rest) == 1:
             changes = {keys.TIMEZONE: parse_timezone(rest[0]).key}
+        elif kind in ("daily", "weekly") and not rest:
+            example = "daily 07:30" if kind == "daily" else "weekly fri 09:00"
+            raise ValueError(
+                f"give the {'time' if kind == 'daily' else 'day'}: `/twoway digest {example}`, or `off`"
+            )
         elif kind == "daily" and rest == ["off"]:
             changes = {keys.DIGEST_DAILY: False}
         elif kind == "daily" and len(rest) in (1, 2):
@@ -337,7 +357,7 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
             word = rest[0].lower()
             day = word[:3]
             if day not in WEEKDAYS or not any(full.startswith(word) for full in WEEKDAY_NAMES):
-                raise ValueError(f"{rest[0]!r} is not a weekday like mon or friday")
+                raise ValueError(f"{quoted(rest[0])} is not a weekday like mon or friday")
             at = parse_clock(rest[1]).strftime("%H:%M") if len(rest) >= 2 else WEEKLY_DEFAULT["time"]
             changes = {keys.DIGEST_WEEKLY: {"day": day, "time": at}}
             if len(rest) == 3:
@@ -373,7 +393,7 @@ def parse_days(text: str, default: int) -> int:
     "report",
     Role.SUPERVISOR,
     "/twoway report [Nd]",
-    "figures and a chart for the last N days (7 unless given)",
+    "figures and a chart for the last N days (7 unless given, e.g. `30d`; at most 366)",
 )
 def report_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
@@ -420,13 +440,22 @@ RAW_WARNING = (
 def parse_range(args: list[str], today: date) -> tuple[date, date, str, bool]:
     """`30d`, or `2026-01-01 2026-01-31`, optionally followed by csv or jsonl and by raw."""
 
-    fmt, raw = "csv", False
+    fmt: str | None = None
+    raw = False
     while args and (args[-1].lower() in FORMATS or args[-1].lower() == RAW):
         word = args.pop().lower()
+        if word == RAW and raw:
+            raise UserError("Give `raw` once.")
         if word == RAW:
             raw = True
+        elif fmt is not None:
+            # Which one was meant cannot be guessed: the first would win without a word.
+            raise UserError(f"Give one format, `csv` or `jsonl`, not both `{word}` and `{fmt}`.")
         else:
             fmt = word
+    if raw and fmt == "jsonl":
+        raise UserError("`raw` is for CSV only: a JSONL export always has every text exactly as written.")
+    fmt = fmt or "csv"
     if len(args) >= 2 and args[-1].isalpha():
         raise UserError(
             f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}, and `raw` if need be."
@@ -449,7 +478,7 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str, bool]:
     "export",
     Role.ADMIN,
     "/twoway export 30d|YYYY-MM-DD YYYY-MM-DD [csv|jsonl] [raw]",
-    "the public record of mentions, sent to you by DM",
+    "the public record of mentions, sent to you by DM (CSV safe to open in a spreadsheet unless `raw`)",
 )
 def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
 
@@ -457,7 +486,6 @@ def export_command(ctx: Context, request: CommandRequest) -> CommandReply:
         tz = agency_timezone(session)
     today = ctx.clock.now().astimezone(tz).date()
     since, until, fmt, raw = parse_range(list(request.args), today)
-    raw = raw and fmt == "csv"  # JSONL is always verbatim
     start, end = day_bounds(since, until, tz)
     filename = f"twoway-export-{since}-to-{until}{'-raw' if raw else ''}.{fmt}"
 

@@ -248,8 +248,10 @@ def _counts(values: dict[str, int], names: dict[str, str] | None = None) -> str:
 
 def report_blocks(report: Report, title: str, tz: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and Block Kit blocks of a digest or `/twoway report`."""
-    since = report.since.astimezone(tz).strftime("%a %d %b %H:%M")
-    until = report.until.astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    start, end = report.since.astimezone(tz), report.until.astimezone(tz)
+    # The start's year too when the window crosses one: "Fri 05 Dec – Sun 06 Dec 2026" reads as a day.
+    since = start.strftime("%a %d %b %Y %H:%M" if start.year != end.year else "%a %d %b %H:%M")
+    until = end.strftime("%a %d %b %Y %H:%M")
     rate = _percent(report.answered, report.total)
     summary = (
         f"*{report.total}* {noun(report.total, 'mention')} · *{report.answered}* answered ({rate}) · "

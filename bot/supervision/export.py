@@ -36,7 +36,7 @@ from storage.models import AuditEvent, HideStatus, Mention, Reply, SlaNotice
 PAGE_SIZE = 500
 FORMATS = ("csv", "jsonl")
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 SENT_STATES = ("sent", "manual")
 ASSIGNMENT_ACTIONS = ("assigned", "reassigned", "unassigned")
 EDIT_ACTIONS = ("edited", "deleted")

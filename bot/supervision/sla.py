@@ -19,8 +19,10 @@ the thread cannot be read the claim stays: a missed reminder beats a duplicate.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -44,8 +46,8 @@ MAX_POSTS_PER_SWEEP = 20  # chat.postMessage allows about one per second per cha
 MAX_ATTEMPTS = 5  # refusals per notice (per process) before the sweep stops retrying it
 EVENT_TYPE = "twoway_sla_notice"  # message metadata: which item and which notice
 STALE_CLAIM = timedelta(minutes=5)  # far longer than one post takes, Retry-After waits included
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$")  # ASCII: `\d` takes "５"
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 MAX_SLA = 30 * 86400
 
 
@@ -59,11 +61,11 @@ def parse_duration(text: str) -> int | None:
         return None
     match = _DURATION.match(text)
     if not text or match is None:
-        raise ValueError(f"{text!r} is not a duration like 5m, 1h, 2h30m or 1d")
+        raise ValueError(f"{quoted(text)} is not a duration like 5m, 1h, 2h30m or 1d")
     days, hours, minutes = (int(g or 0) for g in match.groups())
     seconds = days * 86400 + hours * 3600 + minutes * 60
     if not 60 <= seconds <= MAX_SLA:
-        raise ValueError("an SLA must be between 1 minute and 30 days")
+        raise ValueError("An SLA must be between 1 minute and 30 days")
     return seconds
 
 
@@ -86,7 +88,7 @@ def format_duration(seconds: float | None) -> str:
 def parse_clock(text: str) -> time:
     match = _CLOCK.match(text.strip())
     if match is None:
-        raise ValueError(f"{text!r} is not a time like 08:00 or 22:30")
+        raise ValueError(f"{quoted(text)} is not a time like 08:00 or 22:30")
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -94,20 +96,34 @@ def parse_quiet(text: str) -> dict[str, str]:
     """`22:00-07:00` -> {"start": "22:00", "end": "07:00"}."""
     start, sep, end = text.partition("-")
     if not sep:
-        raise ValueError(f"{text!r} is not a range like 22:00-07:00")
+        raise ValueError(f"{quoted(text)} is not a range like 22:00-07:00")
     first, second = parse_clock(start), parse_clock(end)
     if first == second:
-        raise ValueError("quiet hours must start and end at different times")
+        raise ValueError("Quiet hours must start and end at different times")
     return {"start": first.strftime("%H:%M"), "end": second.strftime("%H:%M")}
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """What someone typed, shown in a message as code (not Python's quotes)."""
+    text = text.strip().replace("`", "'")
+    return f"`{text[:limit]}…`" if len(text) > limit else f"`{text}`"
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Lower-cased IANA name -> its spelling, for names typed in another case (`utc`)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
 def parse_timezone(name: str) -> ZoneInfo:
+    """An IANA zone; a name typed in another case (`utc`, `europe/london`) is taken too, as
+    IANA names differ by more than case."""
     try:
         if len(name) > 64:  # the longest IANA name is about 30 characters
             raise ValueError(name)
-        return ZoneInfo(name)
+        return ZoneInfo(_zone_names().get(name.lower(), name))
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
-        raise ValueError(f"{name!r} is not a time zone like America/Los_Angeles or UTC") from None
+        raise ValueError(f"{quoted(name)} is not a time zone like America/Los_Angeles or UTC") from None
 
 
 def agency_timezone(session: Session) -> ZoneInfo:

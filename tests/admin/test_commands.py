@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -26,7 +27,7 @@ from storage.models import (
     Setting,
     Staff,
 )
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import REPO, FakeClock, make_settings
 from tests.support.admin_app import X_KEYS, running_app, wait_for
 from tests.support.fakes.slack_api import FakeSlack
 
@@ -95,6 +96,25 @@ def test_help_lists_every_registered_subcommand_grouped_by_role(admin_ctx: Conte
         assert f"`{command.usage}` · {command.summary}" in text
     assert text.index("*Everyone*") < text.index("*Officers*") < text.index("*Admins*")
     assert text.index("*Admins*") < text.index("/twoway setup")
+
+
+def test_help_and_the_readme_table_say_the_same_thing() -> None:
+    """Each README row is a registered subcommand with the usage and summary `/twoway help` shows."""
+    table = {}
+    for line in (REPO / "README.md").read_text().splitlines():
+        if line.startswith("| `/twoway"):
+            usage, role, summary = (cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1])
+            table[usage.replace("\\|", "|").strip("`")] = (role, summary.replace("\\|", "|"))
+    shown = {c.usage: (c.role or "anyone", c.summary[:1].upper() + c.summary[1:]) for c in REGISTRY.values()}
+    assert table == shown
+    assert all(c.summary[:1].islower() for c in REGISTRY.values())  # one case in the help list
+
+
+def test_help_for_one_command_gives_its_usage_and_who_may_use_it(admin_ctx: Context) -> None:
+    reply = run(admin_ctx, "help assign")
+    assert reply.text == f"`{REGISTRY['assign'].usage}` · {REGISTRY['assign'].summary} (supervisors)"
+    for bad in ("help frobnicate", "help assign queue"):
+        assert run(admin_ctx, bad).text.startswith("Usage: `/twoway help` or `/twoway help COMMAND`")
 
 
 def test_help_for_someone_without_a_role_says_who_grants_one(admin_ctx: Context) -> None:
@@ -275,7 +295,9 @@ def test_status_next_poll_waits_for_a_rate_limit(admin_ctx: Context, clock: Fake
     text = run(admin_ctx, "status").text
     assert f"Next poll: <!date^{int(reset.timestamp())}^" in text
     assert "rate limited" in text
-    assert "Review channel: not set" in text
+    assert (
+        "Review channel: not set. An admin runs `/twoway setup` in the channel where cards should go." in text
+    )
 
 
 @pytest.mark.parametrize("line", ["status please", "accounts all"])

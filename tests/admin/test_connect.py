@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -117,6 +118,31 @@ def test_refused_x_keys_get_an_error_on_the_form_and_nothing_is_stored(env: Env,
     assert "1000-SECRET-wrong-token" not in result.body
 
 
+@pytest.mark.parametrize("field", ["api_secret", "access_token_secret"])
+def test_a_wrong_x_secret_is_refused_by_x_at_connect_and_nothing_is_saved_or_posted(
+    env: Env, engine: Engine, field: str
+) -> None:
+    """The key and token are right but a secret is not: X cannot verify the request's signature
+    (401, code 32), so the form says X refused the keys, and nothing is saved or posted."""
+    wrong = {**X_KEYS, field: f"{X_KEYS[field]}-WRONG"}
+    result = env.submit("x", wrong)
+    assert result.json == {
+        "response_action": "errors",
+        "errors": {"api_key": registry.spec("x").refused},
+    }
+    assert "Check all four values" in result.json["errors"]["api_key"]
+    (asked,) = env.x.calls(r"^/2/users/me$")
+    assert asked.headers["authorization"].startswith("OAuth ")
+    assert env.accounts() == []
+    assert env.x.calls(r"^/2/tweets$", "POST") == []
+    assert env.x.replies == []
+    assert wrong[field] not in everything_stored(engine)
+    assert wrong[field] not in result.body
+    assert env.submit("x", X_KEYS).json["response_action"] == "update"  # the right secret connects
+    (confirmation,) = wait_for(lambda: env.slack.ephemerals_for(ADMIN))  # for the right keys only
+    assert "Connected X account @agency" in confirmation["text"]
+
+
 def test_a_wrong_bearer_token_is_refused_even_with_good_user_keys(env: Env, engine: Engine) -> None:
     """Polls read mentions with the bearer token: a wrong one must not be saved as "Connected"."""
     result = env.submit("x", {**X_KEYS, "bearer_token": "xbearer-SECRET-wrong"})
@@ -171,9 +197,20 @@ def test_x_rate_limiting_the_check_is_explained(env: Env) -> None:
     assert "rate limiting" in result.json["errors"]["api_key"]
 
 
+def test_x_rate_limiting_the_check_says_when_to_try_again(env: Env, clock: FakeClock) -> None:
+    """X's reset header names the end of its 15-minute window: the form says so."""
+    reset = int((clock.now() + timedelta(minutes=14, seconds=10)).timestamp())
+    env.x.fail_next(
+        r"^/2/users/me$", Response(429, {"title": "Too Many Requests"}, {"x-rate-limit-reset": str(reset)})
+    )
+    error = env.submit("x", X_KEYS).json["errors"]["api_key"]
+    assert error == "X is rate limiting this app right now; try again in 15 minutes."
+
+
 def test_reconnecting_replaces_the_sealed_keys_of_the_same_account(env: Env) -> None:
     env.submit("x", X_KEYS)
     newer = {**X_KEYS, "api_secret": "xsecret-SECRET-rotated"}
+    env.x.api_secret = newer["api_secret"]  # the admin regenerated the app's secret on X
     assert env.submit("x", newer).json["response_action"] == "update"
     (account,) = env.accounts()
     assert account.credentials is not None
@@ -218,7 +255,7 @@ def test_valid_facebook_page_token_is_stored_encrypted(
         ),
         ({"page_id": "999999", "page_token": PAGE_TOKEN}, "page_id", "did not accept this Page ID"),
         ({"page_id": "agency-police", "page_token": PAGE_TOKEN}, "page_id", "is a number"),
-        ({"page_id": "104857600000001"}, "page_token", "Paste the page access token"),
+        ({"page_id": "104857600000001"}, "page_token", "Paste the Page access token"),
     ],
 )
 def test_facebook_refusals_point_at_the_field(
@@ -376,20 +413,20 @@ def test_threads_and_bluesky_refusals_are_put_next_to_the_field_at_fault(
                 "page_token": PAGE_TOKEN,
             },  # as a Japanese IME types it
             "page_id",
-            "The Page id is a number, such as 104857600000001.",
+            "The Page ID is a number, such as 104857600000001.",
         ),
-        ("facebook", {"page_id": "²", "page_token": PAGE_TOKEN}, "page_id", "The Page id is a number"),
+        ("facebook", {"page_id": "²", "page_token": PAGE_TOKEN}, "page_id", "The Page ID is a number"),
         (
             "instagram",
             {"page_id": "104857600000001", "page_token": PAGE_TOKEN, "account_id": "１７８４１"},
             "account_id",
-            "The Instagram account id is a number",
+            "The Instagram account ID is a number",
         ),
         (
             "threads",
             {"token": THREADS_TOKEN, "user_id": "１７８９"},
             "user_id",
-            "The Threads user id is a number",
+            "The Threads user ID is a number",
         ),
     ],
 )
@@ -422,7 +459,7 @@ def test_a_field_of_the_wrong_type_gets_its_field_error_not_a_generic_failure(
     assert result.status == 200
     assert result.json == {
         "response_action": "errors",
-        "errors": {"api_key": "TwoWay could not read the api key; paste it again."},
+        "errors": {"api_key": "TwoWay could not read the API key; paste it again."},
     }
     assert env.x.calls(r"^/2/") == []
     assert env.accounts() == []
@@ -450,6 +487,7 @@ def test_unreadable_metadata_still_connects_and_confirms_by_dm(env: Env) -> None
 def test_credentials_typed_into_the_form_are_scrubbed_by_the_log_filter_set_up_at_start(env: Env) -> None:
     redactor = RedactingFilter(secrets_of(env.ctx.settings))  # what start-up installed: env secrets only
     keys = {**X_KEYS, "api_secret": f"xsecret-{uuid.uuid4().hex}", "access_token_secret": uuid.uuid4().hex}
+    env.x.api_secret, env.x.access_token_secret = keys["api_secret"], keys["access_token_secret"]
     assert env.submit("x", keys).json["response_action"] == "update"
     said = f"X said: key={keys['api_key']} {keys['api_secret']} {keys['access_token_secret']}"
     assert redactor.scrub(said) == "X said: key=[redacted] [redacted] [redacted]"

@@ -270,13 +270,28 @@ def test_long_lists_fit_a_slack_reply_and_say_how_to_see_the_rest(ctx: Context) 
     assert len(listing) <= 3800
     assert f"*{len(default_pack()) + 40} templates*" in listing
     assert listing.endswith("shows fewer.")
-    assert "more: `/twoway template list CATEGORY`" in listing
+    assert "more: `/twoway template list CATEGORY`, `custom`, `shipped` or `WORD`" in listing
     only_urgent = run(ctx, "template", "list urgent").text
     assert "*3 templates*" in only_urgent
     assert "*compliment*" not in only_urgent
     assert "more:" not in only_urgent
     found = run(ctx, "template", "list number 7.").text
     assert "*1 templates*" in found
+
+
+def test_templates_the_agency_added_are_listed_first_and_by_custom(ctx: Context) -> None:
+    """The shipped pack alone fills a reply: the template just added must still be seen."""
+    added = run(ctx, "template", "add question Our front desk is open 9-5 on weekdays.").text
+    assert "Added question template" in added
+    listing = run(ctx, "template", "list").text
+    assert "more:" in listing  # the reply is full...
+    assert listing.splitlines()[1].endswith("*question* (custom): Our front desk is open 9-5 on weekdays.")
+    custom = run(ctx, "template", "list custom").text
+    assert "*1 templates*" in custom
+    assert "front desk" in custom
+    shipped = run(ctx, "template", "list shipped").text
+    assert f"*{len(default_pack())} templates*" in shipped
+    assert "front desk" not in shipped
 
 
 def test_faq_list_filters_by_word(ctx: Context) -> None:
@@ -313,6 +328,8 @@ def test_the_storm_threshold_is_set_shown_turned_off_and_cleared(ctx: Context) -
         ("storm_threshold 1x", "between 2x"),
         ("storm_threshold 10x 3", "between 5"),
         ("storm_threshold 10x 40 more", "give the multiple"),
+        ("storm_threshold ２x", "not a threshold like"),  # full-width digits, which float() takes
+        ("storm_threshold 10x ٤٠", "not a threshold like"),
     ],
 )
 def test_a_bad_storm_threshold_is_refused_and_nothing_changes(ctx: Context, text: str, message: str) -> None:

@@ -113,6 +113,7 @@ def test_a_wrong_or_missing_key_names_the_accounts_and_changes_nothing(
         done = _keys(db_url, tmp_path, key, action)
         assert done.returncode == 2, done.stderr
         [line] = _error_lines(done)
+        assert done.stdout == ""  # the one line, not also "re-encrypted 0 …"
         assert says in line
         assert f"X @cityPD (account {x})" in line
         assert f"Facebook City PD Page (account {fb})" in line

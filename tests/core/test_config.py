@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.app.leader import AdvisoryLock, scheduler_lock
-from bot.core.config import ConfigError, load_settings
+from bot.core.config import ConfigError, hide_password, load_settings
 from storage.db import make_engine
 from tests.conftest import BACKENDS, REPO
 
@@ -204,6 +204,16 @@ def test_a_password_the_driver_quotes_is_hidden_in_the_error_line(tmp_path: Path
     assert "ter2pw" not in line
 
 
+def test_a_short_part_of_a_password_after_an_unescaped_at_is_hidden_too(tmp_path: Path) -> None:
+    """The driver quotes "qz7@127.0.0.1" as the host: "qz7" is the end of the password."""
+    url = "postgresql+psycopg://agency:hunter@qz7@127.0.0.1:1/twoway"
+    line = _one_line(_twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path))
+    assert line.startswith("twoway: DATABASE_URL: cannot use the database")
+    assert "qz7" not in line
+    assert "hunter" not in line
+    assert hide_password(url) == "postgresql+psycopg://agency:***@127.0.0.1:1/twoway"
+
+
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
 def test_an_in_memory_sqlite_database_is_refused(tmp_path: Path, url: str) -> None:
     """It would vanish when TwoWay stops, with every mention and reply of the public record."""
@@ -330,6 +340,18 @@ def test_an_env_file_that_cannot_be_read_stops_with_one_line(
     assert says in _one_line(_twoway("db", "current", env={"DATABASE_URL": db}, cwd=tmp_path))
 
 
+def test_a_secret_pasted_on_a_line_of_its_own_in_env_file_is_never_printed(tmp_path: Path) -> None:
+    """The usual paste mistake: the value went onto the next line, away from its NAME=."""
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=s\n8f3kQz_supersecret_value\n"
+    )
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    line = _one_line(_twoway("db", "current", env={"DATABASE_URL": db}, cwd=tmp_path))
+    assert ".env, line 3: not NAME=VALUE" in line
+    assert "supersecret" not in line
+    assert "8f3kQz" not in line
+
+
 def test_comments_blank_lines_export_and_empty_values_are_fine_in_env_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("# TwoWay\n\n   \nexport TWOWAY_POLL_SECONDS=60\nLOG_LEVEL=\n")
     db = f"sqlite:///{tmp_path / 'x.db'}"
@@ -353,6 +375,10 @@ def test_values_of_only_spaces_count_as_unset(tmp_path: Path) -> None:
         ({"X_BEARER_TOKEN": "b", "X_ACCESS_TOKEN_SECRET": "t"}, "X_API_KEY is not set"),
         ({"FACEBOOK_PAGE_TOKEN": "EAAB-page-token"}, "FACEBOOK_PAGE_ID is not set"),
         ({"INSTAGRAM_ACCOUNT_ID": "17841400000"}, "FACEBOOK_PAGE_ID is not set"),
+        (
+            {"FACEBOOK_APP_SECRET": "app-secret-0123"},
+            "FACEBOOK_VERIFY_TOKEN is not set: the Facebook webhook takes all of FACEBOOK_APP_SECRET",
+        ),
     ],
 )
 def test_half_a_platform_set_up_is_named_not_ignored(
@@ -416,6 +442,15 @@ def test_an_argument_error_is_one_line_and_exit_2(tmp_path: Path, args: tuple[st
     (line,) = result.stderr.splitlines()
     assert line.startswith(says)
     assert line.endswith(" --help")
+
+
+def test_the_help_names_every_platform() -> None:
+    from bot.app.cli import build_parser
+    from connectors import registry
+
+    described = " ".join(build_parser().format_help().split())
+    assert "on X, Facebook, Instagram, Threads and Bluesky from Slack" in described
+    assert all(spec.title in described for spec in registry.PLATFORMS.values())
 
 
 @pytest.mark.parametrize("args", [("--help",), ("export", "--help"), ("poll", "--help")])

@@ -130,6 +130,16 @@ def test_bad_assign_changes_nothing(sctx: Context, clock: FakeClock, line: str, 
         )
 
 
+@pytest.mark.parametrize("item", ["\u0661", "\uff11", "#\u0661"])  # Arabic-Indic and full-width one
+def test_an_item_number_in_other_digits_is_refused(sctx: Context, clock: FakeClock, item: str) -> None:
+    """As the queue and the buttons: ASCII digits only, so nothing is acted on by surprise."""
+    _items(sctx, clock, 1)
+    reply = run(sctx, f"assign {item} <@U0OTHER>")
+    assert "is not an item number like 123 or #123" in reply.text
+    with sctx.transaction() as session:
+        assert session.scalars(select(Mention.assignee)).all() == [None]
+
+
 # -- queue ----------------------------------------------------------------------------------------
 
 
@@ -217,6 +227,13 @@ def test_bad_queue_arguments(sctx: Context, line: str) -> None:
     assert "Choose `mine`, `unassigned` or `all`" in run(sctx, line).text
 
 
+@pytest.mark.parametrize("line", ["queue 0", "queue all 0", "queue all 00"])
+def test_page_zero_is_refused(sctx: Context, line: str) -> None:
+    reply = run(sctx, line)
+    assert reply.text.startswith("Pages start at 1")
+    assert "Usage:" in reply.text
+
+
 # -- sla and digest settings ------------------------------------------------------------------------
 
 
@@ -264,11 +281,79 @@ def test_turning_an_sla_off_on_a_new_install_is_in_the_audit_trail(sctx: Context
         ("sla praise 1h", ADMIN, "is not one of"),
         ("sla quiet 22:00", ADMIN, "not a range"),
         ("sla quiet 22:00-07:00 Mars/Olympus", ADMIN, "not a time zone"),
+        ("sla question \uff15m", ADMIN, "not a duration"),  # full-width 5
+        ("sla urgent \u0661h", ADMIN, "not a duration"),
+        ("sla quiet \uff12\uff12:00-07:00", ADMIN, "not a time"),
+        ("sla quiet off UTC", ADMIN, "Give a range like `22:00-07:00`"),  # a zone only with a range
+        ("sla quiet off off", ADMIN, "Give a range like `22:00-07:00`"),
     ],
 )
 def test_bad_sla_changes_nothing(sctx: Context, line: str, user: str, says: str) -> None:
     before = _settings(sctx)
     assert says in run(sctx, line, user=user).text
+    assert _settings(sctx) == before
+
+
+def test_quiet_off_with_a_zone_keeps_the_agency_zone(sctx: Context) -> None:
+    run(sctx, "sla quiet 22:00-07:00 America/Los_Angeles", user=ADMIN)
+    reply = run(sctx, "sla quiet off UTC", user=ADMIN)
+    assert "Usage:" in reply.text
+    assert _settings(sctx)["timezone"] == {"v": "America/Los_Angeles"}
+    assert "22:00–07:00 (America/Los_Angeles)" in run(sctx, "sla").text
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("sla question 0m", "An SLA must be between 1 minute and 30 days. Nothing was changed."),
+        ("sla question -5m", "`-5m` is not a duration like 5m, 1h, 2h30m or 1d. Nothing was changed."),
+        ("sla quiet 22:00-22:00", "Quiet hours must start and end at different times. Nothing was changed."),
+        ("sla quiet 25:00-07:00", "`25:00` is not a time like 08:00 or 22:30. Nothing was changed."),
+        ("digest daily 8am", "`8am` is not a time like 08:00 or 22:30. Nothing was changed."),
+        ("digest weekly fryday", "`fryday` is not a weekday like mon or friday. Nothing was changed."),
+    ],
+)
+def test_setting_errors_are_sentences(sctx: Context, line: str, says: str) -> None:
+    assert run(sctx, line, user=ADMIN).text.startswith(says)
+
+
+@pytest.mark.parametrize(
+    ("line", "zone"),
+    [
+        ("digest timezone utc", "UTC"),
+        ("digest daily 07:00 europe/london", "Europe/London"),
+        ("sla quiet 22:00-07:00 AMERICA/CHICAGO", "America/Chicago"),
+    ],
+)
+def test_a_time_zone_in_another_case_is_taken_as_spelled_by_iana(sctx: Context, line: str, zone: str) -> None:
+    assert f"({zone})" in run(sctx, line, user=ADMIN).text
+    assert _settings(sctx)["timezone"] == {"v": zone}
+
+
+@pytest.mark.parametrize(
+    ("line", "doing"), [("sla urgent 20m", "change SLAs"), ("digest daily 09:00", "change digests")]
+)
+def test_a_supervisor_changing_a_setting_gets_the_role_message_alone(
+    sctx: Context, line: str, doing: str
+) -> None:
+    """As every other role refusal: no usage line, as if the arguments were wrong."""
+    before = _settings(sctx)
+    reply = run(sctx, line, user=SUP)
+    assert reply.text.startswith(f"You need the admin role to {doing}.")
+    assert "Usage" not in reply.text
+    assert _settings(sctx) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("digest daily", "Give the time: `/twoway digest daily 07:30`, or `off`."),
+        ("digest weekly", "Give the day: `/twoway digest weekly fri 09:00`, or `off`."),
+    ],
+)
+def test_a_digest_setting_without_its_time_says_what_is_missing(sctx: Context, line: str, says: str) -> None:
+    before = _settings(sctx)
+    assert run(sctx, line, user=ADMIN).text.startswith(says)
     assert _settings(sctx) == before
 
 
@@ -294,6 +379,8 @@ def test_digest_settings(sctx: Context) -> None:
         ("digest monthly", ADMIN),
         ("digest timezone Nowhere/Special", ADMIN),
         ("digest daily 08:00", SUP),
+        ("digest daily \uff10\uff18:00", ADMIN),
+        ("digest weekly mon \u0660\u0668:00", ADMIN),
     ],
 )
 def test_bad_digest_settings_change_nothing(sctx: Context, line: str, user: str) -> None:
@@ -333,7 +420,27 @@ def test_report_answers_with_figures_and_dms_the_chart(
     assert chart["data"].startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("line", ["report 7", "report week", "report 0d", "report 400d", "report 7d 30d"])
+def test_a_report_over_a_new_year_shows_the_start_year(sctx: Context) -> None:
+    """Without it, "Wed 19 Nov 15:00 – Fri 20 Nov 2026 15:00" reads as about a day."""
+    footer = str(run(sctx, "report 366d").blocks)
+    assert "Mentions posted Wed 19 Nov 2025 15:00 – Fri 20 Nov 2026 15:00 (UTC)" in footer
+    assert "Mentions posted Fri 13 Nov 15:00 – Fri 20 Nov 2026 15:00 (UTC)" in str(
+        run(sctx, "report 7d").blocks
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "report 7",
+        "report week",
+        "report 0d",
+        "report 400d",
+        "report 7d 30d",
+        "report \u0667d",
+        "report \uff17d",
+    ],
+)
 def test_bad_report_periods(sctx: Context, line: str) -> None:
     reply = run(sctx, line)
     assert "Usage" in reply.text
@@ -383,6 +490,12 @@ def test_export_by_dates_as_jsonl(sctx: Context, fake: FakeSlack, clock: FakeClo
         ("export 2026-03-01 2026-02-01", ADMIN, "is after"),
         ("export last-month", ADMIN, "not a period"),
         ("export", ADMIN, "Give a period"),
+        ("export 30d csv jsonl", ADMIN, "Give one format, `csv` or `jsonl`, not both"),
+        ("export 30d csv csv", ADMIN, "Give one format"),
+        ("export 30d raw raw", ADMIN, "Give `raw` once"),
+        ("export 30d jsonl raw", ADMIN, "`raw` is for CSV only"),
+        ("export 30d raw jsonl", ADMIN, "`raw` is for CSV only"),
+        ("export \u0663\u0660d", ADMIN, "not a period"),
     ],
 )
 def test_bad_export_requests_send_nothing(

@@ -76,7 +76,12 @@ class Env:
 def running_app(db_url: str, engine: Engine, clock: FakeClock, **env: str) -> Iterator[Env]:
     """The app with TWOWAY_ADMINS (default: ADMIN) bootstrapped as start-up does it."""
     slack = FakeSlack().start()
-    fake_x = FakeX(api_key=X_KEYS["api_key"], access_token=X_KEYS["access_token"]).start()
+    fake_x = FakeX(
+        api_key=X_KEYS["api_key"],
+        api_secret=X_KEYS["api_secret"],
+        access_token=X_KEYS["access_token"],
+        access_token_secret=X_KEYS["access_token_secret"],
+    ).start()
     graph = FakeInstagram(page_token=PAGE_TOKEN).start()  # the Graph host, with the Page's Instagram account
     threads = FakeThreads(token=THREADS_TOKEN, clock=clock.now).start()
     bluesky = FakeBluesky(app_password=BLUESKY_PASSWORD).start()

@@ -5,6 +5,11 @@ since_id, start_time, max_results, pagination tokens, expansions and X's ~800 re
 cap), `POST /2/tweets` (with X's duplicate-content and reply-restriction refusals) and
 `POST /2/users/:id/likes`. Every request is recorded; faults are scripted with `fail_next`.
 
+OAuth 1.0a user-context requests are verified as X verifies them: the consumer key and access
+token must be the account's, and the HMAC-SHA1 signature must match the one computed with both
+secrets (RFC 5849) over the URL as this server received it, port included. A wrong API secret
+or access-token secret therefore gets X's 401 "Could not authenticate you." (code 32).
+
     fake = FakeX().start()
     tweet = fake.add_mention("where do I get a permit?", author="jane")
     ... connector under test talks to fake.url ...
@@ -13,12 +18,15 @@ cap), `POST /2/tweets` (with X's duplicate-content and reply-restriction refusal
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from tests.support.fakes.server import FakeServer, Recorded, Response
 
@@ -44,6 +52,32 @@ def error(status: int, title: str, detail: str) -> Response:
     return Response(status, {"title": title, "detail": detail, "type": "about:blank", "status": status})
 
 
+def not_authenticated() -> Response:
+    """What X answers an OAuth 1.0a request whose signature does not match (a wrong API secret
+    or access-token secret): the v1.1-style error body, even on the v2 endpoints."""
+    return Response(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
+
+
+def percent(value: str) -> str:
+    """RFC 5849 3.6 percent-encoding: everything but the RFC 3986 unreserved characters."""
+    return quote(value, safe="~")
+
+
+def oauth_signature(request: Recorded, oauth: dict[str, str], consumer_secret: str, token_secret: str) -> str:
+    """HMAC-SHA1 of the RFC 5849 signature base string, written here rather than taken from
+    oauthlib so that the client's signing is checked by an independent implementation."""
+    host = request.headers.get("host", "").lower().removesuffix(":80")  # this fake speaks http
+    base_uri = f"http://{host}{request.path}"
+    params = [(k, v) for k, values in request.query.items() for v in values]
+    params += [(k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")]
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        params += parse_qsl(request.body.decode(), keep_blank_values=True)  # JSON bodies are not signed
+    normalized = "&".join(f"{k}={v}" for k, v in sorted((percent(k), percent(v)) for k, v in params))
+    base = "&".join((request.method.upper(), percent(base_uri), percent(normalized)))
+    key = f"{percent(consumer_secret)}&{percent(token_secret)}"
+    return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
+
+
 class FakeX(FakeServer):
     """X API v2 with one authenticated account (`me`) and any number of other users."""
 
@@ -55,7 +89,9 @@ class FakeX(FakeServer):
         name: str = "Agency Police",
         bearer_token: str = "x-bearer-token",  # noqa: S107
         api_key: str = "x-api-key",
+        api_secret: str = "x-api-secret",  # noqa: S107
         access_token: str | None = None,
+        access_token_secret: str = "x-access-token-secret",  # noqa: S107
         now: datetime | None = None,
         reachable: int | None = REACHABLE,
     ) -> None:
@@ -67,7 +103,9 @@ class FakeX(FakeServer):
         self._created: dict[str, datetime] = {}
         self.bearer_token = bearer_token
         self.api_key = api_key
+        self.api_secret = api_secret
         self.access_token = access_token or f"{user_id}-x-access-token"
+        self.access_token_secret = access_token_secret
         self.now = now or datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # default created_at
         self.reachable = reachable  # None lifts X's cap (benchmarks of large batches)
         self.revoked = False
@@ -91,9 +129,9 @@ class FakeX(FakeServer):
         """OAuth 1.0a credentials this fake accepts (keys as the Slack connect modal names them)."""
         return {
             "api_key": self.api_key,
-            "api_secret": "x-api-secret",
+            "api_secret": self.api_secret,
             "access_token": self.access_token,
-            "access_token_secret": "x-access-token-secret",
+            "access_token_secret": self.access_token_secret,
         }
 
     def new_id(self) -> str:
@@ -237,11 +275,13 @@ class FakeX(FakeServer):
         if header.startswith("Bearer ") and not user_only:
             ok = header[7:] == self.bearer_token
         elif header.startswith("OAuth "):
-            params = dict(re.findall(r'(\w+)="([^"]*)"', header))
+            oauth = {k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header)}
             ok = (
-                unquote(params.get("oauth_token", "")) == self.access_token
-                and unquote(params.get("oauth_consumer_key", "")) == self.api_key
+                oauth.get("oauth_token") == self.access_token
+                and oauth.get("oauth_consumer_key") == self.api_key
             )
+            if ok and not self.revoked and not self._signed(request, oauth):
+                return not_authenticated()
         elif header.startswith("Bearer "):
             return error(
                 403,
@@ -253,6 +293,13 @@ class FakeX(FakeServer):
         if self.revoked or not ok:
             return error(401, "Unauthorized", "Unauthorized")
         return None
+
+    def _signed(self, request: Recorded, oauth: dict[str, str]) -> bool:
+        """Whether the request carries the HMAC-SHA1 signature both secrets give."""
+        if oauth.get("oauth_signature_method") != "HMAC-SHA1" or oauth.get("oauth_version", "1.0") != "1.0":
+            return False
+        expected = oauth_signature(request, oauth, self.api_secret, self.access_token_secret)
+        return hmac.compare_digest(expected, oauth.get("oauth_signature", ""))
 
     def _limits(self, response: Response) -> Response:
         self.rate_remaining = max(self.rate_remaining - 1, 0)
