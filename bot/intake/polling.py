@@ -83,7 +83,10 @@ def poll_account(ctx: Context, account_id: int) -> PollSummary:
         if not account.enabled:
             summary.status = "paused"
             return summary
-        if account.retry_after is not None and account.retry_after - now > DUE_SLACK:
+        # A platform's rate-limit reset is kept to the second (an early call is only another 429);
+        # our own backoffs may be a scheduler's jitter early.
+        slack = timedelta(0) if account.status == ACCOUNT_RATE_LIMITED else DUE_SLACK
+        if account.retry_after is not None and account.retry_after - now > slack:
             summary.status = "waiting"
             summary.error = f"next try {account.retry_after:%Y-%m-%d %H:%M:%S} UTC after {account.status}"
             return summary

@@ -344,7 +344,10 @@ def test_a_rate_limit_waits_for_the_reset_without_polling(
     waiting = poll_account(ctx, account_id)
     assert (waiting.status, waiting.requests) == ("waiting", 0)
     assert len(fake_x.calls("/mentions$")) == 1
-    clock.advance(minutes=5)
+    clock.advance(minutes=3, seconds=58)  # three seconds before the reset: X would answer 429 again
+    assert poll_account(ctx, account_id).status == "waiting"
+    assert len(fake_x.calls("/mentions$")) == 1
+    clock.advance(seconds=4)
     assert poll_account(ctx, account_id).status == ACCOUNT_OK
     assert account_row(ctx, account_id).status == ACCOUNT_OK
 
