@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import math
 import os
 import re
 import signal
@@ -34,6 +35,7 @@ from bot.sandbox.platforms import AGENCY_NAME
 from bot.sandbox.server import Sandbox
 from bot.slack.serve import make_wsgi
 from connectors import registry
+from handlers.storms import DEFAULT_MINIMUM, DEFAULT_MULTIPLE, WINDOW
 from storage import faqs, keys, settings, staff
 from storage.models import Role
 
@@ -87,11 +89,20 @@ def sandbox_settings(base: Settings, sandbox: Sandbox) -> Settings:
     return base.model_copy(update=update)
 
 
-def seed(ctx: Context) -> None:
-    """What an agency would have set up: staff and their roles, its details, an FAQ, a digest."""
+def seed(ctx: Context, every: float = 8.0) -> None:
+    """What an agency would have set up: staff and their roles, its details, an FAQ, a digest, and
+    a storm threshold above the feed's own pace. A new account has no history, so any 30 posts in
+    10 minutes would be a storm; the feed brings one post every `every` seconds, dozens in 10
+    minutes, which is the sandbox's normal, not a burst."""
     now = ctx.clock.now()
     by = "sandbox"
     with ctx.transaction() as session:
+        if every > 0:
+            per_window = math.ceil(WINDOW.total_seconds() / every)
+            minimum = max(DEFAULT_MINIMUM, 2 * per_window)
+            settings.put(
+                session, keys.STORM_THRESHOLD, {"multiple": DEFAULT_MULTIPLE, "minimum": minimum}, by, now
+            )
         for user, role in Sandbox.staff().items():
             staff.set_role(session, user, Role(role), by, now)
         for name, value in AGENCY.items():
@@ -166,7 +177,7 @@ def main(args: argparse.Namespace) -> int:
     _fresh_database()
     settings_ = sandbox_settings(base, sandbox)
     ctx = prepare(settings_)
-    seed(ctx)
+    seed(ctx, args.every)
     slack = build_slack(ctx)
     sandbox.serve_app(make_wsgi(ctx, slack))
     sandbox.start(every=args.every)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.words import noun
+from bot.core.words import counted, noun
 from bot.review import action_ids
 from bot.review.blocks import (
     CATEGORY_LABELS,
@@ -280,7 +280,8 @@ def summary_blocks(view: SummaryView) -> list[Block]:
                 "confirm": {
                     "title": plain("Dismiss the rest?", 100),
                     "text": plain(
-                        f"The {_n(view.open_gathered)} open posts gathered on this card are marked as needing no "
+                        f"The {counted(view.open_gathered, 'open post')} gathered on this card "
+                        f"{'is' if view.open_gathered == 1 else 'are'} marked as needing no "
                         "reply, each with this reason in the public record. Urgent posts and questions with cards "
                         "of their own are not touched.",
                         300,
@@ -326,7 +327,8 @@ def ended_text(view: SummaryView, summary_link: str | None) -> str:
     return (
         f":white_check_mark: *The storm on {where(view)} has calmed*: *{_n(view.total)}* mentions over "
         f"{_duration(view.started_at, end)} (peak *{_n(view.peak)}* in 10 minutes). "
-        f"*{_n(view.open_gathered)}* gathered posts are still open on {card}."
+        f"*{_n(view.open_gathered)}* gathered {noun(view.open_gathered, 'post')} "
+        f"{'is' if view.open_gathered == 1 else 'are'} still open on {card}."
     )
 
 

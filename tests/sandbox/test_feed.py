@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from pathlib import Path
 
+import pytest
+
+from bot.app.sandbox import seed
+from bot.core.context import Context
+from bot.intake.storms import current_rule
 from bot.sandbox.feed import (
     ACCOUNT_POSTS,
     FAQ_ANSWER,
@@ -78,3 +84,18 @@ def test_no_sandbox_post_comes_from_the_dev_file(dev_csv: Path) -> None:
         mine = words(item.text)
         if len(mine) >= 6:
             assert max(len(mine & other) / len(mine | other) for other in dev) < 0.5, item.text
+
+
+@pytest.mark.parametrize("every", [8.0, 3.0, 0.5])
+def test_the_feed_at_its_own_pace_is_never_a_storm_but_a_real_burst_still_is(
+    ctx: Context, every: float
+) -> None:
+    """A fresh sandbox has no history, so the default threshold (30 posts in 10 minutes) took its
+    normal feed for a storm after a few minutes and gathered ordinary posts on a summary card."""
+    seed(ctx, every)
+    with ctx.transaction() as session:
+        rule = current_rule(session)
+    assert rule is not None
+    whole_feed = math.ceil(600 / every)  # every post of the feed in 10 minutes, on one account
+    assert not rule.starts(whole_feed, normal=0.0)
+    assert rule.starts(3 * whole_feed, normal=0.0)

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from bot.app.wiring import COMMANDS as REGISTRY
 from bot.core.context import Context
 from bot.review.summary import _timeline
-from bot.review.summary_blocks import bucket_label
+from bot.review.summary_blocks import SummaryView, bucket_label, ended_text, summary_blocks
 from bot.slack.commands import run_command
 from storage.models import Mention, Storm
 from storage.storms import Item
@@ -328,3 +328,37 @@ def test_posts_the_model_was_still_reading_when_the_card_was_drawn_stay_open(
         assert f"Dismissed {len(before)} posts" in answer
         assert "5 posts gathered since the card you saw was drawn are still open" in answer
         assert new <= open_on_summary(ctx)
+
+
+def test_one_open_post_is_said_in_the_singular() -> None:
+    start = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)
+    view = SummaryView(
+        storm_id=1,
+        platform="x",
+        account="@agency",
+        thread_key="",
+        post_text=None,
+        post_url=None,
+        started_at=start,
+        ended_at=start + timedelta(minutes=30),
+        normal=1.0,
+        peak=40,
+        total=41,
+        rows={},
+        own_cards=0,
+        gathered=41,
+        open_gathered=1,
+        open_posts=1,
+        answered=0,
+        dismissed=40,
+        timeline=(),
+        bucket_minutes=5,
+        timezone="UTC",
+        themes=(),
+        repeats=(),
+        drafts=(),
+        updated_at=start,
+    )
+    assert "*1* gathered post is still open" in ended_text(view, None)
+    confirm = str(summary_blocks(view))
+    assert "The 1 open post gathered on this card is marked" in confirm
