@@ -257,17 +257,46 @@ class DraftMaker:
         return None
 
 
+# Thanks that open or close a sentence ("Thanks for asking, you can…", "…within 5 days, thank
+# you."), and a request that only sounds like thanks ("we'd appreciate it if you…").
+_OPENING_THANKS = re.compile(
+    r"^(?:(?:many )?thanks|thank you|great question|good question|we appreciate (?:your [^,.!?;:]*|it|you)\b)"
+    r"(?: so much| very much| again)?(?: for [^,.!?;:]*)?\s*[,.!;:\u2014-]*\s*",
+    re.IGNORECASE,
+)
+_CLOSING_THANKS = re.compile(
+    r"[,;\u2014-]?\s*(?:thanks|thank you)(?: so much| very much)?\s*[.!]*\s*$", re.IGNORECASE
+)
+_POLITE_REQUEST = re.compile(
+    r"\b(?:we'?d|we would|would) (?:really |greatly )?appreciate (?:it )?if\b", re.IGNORECASE
+)
+
+
+def _unthanked(sentence: str) -> str:
+    """The sentence without thanks to its reader: an opening or closing "thank you" goes, a
+    sentence that thanks in its middle goes whole; a polite request stays."""
+    if not thanks_author(_POLITE_REQUEST.sub("", sentence)):
+        return sentence
+    rest = _CLOSING_THANKS.sub("", _OPENING_THANKS.sub("", sentence)).strip()
+    if not rest or thanks_author(_POLITE_REQUEST.sub("", rest)):
+        return ""
+    if not rest.endswith((".", "!", "?")):
+        rest += "."
+    return rest[0].upper() + rest[1:]
+
+
 def _without_thanks(candidates: Iterator[_Candidate]) -> Iterator[_Candidate]:
-    """Only a compliment is thanked: an admin's FAQ answer or template that opens with "Thanks for
-    asking!" loses that sentence when it answers anything else, and a draft that is all thanks is
-    left out. An angry post wrapped around a question must not be thanked by the FAQ it matched."""
+    """Only a compliment is thanked: an admin's FAQ answer or template that says "Thanks for
+    asking, you can request…" loses its thanks when it answers anything else, keeping what it
+    says, and a draft that is all thanks is left out. An angry post wrapped around the question an
+    FAQ matches must not be thanked by it."""
     for candidate in candidates:
-        if not thanks_author(candidate.text):
+        sentences = _SENTENCE_END.split(candidate.text.strip())
+        kept = [_unthanked(s) for s in sentences]
+        if kept == sentences:
             yield candidate
-            continue
-        kept = " ".join(s for s in _SENTENCE_END.split(candidate.text.strip()) if not thanks_author(s))
-        if kept.strip():
-            yield replace(candidate, text=kept)
+        elif any(kept):
+            yield replace(candidate, text=" ".join(k for k in kept if k))
 
 
 def drafting_category(triage: domain.Triage) -> str:

@@ -453,10 +453,11 @@ def unread_language(text: str) -> bool:
 
 
 def _reads_other(tokens: list[str]) -> bool:
-    """At least two words of the other languages and more of them than English words: the model's
+    """Two different words of the other languages and more of them than English words: the model's
     function words miss everyday ones ("Jemand bricht in mein Haus ein, Hilfe", "au secours")."""
-    other = sum(1 for t in tokens if t in _OTHER_WORDS and t not in ENGLISH)
-    return other >= 2 and other > sum(1 for t in tokens if t in ENGLISH)
+    other = [t for t in tokens if t in _OTHER_WORDS and t not in ENGLISH]
+    # two different words: "merci merci merci to the K9 team" is English with a loanword
+    return len(set(other)) >= 2 and len(other) > sum(1 for t in tokens if t in ENGLISH)
 
 
 def _mostly_non_latin(text: str) -> bool:

@@ -24,7 +24,7 @@ from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts, retry_env_accounts
 from bot.intake.polling import enabled_account_ids, poll_account
 from bot.intake.webhooks import PollNow
-from bot.review.cards import redraw_recent_cards, took_over
+from bot.review.cards import redraw_recent_cards
 from connectors.http import redact
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,6 @@ def start_scheduler(ctx: Context) -> BackgroundScheduler:
     except Exception as exc:
         _log_failure("registering the accounts from the environment", exc)
     started = ctx.clock.now()
-    took_over(ctx)
     scheduler = build_scheduler(ctx)
     scheduler.add_job(guarded(REDRAW_JOB, lambda c: redraw_recent_cards(c, started), ctx), id=REDRAW_JOB)
     scheduler.start()

@@ -4,9 +4,7 @@ A card is claimed (`pending|failed -> posting`, one winner) and committed before
 `chat.postMessage`; channel and ts are stored after. The post carries message metadata naming
 the mention, so a claim left in `posting` by a crash, or a post whose outcome was ambiguous
 (timeout, 5xx), is first looked for in `conversations.history` and re-posted only when no card
-is found. A definite Slack error leaves the card `failed`; the next sweep retries it. A claim
-counts as left by a crash once it is STALE_CLAIM old, or at once when it was made before this
-process's first sweep (only the scheduler's holder posts cards, so its claimant is gone).
+is found. A definite Slack error leaves the card `failed`; the next sweep retries it.
 """
 
 from __future__ import annotations
@@ -226,29 +224,11 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
     return posted
 
 
-@dataclass
-class _FirstSweep:
-    holder: bool = False  # this process took over the scheduler (`took_over`)
-    at: datetime | None = None
-
-
-def took_over(ctx: Context) -> None:
-    """This process now runs the scheduler: claims made before its next sweep are another copy's."""
-    first = ctx.state(_FirstSweep)
-    first.holder, first.at = True, None
-
-
 def left_before(ctx: Context, now: datetime) -> datetime:
-    """Claims made before this moment were left by a crash: STALE_CLAIM ago or, in the scheduler's
-    holder, its first sweep. Only the holder posts cards and storm messages (`twoway poll --once`
-    aside, which keeps the slow rule), so a claim made before it took over belongs to a copy that is
-    gone (`kill -9`, a lost lock) and is settled at once, after a look in the channel, instead of
-    keeping the card out of SLA reminders for minutes."""
-    first = ctx.state(_FirstSweep)
-    if not first.holder:
-        return now - STALE_CLAIM
-    first.at = first.at or now
-    return max(first.at, now - STALE_CLAIM)
+    """Claims made before this moment were left by a crash. Not "before this process took over the
+    scheduler": a copy that just lost the lock, or `twoway poll --once` beside `twoway run`, may
+    still be posting, and its card is not in the channel's history until the post returns."""
+    return now - STALE_CLAIM
 
 
 @dataclass

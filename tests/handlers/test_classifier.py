@@ -184,7 +184,16 @@ def test_a_calm_post_in_such_a_language_says_why_and_is_not_flagged(model: Class
 
 
 @pytest.mark.parametrize(
-    "text", ["Muchas gracias a la policía por su ayuda", "¡Gracias!", "Thank you officers"]
+    "text",
+    [
+        "Muchas gracias a la policía por su ayuda",
+        "¡Gracias!",
+        "Thank you officers",
+        # English with a loanword said again and again
+        "Merci merci merci to the K9 team",
+        "Toi toi toi for the recruits graduating today",
+        "Na na na na, hey hey goodbye to the old station",
+    ],
 )
 def test_english_and_spanish_keep_the_usual_urgency_reading(model: Classifier, text: str) -> None:
     assert model.classify(text).urgent_reason is None

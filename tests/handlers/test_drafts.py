@@ -293,6 +293,27 @@ def test_an_faq_answer_that_is_all_thanks_is_left_out_for_anything_but_praise() 
     assert all(d.source != "faq" for d in drafts)
 
 
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [
+        (
+            "Thanks for asking, you can pay online at {website}.",
+            "You can pay online at https://springfield.example.gov.",
+        ),
+        ("Payments post within 5 days, thank you.", "Payments post within 5 days."),
+        ("We appreciate your patience: payments post within 5 days.", "Payments post within 5 days."),
+        (
+            "We'd appreciate it if you sent us a direct message with the ticket number.",
+            "We'd appreciate it if you sent us a direct message with the ticket number.",
+        ),
+    ],
+)
+def test_thanks_inside_an_answer_go_and_what_it_says_stays(answer: str, kept: str) -> None:
+    faq = [FaqEntry(2, "How do I pay a parking ticket?", answer)]
+    drafts = drafts_for("how do I pay a parking ticket, this is a scam", "criticism", faqs=faq)
+    assert f"@jane_doe {kept}" in [d.text for d in drafts if d.source == "faq"]
+
+
 def test_an_urgent_template_that_thanks_keeps_only_its_call_to_action() -> None:
     own = TemplateSpec("urgent.own", "urgent", "Thank you for telling us. Call 911 now if you are in danger.")
     drafts = drafts_for("someone is breaking into my car right now", "other", urgent=True, templates=(own,))
