@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 DATABASE = Path("twoway-sandbox.db")
 POLL_SECONDS = 10  # the shortest interval TwoWay allows, so new posts show within seconds
 TIMEZONE = "America/Chicago"
+STORM_DEMO_EVERY = 1.0  # `--every` below this many seconds is a storm on purpose
 JOB_GRACE = 3.0  # seconds a running job (a storm's cards) may take to finish once Ctrl-C is pressed
 AGENCY = {
     "agency_name": AGENCY_NAME,
@@ -93,11 +94,12 @@ def seed(ctx: Context, every: float = 8.0) -> None:
     """What an agency would have set up: staff and their roles, its details, an FAQ, a digest, and
     a storm threshold above the feed's own pace. A new account has no history, so any 30 posts in
     10 minutes would be a storm; the feed brings one post every `every` seconds, dozens in 10
-    minutes, which is the sandbox's normal, not a burst."""
+    minutes, which is the sandbox's normal, not a burst. A feed of more than a post a second
+    (`--every` under 1) is a storm on purpose: the usual threshold stays."""
     now = ctx.clock.now()
     by = "sandbox"
     with ctx.transaction() as session:
-        if every > 0:
+        if every >= STORM_DEMO_EVERY:
             per_window = math.ceil(WINDOW.total_seconds() / every)
             minimum = max(DEFAULT_MINIMUM, 2 * per_window)
             settings.put(

@@ -86,7 +86,7 @@ def test_no_sandbox_post_comes_from_the_dev_file(dev_csv: Path) -> None:
             assert max(len(mine & other) / len(mine | other) for other in dev) < 0.5, item.text
 
 
-@pytest.mark.parametrize("every", [8.0, 3.0, 0.5])
+@pytest.mark.parametrize("every", [8.0, 3.0, 1.0])
 def test_the_feed_at_its_own_pace_is_never_a_storm_but_a_real_burst_still_is(
     ctx: Context, every: float
 ) -> None:
@@ -99,3 +99,11 @@ def test_the_feed_at_its_own_pace_is_never_a_storm_but_a_real_burst_still_is(
     whole_feed = math.ceil(600 / every)  # every post of the feed in 10 minutes, on one account
     assert not rule.starts(whole_feed, normal=0.0)
     assert rule.starts(3 * whole_feed, normal=0.0)
+
+
+def test_a_feed_faster_than_a_post_a_second_is_a_storm_on_purpose(ctx: Context) -> None:
+    seed(ctx, 0.05)  # `twoway sandbox --every 0.05`: twenty posts a second
+    with ctx.transaction() as session:
+        rule = current_rule(session)
+    assert rule is not None
+    assert rule.starts(30, normal=0.0)
