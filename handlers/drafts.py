@@ -267,6 +267,7 @@ _OPENING_THANKS = re.compile(
 _CLOSING_THANKS = re.compile(
     r"[,;\u2014-]?\s*(?:thanks|thank you)(?: so much| very much)?\s*[.!]*\s*$", re.IGNORECASE
 )
+_LINK_AT = re.compile(r"(?:https?://|www\.)", re.IGNORECASE)
 _POLITE_REQUEST = re.compile(
     r"\b(?:we'?d|we would|would) (?:really |greatly )?appreciate (?:it )?if\b", re.IGNORECASE
 )
@@ -280,7 +281,9 @@ def _unthanked(sentence: str) -> str:
     rest = _CLOSING_THANKS.sub("", _OPENING_THANKS.sub("", sentence)).strip()
     if not rest or thanks_author(_POLITE_REQUEST.sub("", rest)):
         return ""
-    if not rest.endswith((".", "!", "?")):
+    if _LINK_AT.match(rest):  # "Thanks for asking: https://…" keeps the link as it is
+        return rest
+    if not rest.endswith((".", "!", "?")) and not _LINK_AT.search(rest.rsplit(None, 1)[-1]):
         rest += "."
     return rest[0].upper() + rest[1:]
 

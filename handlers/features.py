@@ -420,7 +420,7 @@ _OTHER_WORDS = OTHER_FOREIGN_WORDS | _word_set(
     "bahay namin kami niyo ninyo với có người đang tôi không của và là một những cứu giúp nhà tem "
     "homem agora frente escola "
     # everyday words of a call for help in them, and in Italian, Polish and Haitian Creole
-    "moi toi quelqu aidez vite bitte helfen jetzt schnell hier polizei kind ajudem aqui polícia "
+    "moi toi quelqu'un aidez vite bitte helfen jetzt schnell hier polizei kind ajudem aqui polícia "
     "tulungan dito na alguém alguem aiuto mio mia polizia sono pomocy ktoś się jest nie policja mwen lakay yon anmwe"
 )
 
@@ -439,7 +439,9 @@ def all_foreign(text: str) -> bool:
 
 def unread_language(text: str) -> bool:
     """A post in another language than the two the urgency cues read (English and Spanish): a
-    non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones."""
+    non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones,
+    or two different everyday words of those languages (or Italian, Polish, Haitian Creole) and
+    more of them than English words."""
     if _mostly_non_latin(text):
         return True
     tokens = words(text)

@@ -301,6 +301,7 @@ def test_an_faq_answer_that_is_all_thanks_is_left_out_for_anything_but_praise() 
             "You can pay online at https://springfield.example.gov.",
         ),
         ("Payments post within 5 days, thank you.", "Payments post within 5 days."),
+        ("Thanks for asking: {website}", "https://springfield.example.gov"),
         ("We appreciate your patience: payments post within 5 days.", "Payments post within 5 days."),
         (
             "We'd appreciate it if you sent us a direct message with the ticket number.",
