@@ -537,8 +537,9 @@ def _decide(
         # The model has words to go on and an emoji alone gives it little; hearts, prayer hands
         # and applause are support, and the thanks they get cannot hurt anyone.
         category, confidence = "compliment", max(scores["compliment"], COMPLIMENT_MIN)
-    unread = features.unread_language(text)
-    is_foreign = unread or foreign >= 0.5 or features.all_foreign(text)
+    is_foreign = foreign >= 0.5 or features.all_foreign(text)
+    unread = features.unread_language(text, is_foreign)
+    is_foreign = is_foreign or unread
     if is_foreign:
         # Labelled by what they say, like any post; but the examples hold few, so the card says
         # unsure and the drafts stay neutral (never thanks).

@@ -425,9 +425,9 @@ _OTHER_WORDS = OTHER_FOREIGN_WORDS | _word_set(
 )
 
 
-def all_foreign(text: str) -> bool:
+def all_foreign(text: str, tokens: list[str] | None = None) -> bool:
     """A short post in another language: no English word, and most words plainly foreign."""
-    tokens = words(text)
+    tokens = words(text) if tokens is None else tokens
     if not tokens or any(t in ENGLISH for t in tokens):
         return False
     known = sum(1 for t in tokens if t in _ALL_FOREIGN)
@@ -437,15 +437,18 @@ def all_foreign(text: str) -> bool:
     )
 
 
-def unread_language(text: str) -> bool:
+def unread_language(text: str, foreign: bool | None = None) -> bool:
     """A post in another language than the two the urgency cues read (English and Spanish): a
     non-Latin script, or more French/Portuguese/Tagalog/German function words than Spanish ones,
     or two different everyday words of those languages (or Italian, Polish, Haitian Creole) and
-    more of them than English words."""
+    more of them than English words. `foreign`: whether the post already reads as another language
+    (`foreign_share` at least 0.5, or `all_foreign`), when the caller has worked it out."""
     if _mostly_non_latin(text):
         return True
     tokens = words(text)
-    if not (foreign_share(text, tokens) >= 0.5 or all_foreign(text) or _reads_other(tokens)):
+    if foreign is None:
+        foreign = foreign_share(text, tokens) >= 0.5 or all_foreign(text, tokens)
+    if not (foreign or _reads_other(tokens)):
         return False
     # words both languages use ("un", "para") count for neither
     tokens = [t for t in tokens if (t in _ALL_FOREIGN or t in _OTHER_WORDS) and t not in ENGLISH]

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "twoway_card"
 BATCH = 50
+# A claim this old was left by a crash. Never sooner, not even in a copy that has just taken over
+# the scheduler: the copy that lost the lock, or a `twoway poll --once` beside it, may still be
+# posting, and its message is not in the channel's history until the post returns.
 STALE_CLAIM = timedelta(minutes=5)
 AMBIGUOUS = "ambiguous: "  # card_error prefix: the post may have happened
 # How far back to look for a card whose post may have happened; generous against clock skew.
@@ -203,7 +206,7 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
             return 0
         ctx.state(_NoChannel).logged = False
         sweep = sweep or Sweep()
-        stale = cards.stale_claims(session, left_before(ctx, now), limit, sweep.tried)
+        stale = cards.stale_claims(session, now - STALE_CLAIM, limit, sweep.tried)
         waiting = cards.waiting(session, max(0, limit - len(stale)), sweep.tried, now)
     posted = 0
     try:
@@ -222,13 +225,6 @@ def post_pending_cards(ctx: Context, limit: int = BATCH, sweep: Sweep | None = N
         # perhaps urgent, mentions) for minutes; the rest wait for the next sweep instead.
         log.warning("Slack is rate limiting card posts; the remaining cards wait for the next sweep")
     return posted
-
-
-def left_before(ctx: Context, now: datetime) -> datetime:
-    """Claims made before this moment were left by a crash. Not "before this process took over the
-    scheduler": a copy that just lost the lock, or `twoway poll --once` beside `twoway run`, may
-    still be posting, and its card is not in the channel's history until the post returns."""
-    return now - STALE_CLAIM
 
 
 @dataclass

@@ -122,7 +122,8 @@ def check_card(
 # -- plumbing -----------------------------------------------------------------------------------------
 
 
-def _tell(respond: Respond, text: str) -> None:
+def tell(respond: Respond, text: str) -> None:
+    """An ephemeral answer to the clicker; one Slack would not take is logged, not raised."""
     try:
         respond(text=text, response_type="ephemeral", replace_original=False)
     except Exception:
@@ -155,10 +156,10 @@ def listener(ctx: Context, work: Work) -> Callable[..., None]:
                 log.exception("%s click failed", click.action_id)
                 message = user_message(exc)
             if message:
-                _tell(respond, message)
+                tell(respond, message)
 
         run.__qualname__ = f"{click.action_id or 'unknown'} click"  # names it in the stop's log
-        after_ack(ctx, run, dropped=lambda: _tell(respond, NOT_CARRIED_OUT))
+        after_ack(ctx, run, dropped=lambda: tell(respond, NOT_CARRIED_OUT))
 
     return listener
 
@@ -321,9 +322,9 @@ def open_edit(ctx: Context, body: dict[str, Any], respond: Respond) -> None:
         assert ctx.slack is not None
         ctx.slack.views_open(trigger_id=click.trigger_id, view=view)
     except UserError as exc:
-        _tell(respond, str(exc))
+        tell(respond, str(exc))
     except SlackApiError as exc:
-        _tell(respond, f"Slack would not open the form ({exc.response.get('error')}); click again.")
+        tell(respond, f"Slack would not open the form ({exc.response.get('error')}); click again.")
 
 
 def _prefill(ctx: Context, mention: Mention) -> str:

@@ -19,7 +19,7 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.words import counted
 from bot.review import action_ids
-from bot.review.listeners import BAD_VALUE, NOT_CARRIED_OUT, NOT_THIS_CARD, Click
+from bot.review.listeners import BAD_VALUE, NOT_CARRIED_OUT, NOT_THIS_CARD, Click, tell
 from bot.review.summary import dismiss_shown, load_summary
 from bot.review.summary_blocks import QUEUE_PAGE, PostView, QueueRow, queue_blocks
 from bot.slack.app import after_ack, user_message
@@ -126,16 +126,9 @@ def listener(ctx: Context, work: Work) -> Callable[..., None]:
                 log.warning("could not answer a %s click", click.action_id)
 
         run.__qualname__ = f"{click.action_id or 'unknown'} click"  # names it in the stop's log
-        after_ack(ctx, run, dropped=lambda: _not_carried_out(respond))
+        after_ack(ctx, run, dropped=lambda: tell(respond, NOT_CARRIED_OUT))
 
     return listen
-
-
-def _not_carried_out(respond: Respond) -> None:
-    try:
-        respond(text=NOT_CARRIED_OUT, response_type="ephemeral", replace_original=False)
-    except Exception:
-        log.warning("could not tell a clicker that TwoWay stopped before their click")
 
 
 def register(app: App, ctx: Context) -> None:

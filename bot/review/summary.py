@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.context import Context
 from bot.intake.triage import agency_variables, template_specs
-from bot.review.cards import account_label, left_before
+from bot.review.cards import STALE_CLAIM, account_label
 from bot.review.summary_blocks import (
     ROW_ORDER,
     DraftView,
@@ -247,7 +247,7 @@ def post_storm_messages(ctx: Context, tried: set[int] | None = None) -> int:
         channel = review_channel(session, ctx.settings)
         if channel is None:
             return 0
-        waiting = [w for w in storms.waiting_messages(session, left_before(ctx, now)) if w.id not in tried]
+        waiting = [w for w in storms.waiting_messages(session, now - STALE_CLAIM) if w.id not in tried]
     posted = 0
     for item in waiting:
         tried.add(item.id)
