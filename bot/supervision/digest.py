@@ -7,9 +7,10 @@ is skipped rather than posted late. Once only: the `digest_runs` row for (kind, 
 inserted and committed before posting; if Slack refuses the message the row is deleted so the
 next tick retries (at most MAX_ATTEMPTS times per process). An unknown outcome (timeout, a 5xx,
 the process died mid-post) keeps it, and it is never posted blindly: once the claim is
-STALE_CLAIM old, or was made before this process's first tick (only the scheduler's holder
-ticks, so its claimant is gone), the channel is searched for the digest's metadata; found, it is
-recorded; not found, it is posted. If the channel cannot be read, the claim stays.
+STALE_CLAIM old the channel is searched for the digest's metadata; found, it is recorded; not
+found, it is posted. Not sooner, even in a copy that has just taken the scheduler over: the copy
+that lost the lock may still be posting it, and a post in flight is not in the channel yet. If
+the channel cannot be read, the claim stays.
 """
 
 from __future__ import annotations
@@ -109,12 +110,10 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
     refusals = ctx.state(_Refusals).counts
     if refusals.get((period.kind, period.key), 0) >= MAX_ATTEMPTS:
         return False
-    first = ctx.state(_FirstTick)
-    first.at = first.at or now
     with ctx.transaction() as session:
         if not notices.claim_digest(session, period.kind, period.key, now, channel):
             claimed_at = notices.unsettled_digest(session, period.kind, period.key)
-            if claimed_at is None or claimed_at >= max(first.at, now - STALE_CLAIM):
+            if claimed_at is None or claimed_at >= now - STALE_CLAIM:
                 return False  # posted, or being posted by a live sweep
             if not notices.reclaim_digest(session, period.kind, period.key, claimed_at, now):
                 return False
@@ -160,11 +159,6 @@ def _look_for(ctx: Context, period: Period, channel: str) -> tuple[bool, str | N
             outbox.error_name(exc),
         )
         return False, None
-
-
-@dataclass
-class _FirstTick:
-    at: datetime | None = None  # claims older than this process's first tick are another's
 
 
 @dataclass

@@ -11,10 +11,12 @@ Once only: a notice is claimed by inserting its `sla_notices` row (unique per it
 and committing BEFORE posting. If Slack refuses the post (an API error: nothing was posted) the
 claim is deleted and the next sweep tries again, up to MAX_ATTEMPTS times. If the outcome is
 unknown (a timeout, or the process died between claim and post) the claim stays unsettled and
-is never re-posted blindly: once it is STALE_CLAIM old, or was made before this process's first
-sweep (only the scheduler's holder sweeps, so its claimant is gone), the notice is looked for in
-the card's thread by its message metadata; found, it is recorded; not found, it is posted. When
-the thread cannot be read the claim stays: a missed reminder beats a duplicate.
+is never re-posted blindly: once it is STALE_CLAIM old the notice is looked for in the card's
+thread by its message metadata; found, it is recorded; not found, it is posted. A claim is left
+alone for STALE_CLAIM even by a copy that has just taken the scheduler over: the copy that lost
+the lock (or a `twoway poll --once` beside it) may still be posting it, and a post in flight is
+not yet in the thread. When the thread cannot be read the claim stays: a missed reminder beats a
+duplicate.
 """
 
 from __future__ import annotations
@@ -170,12 +172,10 @@ def sweep(ctx: Context) -> SweepResult:
     if ctx.slack is None:
         return result
     now = ctx.clock.now()
-    first = ctx.state(_FirstSweep)
-    first.at = first.at or now
     with ctx.transaction() as session:
         quiet = settings.get(session, keys.SLA_QUIET)
         result.quiet = in_quiet_hours(quiet, now.astimezone(agency_timezone(session)))
-        unsettled = _find_unsettled(ctx, session, max(first.at, now - STALE_CLAIM), now)
+        unsettled = _find_unsettled(ctx, session, now - STALE_CLAIM, now)
         due = _find_due(session, now, result.quiet)
     for item, claimed_at in unsettled:
         if _recover(ctx, item, claimed_at, now):
@@ -188,11 +188,6 @@ def sweep(ctx: Context) -> SweepResult:
         else:
             result.failed.append(item.mention_id)
     return result
-
-
-@dataclass
-class _FirstSweep:
-    at: datetime | None = None  # claims older than this process's first sweep are another's
 
 
 def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:

@@ -160,12 +160,12 @@ def test_a_digest_slack_stored_despite_the_error_is_recorded_not_posted_twice(
         assert run.ts == landed
 
 
-def test_a_digest_claim_another_process_left_is_settled_at_the_first_tick(
+def test_a_digest_claim_another_process_left_waits_five_minutes_even_at_a_first_tick(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    """A copy killed between claiming the digest and posting it: only the scheduler's holder
-    ticks, so the copy that took over looks for it at its first tick and, not finding it, posts
-    it, without waiting five minutes."""
+    """A copy killed (or still posting after losing the lock) between claiming the digest and
+    posting it: the copy that took over leaves the claim alone until it is five minutes old, then
+    looks for the digest and, not finding it, posts it once."""
     clock.advance(hours=1)
     with sctx.transaction() as session:
         daily, weekly = schedule(session)
@@ -173,6 +173,9 @@ def test_a_digest_claim_another_process_left_is_settled_at_the_first_tick(
     with sctx.transaction() as session:
         session.add(DigestRun(kind="daily", period_key=period.key, at=clock.now(), channel=CHANNEL))
     clock.advance(seconds=30)
+    assert tick(sctx) == []
+    assert fake.messages(CHANNEL, top_level=True) == []
+    clock.advance(minutes=5)
     assert tick(sctx) == ["daily"]
     assert len(fake.messages(CHANNEL, top_level=True)) == 1
     assert _ticks(sctx, clock, 30) == []

@@ -265,17 +265,24 @@ def test_a_claim_left_by_a_crash_is_found_or_posted_once(
     assert len(_thread(fake, first_ts)) == len(_thread(fake, second_ts)) == 1
 
 
-def test_a_claim_another_process_left_is_settled_at_the_first_sweep(
+def test_a_claim_another_process_left_waits_five_minutes_even_at_a_new_holders_first_sweep(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
-    """Only the scheduler's holder sweeps, so claims older than this process's first sweep are a
-    dead process's: they are looked for and posted at once, not STALE_CLAIM later."""
+    """A copy that has just taken the scheduler over leaves a fresh claim alone (the copy that
+    lost the lock may still be posting it, and a post in flight is not in the thread yet); once
+    the claim is five minutes old it looks for the notice and, not finding it, posts it once."""
     mention_id, ts = _item(sctx, clock)
     clock.advance(minutes=60)
     with sctx.transaction() as session:
         session.add(SlaNotice(mention_id=mention_id, kind="reminder", at=clock.now(), channel=CHANNEL))
     clock.advance(seconds=30)
+    assert sweep(sctx).reminded == []
+    assert _thread(fake, ts) == []
+    clock.advance(minutes=5)
     assert sweep(sctx).reminded == [mention_id]
+    assert len(_thread(fake, ts)) == 1
+    clock.advance(minutes=6)
+    assert sweep(sctx).reminded == []
     assert len(_thread(fake, ts)) == 1
 
 
