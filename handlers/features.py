@@ -166,6 +166,11 @@ MOCKERY = _rx(
     r"\btreat(?:s|ed|ing)? (?:\w+ ){0,3}like (?:a |an |every |common )?(?:suspects?|criminals?|animals?|terrorists?)\b",
     r"\bjust to (?:pepper ?spray|tase|taser|tear ?gas|beat|harass|arrest|ticket|tow)\b",
     r"\bnot (?:ok|okay|cool|acceptable)\b",
+    # "thanks for the update that says absolutely nothing", "best thing you did all year. low bar"
+    r"\b(?:says|said|tells us|told us|means|explains|explained) (?:absolutely |literally |exactly )?nothing\b",
+    r"\b(?:low|lowest) bar\b|\bbar is (?:on the floor|in hell|so low)\b",
+    # praise set against what goes on meanwhile: "sitting in the lot while people drag race"
+    r"\bwhile (?:people|kids|drivers|thieves|criminals|cars|someone|somebody|they|dealers|racers) (?:\w+ ){0,2}?(?:drag race|street race|race|rob|steal|break into|speed|do donuts|loot|shoot|deal|sell drugs)\w*\b",
     r"\bnow do (?:your|ur) jobs?\b",
     r"\b(?:your|ur) (?:actual|real) jobs?\b",
     # "by great work I mean…", "best department in the world at looking the other way"
@@ -581,7 +586,13 @@ OTHER_HELPERS = re.compile(
     r"(?:water|gas|power|streets?|sanitation|transportation|parks?|public health) (?:department|dept|company|crews?|techs?)|"
     r"dot|311 operators?|organizers?|fire ?rescue|(?:shelter|club|center|clinic|hospital|school|library) staff|flight crews?|"
     r"alder(?:wo)?m[ae]n|alderpersons?|councilors?|county supervisors?|coach(?:es)?|line ?(?:m[ae]n|workers?)|"
-    r"(?:street|streets|snow ?plow|plow|trash|garbage) (?:crews?|workers?|drivers?|guys)|streets and san)\b"
+    r"(?:street|streets|snow ?plow|plow|trash|garbage) (?:crews?|workers?|drivers?|guys)|streets and san|"
+    # a passer-by or a shop, a church: "hats off to the guy who pulled the driver out", "the pastor"
+    r"(?:hats off|shout ?outs?|props|kudos|thank you|thanks|bless|god bless|salute|respect|medal) (?:to |for )?"
+    r"(?:the|this|that) (?:guy|man|woman|lady|kid|teen|teenager|young man|young lady|gentleman|dude|girl|boy|"
+    r"couple|family) (?:at|from|who|that|in the)|cashiers?|store (?:owner|staff|employees?|manager)|shop owner|"
+    r"bartenders?|waitress|waiters?|pastors?|priests?|clergy|rabbis?|imams?|faith leaders?|delivery drivers?|"
+    r"doordash (?:driver|guy)|(?:uber eats|amazon|ups|fedex) (?:driver|guy))\b"
 )
 _SOMEBODYS = re.compile(r"\b(?:my|our|his|her|their|your|a|an)\s+(?:\w+\s+)?$")
 AGENCY_NAMED = re.compile(

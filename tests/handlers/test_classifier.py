@@ -278,6 +278,9 @@ PRAISE_FOR_OTHERS = [
     "our mail carrier noticed Mr. Bell's porch light on for 3 days and called for a check. bless her",
     "huge thanks to the water department crew out in the freezing rain fixing the main",
     "the shelter staff took in 40 dogs after the fireworks. angels, all of them",
+    "Respect to the lady from the corner store who ran out with a fire extinguisher. Somebody get her a medal",
+    "Thank you Pastor Mike and the whole congregation for feeding 300 families this weekend 🙏",
+    "shout out to the DoorDash driver who stopped to help that old man who fell on the ice, good people exist",
 ]
 MOCKERY = [
     "amazing response time, said no one ever",
@@ -296,6 +299,9 @@ MOCKERY = [
     "heroes, every one of you. especially the one who laughed at my report",
     "Happy to see the chief at the car show while there were 4 shootings across town",
     "thank u for treating my nephew like a criminal at his own graduation. proud moment",
+    "Thanks for the press release that tells us absolutely nothing. Super informative 👍",
+    "Best tweet you've posted all month. Low bar, but hey",
+    "Great to see two cruisers parked at the donut shop while kids do donuts in the intersection every night. Keep it up!",
 ]
 STILL_PRAISE = [
     "Thank you officers and firefighters for the quick response on our street tonight",
@@ -308,6 +314,8 @@ STILL_PRAISE = [
     "Best department in the state at keeping our kids safe, thank you officers",
     "The officer treated my dad with so much respect after his fall. Thank you",
     "Thank you officers, the mail carrier and my neighbor all helped me when I fell on the ice",
+    "Thank you for catching the guy who was stealing from the church on 5th, our pastor can sleep again",
+    "Shout out to the officer who stayed with my mom while we waited for the tow truck",
 ]
 
 
@@ -316,6 +324,16 @@ def test_praise_for_others_and_mockery_are_not_thanked(model: Classifier, text: 
     triage = model.classify(text)
     assert triage.category != "compliment", triage.scores
     assert not thanks_author(first_drafts([text], [triage])[0])
+
+
+@pytest.mark.parametrize("text", PRAISE_FOR_OTHERS[-3:])
+def test_praise_for_a_passer_by_a_shop_or_a_church_is_read_as_praise_for_them(text: str) -> None:
+    assert features.praises_someone_else(text)
+
+
+@pytest.mark.parametrize("text", MOCKERY[-3:])
+def test_praise_that_says_nothing_was_done_or_sets_a_low_bar_is_read_as_mockery(text: str) -> None:
+    assert features.has_negative_cue(text)
 
 
 @pytest.mark.parametrize("text", STILL_PRAISE)
