@@ -381,7 +381,9 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "a fire",
         _rx(
-            r"\b(?:on fire|house fire|fire in|smoke coming|smells? (?:like|of) gas|gas leak|molotov|explosions?|flames|black smoke|(?<!tire )smoke (?:is )?(?:pouring|everywhere))\b"
+            r"\b(?:on fire|house fire|fire in|smoke coming|smells? (?:like|of) gas|gas leak|molotov|explosions?|flames|black smoke|(?<!tire )smoke (?:is )?(?:pouring|everywhere))\b",
+            # a gas smell now, not "smelled gas this afternoon but it's gone"
+            r"\b(?:smell|smells|smelling) (?:\w+ ){0,3}?gas\b|\bgas (?:smell|odor)\b",
         ),
     ),
     (
@@ -418,6 +420,8 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(?:wrong way|1[0-9]{2} ?mph|street takeover|doing donuts|drifting)\b.{0,60}\b(?:people|crowd|kill|hurt|kids|somebody|someone)\b",
             r"\bcrashed into\b.{0,60}\b(?:trapped|people|hurt|injured)\b",
+            # a wrong-way driver is a call to 911 as it happens; a crash report is news
+            r"\b(?:wrong[- ]way (?:driver|car|truck|vehicle|suv|motorcycle)|(?:driving|going) (?:the )?wrong way (?:on|down|up))\b(?!.{0,40}\b(?:killed|dies|died|crash\w*|caus\w*|charged|sentenced|identified|fatal)\b)",
         ),
     ),
     (
@@ -531,6 +535,7 @@ NOT_A_REPORT = _rx(
     r"\b(?:case|killer|suspect) (?:is )?(?:still )?(?:open|unsolved|cold|closed|at large)\b",
     r"\bunsolved\b",
     r"\b(?:every (?:single )?(?:day|night|week|weekend|morning)|all the time|twice|three times|this (?:week|month|year)|for (?:weeks|months|years)|constantly)\b",
+    r"\b(?:i|we) (?:keep|kept) (?:seeing|hearing|finding|noticing)\b",
 )
 
 

@@ -101,9 +101,21 @@ URGENT = [
         "guy in a ski mask by the side gate at 1100 block of Elm, kids are home alone",
         "may report a prowler happening now",
     ),
+    # a gas smell and a wrong-way driver, as they are happening
+    (
+        "hallway smells really strong of gas rn, my neighbor feels sick, 3rd floor",
+        "may report a fire happening now",
+    ),
+    (
+        "WRONG WAY DRIVER southbound 405 near the getty, headlights coming at us",
+        "may report a dangerous driver happening now",
+    ),
 ]
 
 NOT_URGENT = [
+    "Smelled gas by the library this morning, it's gone now, who should check the pipes?",
+    "Wrong-way driver killed on the 60 overnight, so sad",
+    "I keep seeing people driving the wrong way down our one-way street, can we get a sign?",
     "BREAKING: shots fired in Van Nuys yesterday, suspect arrested",
     "Breaking news - fire on 5th street, crews on scene",
     "My 5 year old cat has been missing since Tuesday, please share",
