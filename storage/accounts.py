@@ -17,6 +17,7 @@ from storage.models import (
     ACCOUNT_OK,
     ACCOUNT_RATE_LIMITED,
     Account,
+    fits_id,
 )
 
 # Statuses whose end is worth a line in the record; a lifted rate limit is routine.
@@ -24,7 +25,7 @@ _ALARMING = (ACCOUNT_NEEDS_ATTENTION, ACCOUNT_ERROR)
 
 
 def get(session: Session, account_id: int) -> Account | None:
-    return session.get(Account, account_id)
+    return session.get(Account, account_id) if fits_id(account_id) else None
 
 
 def by_platform_id(session: Session, platform: str, external_id: str) -> Account | None:

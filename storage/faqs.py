@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Action
-from storage.models import Faq
+from storage.models import Faq, fits_id
 
 
 def list_faqs(session: Session) -> list[Faq]:
@@ -26,7 +26,7 @@ def add(session: Session, question: str, answer: str, by: str, now: datetime) ->
 
 def remove(session: Session, faq_id: int, by: str, now: datetime) -> Faq | None:
     """Delete an FAQ; None when there is none with that id."""
-    faq = session.get(Faq, faq_id)
+    faq = session.get(Faq, faq_id) if fits_id(faq_id) else None
     if faq is None:
         return None
     audit.record(

@@ -31,6 +31,7 @@ from storage.models import (
     AuditEvent,
     Base,
     Mention,
+    fits_id,
 )
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,8 @@ def _record_edits(
 
 
 def get(session: Session, mention_id: int, for_update: bool = False) -> Mention | None:
+    if not fits_id(mention_id):
+        return None
     return session.get(Mention, mention_id, with_for_update=for_update)
 
 

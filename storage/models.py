@@ -27,6 +27,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime, json_type
 
+MAX_ID = 2**31 - 1  # PostgreSQL's `integer`: a larger number names no row, and asking is an error
+
+
+def fits_id(value: int) -> bool:
+    """Whether a number typed or sent by a user can be a row's id (else no row has it)."""
+    return 0 < value <= MAX_ID
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: json_type()}

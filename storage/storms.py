@@ -33,6 +33,7 @@ from storage.models import (
     Mention,
     Storm,
     StormMessage,
+    fits_id,
 )
 
 ACCOUNT_WIDE = ""  # thread_key of a storm across a whole account
@@ -124,7 +125,7 @@ def active(session: Session, for_update: bool = False) -> list[Storm]:
 
 
 def get(session: Session, storm_id: int) -> Storm | None:
-    return session.get(Storm, storm_id)
+    return session.get(Storm, storm_id) if fits_id(storm_id) else None
 
 
 def start(
@@ -221,7 +222,7 @@ def version(session: Session, storm_id: int) -> int:
 
 def lock(session: Session, storm_id: int) -> Storm | None:
     """The storm row, locked until the transaction ends (its themes are read and written back)."""
-    return session.get(Storm, storm_id, with_for_update=True)
+    return session.get(Storm, storm_id, with_for_update=True) if fits_id(storm_id) else None
 
 
 # -- mentions in a storm -------------------------------------------------------------------------

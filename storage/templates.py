@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Action
-from storage.models import Template
+from storage.models import Template, fits_id
 
 
 def seed_builtin(session: Session, pack: Sequence[tuple[str, str, str]], now: datetime) -> None:
@@ -82,7 +82,7 @@ def add(session: Session, category: str, text: str, by: str, now: datetime) -> T
 
 def remove(session: Session, template_id: int, by: str, now: datetime) -> Template | None:
     """Delete a custom template or disable a shipped one; None when there is no such enabled one."""
-    template = session.get(Template, template_id)
+    template = session.get(Template, template_id) if fits_id(template_id) else None
     if template is None or not template.enabled:
         return None
     audit.record(

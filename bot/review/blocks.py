@@ -20,6 +20,7 @@ from connectors import registry
 from storage.models import HideStatus, LikeStatus
 
 TEXT_LIMIT = 1500  # mention text on a card; section text may hold 3,000
+SECTION_LIMIT = 2900  # Slack's 3,000 for a section's text, with room to spare
 PARENT_LIMIT = 300
 DRAFT_LIMIT = 1200
 NAME_LIMIT = 80
@@ -120,7 +121,7 @@ def plain(text: str, limit: int = 75) -> dict[str, Any]:
 
 
 def section(text: str, block_id: str | None = None, accessory: Block | None = None) -> Block:
-    block: Block = {"type": "section", "text": mrkdwn(text[:2900])}
+    block: Block = {"type": "section", "text": mrkdwn(text[:SECTION_LIMIT])}
     if block_id:
         block["block_id"] = block_id
     if accessory:
@@ -141,6 +142,24 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
 
 def option(text: str, value: str) -> Block:
     return {"text": plain(text), "value": value}
+
+
+def post_text(text: str, url: str | None) -> str:
+    """The post, quoted, cut with an ellipsis and "Read the full post" when it does not fit.
+
+    The cut is made on the raw text, but escaping ("&" is "&amp;") and quoting ("> " per line)
+    can make 1,500 characters far longer than a section holds: the cut moves back until the
+    shown text fits, so a post is never silently cut mid-word by the section's own limit."""
+    more = "\n" + link(url, "Read the full post")
+    limit = TEXT_LIMIT
+    while True:
+        body = public(text, limit)
+        if not body:
+            return "_(no text)_"
+        shown = quote(body + more) if len(text) > limit else quote(body)
+        if len(shown) <= SECTION_LIMIT or limit <= 1:
+            return shown
+        limit = max(1, min(limit - 1, limit * (SECTION_LIMIT - len(more) - 8) // len(shown)))
 
 
 def quote(text: str) -> str:
@@ -198,10 +217,7 @@ def card_blocks(view: CardView) -> list[Block]:
     account = public(view.account, NAME_LIMIT)
     header = f"*#{mid}* · {platform_name(view.platform)} · {account} · {stamp(view.created_at)}"
     blocks.append(section(f"{header}\n{author_line(view)}", action_ids.block_id(mid, "head")))
-    body = public(view.text, TEXT_LIMIT)
-    if len(view.text) > TEXT_LIMIT:
-        body += "\n" + link(view.url, "Read the full post")
-    blocks.append(section(quote(body) if body else "_(no text)_", action_ids.block_id(mid, "text")))
+    blocks.append(section(post_text(view.text, view.url), action_ids.block_id(mid, "text")))
     if view.parent_text:
         blocks.append(context("Replying to: " + public(view.parent_text, PARENT_LIMIT)))
     blocks.append(context(*triage_notes(view)))

@@ -92,6 +92,7 @@ def test_removing_a_shipped_template_keeps_it_removed(ctx: Context) -> None:
         ("remove", "template number"),
         ("remove twelve", "template number"),
         ("remove 999", "no template 999"),
+        ("remove 3000000000", "no template 3000000000"),  # past PostgreSQL's integer
         ("", "say `list`, `add` or `remove`"),
         ("edit 3 hello", "say `list`, `add` or `remove`"),
     ],
@@ -164,6 +165,7 @@ def test_faq_answer_may_contain_a_bar_after_the_first(ctx: Context) -> None:
         ("add How do I get a report? | See {records_link}", "unknown placeholder"),
         ("add " + "why " * 200 + "| because", "longer than 500"),
         ("remove 5", "no FAQ 5"),
+        ("remove 3000000000", "no FAQ 3000000000"),
         ("remove x", "faq number"),
         ("delete 5", "say `list`, `add` or `remove`"),
     ],

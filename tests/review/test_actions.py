@@ -753,6 +753,30 @@ def test_mark_replied_manually_on_a_restricted_x_item(ctx: Context) -> None:
         assert "marked_replied_manually" in audit_actions(ctx, mid)
 
 
+@pytest.mark.parametrize("action", ["send_reply:1", "dismiss", "like", "mark_replied_manually"])
+def test_a_click_naming_an_item_past_postgresqls_integer_is_told_there_is_no_such_item(
+    ctx: Context, action: str
+) -> None:
+    """A crafted value (or a pasted tweet id) beyond the database's integer: the same answer as
+    any other unknown item, on PostgreSQL as on SQLite, and nothing is changed."""
+    with world(ctx) as w:
+        mid, _ = w.posted()
+        value = "3000000000:1" if action.startswith("send_reply") else "3000000000"
+        result = w.h.sender.click(
+            action,
+            user_id=OFFICER,
+            channel=REVIEW,
+            message_ts="1.000001",
+            block_id="x",
+            value=value,
+        )
+        w.h.wait()
+        assert result.status == 200
+        assert "no item #3000000000" in told(w, result)
+        row = mention(ctx, mid)
+        assert (row.state, row.reply_status, row.like_status) == ("open", "none", None)
+
+
 def test_no_listener_answers_500(ctx: Context) -> None:
     """An action from a message that is not a card, with a value for nothing, is acked and explained."""
     with world(ctx) as w:

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.core.context import Context
@@ -199,6 +200,26 @@ def test_long_text_is_cut_with_a_link_to_the_original(ctx: Context) -> None:
         assert len(section) < 2000
         assert "Read the full post" in section
         assert sum(len(str(b)) for b in card.blocks) < 12000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "&" * 1400 + " END-OF-POST",  # each "&" is five characters once escaped
+        "<3 " * 480 + "END-OF-POST",
+        "ok\n" * 700 + "END-OF-POST",  # every line quoted: "> ok"
+    ],
+)
+def test_a_post_that_escaping_makes_too_long_is_cut_visibly_with_a_link(ctx: Context, text: str) -> None:
+    """Under 1,500 characters but longer than a section once escaped and quoted: the card says it
+    is cut and links to the post, instead of Slack's own silent cut at the section's limit."""
+    with world(ctx) as w:
+        mid, card = w.posted(text)
+        [section] = [b["text"]["text"] for b in card.blocks if b.get("block_id") == f"m:{mid}:text"]
+        assert len(section) <= 2900
+        assert "…" in section
+        assert section.endswith("|Read the full post>")
+        assert "END-OF-POST" not in section
 
 
 def test_refresh_card_redraws_from_the_database(ctx: Context) -> None:

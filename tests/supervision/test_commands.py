@@ -114,6 +114,8 @@ def test_assign_by_command(
         ("assign {id} dana", SUP, "not a Slack user"),
         ("assign {id}", SUP, "item number and a person"),
         ("assign 999999 <@U0OTHER>", SUP, "no item #999999"),
+        # past PostgreSQL's integer (a pasted tweet id or phone number): no item, not an error
+        ("assign 3000000000 <@U0OTHER>", SUP, "no item #3000000000"),
     ],
 )
 def test_bad_assign_changes_nothing(sctx: Context, clock: FakeClock, line: str, user: str, says: str) -> None:
