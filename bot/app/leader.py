@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from bot.core.config import Settings
-from bot.core.context import Context
+from bot.core.context import Context, Stopping
 from bot.core.errors import UserError
 from storage import locks
 from storage.db import sqlite_file
@@ -149,8 +149,10 @@ class Leader:
                 log.exception("checking the scheduler lock failed")
 
     def stop(self) -> None:
-        """Stop the scheduler (letting running jobs finish), then let the next copy take over."""
+        """Stop the scheduler (letting running jobs finish their current step), then let the
+        next copy take over."""
         self._stop.set()
+        self.ctx.state(Stopping).event.set()
         with self._mutex:
             if self.scheduler is not None:
                 self.scheduler.shutdown(wait=True)

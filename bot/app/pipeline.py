@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.core.context import Context
+from bot.core.context import Context, Stopping
 from bot.intake.alerts import sync_account_alerts
 from bot.intake.storms import watch
 from bot.intake.triage import retriage_edited, triage_pending
@@ -82,6 +82,9 @@ def deliver(ctx: Context) -> int:
         log.exception("storm detection failed")
     sweep, messages, total = Sweep(), set[int](), 0
     while True:
+        if ctx.state(Stopping):
+            log.info("stopping: cards still waiting are posted after the next start")
+            return total
         tried = len(sweep.tried) + len(messages)
         posted = post_pending_cards(ctx, STEP, sweep)
         posted += post_storm_messages(ctx, messages)

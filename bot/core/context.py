@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,18 @@ from bot.core.config import Settings
 from storage.db import make_engine, make_sessionmaker, transaction
 
 T = TypeVar("T")
+
+
+@dataclass
+class Stopping:
+    """Set when this process has been told to stop (SIGTERM, Ctrl-C): long sweeps end at their next
+    step instead of working through a backlog the host will not wait for (it kills about 30 s
+    after SIGTERM); what is left waits, safely in the database, for the next start."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
 
 
 @dataclass
