@@ -29,6 +29,7 @@ from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.intake.accounts import connector_from_credentials, save_connected_account
+from bot.review.listeners import modal_text
 from bot.slack.escape import public
 from bot.slack.roles import require
 from connectors import registry
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 ACTION = "value"  # action_id of every input element
 VALIDATE_SECONDS = 2.0  # request timeout of the platform check
 CHECK_DEADLINE = 2.4  # the whole check, so the answer fits Slack's 3-second window
+NO_USER = (
+    "TwoWay could not tell who sent this form, so nothing was saved. Open it again with /twoway connect."
+)
 PROPER_NOUNS = frozenset({"Page", "Instagram", "Threads"})  # Meta's names: "Page ID", not "page ID"
 
 
@@ -244,8 +248,15 @@ def confirm(client: WebClient, channel: str, user_id: str, text: str) -> None:
 
 def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
     def on_submit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        user_id = str(body["user"]["id"])
-        view = body.get("view") or {}
+        user = body.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else None
+        view: dict[str, Any] = body["view"] if isinstance(body.get("view"), dict) else {}
+        if not isinstance(user_id, str) or not ids.is_user_id(user_id):
+            # Slack always says who submitted; without it nobody's role can be checked.
+            log.info("connect %s: a submission that names no user; refused", platform)
+            first = registry.spec(platform).fields[0].key
+            ack(response_action="errors", errors={first: NO_USER})
+            return
         now = ctx.clock.now()
         refusal_text = None
         try:
@@ -268,11 +279,11 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
         state = view.get("state")
         creds, errors = read_credentials(platform, state.get("values") if isinstance(state, dict) else None)
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(response_action="errors", errors=field_errors(ctx, errors))
             return
         checked = validate(ctx, platform, creds)
         if not isinstance(checked, Checked):
-            ack(response_action="errors", errors=checked)
+            ack(response_action="errors", errors=field_errors(ctx, checked))
             return
         with ctx.transaction() as session:
             account = save_connected_account(
@@ -287,6 +298,11 @@ def submission_listener(ctx: Context, platform: str) -> Callable[..., None]:
 
     on_submit.__name__ = f"connect_{platform}_submitted"
     return on_submit
+
+
+def field_errors(ctx: Context, errors: dict[str, str]) -> dict[str, str]:
+    """Errors next to fields are shown as plain text: no mrkdwn token may reach them."""
+    return {key: modal_text(ctx, text) for key, text in errors.items()}
 
 
 def _channel_of(view: dict[str, Any]) -> str:

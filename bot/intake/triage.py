@@ -262,8 +262,16 @@ def _write(
     return len(rows)
 
 
-def reclassify(ctx: Context, mention_id: int, label: str, by: str) -> Mention:
-    """Staff set the category: keep it as a labelled example, and redraft for the new category."""
+class CategoryChanged(Exception):
+    """The category is no longer the one the officer's card showed: someone reclassified first."""
+
+
+def reclassify(ctx: Context, mention_id: int, label: str, by: str, shown: str | None = None) -> Mention:
+    """Staff set the category: keep it as a labelled example, and redraft for the new category.
+
+    `shown` is the category the officer's card showed ("" for none; None when unknown): if it
+    changed meanwhile, CategoryChanged is raised under the row lock and nothing is changed, so of
+    two officers reclassifying at once the second never overrides a change they did not see."""
     if label not in domain.CATEGORIES:
         raise ValueError(f"unknown category {label!r}; choose one of {', '.join(domain.CATEGORIES)}")
 
@@ -274,6 +282,8 @@ def reclassify(ctx: Context, mention_id: int, label: str, by: str) -> Mention:
             raise ValueError(f"there is no mention {mention_id}")
         if mention.state == NEW:
             raise ValueError(f"mention {mention_id} has not been triaged yet")
+        if shown is not None and (mention.category or "") != shown:
+            raise CategoryChanged(mention_id)
         previous = mention.category
         add_correction(
             session,

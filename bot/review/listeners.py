@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -20,12 +22,13 @@ from slack_sdk.errors import SlackApiError
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
-from bot.intake.triage import reclassify
+from bot.intake.triage import CategoryChanged, reclassify
 from bot.review import action_ids, replies
 from bot.review.blocks import platform_name
 from bot.review.cards import hideable, refresh_card, restriction
 from bot.review.views import edit_metadata, edit_modal, submitted_text
 from bot.slack.app import after_ack, user_message
+from bot.slack.client import single_try_client_for
 from bot.slack.roles import require
 from connectors import registry
 from domain import CATEGORIES, ReplyRules
@@ -48,6 +51,10 @@ DRAFTS_CHANGED = (
     "The suggested replies changed after this card was drawn (it was reclassified or redrawn), so"
     " nothing was sent. The card now shows the current replies: read them and click Send again."
 )
+NAME_LOOKUP_SECONDS = 1.0  # every users.info of one form answer together: the ack must beat 3 s
+NAME_LOOKUP_TIMEOUT = 1  # seconds, per call (the client takes whole seconds)
+MAX_NAME_LOOKUPS = 10  # a role refusal names at most ten admins
+SOMEONE_ELSE = "someone else"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Click:
     selected: str | None  # selected option value or user
     container: dict[str, Any]
     trigger_id: str
+    message_blocks: list[Any] = field(default_factory=list)  # the clicked message as Slack drew it
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Click:
@@ -74,6 +82,7 @@ class Click:
         if selected is not None and not isinstance(selected, str):
             selected = ""  # only a missing or null user is a cleared select (unassign)
         value = action.get("value")
+        blocks = _mapping(body.get("message")).get("blocks")
         return cls(
             user=str(_mapping(body.get("user")).get("id") or ""),
             action_id=str(action.get("action_id") or ""),
@@ -82,6 +91,7 @@ class Click:
             selected=selected,
             container=_mapping(body.get("container")),
             trigger_id=str(body.get("trigger_id") or ""),
+            message_blocks=blocks if isinstance(blocks, list) else [],
         )
 
     @property
@@ -275,17 +285,51 @@ def on_dismiss(ctx: Context, click: Click) -> str | None:
     return _finish(ctx, replies.dismiss(ctx, mention_id, reason, click.user))
 
 
-def on_reclassify(ctx: Context, click: Click) -> str | None:
+def shown_category(click: Click) -> str | None:
+    """The category the clicked card showed, "" for none, or None when the click cannot tell.
 
+    Slack reports only the option picked from the Reclassify overflow, which has no initial
+    option; but the menu leaves out the card's current category, and a click on a message
+    carries the message as drawn. So the one category missing from that menu is what the
+    officer saw (all four listed: the card showed none). A click without the message (an
+    ephemeral one, another client's button) cannot tell, and is checked as before.
+    """
+    for block in click.message_blocks:
+        if not isinstance(block, dict) or block.get("block_id") != click.block_id:
+            continue
+        elements = block.get("elements")
+        for element in elements if isinstance(elements, list) else []:
+            if not isinstance(element, dict) or element.get("action_id") != action_ids.RECLASSIFY:
+                continue
+            options = element.get("options")
+            listed = {_mapping(o).get("value") for o in options} if isinstance(options, list) else set()
+            missing = [category for category in CATEGORIES if category not in listed]
+            if len(missing) > 1:
+                return None
+            return missing[0] if missing else ""
+    return None
+
+
+def on_reclassify(ctx: Context, click: Click) -> str | None:
+    """First wins: a card drawn before another officer's reclassify changes nothing."""
     mention_id = block_mention(click)
     category = _choice(click)
     if category not in CATEGORIES:
         raise UserError(BAD_VALUE)
     mention = check_card(ctx, click, mention_id, Role.OFFICER, "reclassify items")
-    if mention.category == category:  # the overflow leaves the current category out
-        raise UserError(f"#{mention_id} is already filed as {category}. Nothing was changed.")
+    shown = shown_category(click)
     try:
-        reclassify(ctx, mention_id, category, click.user)
+        if shown is not None and (mention.category or "") != shown:
+            raise CategoryChanged(mention_id)
+        if mention.category == category:  # the overflow leaves the current category out
+            raise UserError(f"#{mention_id} is already filed as {category}. Nothing was changed.")
+        reclassify(ctx, mention_id, category, click.user, shown=shown)  # checked again under its lock
+    except CategoryChanged:
+        with ctx.transaction() as session:
+            current = mentions.get(session, mention_id)
+            refused = replies.why_not_reclassified(session, current, shown or "") if current else BAD_VALUE
+        _refresh(ctx, mention_id)  # in case the winner's redraw did not reach Slack
+        raise UserError(refused) from None
     except (KeyError, LookupError, ValueError) as exc:
         raise UserError(f"Could not reclassify #{mention_id}: {exc}") from None
     _refresh(ctx, mention_id)
@@ -351,6 +395,88 @@ def too_long_message(length: int, rules: ReplyRules) -> str:
     return f"{length}/{rules.limit} {rules.unit}: shorten it by {length - rules.limit}."
 
 
+_TOKEN = re.compile(r"<([^<>]+)>")
+_USER_TOKEN = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^<>]*)?>")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def modal_text(ctx: Context, text: str) -> str:
+    """`text`, written for mrkdwn, as readable plain text for a form's input error.
+
+    Slack shows a view's errors as plain text, so `<@U…>` and `<!date^…|…>` would show as
+    typed: a user becomes their Slack name ("someone else" when Slack does not say in time), a
+    date its UTC fallback, a link its label, and `&lt;` `&gt;` `&amp;` their characters.
+    """
+    names = user_names(ctx, _USER_TOKEN.findall(text))
+    out, start = [], 0
+    for token in _TOKEN.finditer(text):
+        out.append(_unescape(text[start : token.start()]))
+        out.append(_token_words(token.group(1), names))
+        start = token.end()
+    out.append(_unescape(text[start:]))
+    return "".join(out)
+
+
+def _token_words(inner: str, names: dict[str, str]) -> str:
+    target, bar, label = inner.partition("|")
+    if target.startswith("@"):
+        return names.get(target[1:]) or (_unescape(label) if bar and label else SOMEONE_ELSE)
+    if bar:  # a date's fallback, a link's or a channel's label
+        return ("#" if target.startswith("#") else "") + _unescape(label)
+    if target.startswith("#"):
+        return "a channel"
+    if target.startswith("!subteam^"):
+        return "a user group"
+    if target.startswith("!date^"):
+        return "earlier"
+    if target.startswith("!"):
+        return "@" + target[1:]  # !here, !channel, !everyone
+    return _unescape(target)  # a bare link
+
+
+def user_names(ctx: Context, users: Iterable[str]) -> dict[str, str]:
+    """Slack names of `users`, asked all at once (one users.info each, no retry) and waited for
+    at most NAME_LOOKUP_SECONDS together, since the form's answer must reach Slack within 3 s.
+    Users Slack did not name in time are left out."""
+    wanted = sorted(set(users))[:MAX_NAME_LOOKUPS]
+    if not wanted or ctx.slack is None:
+        return {}
+    lookup = single_try_client_for(ctx.slack)
+    lookup.timeout = NAME_LOOKUP_TIMEOUT
+    pool = ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="twoway-names")
+    try:
+        asked: dict[str, Future[Any]] = {user: pool.submit(lookup.users_info, user=user) for user in wanted}
+        wait_all(asked.values(), timeout=NAME_LOOKUP_SECONDS)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    names: dict[str, str] = {}
+    for user, future in asked.items():
+        if not future.done() or future.cancelled() or future.exception() is not None:
+            log.info("no name from Slack for %s in time; the form says %r", user, SOMEONE_ELSE)
+            continue
+        name = _name_of(_mapping(future.result().get("user")))
+        if name:
+            names[user] = name
+    return names
+
+
+def _name_of(info: dict[str, Any]) -> str | None:
+    """The display name, else the real name, else the user name, as Slack shows people."""
+    profile = _mapping(info.get("profile"))
+    for candidate in (
+        profile.get("display_name"),
+        profile.get("real_name"),
+        info.get("real_name"),
+        info.get("name"),
+    ):
+        if isinstance(candidate, str) and candidate.strip():
+            return without_controls(candidate).strip()
+    return None
+
+
 def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
     """Validate in the submission's answer (errors stay in the form), then send after the ack."""
 
@@ -386,7 +512,7 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
                 rules = rules_of(mention.platform)
                 problem = too_long_message(length_on(text, rules), rules)
     if problem is not None:
-        ack(response_action="errors", errors={action_ids.EDIT_BLOCK: problem[:1900]})
+        ack(response_action="errors", errors={action_ids.EDIT_BLOCK: modal_text(ctx, problem)[:1900]})
         return
     ack()
 

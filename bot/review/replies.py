@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ import domain
 from bot.core.context import Context
 from bot.intake.accounts import connector_for
 from bot.review.action_ids import CHECKED_NOT_POSTED
+from bot.review.blocks import CATEGORY_LABELS
 from bot.slack.escape import public
 from bot.slack.format import stamp
 from connectors import registry
@@ -55,6 +57,7 @@ from storage.models import (
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
+    Correction,
     HideStatus,
     LikeStatus,
     Mention,
@@ -102,6 +105,24 @@ def why_not(session: Session, mention: Mention) -> str:
     if mention.state != OPEN:
         return f"#{mention.id} is not open for replies (it is {mention.state})."
     return "Someone else is handling this item right now."
+
+
+def why_not_reclassified(session: Session, mention: Mention, shown: str) -> str:
+    """A reclassify from a card that showed `shown` ("" for none) after the category changed:
+    who changed it and to what, so the second officer does not override a change unseen."""
+    now = _category(mention.category)
+    was = f"your card still showed {_category(shown)}" if shown else "your card showed no category"
+    last = session.scalars(
+        select(Correction).where(Correction.mention_id == mention.id).order_by(Correction.id.desc()).limit(1)
+    ).first()
+    if last is not None and last.label == mention.category:
+        by, at = f"<@{last.corrected_by}>", stamp(last.created_at)
+        return f"#{mention.id} was already reclassified as {now} by {by} at {at}; {was}. Nothing was changed."
+    return f"#{mention.id} is now filed as {now}; {was}. Nothing was changed."
+
+
+def _category(category: str | None) -> str:
+    return CATEGORY_LABELS.get(category or "", category or "no category")
 
 
 # -- send -----------------------------------------------------------------------------------------

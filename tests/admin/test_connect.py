@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -516,3 +517,29 @@ def test_a_platform_error_echoing_credentials_is_stored_and_shown_without_them(
     for seen in (summary.error or "", account.last_error or "", account.status_reason or "", shown):
         assert [key for key, secret in X_KEYS.items() if secret in seen] == []
     assert "[redacted]" in (account.last_error or "")
+
+
+@pytest.mark.parametrize("platform", registry.names())
+@pytest.mark.parametrize("user", [None, {}, {"id": None}, {"id": ["U0ADMIN01"]}, "U0ADMIN01"])
+def test_a_submission_that_names_no_user_is_refused_in_the_form(
+    env: Env, platform: str, user: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack always says who submitted; a crafted form without it gets an answer, not a traceback."""
+    values = {field.key: "1234567890" for field in registry.spec(platform).fields}
+    state = {key: {"value": {"type": "plain_text_input", "value": v}} for key, v in values.items()}
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": connect.callback_id(platform),
+        "state": {"values": state},
+    }
+    payload: dict[str, object] = {"type": "view_submission", "team": {"id": "T0TWOWAY"}, "view": view}
+    if user is not None:
+        payload["user"] = user
+    result = env.sender.post(urlencode({"payload": json.dumps(payload)}))
+    assert result.status == 200
+    first = registry.spec(platform).fields[0].key
+    assert result.json == {"response_action": "errors", "errors": {first: connect.NO_USER}}
+    assert "could not tell who sent this form" in connect.NO_USER
+    assert env.accounts() == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
