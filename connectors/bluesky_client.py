@@ -11,7 +11,8 @@ no longer accepts (its refresh token expired or was revoked) costs one new login
 (a revoked app password) is `AuthFailed`, which puts up the account's alert card.
 
 One request per idle poll: `listNotifications` filtered to mentions, replies and quotes, newest
-first, read down to the newest one seen before (minus a re-read margin). A page with new items costs
+first, paged down to the newest one seen before (minus a re-read margin); every item on a page read
+is handed on, however old its time (storage drops the repeats). A page with new items costs
 one more request per 25 distinct posts they answer or quote (`getPosts`), usually one. Replies name the thread's root and the post answered.
 Bluesky offers no hiding of one reply by its API, so cards show no Hide button.
 """
@@ -38,9 +39,10 @@ from atproto_client.exceptions import (
 )
 from atproto_client.models.common import XrpcError
 from atproto_client.models.utils import get_model_as_dict, get_or_create
-from atproto_client.request import Request
+from atproto_client.request import Request, Response
 from atproto_client.utils.facet_detection import detect_facets
 from atproto_core.exceptions import AtProtocolError
+from pydantic_core import from_json
 
 from connectors.base import (
     AmbiguousOutcome,
@@ -66,9 +68,10 @@ MAX_PAGES = 50  # 5,000 new notifications in one poll; older ones are reported a
 POSTS_PER_CALL = 25  # the most getPosts takes; a page's parents are read in chunks of this many
 FIRST_POLL = timedelta(hours=24)
 # A notification's `indexedAt` is its sort time, the earlier of the post's `createdAt` and when the
-# AppView indexed it, so a post indexed late (firehose lag, a slow PDS) can sort below what the last
-# poll read. Re-reading two minutes costs nothing in requests (it is within the first page, and the
-# re-read items ask for no parent text); storage drops the repeats by id.
+# AppView indexed it, so a post indexed late (firehose lag, a slow PDS), written on a device whose
+# clock is slow, or backdated can sort below what the last poll read. Paging stops at the first page
+# reaching two minutes below the cursor, but every item on the pages read is handed on whatever its
+# time (the re-read items ask for no parent text); storage drops the repeats by id.
 OVERLAP = timedelta(minutes=2)
 # What the service says of an access token it no longer takes: the PDS answers an expired JWT with
 # 400 `ExpiredToken` and one it cannot verify with 400 `InvalidToken`; a revoked or missing one is
@@ -108,7 +111,8 @@ class BlueskyConnector:
             self.sent += 1
 
         client = Client(
-            base_url=self.service_url, request=Request(timeout=timeout, event_hooks={"request": [count]})
+            base_url=self.service_url,
+            request=_LenientRequest(timeout=timeout, event_hooks={"request": [count]}),
         )
         client.on_session_change(self._changed)
         return client
@@ -302,8 +306,9 @@ class BlueskyConnector:
             for item in listed:
                 indexed = maybe_time(item.get("indexedAt"))
                 if indexed is not None and indexed < floor:
-                    reached_old = True
-                    break
+                    reached_old = True  # this page is the last one read
+                    if previous is None:
+                        break  # a first poll reads back FIRST_POLL only; the rest is older still
                 if indexed is not None and (newest is None or indexed > newest):
                     newest = indexed
                 if item.get("reason") not in REASONS:
@@ -454,6 +459,50 @@ class BlueskyConnector:
 
     def hide(self, mention: Mention) -> None:
         raise Rejected("Bluesky offers no way for an app to hide one reply")
+
+
+class _LenientRequest(Request):  # type: ignore[misc]  # atproto is untyped here (pyproject)
+    """atproto's transport, reading a JSON body that pydantic's strict parser refuses (a lone
+    surrogate escape such as "\\ud83d", half an emoji) with U+FFFD in its place: otherwise one such
+    post fails the page on every poll and the account reads nothing again."""
+
+    def get(self, *args: Any, **kwargs: Any) -> Response:
+        return _parsed(self._send_request("GET", *args, **kwargs))
+
+    def post(self, *args: Any, **kwargs: Any) -> Response:
+        return _parsed(self._send_request("POST", *args, **kwargs))
+
+
+def _parsed(response: httpx.Response) -> Response:
+    """As atproto parses a successful answer, with the standard library as the fallback."""
+    content: Any = response.content
+    content_type = response.headers.get("content-type")
+    if content_type and "application/json" in content_type.lower():
+        try:
+            content = from_json(response.content)
+        except ValueError:
+            content = _replaced(json.loads(response.content))  # still ValueError when truly malformed
+    return Response(
+        success=True,
+        status_code=response.status_code,
+        content=content,
+        headers={key.lower(): value for key, value in response.headers.items()},
+    )
+
+
+def _replaced(value: Any) -> Any:
+    """Every lone surrogate in the decoded body made U+FFFD, as the other connectors do."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    return value
 
 
 def _after(item: Mapping[str, Any], moment: datetime) -> bool:

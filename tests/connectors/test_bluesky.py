@@ -259,8 +259,10 @@ def test_pages_are_followed_down_to_the_cursor_and_malformed_items_skipped(fake:
     fake.requests.clear()
     found, _ = poll(connect(fake), outcome.cursor)
     assert found[0].external_id == newer["uri"]
-    assert len(found) <= 4  # the newest, and what the 2-minute overlap re-reads (dropped as repeats)
+    # the rest of the first page is handed on again (storage drops the repeats), and no more pages
+    assert {m.external_id for m in found[1:]} <= {m.external_id for m in mentions}
     assert len(fake.calls("listNotifications")) == 1
+    assert fake.calls("getPosts") == [], "repeats ask for no parent text"
     assert posts
 
 
@@ -327,6 +329,57 @@ def test_a_notification_indexed_late_below_the_cursor_is_still_read(fake: FakeBl
     assert second.requests == 1, "the re-read asks for no parent text and fits the first page"
     (listed,) = fake.calls("listNotifications")
     assert listed.query["limit"] == ["100"]
+
+
+def test_a_mention_dated_well_before_the_cursor_is_read_and_paging_still_stops(fake: FakeBluesky) -> None:
+    """A phone whose clock is slow, or a backdated post, sorts far below what the last poll read
+    (`indexedAt` is the earlier of `createdAt` and the indexing time): on a page that is read, it
+    is handed on, not dropped for its time. Paging stops at the page that reaches the cursor, and a
+    first poll still reads back 24 hours only."""
+    base = datetime.now(UTC) - timedelta(minutes=20)
+    old = [fake.add_mention(f"old {n}", created_at=base - timedelta(days=2, minutes=n)) for n in range(150)]
+    first_mention = fake.add_mention("first", created_at=base)
+    connector = connect(fake)
+    found, first = poll(connector)
+    assert [m.external_id for m in found] == [first_mention["uri"]], "older than 24 hours: not read"
+    assert len(fake.calls("listNotifications")) == 1
+    slow = fake.add_mention(
+        "@agencypolice.bsky.social fire on 5th, my phone clock is slow",
+        handle="slow.bsky.social",
+        created_at=base - timedelta(minutes=5),
+    )
+    backdated = fake.add_mention("@agencypolice.bsky.social imported", created_at=base - timedelta(days=1))
+    fake.requests.clear()
+    found, second = poll(connector, first.cursor)
+    ids = [m.external_id for m in found]
+    assert slow["uri"] in ids
+    assert backdated["uri"] in ids
+    assert second.requests == 1, "one page: it reaches below the cursor, so no further page is asked for"
+    assert second.cursor == first.cursor
+    assert old
+
+
+def test_a_lone_surrogate_in_one_post_is_replaced_and_the_rest_is_read(fake: FakeBluesky) -> None:
+    """A broken escape ("\\ud83d", half an emoji) in one post made the whole page unreadable, so
+    every poll failed and the account read nothing again. It becomes U+FFFD instead."""
+    base = datetime.now(UTC) - timedelta(minutes=30)
+    post = fake.add_post("Road closed \ud83d today", created_at=base)
+    good = fake.add_mention("where is the station?", created_at=base + timedelta(minutes=1))
+    odd = fake.add_mention(
+        "half an emoji \ud83d here", handle="odd.bsky.social", created_at=base + timedelta(minutes=2)
+    )
+    reply = fake.add_reply(
+        post, "which road?", handle="kim.bsky.social", created_at=base + timedelta(minutes=3)
+    )
+    connector = connect(fake)
+    found, first = poll(connector)
+    by_id = {m.external_id: m for m in found}
+    assert set(by_id) == {good["uri"], odd["uri"], reply["uri"]}
+    assert by_id[odd["uri"]].text == "half an emoji \ufffd here"
+    assert by_id[reply["uri"]].parent_text == "Road closed \ufffd today"
+    later = fake.add_mention("@agencypolice.bsky.social a later question?", created_at=datetime.now(UTC))
+    found, _ = poll(connector, first.cursor)
+    assert later["uri"] in [m.external_id for m in found]
 
 
 def test_every_item_on_a_full_page_gets_its_parent_text_25_posts_a_call(fake: FakeBluesky) -> None:
