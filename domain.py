@@ -19,7 +19,7 @@ Category = Literal["compliment", "question", "criticism", "other"]
 CATEGORIES: tuple[Category, ...] = ("compliment", "question", "criticism", "other")
 
 DraftSource = Literal["template", "faq", "history"]
-Counting = Literal["characters", "x_weighted", "graphemes"]
+Counting = Literal["characters", "x_weighted", "graphemes", "emoji_bytes"]
 
 
 @dataclass(frozen=True, slots=True)

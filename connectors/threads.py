@@ -457,7 +457,7 @@ SPEC = PlatformSpec(
     name="threads",
     title="Threads",
     noun="a Threads profile",
-    rules=ReplyRules(limit=500),
+    rules=ReplyRules(limit=500, counting="emoji_bytes", unit_hint=" (an emoji counts as its UTF-8 bytes)"),
     fields=(
         CredentialField(
             "token",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import regex
+
 from domain import ReplyRules
 
 URL_WEIGHT = 23
@@ -53,6 +55,7 @@ _ELEMENT = (
     r"|" + _PICTO + r"[\ufe0e\ufe0f]?[\U0001f3fb-\U0001f3ff]?)"
 )
 _EMOJI = re.compile(_ELEMENT + r"(?:\u200d" + _ELEMENT + r")*")
+_GRAPHEME = regex.compile(r"\X")
 
 
 def _weight(text: str) -> int:
@@ -90,37 +93,18 @@ def x_weighted_length(text: str) -> int:
 
 
 def grapheme_length(text: str) -> int:
-    """Graphemes, as Bluesky counts them against its 300 limit (a close reading of UAX #29).
+    """Extended grapheme clusters (UAX #29), as Bluesky counts them against its 300 limit: a
+    Hindi syllable with its vowel signs, a flag or a family emoji is one."""
+    return len(_GRAPHEME.findall(unicodedata.normalize("NFC", text)))
 
-    A code point joins the grapheme before it when it is a combining mark, a variation selector,
-    a skin tone, an emoji tag, a zero-width joiner or what follows one; regional indicators pair
-    into one flag.
-    """
-    text = unicodedata.normalize("NFC", text)
-    count, joined, flag_open = 0, False, False
-    for char in text:
-        code = ord(char)
-        extends = (
-            unicodedata.combining(char) != 0
-            or unicodedata.category(char) in ("Mn", "Me")
-            or 0xFE00 <= code <= 0xFE0F
-            or 0x1F3FB <= code <= 0x1F3FF
-            or 0xE0020 <= code <= 0xE007F
-            or code == 0x200D
-        )
-        if 0x1F1E6 <= code <= 0x1F1FF:
-            if flag_open:
-                flag_open = False
-                continue
-            flag_open = True
-        else:
-            flag_open = False
-        if count and (extends or joined):
-            joined = code == 0x200D
-            continue
-        joined = code == 0x200D
-        count += 1
-    return count
+
+def emoji_bytes_length(text: str) -> int:
+    """Characters, each emoji counted as its UTF-8 bytes, as Threads counts its 500 limit
+    (Meta: "Emojis are counted as the number of UTF-8 bytes"): "🚓" is 4."""
+    total = len(text)
+    for emoji in _EMOJI.finditer(text):
+        total += len(emoji.group().encode("utf-8")) - len(emoji.group())
+    return total
 
 
 def length_on(text: str, rules: ReplyRules) -> int:
@@ -129,6 +113,8 @@ def length_on(text: str, rules: ReplyRules) -> int:
         return x_weighted_length(text)
     if rules.counting == "graphemes":
         return grapheme_length(text)
+    if rules.counting == "emoji_bytes":
+        return emoji_bytes_length(text)
     return len(text)
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from connectors.registry import spec
-from handlers.text import fits, grapheme_length, urls, visible, without_controls, x_weighted_length
+from handlers.text import (
+    fits,
+    grapheme_length,
+    length_on,
+    urls,
+    visible,
+    without_controls,
+    x_weighted_length,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,10 +103,28 @@ def test_limits_and_unknown_platform() -> None:
         ("👨‍👩‍👧‍👦", 1),  # a family joined by zero-width joiners
         ("🇺🇸🇨🇦", 2),  # two flags, each a pair of regional indicators
         ("❤️ ok", 4),  # heart with a presentation selector, a space, two letters
+        ("किताब", 3),  # Hindi: spacing vowel signs join their consonant (Bluesky counts 3, not 5)
+        ("ก่อน", 3),  # Thai: a tone mark joins its consonant
+        ("a\u200db", 2),  # a joiner between two letters joins nothing
     ],
 )
 def test_graphemes_are_what_a_reader_counts(text: str, graphemes: int) -> None:
     assert grapheme_length(text) == graphemes
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("a" * 500, 500),
+        ("a" * 495 + "🚓" * 5, 515),  # Meta: "Emojis are counted as the number of UTF-8 bytes"
+        ("👍🏽 thanks", 15),  # an emoji with a skin tone: 8 bytes, then 7 characters
+        ("¡Gracias!", 9),  # accented letters are one each
+    ],
+)
+def test_threads_counts_an_emoji_as_its_utf8_bytes(text: str, counted: int) -> None:
+    rules = spec("threads").rules
+    assert length_on(text, rules) == counted
+    assert fits(text, rules) == (counted <= 500)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import regex
+
 from tests.support.fakes.server import FakeServer, Recorded, Response
 
 ACCESS_LIFETIME = timedelta(hours=2)
@@ -63,14 +65,8 @@ def rate_limited(reset: int | None = None, limit: int = 3000, window: int = 300)
 
 
 def graphemes(text: str) -> int:
-    """Roughly as the PDS counts: a base character with its combining marks and joiners is one."""
-    count, joined = 0, False
-    for char in unicodedata.normalize("NFC", text):
-        if joined or unicodedata.combining(char) or char in "\u200d\ufe0f" or 0x1F3FB <= ord(char) <= 0x1F3FF:
-            joined = char == "\u200d"
-            continue
-        count += 1
-    return count
+    """As the PDS counts: extended grapheme clusters (UAX #29, as `Intl.Segmenter` does)."""
+    return len(regex.findall(r"\X", unicodedata.normalize("NFC", text)))
 
 
 def _jwt(payload: dict[str, Any]) -> str:

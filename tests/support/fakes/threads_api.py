@@ -314,7 +314,7 @@ class FakeThreads(FakeServer):
         reply_to = request.param("reply_to_id")
         if request.param("media_type") != "TEXT":
             return graph_error(100, "(#100) media_type must be TEXT for a text post")
-        if not text.strip() or len(text) > 500:
+        if not text.strip() or _threads_length(text) > 500:
             return graph_error(100, "(#100) The text must be between 1 and 500 characters")
         if reply_to is not None and reply_to not in self.posts:
             return graph_error(100, f"(#100) The post {reply_to} you are replying to does not exist")
@@ -368,3 +368,12 @@ class FakeThreads(FakeServer):
         if request.param("hide") == "true":
             self.hidden.append(reply["id"])
         return Response(200, {"success": True})
+
+
+def _threads_length(text: str) -> int:
+    """Meta's count: characters, an emoji as its UTF-8 bytes (a pictograph outside the BMP, or a
+    sequence joined by ZWJ / variation selectors / skin tones, read loosely here)."""
+    total = 0
+    for char in text:
+        total += len(char.encode("utf-8")) if ord(char) >= 0x1F000 or char in "\u200d\ufe0f" else 1
+    return total
