@@ -35,6 +35,10 @@ class ReplyRules:
     unit_hint: str = ""  # e.g. " (links count 23)"
     handle_prefix: str = "@"  # how a handle is written on the platform ("" where there are none)
     address_author: bool = False  # drafts start with the author's handle (X refuses repeated text)
+    # A reply to a reply joins its parent's thread (Instagram, Facebook): drafts for such a post
+    # start with its author's handle (their name where handles are not written), as the
+    # platform's own Reply button does, or the answer reads as addressed to the thread's starter.
+    address_in_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True)

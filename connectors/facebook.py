@@ -625,7 +625,7 @@ SPEC = PlatformSpec(
     name="facebook",
     title="Facebook",
     noun="a Facebook Page",
-    rules=ReplyRules(limit=8000, handle_prefix=""),
+    rules=ReplyRules(limit=8000, handle_prefix="", address_in_thread=True),
     fields=PAGE_FIELDS,
     build=build,
     intro="Paste the Page's id and a Page access token (Meta for Developers > Graph API Explorer"

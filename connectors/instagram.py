@@ -584,7 +584,7 @@ SPEC = PlatformSpec(
     name="instagram",
     title="Instagram",
     noun="an Instagram account",
-    rules=ReplyRules(limit=2200),
+    rules=ReplyRules(limit=2200, address_in_thread=True),
     fields=(
         *PAGE_FIELDS,
         CredentialField(

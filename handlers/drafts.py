@@ -112,11 +112,15 @@ class DraftMaker:
         rules: domain.ReplyRules,
         author_handle: str = "",
         author_name: str = "",
+        in_thread: bool = False,
     ) -> list[domain.Draft]:
+        """`in_thread`: the post is a reply to a reply, so the answer lands in its parent's thread."""
         values = {**self.variables, **author_variables(rules, author_handle, author_name)}
         drafts: list[domain.Draft] = []
         seen: set[str] = set()
         address = values["author_handle"] if rules.address_author else ""
+        if not address and in_thread and rules.address_in_thread:
+            address = (values["author_handle"] if rules.handle_prefix else "") or values["author_name"]
         urgent = leads_with_911(triage)
         candidates = self._candidates(triage, text, values, urgent)
         if urgent or drafting_category(triage) != "compliment":
@@ -329,11 +333,17 @@ def make_drafts(
     templates: Sequence[TemplateSpec],
     faqs: Sequence[FaqEntry],
     history: Sequence[PastReply],
+    in_thread: bool = False,
 ) -> list[domain.Draft]:
     """Up to three drafts for one mention; see the module docstring for the order."""
     maker = DraftMaker(variables=variables, templates=templates, faqs=faqs, history=history)
     return maker.make(
-        triage=triage, text=text, rules=rules, author_handle=author_handle, author_name=author_name
+        triage=triage,
+        text=text,
+        rules=rules,
+        author_handle=author_handle,
+        author_name=author_name,
+        in_thread=in_thread,
     )
 
 

@@ -329,8 +329,9 @@ def mark_deleted(session: Session, mention_id: int, at: datetime, why: str) -> b
     return True
 
 
-# id, text, parent_text, platform, author_handle, author_name, account_id, thread, created_at, storm_id
-Untriaged = Row[int, str, str | None, str, str, str, int, str, datetime, int | None]
+# id, text, parent_text, platform, author_handle, author_name, account_id, thread, created_at, storm_id,
+# parent_id
+Untriaged = Row[int, str, str | None, str, str, str, int, str, datetime, int | None, str | None]
 
 
 def untriaged(session: Session, limit: int) -> list[Untriaged]:
@@ -350,9 +351,10 @@ def untriaged(session: Session, limit: int) -> list[Untriaged]:
                 Mention.author_handle,
                 Mention.author_name,
                 Mention.account_id,
-                func.coalesce(Mention.conversation_id, Mention.external_id),
+                func.coalesce(Mention.conversation_id, Mention.external_id).label("thread"),
                 Mention.created_at,
                 Mention.storm_id,
+                Mention.parent_id,
             )
             .where(Mention.state == NEW)
             .order_by(Mention.created_at.desc(), Mention.id.desc())

@@ -42,6 +42,7 @@ def drafts_for(
     faqs: list[FaqEntry] | None = None,
     history: list[PastReply] | None = None,
     scores: dict[str, float] | None = None,
+    in_thread: bool = False,
 ) -> list[domain.Draft]:
     return make_drafts(
         triage=domain.Triage(
@@ -55,7 +56,36 @@ def drafts_for(
         templates=default_pack() if templates is None else templates,
         faqs=FAQS if faqs is None else faqs,
         history=history or [],
+        in_thread=in_thread,
     )
+
+
+@pytest.mark.parametrize(("platform", "address"), [("instagram", "@jane_doe "), ("facebook", "Jane ")])
+def test_an_answer_to_a_reply_names_who_it_answers_where_it_joins_the_parents_thread(
+    platform: str, address: str
+) -> None:
+    """Instagram and Facebook threads are one level deep: the answer to a reply lands under the
+    comment it replied to, so without the author's handle (or name) it reads as addressed to
+    whoever started the thread, as the apps' own Reply button knows."""
+    for category, text in [("question", "Is the road on 5th street open yet?"), ("criticism", CRITICISMS[0])]:
+        nested = drafts_for(text, category, platform=platform, in_thread=True)
+        assert nested
+        assert all(d.text.startswith(address) for d in nested)
+        assert all(fits(d.text, spec(platform).rules) for d in nested)
+        top_level = drafts_for(text, category, platform=platform)
+        assert not any(d.text.startswith(address) for d in top_level)
+
+
+def test_an_urgent_answer_to_a_reply_still_leads_with_911() -> None:
+    [first, *_] = drafts_for(
+        "someone is breaking into my car right now",
+        "other",
+        urgent=True,
+        platform="instagram",
+        in_thread=True,
+    )
+    assert first.text.startswith(URGENT_LEAD[:-5])
+    assert "@jane_doe" in first.text
 
 
 COMPLIMENTS = [

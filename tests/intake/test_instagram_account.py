@@ -15,6 +15,7 @@ from bot.core.config import ConfigError, load_settings
 from bot.core.context import Context
 from bot.intake.accounts import register_env_accounts
 from bot.intake.polling import poll_all_once
+from bot.intake.triage import triage_pending
 from storage.models import Mention
 from tests.conftest import FakeClock, make_settings
 from tests.support.fakes.instagram_api import FakeInstagram
@@ -66,3 +67,27 @@ def test_a_malformed_instagram_account_id_is_one_configuration_line(
         load_settings(
             _env_file=None, DATABASE_URL=ctx.settings.database_url, INSTAGRAM_ACCOUNT_ID="agencypolice"
         )
+
+
+def test_drafts_for_a_reply_to_a_reply_name_its_author_and_a_top_level_comment_none(
+    ctx: Context, fake: FakeInstagram
+) -> None:
+    """Instagram answers only top-level comments, so the answer to jo.ruiz's reply lands under
+    kim.lee's comment: its drafts start with @jo.ruiz, as the app's own Reply button writes."""
+    configure(ctx, fake, INSTAGRAM_ACCOUNT_ID=fake.ig["id"])
+    media = fake.add_media("Meet Rex, our newest K9")
+    top = fake.add_ig_comment(media, "Is Rex on patrol downtown this weekend?", username="kim.lee")
+    nested = fake.add_ig_comment(
+        media, "When is the next K9 demo at the library?", username="jo.ruiz", parent=top
+    )
+    register_env_accounts(ctx)
+    poll_all_once(ctx)
+    triage_pending(ctx)
+    with ctx.transaction() as session:
+        rows = {m.external_id: m for m in session.scalars(select(Mention))}
+        nested_drafts = [d["text"] for d in rows[nested["id"]].drafts["items"]]
+        top_drafts = [d["text"] for d in rows[top["id"]].drafts["items"]]
+    assert nested_drafts
+    assert all(text.startswith("@jo.ruiz ") for text in nested_drafts)
+    assert top_drafts
+    assert not any("@kim.lee" in text for text in top_drafts)
