@@ -97,6 +97,12 @@ def setup_command(ctx: Context, request: CommandRequest) -> CommandReply:
     "connect " + _either(spec.noun for spec in registry.PLATFORMS.values()) + " (opens a form)",
 )
 def connect_command(ctx: Context, request: CommandRequest) -> CommandReply:
+    if len(request.args) > 1 and request.args[0].lower() in registry.PLATFORMS:
+        # The form asks for the credentials: typed here they would also sit in Slack's history.
+        raise UserError(
+            f"`connect` takes just the platform, e.g. `/twoway connect {request.args[0].lower()}`;"
+            " the form it opens asks for the rest."
+        )
     if len(request.args) != 1 or request.args[0].lower() not in registry.PLATFORMS:
         raise UserError(f"Say which platform to connect: {_either(f'`{n}`' for n in registry.names())}.")
     platform = request.args[0].lower()

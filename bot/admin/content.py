@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from bot.core import ids
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.core.words import counted
 from bot.intake.triage import template_specs
 from bot.slack.commands import CommandReply, CommandRequest, Commands
 from bot.slack.escape import public
@@ -154,13 +155,26 @@ def _template_list(ctx: Context, search: str) -> CommandReply:
     # The agency's own first: the shipped pack alone fills a reply, and the one just added is
     # the one an admin looks for.
     rows = sorted(rows, key=lambda row: row.builtin_key is not None)
-    header = f"*{len(rows)} templates* (remove one with `/twoway template remove ID`):"
+    if not rows:
+        return CommandReply(text=_no_templates(wanted))
+    header = f"*{counted(len(rows), 'template')}* (remove one with `/twoway template remove ID`):"
     lines = []
     for row in rows:
         origin = f"shipped `{row.builtin_key}`" if row.builtin_key else "custom"
         lines.append(f"`{row.id}` *{row.category}* ({origin}): {public(row.text, SHOW_LIMIT)}")
     hint = "`/twoway template list CATEGORY`, `custom`, `shipped` or `WORD` shows fewer"
     return CommandReply(text=_within_budget(header, lines, hint))
+
+
+def _no_templates(wanted: str) -> str:
+    """What a list that filtered out every template says: that there are none, and how to add
+    one, not a header inviting a removal over an empty list."""
+    if wanted in TEMPLATE_CATEGORIES:
+        return f"No {wanted} templates. Add one with `/twoway template add {wanted} TEXT`."
+    add = "Add one with `/twoway template add CATEGORY TEXT`."
+    if wanted in ORIGINS:
+        return f"No {wanted} templates. {add}"
+    return f"No template matches `{public(wanted, 40)}`: `/twoway template list` shows them all. {add}"
 
 
 def _within_budget(header: str, lines: list[str], hint: str) -> str:
@@ -240,6 +254,11 @@ def _faq_list(ctx: Context, search: str) -> CommandReply:
     wanted = search.lower()
     if wanted:
         rows = [row for row in rows if wanted in row.question.lower() or wanted in row.answer.lower()]
+    if not rows:
+        return CommandReply(
+            text=f"No FAQ matches `{public(wanted, 40)}`: `/twoway faq list` shows them all."
+            " Add one with `/twoway faq add QUESTION | ANSWER`."
+        )
     header = f"*{len(rows)} FAQ* (remove one with `/twoway faq remove ID`):"
     lines = [
         f"`{row.id}` *Q:* {public(row.question, SHOW_LIMIT)}\n      *A:* {public(row.answer, SHOW_LIMIT)}"

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot import __version__
 from bot.core.config import hide_password, load_settings
 from bot.core.errors import UserError
+from bot.core.logs import quiet_migrations
 from connectors import registry
 from storage.db import UnknownRevision
 
@@ -235,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("db needs an action: upgrade or current")
     if args.command == "keys" and args.keys_command is None:
         parser.error("keys needs an action: rotate or check")
+    if not _shows_migrations(args):
+        quiet_migrations()
     handler = COMMANDS[args.command]
     try:
         return int(handler(args))
@@ -253,6 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _shows_migrations(args: argparse.Namespace) -> bool:
+    """Whether alembic's INFO lines belong in this command's output: only where migrating is
+    what the command is for, or the start of a long-lived process's log."""
+    if args.command == "db":
+        return bool(args.db_command == "upgrade")
+    return args.command in ("run", "start", "sandbox")
+
+
 def _is_database_error(exc: BaseException) -> bool:
     """Unreachable server, missing file or folder, not a database: a configuration problem."""
 
@@ -266,7 +277,22 @@ def _database_reason(exc: BaseException) -> str:
 
     original = getattr(exc, "orig", None) or exc
     first = (str(original).strip().splitlines() or [type(original).__name__])[0]
-    return hide_password(first, _database_url())[:300]
+    url = _database_url()
+    reason = hide_password(first, url)[:300]
+    if _password_has_raw_at(url):
+        reason += '; an "@" in the password must be written %40'
+    return reason
+
+
+def _password_has_raw_at(url: str) -> bool:
+    """Whether the address part holds two "@": SQLAlchemy cuts the password at the first one,
+    and the driver then names the rest of it as the host ("failed to resolve host '***@...'")."""
+    head = url.partition("?")[0]
+    start = head.find("://") + 3
+    if start < 3:
+        return False
+    netloc = head[start:].partition("/")[0]
+    return netloc.count("@") > 1
 
 
 def _database_url() -> str:

@@ -15,6 +15,20 @@ from bot.supervision.export import day_bounds, parse_day, record_export, write_e
 from bot.supervision.sla import agency_timezone
 
 
+def _check_out(out: str) -> None:
+    """Refuse an --out that cannot be written before opening (and migrating) the database, so the
+    one line saying why is all the command prints. Opening it for real still reports the rest."""
+    folder = os.path.dirname(os.path.abspath(out))
+    if os.path.isdir(out):
+        raise UserError(
+            f"cannot write {out}: it is a folder; give a file name, e.g. {os.path.join(out, 'mentions.csv')}"
+        )
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {out}: there is no folder {folder}")
+    if not os.access(out if os.path.exists(out) else folder, os.W_OK):
+        raise UserError(f"cannot write {out}: permission denied")
+
+
 def main(args: argparse.Namespace) -> int:
     """`twoway export`: write the record for a date range to a file or standard output."""
     since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
@@ -22,6 +36,8 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--since ({since}) is after --until ({until})")
     fmt = args.format or "csv"
     raw = bool(getattr(args, "raw", False))
+    if args.out:
+        _check_out(args.out)
     ctx = prepare(load_settings())
     try:
         with ctx.transaction() as session:

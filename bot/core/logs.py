@@ -78,3 +78,14 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactingFilter:
     for noisy in ("apscheduler.executors.default", "urllib3.connectionpool"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redactor
+
+
+# Alembic's "Context impl SQLiteImpl." / "Will assume non-transactional DDL." lines at INFO.
+MIGRATION_LOGGER = "alembic"
+
+
+def quiet_migrations() -> None:
+    """Keep alembic's INFO lines out of a command that only migrates on the way (`keys`,
+    `export`, `poll --once`...): there they would come before the one line saying what went
+    wrong. `db upgrade`, `run`, `start` and `sandbox` keep them, where they show progress."""
+    logging.getLogger(MIGRATION_LOGGER).setLevel(logging.WARNING)

@@ -60,6 +60,8 @@ COMMANDS = Commands()
 
 _ITEM = re.compile(r"^#?([0-9]{1,18})$")  # ASCII digits only, as the queue and buttons take
 # A bare id must hold a digit, as every id Slack makes does: `UNICORN` is a word, not a person.
+_NUMBERISH = re.compile(r"^[-+]?\d+$")  # any script's digits: what someone meant as a number
+_DATE_LIKE = re.compile(r"^\d{1,4}-\d{1,2}-\d{1,2}$")  # a date, checked when it is used
 _DAYS = re.compile(r"^([0-9]{1,3})d$")
 MAX_REPORT_DAYS = 366
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -207,6 +209,11 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
         page = int(args.pop())
         if page < 1:
             raise UserError("Pages start at 1, e.g. `/twoway queue all 2`.")
+    elif args and _NUMBERISH.match(args[-1]):  # `２`, `-1`, 20 digits: a page, but not one we take
+        raise UserError(
+            f"`{public(args[-1], 24)}` is not a page number: pages are numbers from 1 (0-9),"
+            " e.g. `/twoway queue all 2`."
+        )
     if len(args) > 1 or (args and args[0] not in QUEUE_FILTERS):
         raise UserError(
             "Choose `mine`, `unassigned` or `all` (or `storm ID`), optionally followed by a page number."
@@ -241,6 +248,17 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
         more = f"Next page: `/twoway queue {scope} {result.page + 1}`"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return CommandReply(f"{result.total} unanswered {label}", blocks=blocks)
+
+
+def _saved(before: str, zone: str | None) -> str:
+    """ "Saved.", and, when a command set a different agency time zone, that it did: the zone
+    also moves digests, reports and exports, which the command's own summary does not show."""
+    if zone is None or zone == before:
+        return "Saved.\n"
+    return (
+        f"Saved. The agency time zone is now {zone} (was {before}): digests, SLA quiet hours,"
+        " reports and exports use it.\n"
+    )
 
 
 # -- sla ------------------------------------------------------------------------------------------
@@ -286,13 +304,14 @@ def sla_command(ctx: Context, request: CommandRequest) -> CommandReply:
         except ValueError as exc:
             raise UserError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
         with ctx.transaction() as session:
+            before = agency_timezone(session).key
             if quiet is None:
                 settings.delete(session, keys.SLA_QUIET, request.user_id, now)
             else:
                 settings.put(session, keys.SLA_QUIET, quiet, request.user_id, now)
             if tz is not None:
                 settings.put(session, keys.TIMEZONE, tz.key, request.user_id, now)
-        return CommandReply("Saved.\n" + _sla_summary(ctx))
+        return CommandReply(_saved(before, tz.key if tz else None) + _sla_summary(ctx))
     if key not in SLA_KEYS:
         raise UserError(f"`{public(key, 30)}` is not one of {', '.join(SLA_KEYS)} or `quiet`.")
     if len(args) != 2:
@@ -340,6 +359,8 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
             changes = {keys.DIGEST_DAILY: False, keys.DIGEST_WEEKLY: False}
         elif kind == "timezone" and len(rest) == 1:
             changes = {keys.TIMEZONE: parse_timezone(rest[0]).key}
+        elif kind == "timezone":
+            raise ValueError("give one time zone: `/twoway digest timezone America/Chicago`, or `UTC`")
         elif kind in ("daily", "weekly") and not rest:
             example = "daily 07:30" if kind == "daily" else "weekly fri 09:00"
             raise ValueError(
@@ -367,9 +388,10 @@ def digest_command(ctx: Context, request: CommandRequest) -> CommandReply:
     except ValueError as exc:
         raise UserError(f"{public(_sentence(str(exc)))}. Nothing was changed.") from None
     with ctx.transaction() as session:
+        before = agency_timezone(session).key
         for key, value in changes.items():
             settings.put(session, key, value, request.user_id, ctx.clock.now())
-    return CommandReply("Saved.\n" + _digest_summary(ctx))
+    return CommandReply(_saved(before, changes.get(keys.TIMEZONE)) + _digest_summary(ctx))
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -459,6 +481,11 @@ def parse_range(args: list[str], today: date) -> tuple[date, date, str, bool]:
     if len(args) >= 2 and args[-1].isalpha():
         raise UserError(
             f"`{public(args[-1], 20)}` is not a format: use {' or '.join(FORMATS)}, and `raw` if need be."
+        )
+    if len(args) == 1 and _DATE_LIKE.match(args[0]):
+        raise UserError(
+            f"Give the second date too: `/twoway export {public(args[0], 20)} YYYY-MM-DD`,"
+            " or a period like `30d`."
         )
     if len(args) == 1:
         days = parse_days(args[0], 30)

@@ -193,10 +193,25 @@ def test_connect_opens_an_empty_form_with_the_trigger(
     assert all("initial_value" not in b["element"] for b in inputs)
 
 
-@pytest.mark.parametrize("line", ["connect", "connect mastodon", "connect x facebook"])
+@pytest.mark.parametrize("line", ["connect", "connect mastodon", "connect mastodon x"])
 def test_connect_with_bad_arguments_opens_nothing(admin_ctx: Context, slack: FakeSlack, line: str) -> None:
     with pytest.raises(UserError, match="`x`, `facebook`, `instagram`, `threads` or `bluesky`"):
         run(admin_ctx, line)
+    assert slack.views_opened == []
+
+
+@pytest.mark.parametrize(
+    "line", ["connect x extra", "connect X facebook", "connect bluesky me.bsky.social pw"]
+)
+def test_connect_with_more_than_the_platform_says_it_takes_just_the_platform(
+    admin_ctx: Context, slack: FakeSlack, line: str
+) -> None:
+    platform = line.split()[1].lower()
+    with pytest.raises(UserError) as refused:
+        run(admin_ctx, line)
+    assert str(refused.value).startswith(
+        f"`connect` takes just the platform, e.g. `/twoway connect {platform}`; the form it opens asks for the rest."
+    )
     assert slack.views_opened == []
 
 

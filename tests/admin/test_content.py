@@ -278,7 +278,7 @@ def test_long_lists_fit_a_slack_reply_and_say_how_to_see_the_rest(ctx: Context) 
     assert "*compliment*" not in only_urgent
     assert "more:" not in only_urgent
     found = run(ctx, "template", "list number 7.").text
-    assert "*1 templates*" in found
+    assert "*1 template* (remove one" in found
 
 
 def test_templates_the_agency_added_are_listed_first_and_by_custom(ctx: Context) -> None:
@@ -289,7 +289,7 @@ def test_templates_the_agency_added_are_listed_first_and_by_custom(ctx: Context)
     assert "more:" in listing  # the reply is full...
     assert listing.splitlines()[1].endswith("*question* (custom): Our front desk is open 9-5 on weekdays.")
     custom = run(ctx, "template", "list custom").text
-    assert "*1 templates*" in custom
+    assert "*1 template* (remove one" in custom
     assert "front desk" in custom
     shipped = run(ctx, "template", "list shipped").text
     assert f"*{len(default_pack())} templates*" in shipped
@@ -303,6 +303,32 @@ def test_faq_list_filters_by_word(ctx: Context) -> None:
     assert "*1 FAQ*" in listing
     assert "parking ticket" in listing
     assert "police report" not in listing
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("list custom", "No custom templates. Add one with `/twoway template add CATEGORY TEXT`."),
+        ("list urgent zzz", "No template matches `urgent zzz`: `/twoway template list` shows them all."),
+        ("list zzznomatch", "No template matches `zzznomatch`: `/twoway template list` shows them all."),
+    ],
+)
+def test_a_template_list_with_nothing_in_it_says_so_and_how_to_add_one(
+    ctx: Context, text: str, says: str
+) -> None:
+    listing = run(ctx, "template", text).text
+    assert listing.startswith(says)
+    assert "`/twoway template add" in listing
+    assert "remove one" not in listing
+    assert "*0 templates*" not in listing
+
+
+def test_an_faq_list_with_nothing_matching_says_so_and_how_to_add_one(ctx: Context) -> None:
+    run(ctx, "faq", "add How do I get a police report? | Online at {records_url}.")
+    listing = run(ctx, "faq", "list zzz").text
+    assert listing == (
+        "No FAQ matches `zzz`: `/twoway faq list` shows them all. Add one with `/twoway faq add QUESTION | ANSWER`."
+    )
 
 
 def test_the_storm_threshold_is_set_shown_turned_off_and_cleared(ctx: Context) -> None:

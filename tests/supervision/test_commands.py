@@ -236,6 +236,15 @@ def test_page_zero_is_refused(sctx: Context, line: str) -> None:
     assert "Usage:" in reply.text
 
 
+@pytest.mark.parametrize("page", ["99999999999999999999", "\uff12", "-1"])
+def test_a_page_that_is_not_a_plain_number_is_named_as_the_problem(sctx: Context, page: str) -> None:
+    reply = run(sctx, f"queue all {page}").text
+    assert reply.startswith(
+        f"`{page}` is not a page number: pages are numbers from 1 (0-9), e.g. `/twoway queue all 2`."
+    )
+    assert "Choose" not in reply
+
+
 # -- sla and digest settings ------------------------------------------------------------------------
 
 
@@ -356,6 +365,48 @@ def test_a_supervisor_changing_a_setting_gets_the_role_message_alone(
 def test_a_digest_setting_without_its_time_says_what_is_missing(sctx: Context, line: str, says: str) -> None:
     before = _settings(sctx)
     assert run(sctx, line, user=ADMIN).text.startswith(says)
+    assert _settings(sctx) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "zone"),
+    [
+        ("sla quiet 22:00-06:00 EST", "EST"),
+        ("digest daily 08:00 Europe/London", "Europe/London"),
+        ("digest weekly MONDAY 09:00 Asia/Tokyo", "Asia/Tokyo"),
+        ("digest timezone America/Chicago", "America/Chicago"),
+    ],
+)
+def test_a_setting_that_moves_the_agency_time_zone_says_so(sctx: Context, line: str, zone: str) -> None:
+    reply = run(sctx, line, user=ADMIN).text
+    assert reply.startswith(
+        f"Saved. The agency time zone is now {zone} (was UTC): digests, SLA quiet hours, reports and"
+        " exports use it.\n"
+    )
+    again = run(sctx, line, user=ADMIN).text  # the same zone again: nothing moved
+    assert again.startswith("Saved.\n")
+    assert "time zone is now" not in again
+
+
+def test_settings_that_keep_the_zone_just_say_saved(sctx: Context) -> None:
+    for line in (
+        "sla quiet 22:00-06:00 UTC",
+        "sla quiet 22:00-06:00",
+        "digest daily 07:00",
+        "sla urgent 10m",
+    ):
+        reply = run(sctx, line, user=ADMIN).text
+        assert reply.startswith("Saved.\n")
+        assert "time zone is now" not in reply
+
+
+@pytest.mark.parametrize("line", ["digest timezone", "digest timezone Europe/London UTC"])
+def test_digest_timezone_without_one_zone_asks_for_it(sctx: Context, line: str) -> None:
+    before = _settings(sctx)
+    reply = run(sctx, line, user=ADMIN).text
+    assert reply.startswith(
+        "Give one time zone: `/twoway digest timezone America/Chicago`, or `UTC`. Nothing was changed."
+    )
     assert _settings(sctx) == before
 
 
@@ -498,6 +549,8 @@ def test_export_by_dates_as_jsonl(sctx: Context, fake: FakeSlack, clock: FakeClo
         ("export 30d jsonl raw", ADMIN, "`raw` is for CSV only"),
         ("export 30d raw jsonl", ADMIN, "`raw` is for CSV only"),
         ("export \u0663\u0660d", ADMIN, "not a period"),
+        ("export 2026-12-01", ADMIN, "Give the second date too: `/twoway export 2026-12-01 YYYY-MM-DD`"),
+        ("export 2026-12-01 csv", ADMIN, "Give the second date too"),
     ],
 )
 def test_bad_export_requests_send_nothing(
