@@ -68,7 +68,16 @@ def claim_notice(session: Session, mention_id: int, kind: str, at: datetime, cha
     return _insert(session, SlaNotice(mention_id=mention_id, kind=kind, at=at, channel=channel))
 
 
+def has_notice(session: Session, mention_id: int, kind: str) -> bool:
+    """Whether this notice was claimed (posted, being posted, or settled) for the item."""
+    found = session.scalar(
+        select(SlaNotice.id).where(SlaNotice.mention_id == mention_id, SlaNotice.kind == kind).limit(1)
+    )
+    return found is not None
+
+
 def notice_posted(session: Session, mention_id: int, kind: str, ts: str) -> None:
+    """Record the notice's message ts ("" settles a claim that was never posted)."""
     notice = session.scalar(
         select(SlaNotice).where(SlaNotice.mention_id == mention_id, SlaNotice.kind == kind)
     )

@@ -226,6 +226,8 @@ def queue_command(ctx: Context, request: CommandRequest) -> CommandReply:
                 "Officers can see `/twoway queue mine` and a storm's posts with `/twoway queue storm ID`;"
                 " the whole queue is for supervisors."
             )
+        if storm_id is not None and storms.get(session, storm_id) is None:
+            raise UserError(f"There is no storm #{storm_id}; the storm's summary card shows its number.")
         result = unanswered(session, which, request.user_id, page, storm_id=storm_id)
         slas = sla_settings(session)
         summaries = storms.summary_cards(session, sorted({i.storm_id for i in result.items if i.storm_id}))

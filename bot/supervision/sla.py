@@ -177,9 +177,7 @@ def sweep(ctx: Context) -> SweepResult:
         result.quiet = in_quiet_hours(quiet, now.astimezone(agency_timezone(session)))
         unsettled = _find_unsettled(ctx, session, now - STALE_CLAIM, now)
         due = _find_due(session, now, result.quiet)
-    for item, claimed_at in unsettled:
-        if _recover(ctx, item, claimed_at, now):
-            (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
+    # What is due first: an escalation claimed here overtakes a reminder left unsettled (below).
     for item in due:
         if not _claim(ctx, item, now):
             continue
@@ -187,6 +185,9 @@ def sweep(ctx: Context) -> SweepResult:
             (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
         else:
             result.failed.append(item.mention_id)
+    for item, claimed_at in unsettled:
+        if _recover(ctx, item, claimed_at, now):
+            (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
     return result
 
 
@@ -242,6 +243,13 @@ def _recover(ctx: Context, item: _Due, claimed_at: datetime, now: datetime) -> b
         log.info("%s for #%s was posted before (found in the card's thread)", item.kind, item.mention_id)
         _NoticeClaim(ctx, item, now).posted(outbox.Sent(outbox.Outcome.POSTED, item.channel, found))
         return True
+    if item.kind == REMINDER:
+        with ctx.transaction() as session:
+            if notices.has_notice(session, item.mention_id, ESCALATION):
+                # Posted now, the reminder would land below the escalation, minutes late.
+                log.info("reminder for #%s overtaken by its escalation; not posted late", item.mention_id)
+                notices.notice_posted(session, item.mention_id, REMINDER, "")  # settled, never posted
+                return False
     return _post(ctx, item, now)
 
 

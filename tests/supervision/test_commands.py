@@ -598,3 +598,13 @@ def test_queue_over_http_and_assign_from_its_select(db_url: str, engine: Any, cl
         wait_for(assigned)
         wait_for(lambda: env.slack.dms(OFFICER))
     assert "queue" in REGISTRY
+
+
+@pytest.mark.parametrize("user", [SUP, OFFICER])
+def test_the_queue_of_a_storm_that_does_not_exist_says_so(sctx: Context, clock: FakeClock, user: str) -> None:
+    """Not "Nothing unanswered in storm #999 :tada:", which reads as good news about a real storm."""
+    _items(sctx, clock, 2)
+    for number in ("999", "#999", "3000000000"):
+        reply = run(sctx, f"queue storm {number}", user=user)
+        assert f"no storm #{number.lstrip('#')}" in reply.text
+        assert "Nothing unanswered" not in reply.text

@@ -286,6 +286,26 @@ def test_a_claim_another_process_left_waits_five_minutes_even_at_a_new_holders_f
     assert len(_thread(fake, ts)) == 1
 
 
+def test_a_reminder_a_crash_left_unposted_is_dropped_once_its_escalation_is_out(
+    sctx: Context, fake: FakeSlack, clock: FakeClock
+) -> None:
+    """Killed between claiming a reminder and posting it, shortly before twice the SLA: the
+    escalation goes out on time, and the reminder, recovered five minutes later, is not posted
+    below it minutes late; its claim is settled as never posted (so the record says so)."""
+    mention_id, ts = _item(sctx, clock)
+    clock.advance(minutes=118)
+    with sctx.transaction() as session:
+        session.add(SlaNotice(mention_id=mention_id, kind="reminder", at=clock.now(), channel=CHANNEL))
+    assert _run(sctx, clock, 15) == ([], [mention_id])
+    [escalation] = _thread(fake, ts)
+    assert "step in" in escalation
+    with sctx.transaction() as session:
+        notices = {n.kind: n.ts for n in session.scalars(select(SlaNotice))}
+    assert notices["reminder"] == ""
+    assert notices["escalation"]
+    assert _run(sctx, clock, 30, step=5) == ([], [])
+
+
 def test_an_unreadable_thread_leaves_the_claim_unposted(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
