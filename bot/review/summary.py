@@ -173,7 +173,8 @@ def load_summary(ctx: Context, session: Session, storm_id: int, now: datetime) -
         thread_key=storm.thread_key,
         post_text=storm.post_text,
         post_url=post_url(storm.platform, storm.thread_key),
-        started_at=storm.started_at,
+        # From its first post, not from when the burst was recognised (it gathers earlier posts).
+        started_at=min([storm.started_at, *(i.created_at for i in items)]),
         ended_at=storm.ended_at,
         normal=storm.normal,
         peak=storm.peak,

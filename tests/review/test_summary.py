@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core.context import Context
+from bot.slack.format import stamp
 from storage import settings
 from storage.models import AuditEvent
 from tests.conftest import FakeClock
@@ -271,3 +272,15 @@ def test_a_dismiss_the_rest_that_claims_to_come_from_an_ephemeral_message_change
         w.h.wait()
         assert "doesn't belong to this card" in told(w, result)[0]["text"]
         assert all(m.state == "open" for m in mentions_of(ctx))
+
+
+def test_the_storm_is_timed_from_its_first_post_not_from_when_it_was_recognised(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """The card gathers the posts that made the burst, written before it was recognised: "N
+    mentions since T" starts at the first of them, as the card's own timeline does."""
+    with storming(ctx, clock, angry_posts=30) as (w, storm):
+        first = min(m.created_at for m in mentions_of(ctx) if m.storm_id == storm.id)
+        assert first < storm.started_at
+        head = next(b for b in summary_card(w, storm.id).blocks if b.get("block_id") == "storm:head")
+        assert f"since {stamp(first)}" in head["text"]["text"]
