@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,20 +10,11 @@ import pytest
 from bot.core.context import Context
 from domain import AccountIdentity
 from tests.app.test_keys_cli import LOST, OLD, X_CREDS, _connect
+from tests.support.process import run_twoway
 
 
 def _twoway(cwd: Path, *args: str, **env_values: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWOWAY_", "SLACK_", "DATABASE_URL"))}
-    env.update(env_values)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_twoway(cwd, *args, **env_values)
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,3 +56,20 @@ def clean_env(**values: str) -> dict[str, str]:
     """The test's environment without anyone's TwoWay settings, plus `values`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(PLATFORM_PREFIXES)}
     return {**env, "PYTHONPATH": str(REPO), **values}
+
+
+def run_twoway(cwd: Any, *args: str, **values: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` to the end in `cwd`, with only `values` set of TwoWay's settings (no
+    DATABASE_URL unless given: the default SQLite file in `cwd`)."""
+    env = clean_env(**values)
+    if "DATABASE_URL" not in values:
+        env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
