@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from domain import AccountIdentity
 from storage import accounts
 from storage.models import Account, AuditEvent
 from tests.conftest import make_settings
+from tests.support.process import run_twoway
 
 OLD, NEW, LOST = "the-old-agency-key-0123", "the-new-agency-key-4567", "a-key-nobody-has-any-more"
 X_CREDS = {"bearer_token": "x-bearer-SECRET", "api_key": "k", "api_secret": "s"}
@@ -39,19 +38,8 @@ def _stored(ctx: Context) -> dict[int, str | None]:
 def _keys(
     db_url: str, cwd: Path, key: str | None, action: str = "rotate"
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWOWAY_", "SLACK_", "DATABASE_URL"))}
-    env["DATABASE_URL"] = db_url
-    if key is not None:
-        env["TWOWAY_SECRET_KEY"] = key
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "keys", *([action] if action else [])],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    values = {"DATABASE_URL": db_url} | ({"TWOWAY_SECRET_KEY": key} if key is not None else {})
+    return run_twoway(cwd, "keys", *([action] if action else []), **values)
 
 
 def _error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
