@@ -309,6 +309,8 @@ class BlueskyConnector:
                     reached_old = True  # this page is the last one read
                     if previous is None:
                         break  # a first poll reads back FIRST_POLL only; the rest is older still
+                    if indexed < now - FIRST_POLL:
+                        continue  # older than any poll reads back: no card for a months-old post
                 if indexed is not None and (newest is None or indexed > newest):
                     newest = indexed
                 if item.get("reason") not in REASONS:

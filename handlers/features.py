@@ -169,8 +169,9 @@ MOCKERY = _rx(
     # "thanks for the update that says absolutely nothing", "best thing you did all year. low bar"
     r"\b(?:says|said|tells us|told us|means|explains|explained) (?:absolutely |literally |exactly )?nothing\b",
     r"\b(?:low|lowest) bar\b|\bbar is (?:on the floor|in hell|so low)\b",
-    # praise set against what goes on meanwhile: "sitting in the lot while people drag race"
-    r"\bwhile (?:people|kids|drivers|thieves|criminals|cars|someone|somebody|they|dealers|racers) (?:\w+ ){0,2}?(?:drag race|street race|race|rob|steal|break into|speed|do donuts|loot|shoot|deal|sell drugs)\w*\b",
+    # officers idle set against what goes on meanwhile: "sitting in the lot while people drag race"
+    # (not "thank you for patrolling while thieves steal converters", which is thanks)
+    r"\b(?:sitting|sat|parked|parking|hanging out|chilling|eating|napping|sleeping|posing|posting|tweeting|taking (?:selfies|photos|pictures)|at the (?:donut|coffee) shop)\b[^.!?]{0,60}\bwhile (?:people|kids|drivers|thieves|criminals|cars|someone|somebody|they|dealers|racers) (?:\w+ ){0,2}?(?:drag race|street race|race|rob|steal|break into|speed|do donuts|loot|shoot|deal|sell drugs)\w*\b",
     r"\bnow do (?:your|ur) jobs?\b",
     r"\b(?:your|ur) (?:actual|real) jobs?\b",
     # "by great work I mean…", "best department in the world at looking the other way"

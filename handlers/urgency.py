@@ -383,7 +383,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(?:on fire|house fire|fire in|smoke coming|smells? (?:like|of) gas|gas leak|molotov|explosions?|flames|black smoke|(?<!tire )smoke (?:is )?(?:pouring|everywhere))\b",
             # a gas smell now, not "smelled gas this afternoon but it's gone"
-            r"\b(?:smell|smells|smelling) (?:\w+ ){0,3}?gas\b|\bgas (?:smell|odor)\b",
+            r"\b(?:smell|smells|smelling) (?:\w+ ){0,3}?gas\b(?! (?:station|prices?|money|bills?|cans?|mileage|pumps?|tank))|\bgas (?:smell|odor)\b",
         ),
     ),
     (
@@ -421,7 +421,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:wrong way|1[0-9]{2} ?mph|street takeover|doing donuts|drifting)\b.{0,60}\b(?:people|crowd|kill|hurt|kids|somebody|someone)\b",
             r"\bcrashed into\b.{0,60}\b(?:trapped|people|hurt|injured)\b",
             # a wrong-way driver is a call to 911 as it happens; a crash report is news
-            r"\b(?:wrong[- ]way (?:driver|car|truck|vehicle|suv|motorcycle)|(?:driving|going) (?:the )?wrong way (?:on|down|up))\b(?!.{0,40}\b(?:killed|dies|died|crash\w*|caus\w*|charged|sentenced|identified|fatal)\b)",
+            r"\b(?:wrong[- ]way (?:driver|car|truck|vehicle|suv|motorcycle)|(?:driving|going) (?:the )?wrong way (?:on|down|up) (?:the )?(?:[a-z]?-?\d+|i-?\d+|hwy|highway|freeway|interstate|expressway|turnpike|tollway|parkway|bypass|on-?ramp|off-?ramp|exit|(?:\w+ ){1,2}(?:st|street|ave|avenue|rd|road|blvd|boulevard|dr|drive|ln|lane|hwy|highway|fwy|freeway|pkwy|parkway|bridge|expressway)))\b(?!.{0,40}\b(?:killed|dies|died|crash\w*|caus\w*|charged|sentenced|identified|fatal)\b)",
         ),
     ),
     (

@@ -334,8 +334,9 @@ def test_a_notification_indexed_late_below_the_cursor_is_still_read(fake: FakeBl
 def test_a_mention_dated_well_before_the_cursor_is_read_and_paging_still_stops(fake: FakeBluesky) -> None:
     """A phone whose clock is slow, or a backdated post, sorts far below what the last poll read
     (`indexedAt` is the earlier of `createdAt` and the indexing time): on a page that is read, it
-    is handed on, not dropped for its time. Paging stops at the page that reaches the cursor, and a
-    first poll still reads back 24 hours only."""
+    is handed on, not dropped for its time, back to 24 hours. Paging stops at the page that
+    reaches the cursor; a first poll reads back 24 hours only, and no later poll hands on what is
+    older (a second poll of a new account must not card months-old notifications)."""
     base = datetime.now(UTC) - timedelta(minutes=20)
     old = [fake.add_mention(f"old {n}", created_at=base - timedelta(days=2, minutes=n)) for n in range(150)]
     first_mention = fake.add_mention("first", created_at=base)
@@ -348,7 +349,7 @@ def test_a_mention_dated_well_before_the_cursor_is_read_and_paging_still_stops(f
         handle="slow.bsky.social",
         created_at=base - timedelta(minutes=5),
     )
-    backdated = fake.add_mention("@agencypolice.bsky.social imported", created_at=base - timedelta(days=1))
+    backdated = fake.add_mention("@agencypolice.bsky.social imported", created_at=base - timedelta(hours=20))
     fake.requests.clear()
     found, second = poll(connector, first.cursor)
     ids = [m.external_id for m in found]
@@ -356,7 +357,7 @@ def test_a_mention_dated_well_before_the_cursor_is_read_and_paging_still_stops(f
     assert backdated["uri"] in ids
     assert second.requests == 1, "one page: it reaches below the cursor, so no further page is asked for"
     assert second.cursor == first.cursor
-    assert old
+    assert not {m["uri"] for m in old} & set(ids), "older than 24 hours: never handed on"
 
 
 def test_a_lone_surrogate_in_one_post_is_replaced_and_the_rest_is_read(fake: FakeBluesky) -> None:

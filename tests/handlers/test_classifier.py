@@ -316,6 +316,9 @@ STILL_PRAISE = [
     "Thank you officers, the mail carrier and my neighbor all helped me when I fell on the ice",
     "Thank you for catching the guy who was stealing from the church on 5th, our pastor can sleep again",
     "Shout out to the officer who stayed with my mom while we waited for the tow truck",
+    # what goes on meanwhile, with no idle officers set against it, is thanks
+    "Thank you officers for running toward danger while criminals shoot at you. Heroes.",
+    "Thank you for patrolling at night while thieves steal catalytic converters, we appreciate you",
 ]
 
 

@@ -171,6 +171,19 @@ def test_news_history_and_hypotheticals_are_not_flagged(text: str) -> None:
     assert not load_default().classify(text).urgent
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The city council is going the wrong way on crime policy",
+        "The mayor is driving the wrong way on public safety",
+        "this whole department smells like a gas station bathroom",
+    ],
+)
+def test_figures_of_speech_are_neither_flagged_nor_given_the_911_line(text: str) -> None:
+    """A policy "going the wrong way" is no driver on the freeway; a smell "like a gas station" no leak."""
+    assert verdict(text, None, 0.0) == (False, None)
+
+
 def test_a_cue_echoing_the_parent_post_is_not_a_new_report() -> None:
     """Replying "shots fired right now??" under the agency's own shots-fired alert reports nothing new."""
     text = "Shots fired right now near 5th and Main?? stay inside everyone"
