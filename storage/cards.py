@@ -124,11 +124,14 @@ def latest_reply(session: Session, mention_id: int) -> Reply | None:
 
 def reclassified_by(session: Session, mention_id: int) -> str | None:
     """Who last set the category by hand, shown on the card."""
+    last = last_correction(session, mention_id)
+    return last.corrected_by if last is not None else None
+
+
+def last_correction(session: Session, mention_id: int) -> Correction | None:
+    """The latest category staff set for the item (who, what and when)."""
     return session.scalar(
-        select(Correction.corrected_by)
-        .where(Correction.mention_id == mention_id)
-        .order_by(Correction.id.desc())
-        .limit(1)
+        select(Correction).where(Correction.mention_id == mention_id).order_by(Correction.id.desc()).limit(1)
     )
 
 

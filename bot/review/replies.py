@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +45,7 @@ from connectors.base import (
     TransientError,
 )
 from handlers.text import visible, without_controls
-from storage import accounts, audit, mentions
+from storage import accounts, audit, cards, mentions
 from storage import replies as stored
 from storage.audit import Action
 from storage.models import (
@@ -57,7 +56,6 @@ from storage.models import (
     REPLY_SENDING,
     REPLY_SENT,
     REPLY_UNKNOWN,
-    Correction,
     HideStatus,
     LikeStatus,
     Mention,
@@ -112,9 +110,7 @@ def why_not_reclassified(session: Session, mention: Mention, shown: str) -> str:
     who changed it and to what, so the second officer does not override a change unseen."""
     now = _category(mention.category)
     was = f"your card still showed {_category(shown)}" if shown else "your card showed no category"
-    last = session.scalars(
-        select(Correction).where(Correction.mention_id == mention.id).order_by(Correction.id.desc()).limit(1)
-    ).first()
+    last = cards.last_correction(session, mention.id)
     if last is not None and last.label == mention.category:
         by, at = f"<@{last.corrected_by}>", stamp(last.created_at)
         return f"#{mention.id} was already reclassified as {now} by {by} at {at}; {was}. Nothing was changed."
