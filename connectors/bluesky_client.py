@@ -12,7 +12,7 @@ no longer accepts (its refresh token expired or was revoked) costs one new login
 
 One request per idle poll: `listNotifications` filtered to mentions, replies and quotes, newest
 first, paged down to the newest one seen before (minus a re-read margin); every item on a page read
-is handed on, however old its time (storage drops the repeats). A page with new items costs
+is handed on back to 24 hours, however it sorts (storage drops the repeats). A page with new items costs
 one more request per 25 distinct posts they answer or quote (`getPosts`), usually one. Replies name the thread's root and the post answered.
 Bluesky offers no hiding of one reply by its API, so cards show no Hide button.
 """
@@ -70,8 +70,8 @@ FIRST_POLL = timedelta(hours=24)
 # A notification's `indexedAt` is its sort time, the earlier of the post's `createdAt` and when the
 # AppView indexed it, so a post indexed late (firehose lag, a slow PDS), written on a device whose
 # clock is slow, or backdated can sort below what the last poll read. Paging stops at the first page
-# reaching two minutes below the cursor, but every item on the pages read is handed on whatever its
-# time (the re-read items ask for no parent text); storage drops the repeats by id.
+# reaching two minutes below the cursor, but every item on the pages read is handed on back to
+# FIRST_POLL before now (the re-read items ask for no parent text); storage drops the repeats by id.
 OVERLAP = timedelta(minutes=2)
 # What the service says of an access token it no longer takes: the PDS answers an expired JWT with
 # 400 `ExpiredToken` and one it cannot verify with 400 `InvalidToken`; a revoked or missing one is
