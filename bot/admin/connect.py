@@ -29,8 +29,8 @@ from bot.core.config import ConfigError
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.intake.accounts import connector_from_credentials, save_connected_account
-from bot.review.listeners import modal_text
 from bot.slack.escape import public
+from bot.slack.plain_text import modal_text
 from bot.slack.roles import require
 from connectors import registry
 from connectors.base import (

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from bot.core.context import Context
-from bot.review.listeners import _name_of, modal_text
+from bot.slack.plain_text import _name_of, modal_text
 from tests.review.test_actions import edit_submit, replies_of
 from tests.support.fakes.server import Response
 from tests.support.world import ADMIN, OFFICER, STRANGER, SUPERVISOR, world
