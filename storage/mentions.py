@@ -137,8 +137,14 @@ def store_page(
     ]
     if not rows and not newer:
         return 0
+    # Connectors re-read an overlap (up to a page on Bluesky) every poll. Rows already stored are
+    # left out before inserting: on PostgreSQL an insert that meets a conflict still uses up a
+    # number of the id sequence, so repeats would make item numbers jump by dozens between cards.
+    stored = _stored(session, account.platform, [r["external_id"] for r in rows])
+    fresh = [r for r in rows if r["external_id"] not in stored]
     # A Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues") with a
-    # cached compiled statement; RETURNING yields only the rows that were really inserted.
+    # cached compiled statement; RETURNING yields only the rows that were really inserted (ON
+    # CONFLICT still guards against a poll storing the same post at the same moment).
     table = MENTIONS
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
@@ -146,7 +152,7 @@ def store_page(
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .returning(table.c.id, table.c.external_id)
     )
-    inserted = [(row.id, row.external_id) for row in session.execute(statement, rows)] if rows else []
+    inserted = [(row.id, row.external_id) for row in session.execute(statement, fresh)] if fresh else []
     new_ids = {external_id for _, external_id in inserted}
     seen = {r["external_id"]: r["text"] for r in rows if r["external_id"] not in new_ids}
     seen.update(newer.values())  # the newest version's text wins
@@ -169,6 +175,18 @@ def store_page(
             ],
         )
     return len(inserted)
+
+
+def _stored(session: Session, platform: str, external_ids: Sequence[str]) -> set[str]:
+    """Which of these posts of `platform` are stored already."""
+    if not external_ids:
+        return set()
+    found = session.scalars(
+        select(MENTIONS.c.external_id).where(
+            MENTIONS.c.platform == platform, MENTIONS.c.external_id.in_(sorted(set(external_ids)))
+        )
+    )
+    return set(found)
 
 
 def _versions(

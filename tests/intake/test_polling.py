@@ -21,7 +21,7 @@ from bot.intake.accounts import connector_for, register_env_accounts, save_conne
 from bot.intake.health import health_line
 from bot.intake.polling import PollSummary, poll_account, poll_all_once
 from domain import AccountIdentity
-from storage import accounts
+from storage import accounts, progress
 from storage.mentions import to_domain
 from storage.models import (
     ACCOUNT_ERROR,
@@ -203,6 +203,27 @@ def test_first_poll_stores_new_mentions_with_audit_and_cursor(
     row = account_row(ctx, account_id)
     assert row.cursor == recent[-1]["id"]
     assert (row.status, row.last_success_at, row.consecutive_failures) == (ACCOUNT_OK, clock.now(), 0)
+
+
+def test_posts_read_again_use_up_no_item_numbers(ctx: Context, fake_x: FakeX, clock: FakeClock) -> None:
+    """A poll that reads stored posts again (a lost cursor here; Bluesky re-reads a page every poll)
+    stores only the new one, and its item number follows the last: on PostgreSQL an insert that
+    meets a conflict still takes a number, so staff would see #4, then #45."""
+    account_id = register_x(ctx, fake_x)
+    for n in range(3):
+        fake_x.add_mention(f"question {n}?")
+    poll_account(ctx, account_id)
+    for _ in range(3):
+        with ctx.transaction() as session:
+            progress.forget(session, account_id)
+            session.execute(update(Account).where(Account.id == account_id).values(cursor=None))
+        assert poll_account(ctx, account_id).line().startswith("x @agency: 0 new")
+    fake_x.add_mention("and one more question?")
+    with ctx.transaction() as session:
+        progress.forget(session, account_id)
+        session.execute(update(Account).where(Account.id == account_id).values(cursor=None))
+    assert poll_account(ctx, account_id).line().startswith("x @agency: 1 new")
+    assert sorted(r.id for r in stored(ctx)) == [1, 2, 3, 4]
 
 
 def test_half_an_emoji_in_a_post_does_not_stop_the_poll(ctx: Context, fake_x: FakeX) -> None:
