@@ -110,3 +110,9 @@ class PostedReply:
 
     external_id: str
     url: str = ""
+
+
+def in_thread(parent_id: str | None, thread: str) -> bool:
+    """A reply to a reply: its parent is not the thread's top post. Where threads are one level
+    deep (Facebook, Instagram) the answer joins the parent's thread, and drafts name who it answers."""
+    return parent_id is not None and parent_id != thread

@@ -42,7 +42,7 @@ from connectors.graph import (
     next_args,
     parse_time,
 )
-from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -502,8 +502,8 @@ class FacebookConnector:
     def reply(self, mention: Mention, text: str) -> PostedReply:
         # Facebook threads are one level deep (a reply comment has can_comment=false): an answer
         # to a reply goes to its top-level comment, where the Facebook UI would put it too.
-        is_reply = mention.parent_id is not None and mention.parent_id != mention.conversation_id
-        target = mention.parent_id if is_reply and mention.parent_id else mention.external_id
+        nested = in_thread(mention.parent_id, mention.conversation_id or mention.external_id)
+        target = mention.parent_id if nested and mention.parent_id else mention.external_id
         body = self.graph.write(lambda: self.graph.api.put_comment(target, message=text))
         try:
             reply_id = body["id"]

@@ -51,7 +51,7 @@ from connectors.graph import (
     next_args,
     parse_time,
 )
-from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules
+from domain import AccountIdentity, Author, Mention, Platform, PostedReply, ReplyRules, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -539,8 +539,8 @@ class InstagramConnector:
 
     def reply(self, mention: Mention, text: str) -> PostedReply:
         # Instagram answers only top-level comments: a reply to a reply joins its thread.
-        is_reply = mention.parent_id is not None and mention.parent_id != mention.conversation_id
-        target = mention.parent_id if is_reply and mention.parent_id else mention.external_id
+        nested = in_thread(mention.parent_id, mention.conversation_id or mention.external_id)
+        target = mention.parent_id if nested and mention.parent_id else mention.external_id
         body = self.graph.write(lambda: self.graph.post(f"{target}/replies", message=text))
         try:
             reply_id = body["id"]

@@ -130,7 +130,7 @@ def _drafts(maker: DraftMaker, row: _Pending, triage: domain.Triage) -> list[dom
             rules=registry.spec(row.platform).rules,
             author_handle=row.author_handle,
             author_name=row.author_name,
-            in_thread=in_thread(row.parent_id, row.thread),
+            in_thread=domain.in_thread(row.parent_id, row.thread),
         )
     except Exception:
         log.exception("drafting for mention %d failed; its card has no suggested reply", row.id)
@@ -343,14 +343,8 @@ def _drafts_for(
         rules=registry.spec(mention.platform).rules,
         author_handle=mention.author_handle,
         author_name=mention.author_name,
-        in_thread=in_thread(mention.parent_id, mention.conversation_id or mention.external_id),
+        in_thread=domain.in_thread(mention.parent_id, mention.conversation_id or mention.external_id),
     )
-
-
-def in_thread(parent_id: str | None, thread: str) -> bool:
-    """A reply to a reply (its parent is not the thread's top post): where threads are one level
-    deep, the answer joins the parent's thread, and the drafts name who they answer."""
-    return parent_id is not None and parent_id != thread
 
 
 EDIT_WINDOW = timedelta(days=2)  # edits older than this when first seen are left to the audit trail
