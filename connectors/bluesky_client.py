@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -81,6 +82,13 @@ OVERLAP = timedelta(minutes=2)
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 DEFINITE_WRITE_STATUSES = {409, 413}  # atproto raises these as NetworkError, but nothing was written
 POST = "app.bsky.feed.post"
+# app.bsky.feed.post caps its text at 300 graphemes and 3,000 UTF-8 bytes (atproto's model at 3,000
+# code points, never more than the bytes); the reply form checks both (handlers/text.py).
+MAX_POST_BYTES = 3000
+KEPT_TOKENS = 6  # the JWTs of the last three sessions, scrubbed from error texts by value
+# Any JWT or part of one (header and payload are base64url JSON, so they start "eyJ"): an error
+# may quote a token this connector never held, or only its payload.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)*")
 
 
 class BlueskyConnector:
@@ -99,6 +107,7 @@ class BlueskyConnector:
         self.service_url = service_url.rstrip("/")
         self.handle = handle.removeprefix("@")
         self.password = app_password
+        self.tokens: list[str] = []  # the session's JWTs and the ones before: kept out of error texts
         self.did = did
         self.sent = 0
         self.client = self._client(timeout)
@@ -141,6 +150,7 @@ class BlueskyConnector:
         )
 
     def _changed(self, event: SessionEvent, session: Session) -> None:
+        self.tokens = [*self.tokens[-(KEPT_TOKENS - 2) :], session.access_jwt, session.refresh_jwt]
         if event is SessionEvent.IMPORT:
             return  # taken back from the store: nothing new to keep
         self.did = session.did
@@ -149,6 +159,16 @@ class BlueskyConnector:
 
     # -- sessions and errors ----------------------------------------------------------------------
 
+    def _said(self, exc: BaseException) -> str:
+        """What the service said, without this account's secrets: a PDS or proxy that echoes the
+        request's bearer token (or a login's password) would otherwise put a live session into
+        the log and into the account's health shown in Slack."""
+        session = self.client._session
+        secrets = [*self.tokens, self.password]
+        if session is not None:
+            secrets += [session.access_jwt, session.refresh_jwt]
+        return _said(exc, secrets)
+
     def _login(self) -> None:
         """`createSession` with the app password: rationed by the service, so only when needed."""
         self.logins += 1
@@ -156,13 +176,13 @@ class BlueskyConnector:
         try:
             self.client.login(self.handle, self.password, fetch_bsky_profile=False)
         except UnauthorizedError as exc:
-            raise AuthFailed(f"Bluesky refused the handle and app password ({_said(exc)})") from None
+            raise AuthFailed(f"Bluesky refused the handle and app password ({self._said(exc)})") from None
         except BadRequestError as exc:
-            raise AuthFailed(f"Bluesky refused the login ({_said(exc)})") from None
+            raise AuthFailed(f"Bluesky refused the login ({self._said(exc)})") from None
         except RateLimitExceededError as exc:
-            raise RateLimited(f"Bluesky limits logins ({_said(exc)})", exc.reset_at) from None
+            raise RateLimited(f"Bluesky limits logins ({self._said(exc)})", exc.reset_at) from None
         except (AtProtocolError, *MALFORMED) as exc:
-            raise TransientError(f"Bluesky login failed ({_said(exc)})") from None
+            raise TransientError(f"Bluesky login failed ({self._said(exc)})") from None
 
     def _session(self) -> bool:
         """Make sure the client has a session; True when it was just created by a login."""
@@ -186,7 +206,7 @@ class BlueskyConnector:
         except (UnauthorizedError, BadRequestError, LoginRequiredError) as exc:
             if fresh or not _token_trouble(exc):
                 raise
-            log.info("Bluesky no longer accepts the saved session (%s); logging in again", _said(exc))
+            log.info("Bluesky no longer accepts the saved session (%s); logging in again", self._said(exc))
         self._login()
         return call()
 
@@ -196,11 +216,11 @@ class BlueskyConnector:
         except ConnectorError:
             raise
         except RateLimitExceededError as exc:
-            raise RateLimited(f"Bluesky rate limit reached ({_said(exc)})", exc.reset_at) from None
+            raise RateLimited(f"Bluesky rate limit reached ({self._said(exc)})", exc.reset_at) from None
         except (UnauthorizedError, LoginRequiredError) as exc:
-            raise AuthFailed(f"Bluesky refused the session ({_said(exc)})") from None
+            raise AuthFailed(f"Bluesky refused the session ({self._said(exc)})") from None
         except (AtProtocolError, *MALFORMED) as exc:
-            raise TransientError(f"Bluesky read failed ({_said(exc)})") from None
+            raise TransientError(f"Bluesky read failed ({self._said(exc)})") from None
 
     def _write(self, call: Callable[[], T]) -> T:
         try:
@@ -208,17 +228,21 @@ class BlueskyConnector:
         except ConnectorError:
             raise
         except RateLimitExceededError as exc:
-            raise RateLimited(f"Bluesky rate limit reached ({_said(exc)})", exc.reset_at) from None
+            raise RateLimited(f"Bluesky rate limit reached ({self._said(exc)})", exc.reset_at) from None
         except (UnauthorizedError, LoginRequiredError) as exc:
-            raise AuthFailed(f"Bluesky refused the session ({_said(exc)})") from None
+            raise AuthFailed(f"Bluesky refused the session ({self._said(exc)})") from None
         except BadRequestError as exc:
-            raise Rejected(f"Bluesky refused it ({_said(exc)})") from None
+            raise Rejected(f"Bluesky refused it ({self._said(exc)})") from None
         except NetworkError as exc:
             if exc.response is not None and exc.response.status_code in DEFINITE_WRITE_STATUSES:
-                raise Rejected(f"Bluesky refused it ({_said(exc)})") from None
-            raise AmbiguousOutcome(f"Bluesky did not answer clearly ({_said(exc)}); it may exist") from None
+                raise Rejected(f"Bluesky refused it ({self._said(exc)})") from None
+            raise AmbiguousOutcome(
+                f"Bluesky did not answer clearly ({self._said(exc)}); it may exist"
+            ) from None
         except (AtProtocolError, *MALFORMED) as exc:
-            raise AmbiguousOutcome(f"Bluesky sent an unclear answer ({_said(exc)}); it may exist") from None
+            raise AmbiguousOutcome(
+                f"Bluesky sent an unclear answer ({self._said(exc)}); it may exist"
+            ) from None
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -432,13 +456,19 @@ class BlueskyConnector:
         root = _ref(mention.raw.get("root")) or parent
         if parent is None or root is None:
             raise Rejected("this item does not say which Bluesky post to answer")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_POST_BYTES:  # atproto's model would raise, and the PDS refuse it
+            raise Rejected(f"the reply is {size:,} bytes; a Bluesky post holds at most {MAX_POST_BYTES:,}")
         strong = models.ComAtprotoRepoStrongRef.Main
-        record = models.AppBskyFeedPost.Record(
-            text=text,
-            created_at=self.client.get_current_time_iso(),
-            reply=models.AppBskyFeedPost.ReplyRef(root=strong(**root), parent=strong(**parent)),
-            facets=detect_facets(text) or None,  # links and tags clickable, as the app makes them
-        )
+        try:
+            record = models.AppBskyFeedPost.Record(
+                text=text,
+                created_at=self.client.get_current_time_iso(),
+                reply=models.AppBskyFeedPost.ReplyRef(root=strong(**root), parent=strong(**parent)),
+                facets=detect_facets(text) or None,  # links and tags clickable, as the app makes them
+            )
+        except (ModelError, ValueError) as exc:  # pydantic's message quotes the text: not passed on
+            raise Rejected(f"atproto would not make a post of this reply ({type(exc).__name__})") from None
         created = self._write(lambda: self.client.app.bsky.feed.post.create(self._me(), record))
         uri = getattr(created, "uri", None)
         if not isinstance(uri, str) or not uri:
@@ -538,8 +568,9 @@ def _parent_uri(item: Mapping[str, Any]) -> str | None:
     return subject if isinstance(subject, str) and subject.startswith("at://") else None
 
 
-def _said(exc: BaseException) -> str:
-    """What the service said, without secrets."""
+def _said(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """What the service said, without `secrets`, JWTs or token parameters (whole, then cut short:
+    never half a token)."""
     if isinstance(exc, RequestErrorBase) and exc.response is not None:
         content = exc.response.content
         if isinstance(content, XrpcError):
@@ -552,7 +583,10 @@ def _said(exc: BaseException) -> str:
         text = "no answer (" + type(exc.__cause__ or exc).__name__ + ")"
     else:
         text = type(exc).__name__
-    return redact(text)[:300]
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return redact(_JWT.sub("[redacted]", text))[:300]
 
 
 def _token_trouble(exc: BaseException) -> bool:

@@ -29,6 +29,7 @@ from storage.models import (
     LikeStatus,
     Mention,
     Reply,
+    fits_id,
 )
 
 OPEN_TO_REPLY = (REPLY_NONE, REPLY_FAILED)  # reply states from which a new reply may start
@@ -40,7 +41,9 @@ def _won(session: Session, statement: Update) -> bool:
 
 
 def get(session: Session, reply_id: int) -> Reply | None:
-    return session.get(Reply, reply_id)
+    """The reply a button's value names, or None (also for a number no row can have: asking
+    PostgreSQL for it is an error, not an empty answer)."""
+    return session.get(Reply, reply_id) if fits_id(reply_id) else None
 
 
 def active_reply(session: Session, mention_id: int) -> Reply | None:
@@ -58,6 +61,8 @@ def latest_reply_id(session: Session, mention_id: int) -> int | None:
 
 
 def sent_at(session: Session, reply_id: int) -> datetime | None:
+    if not fits_id(reply_id):
+        return None
     return session.scalar(select(Reply.requested_at).where(Reply.id == reply_id))
 
 

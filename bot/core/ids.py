@@ -11,10 +11,10 @@ import re
 
 _USER = r"[UW][A-Z0-9]{1,30}"
 _CHANNEL = r"[CGD][A-Z0-9]{1,30}"
-USER_ID = re.compile(rf"^{_USER}$")
-CHANNEL_ID = re.compile(rf"^{_CHANNEL}$")
-TYPED_USER_ID = re.compile(rf"^(?=[UW][A-Z0-9]*[0-9]){_USER}$")
-USER_MENTION = re.compile(rf"^<@({_USER})(?:\|[^>]*)?>$")  # how Slack escapes "@name" in command text
+USER_ID = re.compile(rf"\A{_USER}\Z")
+CHANNEL_ID = re.compile(rf"\A{_CHANNEL}\Z")
+TYPED_USER_ID = re.compile(rf"\A(?=[UW][A-Z0-9]*[0-9]){_USER}\Z")
+USER_MENTION = re.compile(rf"\A<@({_USER})(?:\|[^>]*)?>\Z")  # how Slack escapes "@name" in command text
 
 
 def is_user_id(text: str | None) -> bool:

@@ -41,13 +41,15 @@ DISMISS_REASONS: dict[str, str] = {
 }
 
 MAX_DRAFTS = 3
-SEND_REPLY_PATTERN = re.compile(rf"^{SEND_REPLY}:[1-{MAX_DRAFTS}]$")
+# Ids arrive in payloads anyone can forge: ASCII digits only (`\d` also takes "١", which `int`
+# reads as 1), and \A...\Z rather than ^...$ (`$` also matches before a final newline).
+SEND_REPLY_PATTERN = re.compile(rf"\A{SEND_REPLY}:[1-{MAX_DRAFTS}]\Z")
 BLOCK_PREFIX = "m:"  # every actions block of a card: "m:<mention_id>" optionally ":<suffix>"
-BLOCK_PATTERN = re.compile(r"^m:(\d{1,18})(?::[a-z0-9_]{1,32})?$")
+BLOCK_PATTERN = re.compile(r"\Am:([0-9]{1,18})(?::[a-z0-9_]{1,32})?\Z")
 
 
 STORM_BLOCK_PREFIX = "s:"
-STORM_BLOCK_PATTERN = re.compile(r"^s:(\d{1,18})(?::(\d{1,17}))?$")
+STORM_BLOCK_PATTERN = re.compile(r"\As:([0-9]{1,18})(?::([0-9]{1,17}))?\Z")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
@@ -82,7 +84,7 @@ def send_action(number: int) -> str:
     return f"{SEND_REPLY}:{number}"
 
 
-MARK_PATTERN = re.compile(r"^[0-9a-f]{10}$")
+MARK_PATTERN = re.compile(r"\A[0-9a-f]{10}\Z")
 
 
 def draft_mark(text: str) -> str:

@@ -10,6 +10,9 @@ is found. A definite Slack error leaves the card `failed`; the next sweep retrie
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +56,9 @@ HISTORY_WINDOW = timedelta(days=1)
 # crash comes within seconds under a process manager; a longer stop is a deliberate one.
 REDRAW_WINDOW = timedelta(minutes=15)
 REDRAW_MAX = 50
+# Each round follows a change that landed while the card was being drawn; a card still changing
+# after that is redrawn by the redraw that follows its latest change.
+REDRAW_ROUNDS = 3
 
 
 # -- the view-model from the database ---------------------------------------------------------
@@ -363,24 +369,85 @@ def redraw_recent_cards(ctx: Context, started: datetime) -> int:
 def refresh_card(ctx: Context, mention_id: int) -> bool:
     """Redraw a posted card from the database's current state; False when there is none to redraw.
 
+    Redraws of one card come from several threads (a click's work, an assignment, the sweeps) and
+    from other copies of the bot on the same database, and Slack shows whichever update arrives
+    last, which need not be the one read last. So this process redraws a card one at a time, and
+    after each update reads the card again: when it changed meanwhile (an update read earlier may
+    have landed after a newer one), it is drawn again, at most REDRAW_ROUNDS times. When nothing
+    changed meanwhile, that costs one more read and no more Slack calls.
+
     A mention of a storm also marks its storm changed, so the summary card shows the change at its
     next redraw (a few seconds at most).
     """
+    with _one_redraw_at_a_time(ctx, mention_id):
+        drawn = _card_message(ctx, mention_id, touch_storm=True)
+        if drawn is None:
+            return False
+        for _ in range(REDRAW_ROUNDS):
+            channel, ts, message = drawn
+            try:
+                client(ctx).chat_update(
+                    channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
+                )
+            except SlackApiError as exc:
+                log.warning("could not redraw the card of #%s: %s", mention_id, exc.response.get("error"))
+                return False
+            latest = _card_message(ctx, mention_id, touch_storm=False)
+            if latest is None or latest == drawn:
+                return True
+            drawn = latest
+        log.warning(
+            "the card of #%s kept changing while it was redrawn; its next change redraws it", mention_id
+        )
+        return True
+
+
+def _card_message(ctx: Context, mention_id: int, touch_storm: bool) -> tuple[str, str, dict[str, Any]] | None:
+    """Where the card is and what it should show now, or None when it has no card."""
     with ctx.transaction() as session:
         view = load_view(session, mention_id)
         mention = mentions.get(session, mention_id)
         where = (mention.card_channel, mention.card_ts) if mention else (None, None)
-        if mention is not None and mention.storm_id is not None:
+        if touch_storm and mention is not None and mention.storm_id is not None:
             storms.touch(session, mention.storm_id)
     if view is None or not where[0] or not where[1]:
-        return False
-    message = message_for(view)
+        return None
+    return where[0], where[1], message_for(view)
+
+
+@dataclass
+class _Redrawing:
+    """One card's lock in this process, and how many redraws hold or wait for it."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+@dataclass
+class _CardLocks:
+    """This process's redraws in progress, by mention id; a card nobody redraws has no entry."""
+
+    cards: dict[int, _Redrawing] = field(default_factory=dict)
+
+
+_LOCKS_GUARD = threading.Lock()  # guards every context's _CardLocks
+
+
+@contextmanager
+def _one_redraw_at_a_time(ctx: Context, mention_id: int) -> Iterator[None]:
+    """Hold this process's lock of the card: its redraws cannot overtake each other."""
+    with _LOCKS_GUARD:
+        cards_now = ctx.state(_CardLocks).cards
+        entry = cards_now.setdefault(mention_id, _Redrawing())
+        entry.users += 1
     try:
-        client(ctx).chat_update(channel=where[0], ts=where[1], text=message["text"], blocks=message["blocks"])
-    except SlackApiError as exc:
-        log.warning("could not redraw the card of #%s: %s", mention_id, exc.response.get("error"))
-        return False
-    return True
+        with entry.lock:
+            yield
+    finally:
+        with _LOCKS_GUARD:
+            entry.users -= 1
+            if entry.users == 0 and cards_now.get(mention_id) is entry:
+                del cards_now[mention_id]
 
 
 @dataclass(frozen=True)

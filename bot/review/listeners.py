@@ -30,7 +30,7 @@ from bot.slack.plain_text import modal_text
 from bot.slack.roles import require
 from connectors import registry
 from domain import CATEGORIES, ReplyRules
-from handlers.text import fits, length_on, visible, without_controls
+from handlers.text import length_on, too_long, visible, without_controls
 from storage import cards, mentions, storms
 from storage.models import CARD_FAILED, CARD_POSTING, OPEN, REPLY_FAILED, REPLY_NONE, Mention, Role
 
@@ -185,7 +185,7 @@ def _finish(ctx: Context, result: replies.Result) -> str | None:
 
 
 def on_send(ctx: Context, click: Click) -> str | None:
-    match = re.fullmatch(rf"{action_ids.SEND_REPLY}:(\d)", click.action_id)
+    match = re.fullmatch(rf"{action_ids.SEND_REPLY}:([0-9])", click.action_id)
     parsed = action_ids.parse_send_value(click.value)
     if parsed is None or match is None or int(match.group(1)) != parsed[1]:
         raise UserError(BAD_VALUE)
@@ -385,10 +385,6 @@ def rules_of(platform: str) -> ReplyRules:
     return spec.rules
 
 
-def too_long_message(length: int, rules: ReplyRules) -> str:
-    return f"{length}/{rules.limit} {rules.unit}: shorten it by {length - rules.limit}."
-
-
 def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
     """Validate in the submission's answer (errors stay in the form), then send after the ack."""
 
@@ -420,9 +416,8 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
                 problem = replies.why_not(session, mention)
             elif not visible(text):
                 problem = "Write a reply first."
-            elif not fits(text, rules_of(mention.platform)):
-                rules = rules_of(mention.platform)
-                problem = too_long_message(length_on(text, rules), rules)
+            elif (reason := too_long(text, rules_of(mention.platform))) is not None:
+                problem = reason
     if problem is not None:
         ack(response_action="errors", errors={action_ids.EDIT_BLOCK: modal_text(ctx, problem)[:1900]})
         return
@@ -459,7 +454,7 @@ def on_edit_submit(ctx: Context, ack: Ack, body: dict[str, Any]) -> None:
 
 
 def register(app: App, ctx: Context) -> None:
-    app.action(re.compile(rf"^{action_ids.SEND_REPLY}:\d+$"))(listener(ctx, on_send))
+    app.action(re.compile(rf"\A{action_ids.SEND_REPLY}:[0-9]+\Z"))(listener(ctx, on_send))
     app.action(action_ids.RETRY_SEND)(listener(ctx, on_retry))
     app.action(action_ids.CONFIRM_POSTED)(listener(ctx, on_confirm(True)))
     app.action(action_ids.CONFIRM_NOT_POSTED)(listener(ctx, on_confirm(False)))

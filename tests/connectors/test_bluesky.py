@@ -193,9 +193,12 @@ def test_a_top_level_mention_is_its_own_root_and_likes_name_the_post(fake: FakeB
 
 def test_the_limit_is_300_graphemes_and_the_service_refuses_more(fake: FakeBluesky) -> None:
     rules = spec("bluesky").rules
-    family = "👨‍👩‍👧"  # one grapheme, five code points
-    assert fits(family * 300, rules)
-    assert not fits(family * 301, rules)
+    accented = "e\u0301"  # one grapheme, two code points
+    assert fits(accented * 300, rules)
+    assert not fits(accented * 301, rules)
+    family = "👨‍👩‍👧"  # one grapheme, five code points, 18 bytes: the record's 3,000 bytes come first
+    assert fits(family * 166, rules)
+    assert not fits(family * 167, rules)
     fake.add_mention()
     mentions, _ = poll(connect(fake))
     with pytest.raises(Rejected, match="300 graphemes"):
