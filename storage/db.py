@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import asbool
 
@@ -130,3 +131,31 @@ def reachable(engine: Engine) -> bool:
     except Exception:
         return False
     return True
+
+
+# PostgreSQL's "read-only transaction" (default_transaction_read_only, a standby) and "permission
+# denied" (a user granted SELECT only); SQLite's SQLITE_READONLY, whose extended codes share its low byte.
+_READ_ONLY_STATES = frozenset({"25006", "42501"})
+_SQLITE_READONLY = 8
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise the driver's error when the database refuses writes (a read-only file, user or
+    server): reads, the health check's included, would still work and every write fail.
+
+    The probe rewrites alembic_version's row in a transaction it rolls back. A database not yet
+    migrated has no such table: its migration is the first write, and fails the same way.
+    """
+    with engine.connect() as connection, connection.begin() as probe:
+        if inspect(connection).has_table("alembic_version"):
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        probe.rollback()
+
+
+def refuses_writes(exc: DBAPIError) -> bool:
+    """Whether `exc` says the database takes no writes from this connection."""
+    original = exc.orig
+    if getattr(original, "sqlstate", None) in _READ_ONLY_STATES:
+        return True
+    code = getattr(original, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == _SQLITE_READONLY

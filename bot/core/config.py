@@ -25,6 +25,7 @@ from connectors import registry
 from storage.db import normalise_url, sqlite_file
 
 GRAPH_VERSION = re.compile(r"^v[0-9]{1,2}\.[0-9]{1,2}$")
+BOT_TOKEN_PREFIXES = ("xoxb-", "xoxe.xoxb-")
 
 
 class ConfigError(UserError):
@@ -34,7 +35,10 @@ class ConfigError(UserError):
 # What each variable expects, in the words the error line uses.
 EXPECTED: dict[str, str] = {
     "DATABASE_URL": "a SQLAlchemy URL such as sqlite:///twoway.db or postgresql+psycopg://user@host/db",
-    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) from your Slack app's OAuth & Permissions page",
+    "SLACK_BOT_TOKEN": (
+        "the bot token (xoxb-..., or xoxe.xoxb-... with token rotation) from your Slack app's "
+        "OAuth & Permissions page"
+    ),
     "SLACK_SIGNING_SECRET": "the signing secret from your Slack app's Basic Information page",
     "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
     "SLACK_API_URL": "an http(s) URL ending in /api/, such as https://slack.com/api/",
@@ -175,6 +179,15 @@ class Settings(BaseSettings):
     @classmethod
     def _base_url(cls, value: str) -> str:
         return _http_url(value).rstrip("/")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An app-level (xapp-) or user (xoxp-) token pasted here would fail every call; the value
+        # is never shown (load_settings names the variable only). xoxe.xoxb-: a rotating bot token.
+        if value is not None and not value.get_secret_value().startswith(BOT_TOKEN_PREFIXES):
+            raise ValueError("not a bot token")
+        return value
 
     @field_validator("twoway_channel")
     @classmethod

@@ -11,6 +11,11 @@ STALE_CLAIM old the channel is searched for the digest's metadata; found, it is 
 found, it is posted. Not sooner, even in a copy that has just taken the scheduler over: the copy
 that lost the lock may still be posting it, and a post in flight is not in the channel yet. If
 the channel cannot be read, the claim stays.
+
+The chart goes in the digest's thread, and the claim is settled only once the chart is up (or
+failed): a digest found in the channel by a recovery gets its chart then, unless the thread
+already holds it (the process died after the upload). A thread that cannot be read costs the
+chart, never a second one. A stopping process posts no further digest.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.core.context import Context
+from bot.core.context import Context, Stopping
 from bot.core.words import counted, noun
 from bot.slack import outbox
 from bot.slack.channel import review_channel
@@ -44,6 +49,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_ATTEMPTS = 5
 EVENT_TYPE = "twoway_digest"  # message metadata: which digest and which period
 STALE_CLAIM = timedelta(minutes=5)  # far longer than one post takes, Retry-After waits included
+CHART_FILENAME = "twoway-report.png"
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,9 @@ def tick(ctx: Context) -> list[str]:
         return []
     posted = []
     for period in due_periods(now, tz, daily, weekly):
+        if ctx.state(Stopping):
+            log.info("stopping: a digest still due is posted after the next start")
+            break
         if _post_digest(ctx, period, channel, tz, now):
             posted.append(period.kind)
     return posted
@@ -120,26 +129,63 @@ def _post_digest(ctx: Context, period: Period, channel: str, tz: ZoneInfo, now: 
             recovering = True
         else:
             recovering = False
+    title = f"{period.kind.capitalize()} digest"
+    claim = _RunClaim(ctx, period, channel, now)
     if recovering:
         readable, found = _look_for(ctx, period, channel)
         if found is not None:
             log.info("the %s digest for %s was posted before (found in the channel)", period.kind, period.key)
-            _RunClaim(ctx, period, channel, now).posted(outbox.Sent(outbox.Outcome.POSTED, channel, found))
+            if _chart_missing(ctx, period, channel, found, title):
+                upload_chart(ctx, _report(ctx, period, tz, now), title, channel, thread_ts=found)
+            claim.settle(outbox.Sent(outbox.Outcome.POSTED, channel, found))
             return True
         if not readable:
             return False  # cannot tell whether it is there: not posted blindly; a later tick looks again
-    offset = int((period.until.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
-    with ctx.transaction() as session:
-        report = build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
-    title = f"{period.kind.capitalize()} digest"
+    report = _report(ctx, period, tz, now)
     text, blocks = report_blocks(report, title, tz)
     message = outbox.Message(
         channel, text, blocks, event_type=EVENT_TYPE, payload={"kind": period.kind, "period": period.key}
     )
-    sent = outbox.deliver(ctx, _RunClaim(ctx, period, channel, now), message)
+    sent = outbox.deliver(ctx, claim, message)
     if sent.outcome is not outbox.Outcome.POSTED:
         return False
     upload_chart(ctx, report, title, channel, thread_ts=sent.ts)
+    claim.settle(sent)
+    return True
+
+
+def _report(ctx: Context, period: Period, tz: ZoneInfo, now: datetime) -> Report:
+    offset = int((period.until.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
+    with ctx.transaction() as session:
+        return build_report(session, period.since, period.until, now, utc_offset_seconds=offset)
+
+
+def _chart_missing(ctx: Context, period: Period, channel: str, digest_ts: str, title: str) -> bool:
+    """Whether the digest's thread lacks its chart; False when the thread cannot be read (a
+    missing chart beats a second one)."""
+    chart_title = f"TwoWay {title.lower()}"
+    cursor: str | None = None
+    try:
+        for _ in range(outbox.HISTORY_PAGES):
+            response = client(ctx).conversations_replies(
+                channel=channel, ts=digest_ts, limit=200, cursor=cursor
+            )
+            for message in response.get("messages") or []:
+                for file in message.get("files") or []:
+                    if file.get("name") == CHART_FILENAME or file.get("title") == chart_title:
+                        log.info("the %s digest for %s has its chart already", period.kind, period.key)
+                        return False
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+    except Exception as exc:  # SlackApiError, or no answer
+        log.warning(
+            "the %s digest for %s: cannot read its thread (%s); chart not uploaded",
+            period.kind,
+            period.key,
+            outbox.error_name(exc),
+        )
+        return False
     return True
 
 
@@ -169,13 +215,17 @@ class _Refusals:
 
 
 class _RunClaim:
-    """The digest's `digest_runs` row: its ts once posted; deleted after a refusal so that the next
-    tick retries; kept when the outcome is unknown (never posted twice)."""
+    """The digest's `digest_runs` row: its ts once posted and charted; deleted after a refusal so
+    that the next tick retries; kept when the outcome is unknown (never posted twice)."""
 
     def __init__(self, ctx: Context, period: Period, channel: str, now: datetime) -> None:
         self.ctx, self.period, self.channel, self.now = ctx, period, channel, now
 
     def posted(self, sent: outbox.Sent) -> None:
+        """Not recorded yet: `settle` does, after the chart, so that a process dying between the
+        two leaves the claim to a recovery that uploads the chart."""
+
+    def settle(self, sent: outbox.Sent) -> None:
         with self.ctx.transaction() as session:
             notices.digest_posted(session, self.period.kind, self.period.key, sent.ts)
             audit.record(
@@ -215,7 +265,7 @@ def upload_chart(
         ctx.slack.files_upload_v2(
             channel=channel,
             file=png,
-            filename="twoway-report.png",
+            filename=CHART_FILENAME,
             title=f"TwoWay {title.lower()}",
             initial_comment=f"{title}: mentions and median time to respond",
             thread_ts=thread_ts,

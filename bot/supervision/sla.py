@@ -17,6 +17,10 @@ alone for STALE_CLAIM even by a copy that has just taken the scheduler over: the
 the lock (or a `twoway poll --once` beside it) may still be posting it, and a post in flight is
 not yet in the thread. When the thread cannot be read the claim stays: a missed reminder beats a
 duplicate.
+
+A sweep claims at most MAX_POSTS_PER_SWEEP due notices (and settles at most as many left
+unsettled); the rest wait for the next sweep. A process told to stop claims nothing more: what is
+left goes to the next sweep, in the copy that takes over or after the next start.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from bot.core.context import Context
+from bot.core.context import Context, Stopping
 from bot.slack import outbox
 from bot.slack.client import client
 from storage import audit, keys, notices, settings, staff
@@ -111,20 +115,30 @@ def quoted(text: str, limit: int = 40) -> str:
     return f"`{text[:limit]}…`" if len(text) > limit else f"`{text}`"
 
 
+# Files a system's zone folder holds beside the IANA zones, which ZoneInfo opens too: the
+# server's own zone (whatever it is set to), tzdata's placeholder and a compiler's template.
+NOT_ZONES = frozenset({"localtime", "factory", "posixrules"})
+
+
 @functools.cache
 def _zone_names() -> dict[str, str]:
-    """Lower-cased IANA name -> its spelling, for names typed in another case (`utc`)."""
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    """Lower-cased IANA name -> its spelling, for names typed in another case (`utc`). Built
+    once: listing the zones reads every file under the zone folders."""
+    names = zoneinfo.available_timezones()
+    return {name.lower(): name for name in names if name.lower() not in NOT_ZONES}
 
 
 def parse_timezone(name: str) -> ZoneInfo:
     """An IANA zone; a name typed in another case (`utc`, `europe/london`) is taken too, as
-    IANA names differ by more than case."""
+    IANA names differ by more than case. Only IANA's names: anything else ZoneInfo opens
+    under the zone folders ("localtime", "Factory") means one thing on this server, another
+    on the next."""
+    found = _zone_names().get(name.strip().lower())
     try:
-        if len(name) > 64:  # the longest IANA name is about 30 characters
+        if found is None:
             raise ValueError(name)
-        return ZoneInfo(_zone_names().get(name.lower(), name))
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America"
+        return ZoneInfo(found)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"{quoted(name)} is not a time zone like America/Los_Angeles or UTC") from None
 
 
@@ -179,6 +193,8 @@ def sweep(ctx: Context) -> SweepResult:
         due = _find_due(session, now, result.quiet)
     # What is due first: an escalation claimed here overtakes a reminder left unsettled (below).
     for item in due:
+        if _stopping(ctx):
+            return result
         if not _claim(ctx, item, now):
             continue
         if _post(ctx, item, now):
@@ -186,9 +202,20 @@ def sweep(ctx: Context) -> SweepResult:
         else:
             result.failed.append(item.mention_id)
     for item, claimed_at in unsettled:
+        if _stopping(ctx):
+            return result
         if _recover(ctx, item, claimed_at, now):
             (result.escalated if item.kind == ESCALATION else result.reminded).append(item.mention_id)
     return result
+
+
+def _stopping(ctx: Context) -> bool:
+    """Checked before each claim: a claim made now would be posted at Slack's pace past the host's
+    kill, or left unsettled for five minutes."""
+    if ctx.state(Stopping):
+        log.info("stopping: SLA notices still due are posted by the next sweep")
+        return True
+    return False
 
 
 def _find_due(session: Session, now: datetime, quiet: bool) -> list[_Due]:
