@@ -589,6 +589,8 @@ OTHER_HELPERS = re.compile(
     r"alder(?:wo)?m[ae]n|alderpersons?|councilors?|county supervisors?|coach(?:es)?|line ?(?:m[ae]n|workers?)|"
     r"(?:street|streets|snow ?plow|plow|trash|garbage) (?:crews?|workers?|drivers?|guys)|streets and san|"
     # a passer-by or a shop, a church: "hats off to the guy who pulled the driver out", "the pastor"
+    # other agencies a police or sheriff's account's residents also thank
+    r"fire (?:districts?|protection districts?)|state police|border patrol|"
     r"(?:hats off|shout ?outs?|props|kudos|thank you|thanks|bless|god bless|salute|respect|medal) (?:to |for )?"
     r"(?:the|this|that) (?:guy|man|woman|lady|kid|teen|teenager|young man|young lady|gentleman|dude|girl|boy|"
     r"couple|family) (?:at|from|who|that|in the)|cashiers?|store (?:owner|staff|employees?|manager)|shop owner|"
@@ -597,10 +599,10 @@ OTHER_HELPERS = re.compile(
 )
 _SOMEBODYS = re.compile(r"\b(?:my|our|his|her|their|your|a|an)\s+(?:\w+\s+)?$")
 AGENCY_NAMED = re.compile(
-    r"\b(?:police|officers?|cops?|lapd\w*|nypd|pd|deputies|deputy|sheriff\w*|detectives?|dispatch\w*|"
+    r"\b(?:(?<!state )police|officers?|cops?|lapd\w*|nypd|pd|county so|deputies|deputy|sheriff\w*|detectives?|dispatch\w*|"
     r"sergeant|sgt|lieutenant|lt|(?<!fire )(?<!transportation )(?<!water )(?<!streets )(?<!street )(?<!parks )"
     r"(?<!park )(?<!health )(?<!sanitation )(?:department|dept)|(?<!fire )chief|"
-    r"(?<!highway )(?<!state )patrol\w*|cadets?|recruits?|academy|division|precinct|(?<!fire )station|"
+    r"(?<!highway )(?<!state )(?<!border )patrol\w*|cadets?|recruits?|academy|division|precinct|(?<!fire )station|"
     r"(?<!fire )captain|air unit|swat|k-?9|pal|welfare check|badge|you guys|u guys|y'?all|you all|your|ur)\b"
 )
 

@@ -308,7 +308,7 @@ EVENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "a gun or shots",
         _rx(
-            r"\b(?:a|an|the|his|her|their|with|w) (?:gun|pistol|rifle|ar-?15|\bar\b|glock|strap)\b",
+            r"\b(?:a|an|the|his|her|their|with|w) (?:gun|shotgun|pistol|rifle|ar-?15|\bar\b|glock|strap)\b",
             r"\bgunpoint\b",
             r"\b(?:shots|gun ?shots?|gunfire|shooter)\b",
             r"\bshooting (?:at|into|in)\b",
@@ -497,6 +497,8 @@ SIGNS = _rx(
     r"\bsend (?:someone|police|help|cops|officers)\b",
     r"\bi(?:'m| am) (?:scared|hiding|alone|terrified|locked|home|on the floor)\b",
     r"\bwe(?:'re| are) (?:hiding|on the floor|scared|locked|trapped)\b",
+    # "run, hide, fight": people sheltering from an attacker say so ("everybody is hiding in the stores")
+    r"\b(?:everyone|everybody|people|they|kids|students|customers|staff)(?:'s|'re| is| are| r)? (?:all )?(?:hiding|sheltering|barricaded)\b",
     r"\b(?:outside|inside|in front of|at) (?:my|our) (?:door|house|home|apartment|apt|window|building|place)\b",
     r"\bwhat do (?:i|we) do\b",
     r"\bcall(?:ed|ing)? 911\b",
@@ -536,6 +538,13 @@ NOT_A_REPORT = _rx(
     r"\bunsolved\b",
     r"\b(?:every (?:single )?(?:day|night|week|weekend|morning)|all the time|twice|three times|this (?:week|month|year)|for (?:weeks|months|years)|constantly)\b",
     r"\b(?:i|we) (?:keep|kept) (?:seeing|hearing|finding|noticing)\b",
+    # an all-clear or a false alarm: "it was just fireworks", "turned out to be a leaf blower"
+    r"\b(?:just|only|it was|it's|its|were|was) (?:just )?(?:fireworks|firecrackers|a backfire|backfiring)\b",
+    r"\bfireworks,? not (?:gun ?shots|gunfire|shots)\b",
+    r"\bturned out (?:to be|it was)\b",
+    r"\bfalse alarm\b",
+    r"\ball (?:good|clear|safe|fine|ok|okay) now\b",
+    r"\b(?:they|crews?|it's|its|was|been|got) (?:already )?(?:fixed|resolved|taken care of)\b",
 )
 
 

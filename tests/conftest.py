@@ -28,6 +28,9 @@ from storage.models import Base
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CSV = REPO.parent / "shared" / "data" / "mentions-dev.csv"
+# Fitting the base recipe on every example takes a minute or two on a loaded machine (a test
+# that does so may take longer than the default 120 s).
+FIT_TIMEOUT = 600
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 ENV_PREFIXES = ("SLACK_", "X_", "FACEBOOK_", "INSTAGRAM_", "THREADS_", "BLUESKY_", "TWOWAY_")
 ENV_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL"}

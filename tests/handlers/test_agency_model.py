@@ -16,6 +16,7 @@ from scipy import sparse
 from domain import CATEGORIES
 from handlers import residual
 from handlers.classifier import Classifier, base_examples, fit, load_default, train_agency
+from tests.conftest import FIT_TIMEOUT
 
 # An agency next to a new police shooting range: its residents complain about the noise without
 # a word the shipped model reads as criticism, and staff file those posts as criticism.
@@ -102,6 +103,7 @@ def test_classifying_with_a_stored_agency_model_imports_no_training_library(
     assert done.stdout.splitlines() == ["criticism", "[]"]
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_an_agency_model_carries_its_base_model(agency: Classifier) -> None:
     """A release that ships another base model does not change what an agency model was judged to be."""
     smaller = fit([e for i, e in enumerate(base_examples()) if i % 3], encoder=agency.encoder)

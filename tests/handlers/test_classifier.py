@@ -26,6 +26,7 @@ from handlers.classifier import (
     base_examples,
     fit,
     fit_shipped,
+    hurried,
     load_default,
     reply_body,
     unsure,
@@ -34,6 +35,7 @@ from handlers.examples import urgency_examples
 from handlers.harm import first_drafts, thanks_author
 from handlers.templates import URGENT_LEAD
 from handlers.urgency import FOREIGN_REASON
+from tests.conftest import FIT_TIMEOUT
 
 CLEAR = [
     # compliment
@@ -121,6 +123,25 @@ def test_clear_posts_get_their_category(model: Classifier, text: str, label: str
     assert triage.confidence == pytest.approx(triage.scores[label], abs=1e-3)
     assert set(triage.scores) == set(CATEGORIES)
     assert sum(triage.scores.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize(("text", "label"), [(hurried(t), label) for t, label in CLEAR])
+def test_clear_posts_typed_in_a_hurry_keep_their_category(model: Classifier, text: str, label: str) -> None:
+    """No capitals, no apostrophes, no question marks: how many real posts are typed."""
+    assert model.classify(text).category == label
+
+
+@pytest.mark.parametrize(
+    ("text", "typed"),
+    [
+        ("Why don't you ANSWER? Seriously!!", "why dont you answer seriously"),
+        ("I'm at 5th & Main, 3.5 miles out. Help!", "im at 5th & main 3.5 miles out help"),
+        ("see https://t.co/abc123.", "see https://t.co/abc123"),
+        ("¿Dónde está? ¡Gracias!", "¿dónde está ¡gracias"),
+    ],
+)
+def test_a_post_typed_in_a_hurry_keeps_its_words_and_links(text: str, typed: str) -> None:
+    assert hurried(text) == typed
 
 
 @pytest.mark.parametrize("text", SARCASM)
@@ -277,6 +298,10 @@ PRAISE_FOR_OTHERS = [
     "props to the snow plow drivers, roads were clear by 6am",
     "our mail carrier noticed Mr. Bell's porch light on for 3 days and called for a check. bless her",
     "huge thanks to the water department crew out in the freezing rain fixing the main",
+    # other agencies: a fire district, the state police, the border patrol
+    "Huge shoutout to the fire district crew who got to my mom's house in minutes, angels",
+    "State Police found the missing hiker up on the ridge, give them the credit",
+    "the border patrol agents helped push my car off the road, they didnt have to. respect",
     "the shelter staff took in 40 dogs after the fireworks. angels, all of them",
     "Respect to the lady from the corner store who ran out with a fire extinguisher. Somebody get her a medal",
     "Thank you Pastor Mike and the whole congregation for feeding 300 families this weekend 🙏",
@@ -316,6 +341,8 @@ STILL_PRAISE = [
     "Thank you officers, the mail carrier and my neighbor all helped me when I fell on the ice",
     "Thank you for catching the guy who was stealing from the church on 5th, our pastor can sleep again",
     "Shout out to the officer who stayed with my mom while we waited for the tow truck",
+    "Thank you to our deputies and the state police for the search tonight",
+    "Great work by Marion County SO and the state police on the bust",
     # what goes on meanwhile, with no idle officers set against it, is thanks
     "Thank you officers for running toward danger while criminals shoot at you. Heroes.",
     "Thank you for patrolling at night while thieves steal catalytic converters, we appreciate you",
@@ -416,12 +443,14 @@ def test_classify_many_matches_classify(model: Classifier) -> None:
     assert model.classify_many([]) == []
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_training_is_deterministic() -> None:
     """The same examples always give the same model, byte for byte."""
     examples = list(base_examples())
     assert fit(examples).to_bytes() == fit(examples).to_bytes()
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_the_shipped_model_is_the_one_the_shipped_examples_give(model: Classifier) -> None:
     """data/base-model.bin must be refitted when the examples change: scripts/build_base_model.py."""
     fresh = fit_shipped(embeddings.STATIC)

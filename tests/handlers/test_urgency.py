@@ -110,6 +110,11 @@ URGENT = [
         "WRONG WAY DRIVER southbound 405 near the getty, headlights coming at us",
         "may report a dangerous driver happening now",
     ),
+    # run, hide, fight: people sheltering from an armed man say so
+    (
+        "man with a shotgun at the food court everyone is hiding in the back of the shoe store",
+        "may report a gun or shots happening now",
+    ),
 ]
 
 NOT_URGENT = [
@@ -154,6 +159,11 @@ NOT_URGENT = [
     "how long does the gun permit process take right now",
     "wearing my ski mask to walk the dog this morning, it is freezing out",
     "¿Por qué andan robando tanto en el barrio? nadie hace nada",
+    # an all-clear or a false alarm, however alarming its words
+    "relax it was just fireworks by the park, nobody is shooting",
+    "the 'shots' on Maple turned out to be a transformer popping",
+    "gas leak on 3rd got fixed by the utility crew, all good now",
+    "false alarm on the armed man report, it was a kid with a toy",
 ]
 
 

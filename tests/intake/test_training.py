@@ -19,7 +19,7 @@ from handlers.classifier import Classifier, base_examples, fit, load_default, tr
 from storage import classifiers as models
 from storage.corrections import add_correction, count_corrections, list_corrections
 from storage.models import AuditEvent, ClassifierModel
-from tests.conftest import FakeClock
+from tests.conftest import FIT_TIMEOUT, FakeClock
 
 # This agency answers parking-ticket complaints with the appeal process, so staff file them as
 # questions; the shipped model reads most of them as criticism or other.
@@ -255,6 +255,7 @@ def test_an_active_model_this_version_cannot_load_is_retrained(ctx: Context, clo
         assert models.active_model_id(session) == fresh
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_an_agency_model_of_the_earlier_recipe_is_learnt_again(ctx: Context, clock: FakeClock) -> None:
     """Earlier releases refitted the base recipe on the corrections; an upgrade replaces such a
     model with an agency layer learnt from the same corrections, without waiting for new ones."""
@@ -275,6 +276,7 @@ def test_an_agency_model_of_the_earlier_recipe_is_learnt_again(ctx: Context, clo
         assert Classifier.from_bytes(row.blob).layer is not None
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_an_agency_model_on_an_earlier_releases_base_is_learnt_again(ctx: Context, clock: FakeClock) -> None:
     """A release that ships a better base model reaches agencies with a model of their own at the
     next scheduled run, learnt from the same corrections, without waiting for a new one."""
@@ -297,6 +299,7 @@ def test_an_agency_model_on_an_earlier_releases_base_is_learnt_again(ctx: Contex
         assert models.active_model_id(session) == row.id
 
 
+@pytest.mark.timeout(FIT_TIMEOUT)
 def test_installing_the_embeddings_extra_retrains_the_agency_model_with_it(
     ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
