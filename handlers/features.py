@@ -588,9 +588,9 @@ OTHER_HELPERS = re.compile(
     r"dot|311 operators?|organizers?|fire ?rescue|(?:shelter|club|center|clinic|hospital|school|library) staff|flight crews?|"
     r"alder(?:wo)?m[ae]n|alderpersons?|councilors?|county supervisors?|coach(?:es)?|line ?(?:m[ae]n|workers?)|"
     r"(?:street|streets|snow ?plow|plow|trash|garbage) (?:crews?|workers?|drivers?|guys)|streets and san|"
-    # a passer-by or a shop, a church: "hats off to the guy who pulled the driver out", "the pastor"
     # other agencies a police or sheriff's account's residents also thank
     r"fire (?:districts?|protection districts?)|state police|border patrol|"
+    # a passer-by or a shop, a church: "hats off to the guy who pulled the driver out", "the pastor"
     r"(?:hats off|shout ?outs?|props|kudos|thank you|thanks|bless|god bless|salute|respect|medal) (?:to |for )?"
     r"(?:the|this|that) (?:guy|man|woman|lady|kid|teen|teenager|young man|young lady|gentleman|dude|girl|boy|"
     r"couple|family) (?:at|from|who|that|in the)|cashiers?|store (?:owner|staff|employees?|manager)|shop owner|"

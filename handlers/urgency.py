@@ -539,7 +539,8 @@ NOT_A_REPORT = _rx(
     r"\b(?:every (?:single )?(?:day|night|week|weekend|morning)|all the time|twice|three times|this (?:week|month|year)|for (?:weeks|months|years)|constantly)\b",
     r"\b(?:i|we) (?:keep|kept) (?:seeing|hearing|finding|noticing)\b",
     # an all-clear or a false alarm: "it was just fireworks", "turned out to be a leaf blower"
-    r"\b(?:just|only|it was|it's|its|were|was) (?:just )?(?:fireworks|firecrackers|a backfire|backfiring)\b",
+    # (not "I thought it was just fireworks but…", which is how a report of gunfire often starts)
+    r"\b(?<!thought it was )(?<!thought they were )(?<!i thought )(?:just|only) (?:fireworks|firecrackers|a backfire|backfiring)\b",
     r"\bfireworks,? not (?:gun ?shots|gunfire|shots)\b",
     r"\bturned out (?:to be|it was)\b",
     r"\bfalse alarm\b",

@@ -110,6 +110,11 @@ URGENT = [
         "WRONG WAY DRIVER southbound 405 near the getty, headlights coming at us",
         "may report a dangerous driver happening now",
     ),
+    # a report of gunfire often starts by ruling fireworks out
+    (
+        "i thought it was just fireworks but its gunshots, someone is shooting at cars on 5th st rn",
+        "mentions shots fired",
+    ),
     # run, hide, fight: people sheltering from an armed man say so
     (
         "man with a shotgun at the food court everyone is hiding in the back of the shoe store",
