@@ -19,15 +19,13 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, insert, text
 
 from bot.core.config import Settings
 from bot.core.context import Context
@@ -35,6 +33,7 @@ from storage import migrate, staff
 from storage.db import make_engine, make_sessionmaker
 from storage.metrics import build_report
 from storage.models import Account, Mention
+from storage.scratch import scratch_schema
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 CATEGORIES = [("question", 35), ("criticism", 25), ("compliment", 25), ("other", 15)]
@@ -164,18 +163,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.mentions)
     if args.postgres:
-        base = make_url(args.postgres).set(drivername="postgresql+psycopg")
-        schema = f"twoway_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-            measure("postgresql", url.render_as_string(hide_password=False), args.mentions)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+        with scratch_schema(args.postgres, "twoway_bench") as url:
+            measure("postgresql", url, args.mentions)
     return 0
 
 

@@ -27,14 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bot.core.clock import SystemClock
 from bot.core.context import build_context
 from bot.review.cards import post_pending_cards
 from storage import migrate
-from storage.db import normalise_url
+from storage.scratch import scratch_schema
 from tests.conftest import make_settings
 from tests.support.world import OFFICER, World, world
 
@@ -79,19 +77,8 @@ def database(given: str | None, tmp: str) -> Iterator[str]:
     if not given:
         yield f"sqlite:///{tmp}/bench.db"
         return
-    base = make_url(normalise_url(given))
-    schema = f"twoway_bench_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(given, "twoway_bench") as url:
+        yield url
 
 
 def drafts(n: int) -> list[str]:

@@ -26,7 +26,6 @@ import argparse
 import json
 import logging
 import multiprocessing
-import os
 import random
 import resource
 import statistics
@@ -34,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,8 +45,7 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from bot.app.scheduler import build_scheduler  # noqa: E402
 from bot.core.config import Settings  # noqa: E402
@@ -60,6 +57,7 @@ from bot.supervision.export import day_bounds, records  # noqa: E402
 from storage import keys, migrate  # noqa: E402
 from storage import settings as stored_settings  # noqa: E402
 from storage.models import CARD_FAILED, CARD_PENDING, CARD_POSTING, NEW, Mention, StormMessage  # noqa: E402
+from storage.scratch import scratch_schema  # noqa: E402
 from tests.support.fakes.graph_api import FakeGraph  # noqa: E402
 from tests.support.fakes.server import Recorded, Response  # noqa: E402
 from tests.support.fakes.slack_api import FakeSlack  # noqa: E402
@@ -336,19 +334,8 @@ def database(postgres: str | None, tmp: str) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{tmp}/storm.db"
         return
-    base = make_url(postgres).set(drivername="postgresql+psycopg")
-    schema = f"twoway_storm_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(postgres, "twoway_storm") as url:
+        yield url
 
 
 def main() -> int:

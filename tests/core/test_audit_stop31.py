@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -25,6 +24,7 @@ from bot.supervision.sla import parse_timezone
 from storage import staff
 from storage.db import check_writable, make_engine, refuses_writes
 from storage.models import Setting
+from storage.scratch import scratch_schema
 from tests.conftest import REPO
 from tests.support.fakes.slack_api import FakeSlack
 from tests.support.process import clean_env, free_port
@@ -101,19 +101,8 @@ def empty_schema() -> Iterator[str]:
     """A PostgreSQL URL on a schema of its own, never migrated; dropped afterwards."""
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("TEST_DATABASE_URL is not set")
-    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    schema = f"twoway_ro_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(os.environ["TEST_DATABASE_URL"], "twoway_ro") as url:
+        yield url
 
 
 def test_a_read_only_database_not_yet_migrated_is_one_line_too(empty_schema: str, tmp_path: Path) -> None:

@@ -6,16 +6,15 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bot.app.leader import AdvisoryLock, scheduler_lock
 from bot.core.config import ConfigError, hide_password, load_settings
 from storage.db import make_engine
+from storage.scratch import scratch_schema
 from tests.conftest import BACKENDS, REPO
 
 
@@ -266,27 +265,21 @@ def test_a_postgres_url_as_hosts_set_it_is_used_with_psycopg(
 
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL (TEST_DATABASE_URL)")
 def test_twoway_db_upgrade_takes_a_postgres_url(tmp_path: Path) -> None:
-    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    schema = f"twoway_scheme_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    rest = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-    url = "postgres://" + rest.partition("://")[2]
-    try:
+    with scratch_schema(os.environ["TEST_DATABASE_URL"], "twoway_scheme") as scratch:
+        url = "postgres://" + scratch.partition("://")[2]
         result = _twoway("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        with admin.connect() as connection:
-            tables = connection.execute(
-                text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
-            )
-            assert tables.scalar_one() > 5
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        engine = make_engine(scratch)
+        try:
+            with engine.connect() as connection:
+                tables = connection.execute(
+                    text(
+                        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+                    )
+                )
+                assert tables.scalar_one() > 5
+        finally:
+            engine.dispose()
 
 
 def test_a_database_migrated_by_a_newer_release_is_one_line(tmp_path: Path) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from storage import migrate, staff
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Account, Base, Mention, Reply
+from storage.scratch import scratch_schema
 from tests.conftest import BACKENDS
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -117,13 +116,11 @@ def test_roles_are_ordered_and_audited(engine: Engine) -> None:
 def test_copies_started_together_on_an_empty_postgresql_database_all_migrate() -> None:
     """Several `twoway run` copies (a rolling deploy) migrate one at a time; none crashes on the
     alembic_version table another is creating."""
-    base = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    schema = f"twoway_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    engines = [make_engine(url) for _ in range(4)]
+    with scratch_schema(os.environ["TEST_DATABASE_URL"], "twoway_migrate") as url:
+        _migrate_together([make_engine(url) for _ in range(4)])
+
+
+def _migrate_together(engines: list[Engine]) -> None:
     start = threading.Barrier(len(engines))
     errors: list[BaseException] = []
 
@@ -145,6 +142,3 @@ def test_copies_started_together_on_an_empty_postgresql_database_all_migrate() -
     finally:
         for engine in engines:
             engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
