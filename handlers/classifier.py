@@ -59,6 +59,7 @@ COMPLIMENT_MIN = 0.72  # the lowest P(compliment) whose compliments were right 9
 UNSURE_BELOW = 0.5  # below it, the category was wrong more often than right: the card says unsure
 UNSURE_MARGIN = 0.2  # ... and so was it when the runner-up came this close
 FOREIGN_CONFIDENCE = 0.35  # posts in another language keep their category but say they are unsure
+AMBIGUOUS_CONFIDENCE = 0.35  # so do 🙏 or 💯 alone (features.only_ambiguous_emoji)
 DENSE_WEIGHT = 0.6  # scale of the standardised cues next to the L2-normalised n-gram blocks
 VECTOR_WEIGHT = 0.5  # scale of the L2-normalised sentence vector (0.5, 1 and 2 tried)
 C = 16.0  # 1, 2, 4, 8, 16 and 32 tried
@@ -555,9 +556,13 @@ def _decide(
         category = "criticism" if features.has_negative_cue(text) else order[1]
     confidence = scores[category]
     if category != "compliment" and features.only_praise_emoji(text):
-        # The model has words to go on and an emoji alone gives it little; hearts, prayer hands
-        # and applause are support, and the thanks they get cannot hurt anyone.
+        # The model has words to go on and an emoji alone gives it little; hearts, applause and
+        # a salute are support, and the thanks they get cannot hurt anyone.
         category, confidence = "compliment", max(scores["compliment"], COMPLIMENT_MIN)
+    elif features.only_ambiguous_emoji(text):
+        # 🙏 or 💯 alone may be a prayer for a victim or agreement with another user: the card
+        # says unsure and the drafts stay neutral.
+        confidence = min(confidence, AMBIGUOUS_CONFIDENCE)
     is_foreign = foreign >= 0.5 or features.all_foreign(text)
     unread = features.unread_language(text, is_foreign)
     is_foreign = is_foreign or unread

@@ -42,6 +42,9 @@ class Rule:
     pattern: re.Pattern[str]
     reason: str
     needs_now: bool  # True: only with a sign that it is happening now or to the writer
+    # False: not when the post tells a chronic complaint and names no emergency ("cars on the
+    # sidewalk every day at 2400 Elm, pls send someone" asks for enforcement, not 911)
+    chronic_ok: bool = True
 
 
 RULES = (
@@ -219,6 +222,7 @@ RULES = (
         ),
         "asks for officers to be sent now",
         needs_now=False,
+        chronic_ok=False,
     ),
     Rule(
         _rx(
@@ -267,6 +271,13 @@ NOW = _rx(
     r"\bsos\b",
     r"\b(?:ahorita|ahora mismo|en este momento|vengan (?:rápido|rapido|ya)|manden (?:a alguien|policías?|policias?|patrullas?|ayuda))\b",
 )
+# The past: what happened then is history, not a report.
+PAST = _rx(
+    r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",
+    r"\b(?:ayer|anoche|la semana pasada|el año pasado|hace (?:\d+|un|una|dos|tres) (?:años|meses|semanas))\b",
+)
+# Where a sentence or a new thought starts: "…SEND SOMEBODY. also yall never came last week".
+CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\b(?:anyway|anyways|also|btw|but)\b")
 # A cue in one of these is news, history or a thought experiment, not a report of now.
 GUARD = _rx(
     r"^\W*breaking\b(?!\s+(?:into|in\b|down\b))",  # "BREAKING ..." news, not "breaking into my car"
@@ -278,13 +289,12 @@ GUARD = _rx(
     # scanner-style and second-hand posts: "units responding to reports of shots fired"
     r"\b(?:units?|officers|deputies|crews|fire ?fighters) (?:are )?(?:responding|en route|on scene|on the scene)\b",
     r"\breports of\b",
-    r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",
+    PAST.pattern,
     r"\b(?:arrested|in custody|sentenced|convicted|charged|suspects? (?:was|were) caught)\b",
     r"\b(?:if|what if|whenever|in case|imagine if|suppose) (?:someone|somebody|a|an|you|i|they|he|she|my|your)\b",
     r"\bno (?:shots|one was hurt|injuries|emergency)\b",
     r"\bnon[- ]emergency\b",
     r"\b(?:rip|rest in peace|condolences|prayers for)\b",
-    r"\b(?:ayer|anoche|la semana pasada|el año pasado|hace (?:\d+|un|una|dos|tres) (?:años|meses|semanas))\b",
     r"\b(?:movies?|films?|episodes?|netflix|trailer|tv show|season finale|video games?)\b",
     r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
     r"😂|🤣|💀",  # nobody in danger writes these
@@ -513,7 +523,12 @@ SIGNS = _rx(
     r"\b(?:won'?t|wont|doesn'?t|isn'?t|isnt) (?:answer|respond|wak|move|breath)\w*\b",
     r"\b(?:not|isn'?t|won'?t|wont) (?:answering|picking up) (?:her|his|their) phone\b",
     r"\bcoming (?:out|from|toward|at)\b",
-    r"\b(?:cpr|narcan|ambulance)\b",
+    r"\b(?:cpr|ambulance)\b",
+    # Narcan given or wanted, not Narcan to carry ("free narcan kits at the library")
+    r"\b(?:gave|giving|give|gave him|gave her|need|needs|used|using|doing|did) (?:him |her |them |my \w+ )?(?:some |a |the )?narcan\b",
+    r"\bnarcan (?:is ?n'?t|not|didn'?t|did ?not|isnt) (?:working|work)\b",
+    r"\b(?:anyone|anybody|somebody|someone) (?:got|have|has|with|bring) (?:some |any )?narcan\b",
+    r"\bno narcan\b",
     r"\b(?:people|someone|somebody|kids?|family|residents) (?:are |is )?(?:still )?trapped\b",
     r"\bthere(?:'s|s| is| are) (?:a|an|some|two|three|\d+) (?:man|men|guy|guys|dude|woman|lady|person|people|kid|kids|group)\b",
     r"\b(?:pointing|waving|swinging|brandishing)\b",
@@ -522,6 +537,11 @@ SIGNS = _rx(
     r"\bpor favor\b",
     r"\b(?:está|esta|están|estan) \w+(?:ando|iendo)\b",
     r"\ben (?:la )?(?:calle|esquina|estacionamiento)\b",
+)
+# A complaint about something that keeps happening.
+CHRONIC = _rx(
+    r"\b(?:every (?:single )?(?:day|night|week|weekend|morning)|all the time|twice|three times|this (?:week|month|year)|for (?:weeks|months|years)|constantly)\b",
+    r"\b(?:i|we) (?:keep|kept) (?:seeing|hearing|finding|noticing)\b",
 )
 # Words that make a post about an emergency something other than a report of one.
 NOT_A_REPORT = _rx(
@@ -536,8 +556,7 @@ NOT_A_REPORT = _rx(
     r"\banniversary\b",
     r"\b(?:case|killer|suspect) (?:is )?(?:still )?(?:open|unsolved|cold|closed|at large)\b",
     r"\bunsolved\b",
-    r"\b(?:every (?:single )?(?:day|night|week|weekend|morning)|all the time|twice|three times|this (?:week|month|year)|for (?:weeks|months|years)|constantly)\b",
-    r"\b(?:i|we) (?:keep|kept) (?:seeing|hearing|finding|noticing)\b",
+    CHRONIC.pattern,
     # an all-clear or a false alarm: "it was just fireworks", "turned out to be a leaf blower"
     # (not "I thought it was just fireworks but…", which is how a report of gunfire often starts)
     r"\b(?<!thought it was )(?<!thought they were )(?<!i thought )(?:just|only) (?:fireworks|firecrackers|a backfire|backfiring)\b",
@@ -585,9 +604,12 @@ def _lower(text: str) -> str:
 
 def _cued_reason(text: str, parent_text: str | None) -> str | None:
     """`urgent_reason` of a lowered post that names some emergency cue (ANY_CUE)."""
-    rule_cue = bool(ANY_RULE.search(text))
     if GUARD.search(text):
-        return None
+        present = _present_part(text)
+        if present is None or GUARD.search(present):
+            return None
+        text = present
+    rule_cue = bool(ANY_RULE.search(text))
     parent_text = _lower(parent_text) if parent_text else None
     now = rule_cue and bool(NOW.search(text))
     # Without a sign of now, the past ("in 2019", "still unsolved") or a chronic complaint is no report.
@@ -596,6 +618,8 @@ def _cued_reason(text: str, parent_text: str | None) -> str | None:
             match = rule.pattern.search(text)
             if match is None or (rule.needs_now and not now):
                 continue
+            if not rule.chronic_ok and CHRONIC.search(text) and not ANY_EVENT.search(text):
+                continue
             if parent_text and rule.pattern.search(parent_text):
                 continue
             return rule.reason
@@ -603,6 +627,18 @@ def _cued_reason(text: str, parent_text: str | None) -> str | None:
     if reason and parent_text and _report(parent_text) == reason:
         return None  # the same kind of event as the parent post: an echo of it
     return reason
+
+
+def _present_part(text: str) -> str | None:
+    """The sentences of a post that tell no past, when they report an emergency told as now:
+    frightened people mix an old grievance into a report ("…SEND SOMEBODY. also yall never came
+    last week"), and the grievance's "last week" must not make the report history."""
+    if not PAST.search(text):
+        return None
+    rest = ". ".join(c for c in CLAUSE_BREAK.split(text) if c.strip() and not PAST.search(c))
+    if ANY_CUE.search(rest) and (NOW.search(rest) or SIGNS.search(rest)):
+        return rest
+    return None
 
 
 # -- the learned layer ------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ THANKS_WITH_HARD_WORDS = [
 
 EMOJI_ONLY = [
     ("👏👏👏", "compliment"),
-    ("🙏", "compliment"),
+    ("🙏💙", "compliment"),
+    ("🫡🫡", "compliment"),
     ("❤️", "compliment"),
     ("👏🏽👏🏽", "compliment"),
     ("🤡🤡", "criticism"),
@@ -163,6 +164,16 @@ def test_genuine_thanks_that_mention_a_crime_or_a_wait_stay_compliments(model: C
 @pytest.mark.parametrize(("text", "label"), EMOJI_ONLY)
 def test_emoji_only_posts(model: Classifier, text: str, label: str) -> None:
     assert model.classify(text).category == label
+
+
+@pytest.mark.parametrize("text", ["🙏", "💯", "🙏🙏🙏", "💯💯 @someone", "@PoliceDept 🙏🏽"])
+def test_prayer_hands_or_a_hundred_alone_say_unsure_and_are_never_thanked(
+    model: Classifier, text: str
+) -> None:
+    """Under a post about a victim 🙏 is a prayer for them; 💯 agrees with whoever spoke last."""
+    triage = model.classify(text)
+    assert unsure(triage.category, triage.confidence, triage.scores)
+    assert not thanks_author(first_drafts([text], [triage])[0])
 
 
 @pytest.mark.parametrize("text", OTHER_LANGUAGES)
@@ -306,6 +317,12 @@ PRAISE_FOR_OTHERS = [
     "Respect to the lady from the corner store who ran out with a fire extinguisher. Somebody get her a medal",
     "Thank you Pastor Mike and the whole congregation for feeding 300 families this weekend 🙏",
     "shout out to the DoorDash driver who stopped to help that old man who fell on the ice, good people exist",
+    # thanks after the people just named are theirs; a school's team or band
+    "the 10k volunteers handed out water for six hours straight. thank you all!",
+    "Congrats to the Roosevelt High girls soccer team on the city title, so proud",
+    "shoutout to the taco vendors who fed the whole crowd after the fireworks show 🌮",
+    "💯💯💯 follow back fam",
+    "the Westside High marching band at the holiday parade was incredible",
 ]
 MOCKERY = [
     "amazing response time, said no one ever",
@@ -327,6 +344,18 @@ MOCKERY = [
     "Thanks for the press release that tells us absolutely nothing. Super informative 👍",
     "Best tweet you've posted all month. Low bar, but hey",
     "Great to see two cruisers parked at the donut shop while kids do donuts in the intersection every night. Keep it up!",
+    # a courteous opening, sarcasm announced, thanks set against a disaster meanwhile
+    "With all due respect to your officers, the follow up on our block's burglaries has been a joke",
+    "sarcastic applause for the 4am helicopter over my house, truly, thank you 👏",
+    "thank you for guarding the mall parking lot while half of Boyle Heights burned, heroes",
+]
+# Complaints about an officer's conduct, told with a thank-you or a kind word somewhere in them.
+CONDUCT = [
+    "thanks for letting them trash the whole block after the game, great work guys 👏",
+    "the deputy at the front desk was so rude to my mom. she's 80. thanks a lot, get it together",
+    "appreciate the quick reply but the officer laughed at me when I reported my bike stolen",
+    "Filed a complaint about the officer two months ago and heard nothing. Great job as always",
+    "nice that you post puppies. your sergeant yelled at my son for asking a question",
 ]
 STILL_PRAISE = [
     "Thank you officers and firefighters for the quick response on our street tonight",
@@ -335,6 +364,12 @@ STILL_PRAISE = [
     "the deputy who sat with my neighbor Mrs. Ortiz until her son arrived, that meant so much",
     "y'all and the paramedics were amazing at the block party, the kids loved the cars",
     "Thanks to the patrol team and the fire crews for the toy drive",
+    "Thank you guys and the firefighters for getting my grandma out so fast",
+    "The medics and your deputies were amazing at the crash, thank you all",
+    "i was rude to the dispatcher when i called, i was so scared, and she stayed calm. thank you",
+    "Great town hall. The captain answered every question, even the rude ones",
+    "not sarcasm, thank you for finding my bike in two days",
+    "the deputies treated my mom with respect when she called, thank you",
     "The PAL coaches gave my son somewhere to be every afternoon, thank you",
     "Best department in the state at keeping our kids safe, thank you officers",
     "The officer treated my dad with so much respect after his fall. Thank you",
@@ -356,14 +391,24 @@ def test_praise_for_others_and_mockery_are_not_thanked(model: Classifier, text: 
     assert not thanks_author(first_drafts([text], [triage])[0])
 
 
-@pytest.mark.parametrize("text", PRAISE_FOR_OTHERS[-3:])
-def test_praise_for_a_passer_by_a_shop_or_a_church_is_read_as_praise_for_them(text: str) -> None:
+@pytest.mark.parametrize("text", PRAISE_FOR_OTHERS[-8:])
+def test_praise_for_a_passer_by_a_shop_a_church_or_a_school_team_is_read_as_praise_for_them(
+    text: str,
+) -> None:
     assert features.praises_someone_else(text)
 
 
-@pytest.mark.parametrize("text", MOCKERY[-3:])
+@pytest.mark.parametrize("text", MOCKERY[-6:])
 def test_praise_that_says_nothing_was_done_or_sets_a_low_bar_is_read_as_mockery(text: str) -> None:
     assert features.has_negative_cue(text)
+
+
+@pytest.mark.parametrize("text", CONDUCT)
+def test_complaints_about_an_officers_conduct_are_never_thanked(model: Classifier, text: str) -> None:
+    assert features.has_negative_cue(text)
+    triage = model.classify(text)
+    assert triage.category != "compliment", triage.scores
+    assert not thanks_author(first_drafts([text], [triage])[0])
 
 
 @pytest.mark.parametrize("text", STILL_PRAISE)

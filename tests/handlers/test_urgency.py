@@ -115,6 +115,20 @@ URGENT = [
         "i thought it was just fireworks but its gunshots, someone is shooting at cars on 5th st rn",
         "mentions shots fired",
     ),
+    # a chronic trouble that is an emergency now
+    (
+        "the guy with the machete is back at 3rd and vermont, hes here every day, pls send someone",
+        "asks for officers to be sent now",
+    ),
+    # an old grievance mixed into a report of now does not make the report history
+    (
+        "you guys ignored my email about the parking last month. anyway theres a man with a knife outside my building rn",
+        "reports a weapon",
+    ),
+    (
+        "2 guys are breaking into the laundromat on 8th st right now. also nobody called me back last week",
+        "reports a crime in progress",
+    ),
     # run, hide, fight: people sheltering from an armed man say so
     (
         "man with a shotgun at the food court everyone is hiding in the back of the shoe store",
@@ -147,6 +161,12 @@ NOT_URGENT = [
     "people get robbed at this bus stop every single night and you do nothing",
     "the movie where the guy is hiding in the closet from the killer was so good",
     "three years since my cousin was shot on Vermont. the case is still unsolved",
+    # the past told in one sentence and a feeling of now in the next is still the past
+    "last night someone got shot outside my building. today im still scared to go out",
+    # Narcan to carry is advice, not an overdose in front of the writer
+    "carry narcan, check on your people. free kits at the health fair saturday",
+    # asked for enforcement of something that keeps happening, naming no emergency
+    "delivery trucks block the bike lane at 5th and Spring every morning, please send someone to ticket them",
     # The set phrases too: the past or a chronic complaint, told with no sign of now.
     "my nephew went missing in 2019 and his case is still unsolved, please share his photo",
     "every weekend somebody is shooting guns in the air on our block and nobody comes",
