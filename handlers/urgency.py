@@ -276,6 +276,10 @@ PAST = _rx(
     r"\b(?:yesterday|last (?:night|week|month|year|weekend|summer|winter|spring|fall|christmas|halloween)|years? ago|months? ago|weeks? ago|back in)\b",
     r"\b(?:ayer|anoche|la semana pasada|el año pasado|hace (?:\d+|un|una|dos|tres) (?:años|meses|semanas))\b",
 )
+# A joke marker: "lol", "lmaooo", 😂. Told with a gun and "right now" it is scorn, not a joke
+# ("lol y'all posting memes while some dude is shooting at cars RIGHT NOW"; `_serious_part`).
+JOKE = _rx(r"\b(?:lo+l|lmf?ao+|jk)\b", r"😂|🤣|💀")
+RIGHT_NOW = _rx(r"\bright now\b", r"\brn\b", r"\bas we speak\b", r"\bhappening (?:right )?now\b")
 # Where a sentence or a new thought starts: "…SEND SOMEBODY. also yall never came last week".
 CLAUSE_BREAK = re.compile(r"[.!?;\n]+|\b(?:anyway|anyways|also|btw|but)\b")
 # A cue in one of these is news, history or a thought experiment, not a report of now.
@@ -297,7 +301,7 @@ GUARD = _rx(
     r"\b(?:rip|rest in peace|condolences|prayers for)\b",
     r"\b(?:movies?|films?|episodes?|netflix|trailer|tv show|season finale|video games?)\b",
     r"\b(?:lo+l|lmf?ao+|jk)\b",  # "lol", "loool", "lmao", "lmaooo", "lmfao"
-    r"😂|🤣|💀",  # nobody in danger writes these
+    r"😂|🤣|💀",  # nobody in danger writes these (but see `_serious_part`)
     r"\b(?:drill|simulation|training exercise)\b",
     # training and classes about emergencies: "is the active shooter training open to parents?"
     r"\bactive shooter (?:training|drills?|class(?:es)?|courses?|seminars?|workshops?|exercises?|preparedness|awareness)\b",
@@ -574,6 +578,7 @@ SELF_EVIDENT = {"a risk of suicide", "a call for help", "a dangerous driver", "a
 
 # One pass over every family first: most posts name no emergency at all.
 ANY_EVENT = _union([pattern for _, pattern in EVENTS])
+_ARMED = _union([pattern for name, pattern in EVENTS if name in ("a gun or shots", "a knife or weapon")])
 ANY_CUE = _union([rule.pattern for rule in RULES] + [pattern for _, pattern in EVENTS])
 
 
@@ -605,10 +610,10 @@ def _lower(text: str) -> str:
 def _cued_reason(text: str, parent_text: str | None) -> str | None:
     """`urgent_reason` of a lowered post that names some emergency cue (ANY_CUE)."""
     if GUARD.search(text):
-        present = _present_part(text)
-        if present is None or GUARD.search(present):
+        serious = _serious_part(text)
+        if serious is None or GUARD.search(serious):
             return None
-        text = present
+        text = serious
     rule_cue = bool(ANY_RULE.search(text))
     parent_text = _lower(parent_text) if parent_text else None
     now = rule_cue and bool(NOW.search(text))
@@ -629,16 +634,19 @@ def _cued_reason(text: str, parent_text: str | None) -> str | None:
     return reason
 
 
-def _present_part(text: str) -> str | None:
-    """The sentences of a post that tell no past, when they report an emergency told as now:
-    frightened people mix an old grievance into a report ("…SEND SOMEBODY. also yall never came
-    last week"), and the grievance's "last week" must not make the report history."""
-    if not PAST.search(text):
+def _serious_part(text: str) -> str | None:
+    """A guarded post without an old grievance's sentences and a scornful "lol", when what is left
+    still reports an emergency told as now; else None. Frightened and angry people mix both into
+    a real report ("…SEND SOMEBODY. also yall never came last week"; "lol y'all posting memes
+    while some dude is shooting at cars RIGHT NOW"), and neither makes the report history or a joke."""
+    rest = text
+    if PAST.search(rest):
+        rest = ". ".join(c for c in CLAUSE_BREAK.split(rest) if c.strip() and not PAST.search(c))
+    if JOKE.search(rest) and RIGHT_NOW.search(rest) and _ARMED.search(rest):
+        rest = JOKE.sub(" ", rest)
+    if rest == text or not ANY_CUE.search(rest) or not (NOW.search(rest) or SIGNS.search(rest)):
         return None
-    rest = ". ".join(c for c in CLAUSE_BREAK.split(text) if c.strip() and not PAST.search(c))
-    if ANY_CUE.search(rest) and (NOW.search(rest) or SIGNS.search(rest)):
-        return rest
-    return None
+    return rest
 
 
 # -- the learned layer ------------------------------------------------------------------------------

@@ -129,6 +129,11 @@ URGENT = [
         "2 guys are breaking into the laundromat on 8th st right now. also nobody called me back last week",
         "reports a crime in progress",
     ),
+    # scorn is no joke: a "lol" beside a gun told as happening right now
+    (
+        "lmao you guys tweeting parade pics while some guy is shooting at cars on figueroa right now",
+        "may report a gun or shots happening now",
+    ),
     # run, hide, fight: people sheltering from an armed man say so
     (
         "man with a shotgun at the food court everyone is hiding in the back of the shoe store",
@@ -157,6 +162,7 @@ NOT_URGENT = [
     "my phone is dying lol",
     "",
     "Shohei is on fire tonight, somebody call 911 lol",
+    "lmao my cousin is shooting his shot with her right now, pray for him",
     "why was there an active shooter drill at my kid's school with no warning",
     "people get robbed at this bus stop every single night and you do nothing",
     "the movie where the guy is hiding in the closet from the killer was so good",
