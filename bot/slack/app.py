@@ -49,6 +49,37 @@ DRAIN_SECONDS = 15.0
 TELL_SECONDS = 5.0  # then, for telling the clickers of work that never started
 
 
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener pool, counting the listeners in flight. A listener acks, then queues its
+    work, and the ack can reach Slack (or a test) before the work is queued: `wait_idle` waits for
+    the listeners too, so nothing acked is still on its way to the work pool."""
+
+    def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._idle = threading.Condition()
+        self._running = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._running += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future[Any] | None) -> None:
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout=timeout)
+
+
 @dataclass(frozen=True)
 class _Job:
     name: str
@@ -64,7 +95,7 @@ class SlackApp:
     poster: WebClient  # for messages that must exist once (no blind retries)
     work: ThreadPoolExecutor
     ui: ThreadPoolExecutor  # quick Slack-only work (views.open must beat the trigger's 3 s)
-    listeners: ThreadPoolExecutor  # Bolt runs listeners (which only ack and queue) here
+    listeners: ListenerPool  # Bolt runs listeners (which only ack and queue) here
     signing_secret: str = ""  # to tell a signed but unreadable body (400) from a forged one (401)
     _pending: dict[Future[Any], _Job] = field(default_factory=dict)
     _lock: threading.Condition = field(default_factory=threading.Condition)
@@ -108,9 +139,16 @@ class SlackApp:
             self._lock.notify_all()
 
     def wait_idle(self, timeout: float = 15.0) -> bool:
-        """Wait until no work is queued or running (tests, benchmarks and shutdown use it)."""
+        """Wait until no listener is running and no work is queued or running (tests, benchmarks
+        and shutdown use it). A listener queues its work before it ends, so once the listeners
+        are idle, the work pool holds everything that was acked."""
+        deadline = time.monotonic() + timeout
+        if not self.listeners.wait_idle(timeout):
+            return False
         with self._lock:
-            return self._lock.wait_for(lambda: not self._pending, timeout=timeout)
+            return self._lock.wait_for(
+                lambda: not self._pending, timeout=max(0.0, deadline - time.monotonic())
+            )
 
     def close(self, drain: float = DRAIN_SECONDS) -> None:
         """Stop after the work Slack was already told yes to, within `drain` seconds.
@@ -234,7 +272,7 @@ def build_bolt(ctx: Context) -> SlackApp:
     if not signing:
         # Socket Mode needs no signing secret; an unguessable one keeps HTTP requests refused.
         signing = secrets.token_hex(32)
-    listeners = ThreadPoolExecutor(max_workers=HTTP_THREADS, thread_name_prefix="bolt")
+    listeners = ListenerPool(max_workers=HTTP_THREADS, thread_name_prefix="bolt")
     app = App(
         client=client,
         signing_secret=signing,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -119,3 +121,42 @@ def test_work_handed_over_after_the_deadline_is_told_too(ctx: Context) -> None:
         future = w.h.slack.submit(lambda: ran.append("work"), dropped=lambda: ran.append("told"))
         assert future.cancelled()
         assert ran == ["told"]
+
+
+def _slow_to_queue(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each listener acks, then takes half a second before it queues its work: Bolt has already
+    answered Slack by then, as it may under load."""
+    queue = w.h.slack.submit
+
+    def late(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)
+        return queue(*args, **kwargs)
+
+    monkeypatch.setattr(w.h.slack, "submit", late)
+
+
+def test_waiting_for_idle_waits_for_work_a_listener_has_not_queued_yet(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        _slow_to_queue(w, monkeypatch)
+        result = click_on_message(w.h.sender, card, "send_reply:1", user_id=OFFICER)
+        assert result.status == 200
+        assert w.h.slack.wait_idle(15)
+        assert len(w.fake_x.replies) == 1
+        assert mention(ctx, mid).reply_status == "sent"
+
+
+def test_a_stop_right_after_an_ack_still_carries_the_click_out(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world(ctx) as w:
+        mid, card = w.posted()
+        _slow_to_queue(w, monkeypatch)
+        result = click_on_message(w.h.sender, card, "send_reply:1", user_id=OFFICER)
+        assert result.status == 200
+        w.h.slack.close(drain=15)
+        assert len(w.fake_x.replies) == 1
+        assert mention(ctx, mid).reply_status == "sent"
+        assert NOT_CARRIED_OUT not in told(w, result)
