@@ -22,7 +22,7 @@ channel stays held for whoever posts next.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -204,13 +204,17 @@ def find_in_thread(
     matches: Callable[[Mapping[str, Any]], bool],
 ) -> str | None:
     """Like `find`, for a reply in the thread under `thread_ts` (which `conversations.history`
-    does not list): `conversations.replies`, oldest first, a few pages deep."""
-    return _search(
+    does not list)."""
+    return _search(thread_messages(client, channel, thread_ts), event_type, matches)
+
+
+def thread_messages(client: WebClient, channel: str, thread_ts: str) -> Iterator[Mapping[str, Any]]:
+    """The messages of the thread under `thread_ts` (`conversations.replies`), oldest first, a few
+    pages deep. Raises SlackApiError when the thread cannot be read."""
+    return _messages(
         lambda cursor: client.conversations_replies(
             channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
-        ),
-        event_type,
-        matches,
+        )
     )
 
 
@@ -225,31 +229,35 @@ def find(
 
     Raises SlackApiError when the history cannot be read; the caller decides what that means.
     """
-    return _search(
+    history = _messages(
         lambda cursor: client.conversations_history(
             channel=channel,
             include_all_metadata=True,
             limit=200,
             cursor=cursor,
             oldest=f"{oldest.timestamp():.6f}" if oldest is not None else None,  # None is left out
-        ),
-        event_type,
-        matches,
+        )
     )
+    return _search(history, event_type, matches)
 
 
-def _search(
-    page: Callable[[str | None], Any], event_type: str, matches: Callable[[Mapping[str, Any]], bool]
-) -> str | None:
-    """The ts of the first message, over up to HISTORY_PAGES pages, whose metadata matches."""
+def _messages(page: Callable[[str | None], Any]) -> Iterator[Mapping[str, Any]]:
+    """The messages of up to HISTORY_PAGES pages, fetched as they are read."""
     cursor: str | None = None
     for _ in range(HISTORY_PAGES):
         response = page(cursor)
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == event_type and matches(metadata.get("event_payload") or {}):
-                return str(message["ts"])
+        yield from response.get("messages") or []
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
-            return None
+            return
+
+
+def _search(
+    messages: Iterator[Mapping[str, Any]], event_type: str, matches: Callable[[Mapping[str, Any]], bool]
+) -> str | None:
+    """The ts of the first message whose metadata matches."""
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == event_type and matches(metadata.get("event_payload") or {}):
+            return str(message["ts"])
     return None

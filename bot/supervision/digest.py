@@ -164,20 +164,12 @@ def _chart_missing(ctx: Context, period: Period, channel: str, digest_ts: str, t
     """Whether the digest's thread lacks its chart; False when the thread cannot be read (a
     missing chart beats a second one)."""
     chart_title = f"TwoWay {title.lower()}"
-    cursor: str | None = None
     try:
-        for _ in range(outbox.HISTORY_PAGES):
-            response = client(ctx).conversations_replies(
-                channel=channel, ts=digest_ts, limit=200, cursor=cursor
-            )
-            for message in response.get("messages") or []:
-                for file in message.get("files") or []:
-                    if file.get("name") == CHART_FILENAME or file.get("title") == chart_title:
-                        log.info("the %s digest for %s has its chart already", period.kind, period.key)
-                        return False
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
+        for message in outbox.thread_messages(client(ctx), channel, digest_ts):
+            for file in message.get("files") or []:
+                if file.get("name") == CHART_FILENAME or file.get("title") == chart_title:
+                    log.info("the %s digest for %s has its chart already", period.kind, period.key)
+                    return False
     except Exception as exc:  # SlackApiError, or no answer
         log.warning(
             "the %s digest for %s: cannot read its thread (%s); chart not uploaded",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from storage.models import Setting
 from storage.scratch import scratch_schema
 from tests.conftest import REPO
 from tests.support.fakes.slack_api import FakeSlack
-from tests.support.process import clean_env, free_port
+from tests.support.process import free_port, run_twoway
 from tests.support.rows import CHANNEL, slack_client
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-stop31-bot", "SLACK_SIGNING_SECRET": "stop31-signing-secret-0123"}
@@ -38,16 +37,7 @@ PG_READONLY = "twoway: DATABASE_URL: cannot use the database (cannot execute {} 
 
 def _twoway(cwd: Path, *args: str, **values: str) -> subprocess.CompletedProcess[str]:
     # Short timeout: before the fix `twoway run` served on a read-only database until killed.
-    env = clean_env(**values)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_twoway(cwd, *args, timeout=30, **values)
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:

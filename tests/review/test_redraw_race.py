@@ -87,14 +87,21 @@ def test_an_unchanged_card_costs_one_update(ctx: Context) -> None:
         assert w.card(mid).blocks == in_database(ctx, mid)
 
 
+def _a_redraw_under_way(ctx: Context, w: World) -> tuple[int, threading.Thread, SlowUpdates]:
+    """A posted card whose first redraw has read the card (unassigned) and whose update is slow
+    to land: the card, the thread drawing it, and the slow update."""
+    mid, _ = w.posted()
+    slow = slow_first_update(w.fake, 0.8)
+    first = threading.Thread(target=refresh_card, args=(ctx, mid))
+    first.start()
+    assert slow.arrived.wait(5)
+    return mid, first, slow
+
+
 def test_an_earlier_redraw_landing_last_in_one_process_is_drawn_over(ctx: Context) -> None:
     """The click pool and an assignment's redraw at once: the earlier snapshot arrives last."""
     with world(ctx) as w:
-        mid, _ = w.posted()
-        slow = slow_first_update(w.fake, 0.8)
-        first = threading.Thread(target=refresh_card, args=(ctx, mid))
-        first.start()
-        assert slow.arrived.wait(5)  # its snapshot (unassigned) is on its way
+        mid, first, slow = _a_redraw_under_way(ctx, w)
         assign(ctx, mid, SUPERVISOR)
         second = threading.Thread(target=refresh_card, args=(ctx, mid))
         second.start()
@@ -108,11 +115,7 @@ def test_an_earlier_redraw_landing_last_in_one_process_is_drawn_over(ctx: Contex
 def test_an_earlier_redraw_landing_last_from_another_process_is_drawn_over(ctx: Context) -> None:
     """Two copies of the bot on one database: a lock in one cannot order the other's redraw."""
     with world(ctx) as w:
-        mid, _ = w.posted()
-        slow = slow_first_update(w.fake, 0.8)
-        first = threading.Thread(target=refresh_card, args=(ctx, mid))
-        first.start()
-        assert slow.arrived.wait(5)
+        mid, first, _slow = _a_redraw_under_way(ctx, w)
         assign(ctx, mid, OFFICER)
         assert refresh_card(other_process(ctx), mid)  # lands at once, before the first
         assert "Assigned to <@U0OFFICER1>" in str(w.card(mid).blocks)

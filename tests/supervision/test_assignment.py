@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.supervision.assignment import assign
-from storage import staff
 from storage.models import CARD_SUMMARY, AuditEvent, Mention, Storm, StormMessage
 from tests.conftest import FakeClock
 from tests.support.fakes.server import Response
 from tests.support.fakes.slack_api import FakeSlack
-from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, supervised
 
 SUP, OFFICER, OTHER = "U0SUPER", "U0OFFICER", "U0OTHER"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def sctx(ctx: Context, fake: FakeSlack) -> Context:
-    ctx.slack = slack_client(fake)
-    with ctx.transaction() as session:
-        staff.set_role(session, SUP, "supervisor", by="test", now=ctx.clock.now())
-        staff.set_role(session, OFFICER, "officer", by="test", now=ctx.clock.now())
-        staff.set_role(session, OTHER, "officer", by="test", now=ctx.clock.now())
-    return ctx
+    return supervised(ctx, fake, {SUP: "supervisor", OFFICER: "officer", OTHER: "officer"})
 
 
 def _mention(ctx: Context, clock: FakeClock, **values: object) -> int:

@@ -4,6 +4,7 @@ process (SIGTERM) claims no further SLA notice or digest."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +15,11 @@ from bot.core.context import Context, Stopping
 from bot.supervision import digest
 from bot.supervision.digest import tick
 from bot.supervision.sla import sweep
-from storage import settings, staff
 from storage.models import AuditEvent, DigestRun, SlaNotice
 from tests.conftest import FakeClock
 from tests.support.fakes.server import Recorded, Response
 from tests.support.fakes.slack_api import FakeSlack, Message
-from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, supervised
 
 
 @dataclass
@@ -62,12 +62,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def sctx(ctx: Context, fake: FakeSlack) -> Context:
-    ctx.slack = slack_client(fake)
-    with ctx.transaction() as session:
-        settings.put(session, "channel", CHANNEL, by="U0ADMIN", now=ctx.clock.now())
-        settings.put(session, "timezone", "America/Los_Angeles", by="U0ADMIN", now=ctx.clock.now())
-        staff.set_role(session, "U0SUPER", "supervisor", by="test", now=ctx.clock.now())
-    return ctx
+    return supervised(ctx, fake, {"U0SUPER": "supervisor"}, channel=CHANNEL, timezone="America/Los_Angeles")
 
 
 def _restart(ctx: Context, clock: FakeClock) -> list[str]:
@@ -117,19 +112,36 @@ def test_a_digest_whose_answer_was_lost_gets_its_chart_on_recovery(
     assert len(fake.messages(CHANNEL, top_level=True)) == 1
 
 
-def test_a_crash_between_the_digest_and_its_chart_is_recovered_with_one_chart(
-    sctx: Context, fake: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _digest_dying_in(
+    step: str,
+    sctx: Context,
+    fake: FakeSlack,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    after: bool = False,
+) -> Message:
+    """The daily digest is posted, then the process dies in `step` of `bot.supervision.digest`
+    (once that step is done, when `after`), before it records anything: the message it left."""
     clock.advance(hours=1)
+    real = getattr(digest, step)
 
-    def crash(*_: object) -> bytes:
+    def die(*args: Any, **kwargs: Any) -> Any:
+        if after:
+            real(*args, **kwargs)
         raise _Crash
 
     with monkeypatch.context() as patch:
-        patch.setattr(digest, "report_chart", crash)
+        patch.setattr(digest, step, die)
         with pytest.raises(_Crash):
             tick(sctx)
     [posted] = fake.messages(CHANNEL, top_level=True)
+    return posted
+
+
+def test_a_crash_between_the_digest_and_its_chart_is_recovered_with_one_chart(
+    sctx: Context, fake: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posted = _digest_dying_in("report_chart", sctx, fake, clock, monkeypatch)
     assert fake.files == []
     assert _restart(sctx, clock) == ["daily"]
     assert _charts(fake) == [(posted.ts, "TwoWay daily digest")]
@@ -140,18 +152,7 @@ def test_a_crash_between_the_digest_and_its_chart_is_recovered_with_one_chart(
 def test_a_crash_after_the_chart_does_not_upload_it_twice(
     sctx: Context, fake: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock.advance(hours=1)
-    upload = digest.upload_chart
-
-    def upload_then_crash(*args: Any, **kwargs: Any) -> bool:
-        upload(*args, **kwargs)
-        raise _Crash
-
-    with monkeypatch.context() as patch:
-        patch.setattr(digest, "upload_chart", upload_then_crash)
-        with pytest.raises(_Crash):
-            tick(sctx)
-    [posted] = fake.messages(CHANNEL, top_level=True)
+    posted = _digest_dying_in("upload_chart", sctx, fake, clock, monkeypatch, after=True)
     assert _charts(fake) == [(posted.ts, "TwoWay daily digest")]
     assert _run(sctx) == (None, 0)  # the claim is left unsettled
     assert _restart(sctx, clock) == ["daily"]
@@ -163,22 +164,28 @@ def test_a_recovered_digest_whose_thread_cannot_be_read_is_recorded_without_a_ch
     sctx: Context, fake: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not knowing whether the chart is there, none is uploaded: a missing chart beats two."""
-    clock.advance(hours=1)
-    upload = digest.upload_chart
-
-    def upload_then_crash(*args: Any, **kwargs: Any) -> bool:
-        upload(*args, **kwargs)
-        raise _Crash
-
-    with monkeypatch.context() as patch:
-        patch.setattr(digest, "upload_chart", upload_then_crash)
-        with pytest.raises(_Crash):
-            tick(sctx)
-    [posted] = fake.messages(CHANNEL, top_level=True)
+    posted = _digest_dying_in("upload_chart", sctx, fake, clock, monkeypatch, after=True)
     fake.fail_next(r"conversations\.replies", Response(200, {"ok": False, "error": "internal_error"}))
     assert _restart(sctx, clock) == ["daily"]
     assert len(fake.files) == 1
     assert _run(sctx) == (posted.ts, 1)
+
+
+@contextmanager
+def _stopping_at_the_first_post(sctx: Context, fake: FakeSlack) -> Iterator[None]:
+    """SIGTERM arrives while the first message is being posted."""
+    real = fake.dispatch
+
+    def dispatch(request: Recorded) -> Response:
+        if request.path.endswith("chat.postMessage"):
+            sctx.state(Stopping).event.set()
+        return real(request)
+
+    fake.dispatch = dispatch  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        fake.dispatch = real  # type: ignore[method-assign]
 
 
 def test_a_stop_mid_sweep_claims_no_further_sla_notice(
@@ -192,16 +199,8 @@ def test_a_stop_mid_sweep_claims_no_further_sla_notice(
     for mention_id in ids:
         post_card(sctx, mention_id)
     clock.advance(minutes=61)  # past the 1h question SLA, short of twice it
-    real = fake.dispatch
-
-    def dispatch(request: Recorded) -> Response:
-        if request.path.endswith("chat.postMessage"):
-            sctx.state(Stopping).event.set()
-        return real(request)
-
-    fake.dispatch = dispatch  # type: ignore[method-assign]
-    result = sweep(sctx)
-    fake.dispatch = real  # type: ignore[method-assign]
+    with _stopping_at_the_first_post(sctx, fake):
+        result = sweep(sctx)
     assert len(result.reminded) == 1
     with sctx.transaction() as session:
         claims = session.scalars(select(SlaNotice.ts)).all()
@@ -218,16 +217,8 @@ def test_a_stop_during_the_daily_digest_leaves_the_weekly_for_the_next_start(
     sctx: Context, fake: FakeSlack, clock: FakeClock
 ) -> None:
     clock.advance(days=3, hours=1)  # Monday 08:00 in Los Angeles: daily and weekly both due
-    real = fake.dispatch
-
-    def dispatch(request: Recorded) -> Response:
-        if request.path.endswith("chat.postMessage"):
-            sctx.state(Stopping).event.set()
-        return real(request)
-
-    fake.dispatch = dispatch  # type: ignore[method-assign]
-    assert tick(sctx) == ["daily"]
-    fake.dispatch = real  # type: ignore[method-assign]
+    with _stopping_at_the_first_post(sctx, fake):
+        assert tick(sctx) == ["daily"]
     with sctx.transaction() as session:
         assert session.scalars(select(DigestRun.kind)).all() == ["daily"]
     sctx.forget_state()

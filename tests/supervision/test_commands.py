@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from storage.queue import sla_settings
 from tests.conftest import FakeClock
 from tests.support.admin_app import running_app, wait_for
 from tests.support.fakes.slack_api import FakeSlack
-from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, supervised
 from tests.support.signed import click_on_message
 
 ADMIN, SUP, OFFICER, OTHER = "U0ADMIN", "U0SUPER", "U0OFFICER", "U0OTHER"
@@ -29,18 +28,8 @@ MINE = ("assign", "queue", "sla", "digest", "report", "export")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def sctx(ctx: Context, fake: FakeSlack) -> Context:
-    ctx.slack = slack_client(fake)
-    with ctx.transaction() as session:
-        for user, role in ((ADMIN, "admin"), (SUP, "supervisor"), (OFFICER, "officer"), (OTHER, "officer")):
-            staff.set_role(session, user, role, by="test", now=ctx.clock.now())
-    return ctx
+    return supervised(ctx, fake, {ADMIN: "admin", SUP: "supervisor", OFFICER: "officer", OTHER: "officer"})
 
 
 def run(ctx: Context, text: str, user: str = SUP) -> CommandReply:

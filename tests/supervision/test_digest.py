@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,24 +15,14 @@ from storage.models import AuditEvent, DigestRun
 from tests.conftest import FakeClock
 from tests.support.fakes.server import Response
 from tests.support.fakes.slack_api import FakeSlack
-from tests.support.rows import CHANNEL, add_account, add_mention, slack_client
+from tests.support.rows import CHANNEL, add_account, add_mention, slack_client, supervised
 
 LA = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def sctx(ctx: Context, fake: FakeSlack) -> Context:
-    ctx.slack = slack_client(fake)
-    with ctx.transaction() as session:
-        settings.put(session, "channel", CHANNEL, by="U0ADMIN", now=ctx.clock.now())
-        settings.put(session, "timezone", "America/Los_Angeles", by="U0ADMIN", now=ctx.clock.now())
-    return ctx
+    return supervised(ctx, fake, channel=CHANNEL, timezone="America/Los_Angeles")
 
 
 def _ticks(ctx: Context, clock: FakeClock, minutes: int, step: int = 1) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,30 +17,19 @@ from bot.supervision.sla import (
     parse_quiet,
     sweep,
 )
-from storage import settings, staff
+from storage import settings
 from storage.models import AuditEvent, Mention, SlaNotice
 from tests.conftest import FakeClock
 from tests.support.fakes.server import Response
 from tests.support.fakes.slack_api import FakeSlack
-from tests.support.rows import CHANNEL, add_account, add_mention, post_card, slack_client
+from tests.support.rows import CHANNEL, add_account, add_mention, post_card, supervised
 
 SUP, ADMIN, OFFICER = "U0SUPER", "U0ADMIN", "U0OFFICER"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def sctx(ctx: Context, fake: FakeSlack) -> Context:
-    ctx.slack = slack_client(fake)
-    with ctx.transaction() as session:
-        staff.set_role(session, SUP, "supervisor", by="test", now=ctx.clock.now())
-        staff.set_role(session, ADMIN, "admin", by="test", now=ctx.clock.now())
-        staff.set_role(session, OFFICER, "officer", by="test", now=ctx.clock.now())
-    return ctx
+    return supervised(ctx, fake, {SUP: "supervisor", ADMIN: "admin", OFFICER: "officer"})
 
 
 def _item(ctx: Context, clock: FakeClock, card: bool = True, **values: object) -> tuple[int, str | None]:

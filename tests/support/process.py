@@ -58,9 +58,9 @@ def clean_env(**values: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(REPO), **values}
 
 
-def run_twoway(cwd: Any, *args: str, **values: str) -> subprocess.CompletedProcess[str]:
+def run_twoway(cwd: Any, *args: str, timeout: float = 60, **values: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` to the end in `cwd`, with only `values` set of TwoWay's settings (no
-    DATABASE_URL unless given: the default SQLite file in `cwd`)."""
+    DATABASE_URL unless given: the default SQLite file in `cwd`), killed after `timeout` seconds."""
     env = clean_env(**values)
     if "DATABASE_URL" not in values:
         env.pop("DATABASE_URL", None)
@@ -70,6 +70,6 @@ def run_twoway(cwd: Any, *args: str, **values: str) -> subprocess.CompletedProce
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )

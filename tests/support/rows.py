@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.context import Context
+from storage import settings, staff
 from storage.models import Account, Mention
 from tests.support.fakes.slack_api import FakeSlack
 
@@ -80,6 +82,20 @@ def add_mention(
 def slack_client(fake: FakeSlack) -> WebClient:
     """The real slack_sdk client, pointed at the fake."""
     return WebClient(token="xoxb-test-token", base_url=fake.api_url)
+
+
+def supervised(
+    ctx: Context, fake: FakeSlack, roles: Mapping[str, str] | None = None, **values: str
+) -> Context:
+    """`ctx` talking to the fake Slack, with these staff roles (user id: role) and settings
+    (channel, timezone...) stored as an admin would."""
+    ctx.slack = slack_client(fake)
+    with ctx.transaction() as session:
+        for key, value in values.items():
+            settings.put(session, key, value, by="U0ADMIN", now=ctx.clock.now())
+        for user, role in (roles or {}).items():
+            staff.set_role(session, user, role, by="test", now=ctx.clock.now())
+    return ctx
 
 
 def post_card(ctx: Context, mention_id: int, channel: str = CHANNEL) -> str:
