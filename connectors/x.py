@@ -60,6 +60,7 @@ TWEET_FIELDS = [
     "entities",
     "author_id",
     "lang",
+    "note_tweet",
 ]
 USER_FIELDS = ["username", "name"]
 # Errors the library or a broken body can raise while we read a payload.
@@ -79,6 +80,21 @@ def _versions(item: Mapping[str, Any]) -> tuple[str, ...]:
     oldest first. Nothing when it was not, or when the chain does not name the post itself."""
     chain = tuple(i for i in _listed(item.get("edit_history_tweet_ids")) if isinstance(i, str) and i)
     return chain if len(chain) > 1 and item["id"] in chain else ()
+
+
+_ESCAPES = re.compile(r"&(amp|lt|gt);")
+_ESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def post_text(tweet: Mapping[str, Any]) -> str | None:
+    """What the author wrote. X sends a post's text with `&`, `<` and `>` HTML-escaped (a typed
+    "&amp;" arrives as "&amp;amp;"), and a long post (X Premium, over 280 characters) cut short
+    in `text`, whole only in `note_tweet.text`: an emergency told at length must not lose its end,
+    and "Me &amp; my kids" is not what anyone typed."""
+    note = tweet.get("note_tweet")
+    text = note.get("text") if isinstance(note, dict) and isinstance(note.get("text"), str) else None
+    text = text if text else tweet.get("text")
+    return _ESCAPES.sub(lambda m: _ESCAPED[m.group(1)], text) if isinstance(text, str) else None
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -308,6 +324,11 @@ class XConnector:
                 raise _Malformed(f"{key} missing")
         if item["author_id"] == self.account_id:
             return None  # the account's own post
+        if any(
+            isinstance(r, dict) and r.get("type") == "retweeted"
+            for r in _listed(item.get("referenced_tweets"))
+        ):
+            return None  # a repost ("RT @…") carries no words of its reposter's to answer
         try:
             created_at = datetime.fromisoformat(str(item["created_at"])).astimezone(UTC)
         except MALFORMED as exc:
@@ -316,7 +337,7 @@ class XConnector:
         username = str(user.get("username") or "") if isinstance(user, dict) else ""
         name = str(user.get("name") or "") if isinstance(user, dict) else ""
         parent_id, parent = self._parent(item, tweets)
-        parent_text = parent.get("text") if parent else None
+        parent_text = post_text(parent) if isinstance(parent, dict) else None
         return Mention(
             platform="x",
             external_id=item["id"],
@@ -327,7 +348,7 @@ class XConnector:
                 name=name,
                 url=f"https://x.com/{username}" if username else "",
             ),
-            text=item["text"],
+            text=post_text(item) or "",
             url=f"https://x.com/{username or 'i/web'}/status/{item['id']}",
             created_at=created_at,
             conversation_id=str(item["conversation_id"]) if item.get("conversation_id") else None,

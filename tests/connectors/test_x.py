@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from connectors.base import (
     AmbiguousOutcome,
@@ -175,6 +176,48 @@ def test_emoji_rtl_combining_and_a_10000_character_text_survive_unchanged(fake: 
     assert "@agency " + HARD_TEXT in texts
     assert long_text in texts
     assert len(long_text) == 10_000
+
+
+def test_text_x_sends_html_escaped_is_read_as_its_author_typed_it(fake: FakeX) -> None:
+    """X escapes `&`, `<` and `>` in a post's text; the card and the classifier get the typed text,
+    a typed "&amp;" included, for the mention and for its parent."""
+    typed = "Me & my kids saw it <3 -> is Main & 5th closed? (I typed &amp; myself)"
+    parent = fake.add_tweet("Crash at Main & 5th: avoid the area <update>", author=fake.me["username"])
+    fake.add_mention(typed, reply_to=parent)
+    wire = requests.get(
+        f"{fake.url}/2/users/{fake.me['id']}/mentions",
+        headers={"Authorization": f"Bearer {fake.bearer_token}"},
+        timeout=5,
+    ).json()
+    assert "Me &amp; my kids saw it &lt;3 -&gt;" in wire["data"][0]["text"]
+    (mention,), _, _ = poll(connect(fake))
+    assert mention.text == f"@agency {typed}"
+    assert mention.parent_text == "Crash at Main & 5th: avoid the area <update>"
+
+
+def test_a_long_post_is_read_whole_from_note_tweet_not_cut_at_280(fake: FakeX) -> None:
+    """X Premium posts run past 280 characters and come cut short in `text`; what matters in
+    them (here, that it is happening right now) is often at the end."""
+    story = "so this is the third time this month i am writing about the house next door " * 4
+    typed = story + "and right now a man is kicking in their back door with a crowbar"
+    fake.add_mention(typed)
+    (mention,), _, _ = poll(connect(fake))
+    assert "note_tweet" in fake.calls("/mentions$")[-1].query["tweet.fields"][0].split(",")
+    assert mention.text.endswith("kicking in their back door with a crowbar")
+    assert mention.text == f"@agency {typed}"
+
+
+def test_a_repost_is_not_a_mention_to_answer_but_the_cursor_moves_past_it(fake: FakeX) -> None:
+    """A repost of the account's post (or of a post naming it) is in the mentions timeline, but
+    its reposter wrote nothing: no card, and no complaint of a malformed item."""
+    ours = fake.add_tweet("Road closure on Main St until 6pm", author=fake.me["username"])
+    question = fake.add_mention("is the bridge open too?", author="jane")
+    fake.add_retweet(ours, author="fan")
+    last = fake.add_retweet(question, author="bob")
+    mentions, skipped, outcome = poll(connect(fake))
+    assert [m.external_id for m in mentions] == [question["id"]]
+    assert skipped == 0
+    assert outcome.cursor == last["id"]
 
 
 def test_reading_with_only_user_credentials_signs_with_oauth1(fake: FakeX) -> None:

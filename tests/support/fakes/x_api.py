@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
+from handlers.text import x_weighted_length
 from tests.support.fakes.server import FakeServer, Recorded, Response
 
 REACHABLE = 800  # X serves only the newest ~800 mentions of a user
@@ -41,11 +42,22 @@ OPTIONAL_FIELDS = (
     "referenced_tweets",
     "entities",
     "lang",
+    "note_tweet",
 )
+SHORT_POST = 280  # a longer post (X Premium) comes cut short in `text`, whole in `note_tweet.text`
 
 
 def x_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def escaped(text: str) -> str:
+    """X's escaping of a post's text on the wire: `&`, `<` and `>` only."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def long_post(text: str) -> bool:
+    return x_weighted_length(text) > SHORT_POST
 
 
 def error(status: int, title: str, detail: str) -> Response:
@@ -224,6 +236,17 @@ class FakeX(FakeServer):
             tweet.pop(key, None)
         return tweet
 
+    def add_retweet(self, tweet: dict[str, Any], *, author: str = "reposter") -> dict[str, Any]:
+        """A plain repost: X's text is "RT @author: " and the start of the original, and since
+        that names the original's author (and keeps its @mentions), the mentions timeline lists
+        it when either is the account."""
+        original = self.users[tweet["author_id"]]["username"]
+        text = f"RT @{original}: {tweet['text']}"[:140]
+        repost = self.add_tweet(text, author=author)
+        repost["referenced_tweets"] = [{"type": "retweeted", "id": tweet["id"]}]
+        self.timeline.append(repost["id"])
+        return repost
+
     def edit(self, tweet: dict[str, Any], text: str, *, keep_old: bool = False) -> dict[str, Any]:
         """The author edits a mention: X makes a new tweet, and every version's
         `edit_history_tweet_ids` lists the whole chain, oldest first. The timeline shows the newest
@@ -331,7 +354,9 @@ class FakeX(FakeServer):
                 "type": "https://api.twitter.com/2/problems/resource-not-found",
             }
             return self._limits(Response(200, {"errors": [problem]}))
-        return self._limits(Response(200, {"data": {"id": tweet["id"], "text": tweet["text"]}}))
+        return self._limits(
+            Response(200, {"data": self._shape({"id": tweet["id"], "text": tweet["text"]}, set())})
+        )
 
     def _get_me(self, request: Recorded, match: re.Match[str]) -> Response:
         return self._auth(request) or self._limits(Response(200, {"data": dict(self.me)}))
@@ -397,7 +422,15 @@ class FakeX(FakeServer):
 
     @staticmethod
     def _shape(tweet: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        return {k: v for k, v in tweet.items() if k not in OPTIONAL_FIELDS or k in fields}
+        """A stored tweet (its text as typed) as X sends it: text HTML-escaped, a long post cut
+        short in `text` and whole in `note_tweet` when that field is asked for."""
+        shaped = {k: v for k, v in tweet.items() if k not in OPTIONAL_FIELDS or k in fields}
+        typed = tweet.get("text")
+        if isinstance(typed, str):
+            shaped["text"] = escaped(typed[: SHORT_POST - 1] + "…" if long_post(typed) else typed)
+            if long_post(typed) and "note_tweet" in fields:
+                shaped["note_tweet"] = {"text": escaped(typed)}
+        return shaped
 
     def _post_tweet(self, request: Recorded, match: re.Match[str]) -> Response:
         refused = self._auth(request, user_only=True)
@@ -427,7 +460,8 @@ class FakeX(FakeServer):
         self.replies.append({**body, "id": tweet["id"]})
         return self._limits(
             Response(
-                201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}}
+                201,
+                {"data": {"id": tweet["id"], "text": escaped(text), "edit_history_tweet_ids": [tweet["id"]]}},
             )
         )
 
