@@ -201,8 +201,13 @@ class ThreadsConnector:
             paging = body.get("paging")
             cursors = paging.get("cursors") if isinstance(paging, dict) else None
             following = cursors.get("after") if isinstance(cursors, dict) else None
+            # Meta's examples of Threads paging show only `cursors`; a full page without `next`
+            # is read on with `after` (an empty page, or Pages' repeat check, ends it).
             more = bool(
-                isinstance(paging, dict) and paging.get("next") and isinstance(following, str) and batch
+                isinstance(following, str)
+                and following
+                and batch
+                and (paging.get("next") or len(batch) >= PAGE)
             )
             yield batch, str(following) if more else None
             args = pages.next({**current, "after": str(following)}) if more else None
@@ -352,11 +357,15 @@ class ThreadsConnector:
     def _mention(self, item: Any, kind: str, texts: Mapping[str, Any]) -> Mention | None:
         if not isinstance(item, dict):
             raise Malformed("not an object")
-        for key in ("id", "text", "timestamp", "username"):
+        for key in ("id", "timestamp"):
             if not isinstance(item.get(key), str) or not item[key]:
                 raise Malformed(f"{key} missing")
-        username = item["username"]
-        if username == self.username:
+        # A photo or video reply may have no `text`, and Threads names only public users, the
+        # profile itself and those it follows (`username`): neither makes a reply less of one.
+        text, username = item.get("text"), text_of(item.get("username")) or ""
+        if text is not None and not isinstance(text, str):
+            raise Malformed("text is not text")
+        if username and username == self.username:
             return None  # the profile's own post or reply
         parent = ref_id(item.get("replied_to"))
         root = ref_id(item.get("root_post"))
@@ -366,9 +375,13 @@ class ThreadsConnector:
             platform="threads",
             external_id=item["id"],
             account_external_id=self.user_id or "",
-            author=Author(id=username, handle=username, url=f"https://www.threads.net/@{username}"),
-            text=item["text"],
-            url=permalink or f"https://www.threads.net/@{username}",
+            author=Author(
+                id=username or "unknown",
+                handle=username,
+                url=f"https://www.threads.net/@{username}" if username else "",
+            ),
+            text=text or "",
+            url=permalink or (f"https://www.threads.net/@{username}" if username else ""),
             created_at=parse_time(item["timestamp"]),
             conversation_id=root or item["id"],
             parent_id=parent,

@@ -184,10 +184,37 @@ def test_pages_are_followed_and_malformed_items_skipped(fake: FakeThreads) -> No
     items = [
         fake.add_mention(f"@agencypolice note {n}", created_at=NOW - timedelta(minutes=n)) for n in range(60)
     ]
-    del fake.posts[items[30]["id"]]["username"]
+    fake.posts[items[30]["id"]]["timestamp"] = "last tuesday"
     mentions, _outcome = Reader(connect(fake)).poll()
     assert len(mentions) == 59
     assert len(fake.calls(r"/mentions$")) == 2  # 50 a page
+
+
+def test_pages_are_followed_when_threads_sends_cursors_without_next(fake: FakeThreads) -> None:
+    """Meta's examples of Threads paging carry only `cursors`: a full page is read on with `after`."""
+    fake.sends_next = False
+    for n in range(60):
+        fake.add_mention(f"@agencypolice note {n}", created_at=NOW - timedelta(minutes=n))
+    mentions, _outcome = Reader(connect(fake)).poll()
+    assert len(mentions) == 60
+    assert len(fake.calls(r"/mentions$")) == 2
+
+
+def test_a_photo_reply_without_text_and_a_reply_by_a_private_user_are_kept(fake: FakeThreads) -> None:
+    """Threads leaves out `text` on a photo or video without a caption, and `username` for an
+    author who is not public: both are still replies somebody has to see."""
+    post = fake.add_post("Have you seen this missing dog?")
+    photo = fake.withhold(fake.add_reply(post, "", username="jane.doe"), "text")
+    private = fake.withhold(fake.add_reply(post, "He is at 5th and Main now"), "username")
+    mention = fake.withhold(fake.add_mention("@agencypolice look", username="sam.roe"), "text")
+    mentions, _outcome = Reader(connect(fake)).poll()
+    found = {m.external_id: m for m in mentions}
+    assert set(found) == {photo["id"], private["id"], mention["id"]}
+    assert found[photo["id"]].text == ""
+    assert found[photo["id"]].author.handle == "jane.doe"
+    assert found[private["id"]].text == "He is at 5th and Main now"
+    assert (found[private["id"]].author.handle, found[private["id"]].author.id) == ("", "unknown")
+    assert found[private["id"]].url == private["permalink"]
 
 
 def test_a_post_with_thousands_of_new_replies_is_read_over_several_polls_and_mentions_still_come(

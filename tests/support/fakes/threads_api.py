@@ -89,6 +89,7 @@ class FakeThreads(FakeServer):
         self.published: list[dict[str, Any]] = []  # {"reply_to_id", "text", "id"}
         self.hidden: list[str] = []
         self.slow_containers = 0  # status checks answered IN_PROGRESS before FINISHED
+        self.sends_next = True  # False: paging as Meta's examples show it, `cursors` only
         self._serial = 0
         v = r"/(v1\.0)"
         self.route("GET", r"/refresh_access_token", self._refresh)
@@ -133,6 +134,15 @@ class FakeThreads(FakeServer):
     ) -> dict[str, Any]:
         """Someone's post elsewhere that @mentions the profile."""
         return self._add(text, username, created_at, root=None, parent=None, mentions=True)
+
+    def withhold(self, item: dict[str, Any], *fields: str) -> dict[str, Any]:
+        """Serve `item` without `fields`, as Threads does: no `text` on a photo or video reply
+        without a caption, no `username` for an author who is not public (nor followed)."""
+        if "text" in fields:
+            item["media_type"] = "IMAGE"
+        for name in fields:
+            item.pop(name, None)
+        return item
 
     def revoke(self) -> None:
         self.revoked = True
@@ -219,7 +229,7 @@ class FakeThreads(FakeServer):
         body: dict[str, Any] = {"data": [self._public(i, fields) for i in chunk]}
         if chunk:
             body["paging"] = {"cursors": {"before": _cursor(offset), "after": _cursor(offset + len(chunk))}}
-            if offset + len(chunk) < len(found):
+            if offset + len(chunk) < len(found) and self.sends_next:
                 following = {k: v[0] for k, v in request.query.items() if k != "after"}
                 following["after"] = _cursor(offset + len(chunk))
                 body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(following)}"
@@ -284,7 +294,7 @@ class FakeThreads(FakeServer):
         found = [
             p
             for p in self.posts.values()
-            if p["_mentions"] or (f"@{mine}" in p["text"] and p["username"] != mine)
+            if p["_mentions"] or (f"@{mine}" in p.get("text", "") and p.get("username") != mine)
         ]
         return self._paged(request, self._newest_first(found))
 
