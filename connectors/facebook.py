@@ -56,7 +56,7 @@ TAG_PAGE_SIZE = 25
 MAX_COMMENT_PAGES = 100  # per poll; past it the poll stops early and the next one resumes
 POST_FIELDS = "id,message,created_time,updated_time,permalink_url,from"
 TAG_FIELDS = "id,message,created_time,permalink_url,from"
-COMMENT_FIELDS = "id,message,from,created_time,parent,permalink_url"
+COMMENT_FIELDS = "id,message,from,created_time,parent,permalink_url,attachment"
 
 
 @dataclass
@@ -445,8 +445,12 @@ class FacebookConnector:
 
     def _post_mention(self, item: Any, kind: str) -> Mention | None:
         """A visitor post, or someone's post that tags the Page."""
-        _require_text_fields(item)
+        _require_fields(item)
         author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
+        if not author and kind == "tag" and "_" in item["id"]:
+            # Graph shows a user's post's `from` to its author only; the post id starts with theirs
+            # (a visitor post's id starts with the Page's, so it is not read this way).
+            author = {"id": item["id"].split("_", 1)[0]}
         author_id = str(author.get("id") or "")
         if author_id == self.page_id:
             return None
@@ -455,7 +459,7 @@ class FacebookConnector:
             external_id=item["id"],
             account_external_id=self.page_id,
             author=_author(author),
-            text=item["message"],
+            text=item.get("message") or "",
             url=_permalink(item),
             created_at=parse_time(item["created_time"]),
             conversation_id=item["id"],
@@ -464,7 +468,7 @@ class FacebookConnector:
         )
 
     def _mention(self, item: Any, post: Mapping[str, Any]) -> Mention | None:
-        _require_text_fields(item)
+        _require_fields(item)
         author: Mapping[str, Any] = item["from"] if isinstance(item.get("from"), dict) else {}
         if str(author.get("id") or "") == self.page_id:
             return None  # the Page's own comment or reply
@@ -484,7 +488,7 @@ class FacebookConnector:
             external_id=item["id"],
             account_external_id=self.page_id,
             author=_author(author),
-            text=item["message"],
+            text=item.get("message") or "",
             url=_permalink(item),
             created_at=created_at,
             conversation_id=post["id"],
@@ -649,13 +653,18 @@ SPEC = PlatformSpec(
 )
 
 
-def _require_text_fields(item: Any) -> None:
-    """A post or comment TwoWay can card: an object with an id, a message and a creation time."""
+def _require_fields(item: Any) -> None:
+    """A post or comment TwoWay can card: an object with an id and a creation time. A comment
+    that is only a photo, a sticker or a GIF (its `attachment`), or a visitor's photo posted
+    without a caption, has no `message`, or an empty one: it is still somebody talking to the
+    Page, and staff see it through its link."""
     if not isinstance(item, dict):
         raise Malformed("not an object")
-    for key in ("id", "message", "created_time"):
+    for key in ("id", "created_time"):
         if not isinstance(item.get(key), str) or not item[key]:
             raise Malformed(f"{key} missing")
+    if not isinstance(item.get("message", ""), str):
+        raise Malformed("message is not text")
 
 
 def _permalink(item: Mapping[str, Any]) -> str:

@@ -155,7 +155,23 @@ def test_a_comment_listed_late_is_read_by_the_next_poll_then_the_post_settles(fa
     assert (mentions, outcome.requests) == ([], 1)
 
 
-@pytest.mark.parametrize("missing", ["id", "message", "created_time"])
+@pytest.mark.parametrize("typed", ["", None])
+def test_a_photo_or_sticker_comment_without_words_is_kept(fake: FakeGraph, typed: str | None) -> None:
+    """A comment that is only a photo (Graph: an `attachment`, and `message` empty or absent) is
+    somebody talking to the Page, and so is a visitor's photo posted without a caption."""
+    post = fake.add_post("Missing child, please share")
+    photo = fake.add_comment(post, typed or "", photo=True, omit=() if typed == "" else ("message",))
+    visitor = fake.add_post("", author="Neighbour")
+    del fake.posts[visitor["id"]]["message"]
+    mentions, skipped, _ = poll(connect(fake))
+    found = {m.external_id: m for m in mentions}
+    assert (set(found), skipped) == ({photo["id"], visitor["id"]}, 0)
+    assert found[photo["id"]].text == found[visitor["id"]].text == ""
+    assert found[photo["id"]].url == photo["permalink_url"]
+    assert found[photo["id"]].raw["comment"]["attachment"]["type"] == "photo"
+
+
+@pytest.mark.parametrize("missing", ["id", "created_time"])
 def test_a_comment_missing_a_field_is_skipped_and_the_rest_kept(fake: FakeGraph, missing: str) -> None:
     post = fake.add_post()
     good = fake.add_comment(post, "fine")

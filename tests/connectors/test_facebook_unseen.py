@@ -103,6 +103,12 @@ def test_visitor_posts_and_posts_tagging_the_page_become_mentions_once(fake: Fak
     assert by_id[visitor["id"]].raw["kind"] == "visitor_post"
     assert by_id[tag["id"]].raw["kind"] == "tag"
     assert by_id[tag["id"]].url == tag["permalink_url"]
+    # Graph leaves `from` out of a user's post it shows a Page: the author is the id's first part
+    person = tag["id"].split("_")[0]
+    assert (by_id[tag["id"]].author.id, by_id[tag["id"]].author.url) == (
+        person,
+        f"https://www.facebook.com/{person}",
+    )
     again, _ = reader.poll(NOW + timedelta(minutes=30))
     # at most the overlap re-read (the newest tag and a post active just before the first poll)
     assert {m.external_id for m in again} <= {on_visitor["id"], tag["id"]}

@@ -53,7 +53,16 @@ def rate_limited(code: int = 32) -> Response:
 
 
 POST_FIELDS = {"id", "message", "created_time", "updated_time", "permalink_url", "from", "story"}
-COMMENT_FIELDS = {"id", "message", "from", "created_time", "parent", "permalink_url", "is_hidden"}
+COMMENT_FIELDS = {
+    "id",
+    "message",
+    "from",
+    "created_time",
+    "parent",
+    "permalink_url",
+    "is_hidden",
+    "attachment",
+}
 PAGE_FIELDS = {"id", "name", "instagram_business_account", "feed", "tagged", "posts"}
 
 
@@ -165,7 +174,8 @@ class FakeGraph(FakeServer):
     def add_tagged_post(
         self, message: str, *, author: str = "Sam Roe", created_at: datetime | None = None
     ) -> dict[str, Any]:
-        """Someone's post elsewhere that tags the Page."""
+        """Someone's post elsewhere that tags the Page. Graph sends a user's post without `from`
+        to anyone but its author; its id starts with the author's id."""
         person = self._person(author)
         number = self._next()
         post = {
@@ -173,7 +183,6 @@ class FakeGraph(FakeServer):
             "message": message,
             "created_time": graph_time(created_at or self.now),
             "permalink_url": f"https://www.facebook.com/{person['id']}/posts/{number}",
-            "from": person,
         }
         self.tagged[post["id"]] = post
         return post
@@ -192,8 +201,10 @@ class FakeGraph(FakeServer):
         created_at: datetime | None = None,
         parent: dict[str, Any] | None = None,
         omit: tuple[str, ...] = (),
+        photo: bool = False,
     ) -> dict[str, Any]:
-        """A comment on `post`, or a reply to the comment `parent` when given."""
+        """A comment on `post`, or a reply to the comment `parent` when given; with `photo`, a
+        photo comment (Graph's `attachment`), whose `message` is empty when nothing was typed."""
         post_number = post["id"].split("_")[-1]
         comment: dict[str, Any] = {
             "id": f"{post_number}_{self._next()}",
@@ -204,6 +215,12 @@ class FakeGraph(FakeServer):
         comment["permalink_url"] = (
             f"https://www.facebook.com/{self.page['id']}/posts/{post_number}?comment_id={comment['id'].split('_')[1]}"
         )
+        if photo:
+            comment["attachment"] = {
+                "type": "photo",
+                "url": f"https://www.facebook.com/photo.php?fbid={self._next()}",
+                "media": {"image": {"height": 720, "width": 960, "src": "https://scontent.example/p.jpg"}},
+            }
         if parent is not None:
             comment["parent"] = {
                 k: parent[k] for k in ("id", "message", "from", "created_time") if k in parent
