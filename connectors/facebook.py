@@ -72,6 +72,7 @@ class _Poll:
     unread: int = 0  # posts left unread because the budget ran out
     read: int = 0
     gone: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # posts whose read failed for now (read next poll)
     hints: dict[str, list[str]] = field(default_factory=dict)  # post id -> its webhook hints' keys
 
     def saw(self, moment: datetime | None) -> None:
@@ -154,15 +155,16 @@ class FacebookConnector:
                     yield Page(mentions=(), progress=dict.fromkeys(keys))
         for post in posts:
             yield from self._post_pages(post, poll)
-        if poll.gone and not poll.read:
-            # Every post failing the same way is our request at fault, not deleted posts: keep the
+        if (poll.gone or poll.failed) and not poll.read:
+            # Every post failing is our request or Graph at fault, not deleted posts: keep the
             # cursor where it was, so nothing is skipped for good.
             raise TransientError(f"Graph could not read the comments of any post ({outcome.notes[-1]})")
-        if poll.unread:
+        if poll.unread or poll.failed:
             outcome.partial = True
-            outcome.notes.append(
-                f"read {self.max_comment_pages} pages of comments; {poll.unread} posts continue next poll"
-            )
+            if poll.unread:
+                outcome.notes.append(
+                    f"read {self.max_comment_pages} pages of comments; {poll.unread} posts continue next poll"
+                )
             outcome.cursor = cursor  # posts not read yet must still be read from the old cursor
             return
         outcome.cursor = poll.newest.isoformat() if poll.newest else cursor
@@ -302,7 +304,11 @@ class FacebookConnector:
             return
         except TransientError as exc:
             if "kept paging" not in str(exc):
-                raise
+                # One post Graph cannot serve now (a 5xx, "please reduce the amount of data")
+                # must not keep the others' comments from staff; it is read again next poll.
+                poll.failed.append(post["id"])
+                poll.outcome.notes.append(f"could not read post {post['id']} this time: {exc}")
+                return
             poll.outcome.notes.append(f"stopped reading post {post['id']}: {exc}")
         poll.read += 1
         state.seen, state.read = max(state.seen or updated, updated), poll.now

@@ -265,13 +265,25 @@ class InstagramConnector:
             elif planned is not None:
                 reads.append(planned)
         # Media whose count moved first: the sweep gets what the budget leaves.
+        failed, done = 0, 0
         for read in sorted(reads, key=lambda r: not r.urgent):
-            yield from self._read(read, poll)
-        if poll.cut:
+            try:
+                yield from self._read(read, poll)
+            except TransientError as exc:
+                # One media Graph cannot serve now must not keep the others' comments from staff;
+                # it is read again next poll (its progress so far is saved).
+                failed += 1
+                outcome.notes.append(f"could not read media {read.media['id']} this time: {exc}")
+                continue
+            done += 1
+        if failed and not done:
+            raise TransientError(f"Graph could not read the comments of any media ({outcome.notes[-1]})")
+        if poll.cut or failed:
             outcome.partial = True
-            outcome.notes.append(
-                f"read {self.max_comment_pages} pages of comments; {poll.cut} media continue next poll"
-            )
+            if poll.cut:
+                outcome.notes.append(
+                    f"read {self.max_comment_pages} pages of comments; {poll.cut} media continue next poll"
+                )
             outcome.cursor = cursor  # media never read must still be read from the old cursor
             return
         outcome.cursor = poll.newest.isoformat() if poll.newest else cursor

@@ -352,10 +352,40 @@ def test_a_post_whose_comments_cannot_be_read_does_not_block_the_others(fake: Fa
     assert any(gone["id"] in note and "100" in note for note in outcome.notes)
 
 
-def test_when_no_post_can_be_read_the_poll_fails_and_keeps_the_cursor(fake: FakeGraph) -> None:
+def test_a_post_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake: FakeGraph) -> None:
+    """Graph can fail one post's comments poll after poll (HTTP 500, "please reduce the amount of
+    data"): the other posts are read, the poll says it is partial and keeps the cursor, and the
+    post's comments come once Graph serves them."""
+    older = fake.add_post("older post", created_at=NOW - timedelta(hours=5))
+    urgent = fake.add_comment(older, "man with a gun at the school", created_at=NOW - timedelta(hours=2))
+    busy = fake.add_post("busy post", created_at=NOW - timedelta(hours=1))
+    late = fake.add_comment(busy, "when is the parade", created_at=NOW - timedelta(minutes=30))
+    reduce = Response(500, {"error": {"message": "Please reduce the amount of data", "code": 1}})
+    fake.fail_next(rf"/{busy['id']}/comments$", reduce)
+    progress: dict[str, str] = {}
+    mentions, _, outcome = poll(connect(fake), "2026-11-20T10:00:00+00:00", progress)
+    assert [m.external_id for m in mentions] == [urgent["id"]]
+    assert outcome.partial
+    assert outcome.cursor == "2026-11-20T10:00:00+00:00"
+    assert any(busy["id"] in note for note in outcome.notes)
+    mentions, _, outcome = poll(connect(fake), outcome.cursor, progress, now=NOW + timedelta(minutes=1))
+    assert late["id"] in {m.external_id for m in mentions}
+    assert not outcome.partial
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        graph_error(100, "(#100) Tried accessing nonexisting field"),
+        Response(503, "<html>Service Unavailable</html>"),
+    ],
+)
+def test_when_no_post_can_be_read_the_poll_fails_and_keeps_the_cursor(
+    fake: FakeGraph, fault: Response
+) -> None:
     for _ in range(2):
         fake.add_comment(fake.add_post(), "hello")
-    fake.fail_next(r"/comments$", graph_error(100, "(#100) Tried accessing nonexisting field"), times=5)
+    fake.fail_next(r"/comments$", fault, times=5)
     outcome = PollOutcome()
     with pytest.raises(TransientError, match="any post"):
         list(connect(fake).fetch("2026-11-20T13:00:00+00:00", NOW, outcome))

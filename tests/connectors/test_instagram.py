@@ -135,6 +135,27 @@ def test_read_failures_map_to_connector_errors(
     assert fake.page_token not in str(raised.value)
 
 
+def test_a_media_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake: FakeInstagram) -> None:
+    """One media's comments failing (HTTP 500) leaves the others read, the poll partial and its
+    cursor kept; that media's comments come at the next poll. Every read failing fails the poll."""
+    busy, calm = fake.add_media("busy"), fake.add_media("calm", created_at=NOW - timedelta(hours=3))
+    late = fake.add_ig_comment(busy, "when is the parade", created_at=NOW - timedelta(minutes=30))
+    urgent = fake.add_ig_comment(calm, "man with a gun at the school", created_at=NOW - timedelta(hours=2))
+    reader = Reader(connect(fake, account_id=fake.ig["id"]))
+    reader.cursor = "2026-11-20T10:00:00+00:00"
+    fake.fail_next(rf"/{busy['id']}/comments$", Response(500, {"error": {"message": "reduce", "code": 1}}))
+    mentions, outcome = reader.poll()
+    assert [m.external_id for m in mentions] == [urgent["id"]]
+    assert (outcome.partial, outcome.cursor) == (True, "2026-11-20T10:00:00+00:00")
+    assert any(busy["id"] in note for note in outcome.notes)
+    mentions, outcome = reader.poll(NOW + timedelta(minutes=1))
+    assert late["id"] in {m.external_id for m in mentions}
+    fake.add_ig_comment(busy, "one more", created_at=NOW + timedelta(minutes=2))
+    fake.fail_next(r"/comments$", Response(503, "<html>Service Unavailable</html>"), times=5)
+    with pytest.raises(TransientError, match="any media"):
+        reader.poll(NOW + timedelta(minutes=3))
+
+
 def test_media_pages_are_followed_and_malformed_comments_skipped(fake: FakeInstagram) -> None:
     items = [fake.add_media(f"m{n}", created_at=NOW - timedelta(hours=n)) for n in range(60)]
     good = fake.add_ig_comment(items[55], "found it")
