@@ -395,7 +395,7 @@ class BlueskyConnector:
                 and isinstance(record, dict)
                 and isinstance(record.get("text"), str)
             ):
-                texts[post["uri"]] = record["text"]
+                texts[post["uri"]] = full_links(record)
         return texts
 
     def _mention(self, item: Mapping[str, Any], me: str, parents: Mapping[str, str]) -> Mention | None:
@@ -413,6 +413,7 @@ class BlueskyConnector:
         assert isinstance(handle, str)
         if not isinstance(text, str):
             raise Malformed("text missing")
+        text = full_links(record)
         if did == me:
             return None
         created = maybe_time(record.get("createdAt")) or maybe_time(item.get("indexedAt"))
@@ -431,10 +432,10 @@ class BlueskyConnector:
                 id=did,
                 handle=handle,
                 name=str(author.get("displayName") or ""),
-                url=f"https://bsky.app/profile/{handle}",
+                url=f"https://bsky.app/profile/{did}",
             ),
             text=text,
-            url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}",
+            url=web_url(uri),
             created_at=min(created.astimezone(UTC), maybe_time(item.get("indexedAt")) or created),
             conversation_id=root["uri"] if root else uri,
             parent_id=parent["uri"] if parent else parent_uri,
@@ -473,11 +474,7 @@ class BlueskyConnector:
         uri = getattr(created, "uri", None)
         if not isinstance(uri, str) or not uri:
             raise AmbiguousOutcome("Bluesky accepted the reply but its answer was unreadable")
-        session = self.client._session
-        handle = session.handle if session else self.handle
-        return PostedReply(
-            external_id=uri, url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
-        )
+        return PostedReply(external_id=uri, url=web_url(uri))
 
     def like(self, mention: Mention) -> None:
         subject = _ref(mention.raw.get("post"))
@@ -541,6 +538,56 @@ def _after(item: Mapping[str, Any], moment: datetime) -> bool:
     """Indexed after `moment`: new since the last poll, not the overlap re-read (already stored)."""
     indexed = maybe_time(item.get("indexedAt"))
     return indexed is None or indexed > moment
+
+
+LINK_FACET = "app.bsky.richtext.facet#link"
+
+
+def full_links(record: Mapping[str, Any]) -> str:
+    """The post's text with each link as its facet says it goes: the app writes a long link
+    shortened into the text ("youtube.com/watch?v=dQw4...") and the whole address only in the
+    facet, and staff must be able to open what a resident sent. Facets index UTF-8 bytes; a facet
+    that does not fit the text leaves the text as it is."""
+    text = record.get("text")
+    if not isinstance(text, str):
+        return ""
+    links: list[tuple[int, int, str]] = []
+    for facet in _listed(record.get("facets")):
+        index = facet.get("index") if isinstance(facet, dict) else None
+        features = facet.get("features") if isinstance(facet, dict) else None
+        uri = next(
+            (
+                f.get("uri")
+                for f in (features if isinstance(features, list) else [])
+                if isinstance(f, dict) and f.get("$type") == LINK_FACET
+            ),
+            None,
+        )
+        if isinstance(index, dict) and isinstance(uri, str) and uri.startswith(("https://", "http://")):
+            start, end = index.get("byteStart"), index.get("byteEnd")
+            if isinstance(start, int) and isinstance(end, int):
+                links.append((start, end, uri))
+    data = text.encode("utf-8", "surrogatepass")
+    last = len(data)
+    for start, end, uri in sorted(links, reverse=True):
+        if not 0 <= start < end <= last:
+            return text  # overlapping or outside the text: not the app's facets
+        data, last = data[:start] + uri.encode() + data[end:], start
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+def web_url(uri: str) -> str:
+    """bsky.app's page of a post, by its author's DID: a handle can change, or fail verification
+    ("handle.invalid"), and a link kept in the agency's records must still open."""
+    did, _, rkey = uri.removeprefix("at://").partition("/app.bsky.feed.post/")
+    return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _ref(value: Any) -> dict[str, str] | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.base import AmbiguousOutcome, AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
-from connectors.bluesky_client import BlueskyConnector
+from connectors.bluesky_client import LINK_FACET, BlueskyConnector, full_links
 from connectors.registry import spec
 from domain import Mention
 from handlers.text import fits
@@ -80,7 +80,11 @@ def test_mentions_replies_and_quotes_become_mentions_and_likes_do_not(fake: Fake
         post["uri"],
     )
     assert answer.parent_text == "Coffee with a cop on Saturday"
-    assert answer.url == f"https://bsky.app/profile/kim.bsky.social/post/{reply['uri'].rsplit('/', 1)[-1]}"
+    did, rkey = reply["author"]["did"], reply["uri"].rsplit("/", 1)[-1]
+    assert (answer.url, answer.author.url) == (
+        f"https://bsky.app/profile/{did}/post/{rkey}",
+        f"https://bsky.app/profile/{did}",
+    )
     assert by_id[quote["uri"]].parent_text == "Coffee with a cop on Saturday"
     assert {m.raw["reason"] for m in mentions} == {"mention", "reply", "quote"}
     assert outcome.requests == 3  # login, the notifications, the posts they answer
@@ -175,7 +179,31 @@ def test_reply_names_the_threads_root_and_the_post_answered(fake: FakeBluesky) -
     assert strong(reply["parent"]) == {"uri": first["uri"], "cid": first["cid"]}
     assert sent["record"]["facets"][0]["features"][0]["uri"] == "https://example.gov/roads"
     assert posted.external_id == sent["uri"]
-    assert posted.url.startswith(f"https://bsky.app/profile/{fake.handle}/post/")
+    assert posted.url == f"https://bsky.app/profile/{fake.did}/post/{sent['uri'].rsplit('/', 1)[-1]}"
+
+
+def test_a_shortened_link_is_shown_whole_and_links_follow_the_did_not_the_handle(fake: FakeBluesky) -> None:
+    """The app shortens a long link in the text and keeps it whole in a facet; staff must be able to
+    open it. A handle can change or fail verification ("handle.invalid"): links use the DID."""
+    post = fake.link(
+        fake.add_post("Detours: example.gov/roads/closures/2026..."),
+        "example.gov/roads/closures/2026...",
+        "https://example.gov/roads/closures/2026/main-street",
+    )
+    shown = "Footage 🎥 of it: youtube.com/watch?v=dQw4..."
+    reply = fake.link(
+        fake.add_reply(post, f"{shown} and more", handle="handle.invalid"),
+        "youtube.com/watch?v=dQw4...",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    )
+    (mention,), _ = poll(connect(fake))
+    assert mention.text == "Footage 🎥 of it: https://www.youtube.com/watch?v=dQw4w9WgXcQ and more"
+    assert mention.parent_text == "Detours: https://example.gov/roads/closures/2026/main-street"
+    assert (
+        mention.url
+        == f"https://bsky.app/profile/{reply['author']['did']}/post/{reply['uri'].rsplit('/', 1)[-1]}"
+    )
+    assert "handle.invalid" not in mention.url
 
 
 def test_a_top_level_mention_is_its_own_root_and_likes_name_the_post(fake: FakeBluesky) -> None:
@@ -398,3 +426,16 @@ def test_every_item_on_a_full_page_gets_its_parent_text_25_posts_a_call(fake: Fa
     asked = [len(call.query["uris"]) for call in fake.calls("getPosts")]
     assert sorted(asked) == [10, 25, 25], "60 distinct posts answered: three calls of at most 25"
     assert outcome.requests == 1 + 1 + 3  # login, one page of notifications, the posts answered
+
+
+@pytest.mark.parametrize(
+    "index",
+    [{"byteStart": 5, "byteEnd": 99}, {"byteStart": 9, "byteEnd": 4}, {"byteStart": 1, "byteEnd": 2}],
+)
+def test_a_link_facet_that_does_not_fit_the_text_leaves_the_text_as_posted(index: dict[str, int]) -> None:
+    """Out of range, backwards, or cutting a character in two (é is two bytes): not the app's facet."""
+    record = {
+        "text": "é see x.com/a...",
+        "facets": [{"index": index, "features": [{"$type": LINK_FACET, "uri": "https://x.com/abc"}]}],
+    }
+    assert full_links(record) == "é see x.com/a..."

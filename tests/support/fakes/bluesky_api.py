@@ -199,6 +199,20 @@ class FakeBluesky(FakeServer):
             {**like, "reason": "like", "reasonSubject": of["uri"], "isRead": False, "labels": []}
         )
 
+    @staticmethod
+    def link(post: dict[str, Any], shown: str, uri: str) -> dict[str, Any]:
+        """Make `shown`, part of the post's text, a link to `uri` as the app does: a facet over
+        its UTF-8 bytes (the app writes a long link shortened, "youtube.com/watch?v=dQw4...")."""
+        text = post["record"]["text"]
+        start = len(text[: text.index(shown)].encode())
+        facet = {
+            "$type": "app.bsky.richtext.facet",
+            "index": {"byteStart": start, "byteEnd": start + len(shown.encode())},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+        }
+        post["record"].setdefault("facets", []).append(facet)
+        return post
+
     def revoke_app_password(self) -> None:
         self.password_revoked = True
         for table in (self.access, self.refresh):
