@@ -205,9 +205,11 @@ class FacebookConnector:
                 maybe_time(chunk[-1].get("created_time")) if chunk and isinstance(chunk[-1], dict) else None
             )
             more = next_args(feed)
-            if more is None or (not sweep and oldest is not None and oldest < poll.floor):
+            stop = poll.floor if not sweep else poll.now - self.watch
+            if more is None or (oldest is not None and oldest < stop):
                 break
-            args = pages.next(more)
+            # Graph is not documented to repeat an expanded edge's fields and `since` in `next`.
+            args = pages.next({"fields": POST_FIELDS, "limit": str(self.page_size), **more})
             assert args is not None
             poll.outcome.requests += 1
             feed = self.graph.read(partial(self.graph.get, f"{self.page_id}/feed", **args))
@@ -252,7 +254,7 @@ class FacebookConnector:
             yield Page(mentions=tuple(mentions), skipped=skipped, progress=mark)
             if done:
                 return
-            args = pages.next(next_args(body))
+            args = pages.next({"fields": TAG_FIELDS, "limit": str(TAG_PAGE_SIZE), **(next_args(body) or {})})
             assert args is not None
             poll.outcome.requests += 1
             body = self.graph.read(partial(self.graph.get, f"{self.page_id}/tagged", **args))

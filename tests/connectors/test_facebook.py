@@ -373,6 +373,27 @@ def test_a_post_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake:
     assert not outcome.partial
 
 
+@pytest.mark.parametrize("bare", [False, True])
+def test_later_pages_of_the_feed_and_of_tagging_posts_keep_their_fields(fake: FakeGraph, bare: bool) -> None:
+    """Graph is not documented to repeat an expanded edge's fields and `since` in `paging.next`:
+    without `from` a visitor post on the feed's second page would never be seen as one."""
+    fake.bare_next = bare
+    visitor = fake.add_post("my car was stolen on 5th", author="Kim Lee", created_at=NOW - timedelta(hours=3))
+    for n in range(3):
+        fake.add_post(f"update {n}", created_at=NOW - timedelta(hours=2, minutes=n))
+    tags = [
+        fake.add_tagged_post(f"thanks @Agency Police {n}", created_at=NOW - timedelta(hours=n))
+        for n in range(30)
+    ]
+    connector = connect(fake)
+    connector.page_size = 2
+    mentions, _, _ = poll(connector)
+    found = {m.external_id for m in mentions}
+    assert visitor["id"] in found
+    assert {t["id"] for t in tags} <= found
+    assert all(r.param("fields") for r in fake.calls(r"/(feed|tagged)$"))
+
+
 @pytest.mark.parametrize(
     "fault",
     [

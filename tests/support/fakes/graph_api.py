@@ -125,6 +125,9 @@ class FakeGraph(FakeServer):
         self.hidden: list[str] = []  # comment ids hidden by the Page
         self.comments: dict[str, dict[str, Any]] = {}  # id -> comment, with private "_post" key
         self.revoked = False
+        # True: a `paging.next` that repeats neither the fields nor `since` of the request (for
+        # an expanded edge Graph is not documented to repeat them).
+        self.bare_next = False
         self.comment_replies: list[dict[str, Any]] = []  # {"object_id", "message", "id"}
         self.likes: list[str] = []  # liked object ids
         self._serial = 0
@@ -286,7 +289,8 @@ class FakeGraph(FakeServer):
         if chunk:
             body["paging"] = {"cursors": {"before": _cursor(offset), "after": _cursor(offset + len(chunk))}}
             if offset + len(chunk) < len(items):
-                following = {k: v for k, v in query.items() if k != "after"}
+                dropped = {"after", "fields", "since"} if self.bare_next else {"after"}
+                following = {k: v for k, v in query.items() if k not in dropped}
                 following["access_token"] = request.param("access_token") or ""
                 following["after"] = _cursor(offset + len(chunk))
                 body["paging"]["next"] = f"{self.url}{path}?{urlencode(following)}"
