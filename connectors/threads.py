@@ -46,8 +46,10 @@ PAGE = 50
 MENTION_FIELDS = "id,text,username,timestamp,permalink,media_type,is_reply,root_post,replied_to"
 POST_FIELDS = "id,text,timestamp,permalink,has_replies"
 REPLY_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to,hide_status"
+OWN_REPLY_FIELDS = "id,text,timestamp,root_post,has_replies"
 # progress: {"h": newest reply read, "r": when read, "t": unread stretches, "f": floor of a first read}
 POST_PREFIX = "post:"
+ANSWERED_PREFIX = "answered:"  # the profile's own reply elsewhere: {"h": newest answer read}
 SWEEP_KEY = "sweep"
 CONTAINER_WAIT = 2.0  # seconds a reply's container may take to be ready before publishing
 MAX_REPLY_PAGES = 40  # conversation pages a poll reads; past them the read resumes at the next poll
@@ -166,7 +168,11 @@ class ThreadsConnector:
             # Replies first: a reply that also @mentions the profile is then kept as a reply,
             # which the profile may hide.
             budget = Budget(self.max_reply_pages)
-            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome, budget):
+            roots: set[str] = set()
+            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome, budget, roots):
+                newest = seen if seen and (newest is None or seen > newest) else newest
+                yield page
+            for page, seen in self._answers(user_id, now, floor, kept, sweeping, outcome, budget, roots):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
             for page, seen in self._mentions(user_id, floor, outcome):
@@ -201,13 +207,8 @@ class ThreadsConnector:
             paging = body.get("paging")
             cursors = paging.get("cursors") if isinstance(paging, dict) else None
             following = cursors.get("after") if isinstance(cursors, dict) else None
-            # Meta's examples of Threads paging show only `cursors`; a full page without `next`
-            # is read on with `after` (an empty page, or Pages' repeat check, ends it).
             more = bool(
-                isinstance(following, str)
-                and following
-                and batch
-                and (paging.get("next") or len(batch) >= PAGE)
+                isinstance(paging, dict) and paging.get("next") and isinstance(following, str) and batch
             )
             yield batch, str(following) if more else None
             args = pages.next({**current, "after": str(following)}) if more else None
@@ -236,14 +237,17 @@ class ThreadsConnector:
         sweeping: bool,
         outcome: PollOutcome,
         budget: Budget,
+        roots: set[str],
     ) -> Iterator[tuple[Page, datetime | None]]:
         """Each due post's new replies (its head), then the older stretches that an earlier poll
         had no pages left for (its tails): a post with thousands of new replies is read over
-        several polls, while the other posts and the mentions are still read at every one."""
+        several polls, while the other posts and the mentions are still read at every one. The
+        posts listed go into `roots`: their whole conversations are read here."""
         posts: list[dict[str, Any]] = []
         for batch, _after in self._list(f"{user_id}/threads", POST_FIELDS):
             fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
             posts += fresh
+            roots.update(p["id"] for p in fresh)
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
             if not fresh or oldest is None or oldest < now - WATCH:
                 break
@@ -295,6 +299,55 @@ class ThreadsConnector:
             yield Page(mentions=(), progress={POST_PREFIX + post["id"]: _state(head, now, left)}), None
             budget.short = budget.short or bool(left)
 
+    def _answers(
+        self,
+        user_id: str,
+        now: datetime,
+        floor: datetime,
+        kept: Mapping[str, str],
+        sweeping: bool,
+        outcome: PollOutcome,
+        budget: Budget,
+        roots: set[str],
+    ) -> Iterator[tuple[Page, datetime | None]]:
+        """Answers to the profile's own replies in other people's threads: Threads tags nobody in a
+        reply, so a resident answering the agency's reply under their own post is neither a
+        mention nor in a conversation of the profile's posts. Read like a post's replies (the
+        young ones at every poll, the rest by the sweep), direct answers only, newest first."""
+        own: list[dict[str, Any]] = []
+        for batch, _after in self._list(f"{user_id}/replies", OWN_REPLY_FIELDS):
+            fresh = [r for r in batch if isinstance(r, dict) and isinstance(r.get("id"), str)]
+            own += fresh
+            oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
+            if not fresh or oldest is None or oldest < now - WATCH:
+                break
+        for reply in own:
+            posted = maybe_time(reply.get("timestamp"))
+            if reply.get("has_replies") is not True or posted is None or posted < now - WATCH:
+                continue
+            if ref_id(reply.get("root_post")) in roots:
+                continue  # under the profile's own post: its conversation is read whole
+            key = ANSWERED_PREFIX + reply["id"]
+            state = saved_state(kept.get(key))
+            if not (sweeping or state is None or now - posted <= HOT):
+                continue
+            if budget.left <= 0:
+                budget.short = True
+                continue
+            head = maybe_time(state.get("h")) if state else None
+            reading = Reading()
+            stop = head - OVERLAP if head else floor
+            yield from self._stretch(reply, None, stop, budget, reading, outcome, edge="replies")
+            if reading.gone:
+                continue
+            if reading.after:  # cut short by the page budget: read again from the old head
+                budget.short = True
+                continue
+            if reading.newest and (head is None or reading.newest > head):
+                head = reading.newest
+            # Nothing newer than `stop` yet: the next read starts where this one had to.
+            yield Page(mentions=(), progress={key: _state(head or stop + OVERLAP, now, [])}), None
+
     def _stretch(
         self,
         post: Mapping[str, Any],
@@ -303,14 +356,17 @@ class ThreadsConnector:
         budget: Budget,
         reading: Reading,
         outcome: PollOutcome,
+        edge: str = "conversation",
     ) -> Iterator[tuple[Page, datetime | None]]:
-        """One read of a conversation, newest first from `after`, down to `stop` or until the
-        poll's pages run out; `reading` says where it stopped (`after`) and the newest reply seen."""
-        listing = self._list(f"{post['id']}/conversation", REPLY_FIELDS, after=after, reverse="true")
+        """One read of a conversation (or of a reply's direct answers, `edge="replies"`), newest
+        first from `after`, down to `stop` or until the poll's pages run out; `reading` says where
+        it stopped (`after`) and the newest reply seen."""
+        listing = self._list(f"{post['id']}/{edge}", REPLY_FIELDS, after=after, reverse="true")
+        kind = "reply" if edge == "conversation" else "mention"  # only the profile's threads can be hidden
         try:
             for batch, following in listing:
                 budget.left -= 1
-                mentions, skipped, newest, old = self._page(batch, stop, kind="reply", post=post)
+                mentions, skipped, newest, old = self._page(batch, stop, kind=kind, post=post)
                 if newest and (reading.newest is None or newest > reading.newest):
                     reading.newest = newest
                 yield Page(mentions=tuple(mentions), skipped=skipped), newest

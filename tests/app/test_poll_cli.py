@@ -180,7 +180,7 @@ def test_threads_and_bluesky_print_a_line_each_and_cron_runs_log_in_to_bluesky_o
         }
         first = poll_once(env, tmp_path)
         assert first.returncode == 0, first.stderr
-        assert "threads @agencypolice: 1 new, 0 skipped, 4 requests, ok" in first.stdout.splitlines()
+        assert "threads @agencypolice: 1 new, 0 skipped, 5 requests, ok" in first.stdout.splitlines()
         assert (
             "bluesky @agencypolice.bsky.social: 1 new, 0 skipped, 1 requests, ok" in first.stdout.splitlines()
         )

@@ -76,7 +76,7 @@ def test_both_are_registered_and_polled_with_one_line_each(
     configure(ctx, threads, bluesky)
     assert sorted(a.platform for a in register_env_accounts(ctx)) == ["bluesky", "threads"]
     lines = [s.line() for s in poll_all_once(ctx)]
-    assert "threads @agencypolice: 1 new, 0 skipped, 4 requests, ok" in lines
+    assert "threads @agencypolice: 1 new, 0 skipped, 5 requests, ok" in lines
     assert "bluesky @agencypolice.bsky.social: 1 new, 0 skipped, 1 requests, ok" in lines
     with ctx.transaction() as session:
         stored = {m.platform: m for m in session.scalars(select(Mention))}
@@ -84,7 +84,7 @@ def test_both_are_registered_and_polled_with_one_line_each(
     assert stored["bluesky"].external_id == mention["uri"]  # an AT-URI, longer than 64 characters
     assert len(mention["uri"]) > 64
     lines = [s.line() for s in poll_all_once(ctx)]
-    assert "threads @agencypolice: 0 new, 0 skipped, 3 requests, ok" in lines  # the young post is read
+    assert "threads @agencypolice: 0 new, 0 skipped, 4 requests, ok" in lines  # the young post is read
     assert "bluesky @agencypolice.bsky.social: 0 new, 0 skipped, 1 requests, ok" in lines
 
 

@@ -89,7 +89,6 @@ class FakeThreads(FakeServer):
         self.published: list[dict[str, Any]] = []  # {"reply_to_id", "text", "id"}
         self.hidden: list[str] = []
         self.slow_containers = 0  # status checks answered IN_PROGRESS before FINISHED
-        self.sends_next = True  # False: paging as Meta's examples show it, `cursors` only
         self._serial = 0
         v = r"/(v1\.0)"
         self.route("GET", r"/refresh_access_token", self._refresh)
@@ -98,6 +97,7 @@ class FakeThreads(FakeServer):
         self.route("POST", v + r"/(\d+|me)/threads", self._create_container)
         self.route("POST", v + r"/(\d+|me)/threads_publish", self._publish)
         self.route("GET", v + r"/(\d+)/conversation", self._get_conversation)
+        self.route("GET", v + r"/(\d+|me)/replies", self._get_replies)
         self.route("POST", v + r"/(\d+)/manage_reply", self._manage_reply)
         self.route("GET", v + r"/(\d+|me)", self._get_object)
 
@@ -181,6 +181,8 @@ class FakeThreads(FakeServer):
         self.posts[number] = item
         if root is not None:
             self.with_replies.add(root)
+        if parent is not None:
+            self.with_replies.add(parent)
         return item
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -229,7 +231,7 @@ class FakeThreads(FakeServer):
         body: dict[str, Any] = {"data": [self._public(i, fields) for i in chunk]}
         if chunk:
             body["paging"] = {"cursors": {"before": _cursor(offset), "after": _cursor(offset + len(chunk))}}
-            if offset + len(chunk) < len(found) and self.sends_next:
+            if offset + len(chunk) < len(found):
                 following = {k: v[0] for k, v in request.query.items() if k != "after"}
                 following["after"] = _cursor(offset + len(chunk))
                 body["paging"]["next"] = f"{self.url}{request.path}?{urlencode(following)}"
@@ -312,6 +314,24 @@ class FakeThreads(FakeServer):
                 100, f"Object with ID '{match.group(2)}' does not exist"
             )
         found = self._newest_first([p for p in self.posts.values() if p["_root"] == post["id"]])
+        if request.param("reverse") == "false":
+            found.reverse()
+        return self._paged(request, found)
+
+    def _get_replies(self, request: Recorded, match: re.Match[str]) -> Response:
+        """`/{user}/replies`: the profile's own replies; `/{media}/replies`: a post's direct replies."""
+        if self._is_me(match.group(2)):
+            mine = self.profile["username"]
+            own = [p for p in self.posts.values() if p.get("username") == mine and p["_root"] is not None]
+            return self._paged(request, self._newest_first(own))
+        post = self.posts.get(match.group(2))
+        if post is None:
+            return self._auth(request) or graph_error(
+                100, f"Object with ID '{match.group(2)}' does not exist"
+            )
+        found = self._newest_first(
+            [p for p in self.posts.values() if p.get("replied_to", {}).get("id") == post["id"]]
+        )
         if request.param("reverse") == "false":
             found.reverse()
         return self._paged(request, found)
