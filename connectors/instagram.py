@@ -513,9 +513,12 @@ class InstagramConnector:
     ) -> Mention | None:
         if not isinstance(item, dict):
             raise Malformed("not an object")
-        for key in ("id", "text", "timestamp"):
+        for key in ("id", "timestamp"):
             if not isinstance(item.get(key), str) or not item[key]:
                 raise Malformed(f"{key} missing")
+        if not isinstance(item.get("text", ""), str):
+            raise Malformed("text is not text")
+        # A comment can be a GIF or a sticker with no words: still somebody talking to the account.
         author = item["from"] if isinstance(item.get("from"), dict) else {}
         username = str(item.get("username") or author.get("username") or "")
         if str(author.get("id") or "") == self.account_id:
@@ -534,7 +537,7 @@ class InstagramConnector:
                 handle=username,
                 url=f"https://www.instagram.com/{username}/" if username else "",
             ),
-            text=item["text"],
+            text=item.get("text") or "",
             url=permalink if isinstance(permalink, str) and permalink else "",
             created_at=parse_time(item["timestamp"]),
             conversation_id=media["id"],

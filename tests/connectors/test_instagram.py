@@ -156,6 +156,16 @@ def test_a_media_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake
         reader.poll(NOW + timedelta(minutes=3))
 
 
+def test_a_comment_without_words_is_kept(fake: FakeInstagram) -> None:
+    """A GIF or sticker comment carries no words: empty `text`, or none at all."""
+    media = fake.add_media("Meet Rex, our new K9 officer")
+    empty = fake.add_ig_comment(media, "", username="kim.lee")
+    bare = fake.add_ig_comment(media, "", username="sam.roe")
+    del fake.ig_comments[bare["id"]]["text"]
+    mentions, _ = Reader(connect(fake, account_id=fake.ig["id"])).poll()
+    assert {m.external_id: m.text for m in mentions} == {empty["id"]: "", bare["id"]: ""}
+
+
 def test_media_pages_are_followed_and_malformed_comments_skipped(fake: FakeInstagram) -> None:
     items = [fake.add_media(f"m{n}", created_at=NOW - timedelta(hours=n)) for n in range(60)]
     good = fake.add_ig_comment(items[55], "found it")
