@@ -99,10 +99,18 @@ _LINK_ONLY = re.compile(r"\s*https?://t\.co/\w+\s*")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# X sends (and its archive exports) a post's text HTML-escaped; other exports escape quotes too.
+# The connectors decode what they read, but a file given to `twoway eval` or as corrections may not.
+_ESCAPED = re.compile(r"&(amp|lt|gt|quot|apos|#39|#x27);")
+_UNESCAPED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "#39": "'", "#x27": "'"}
+
+
 def reply_body(text: str) -> str:
     """The post as its writer typed it: without the handles in front of a reply and a trailing
-    t.co link (a photo or a shared page: which, the text cannot say). A post that is nothing
-    else is kept whole. A handle a sentence starts with ("@MayorOfLA fix this") goes too."""
+    t.co link (a photo or a shared page: which, the text cannot say), and without HTML escapes
+    ("Me &amp; my kids"). A post that is nothing else is kept whole. A handle a sentence starts
+    with ("@MayorOfLA fix this") goes too."""
+    text = _ESCAPED.sub(lambda m: _UNESCAPED[m.group(1)], text)
     body = _MEDIA_LINK.sub("", _REPLY_HANDLES.sub("", text, count=1))
     return text if _LINK_ONLY.fullmatch(body) else body
 

@@ -455,10 +455,27 @@ def test_empty_and_blank_posts_do_not_break_it(model: Classifier) -> None:
         ("@LAPDHQ @MayorOfLA", "@LAPDHQ @MayorOfLA"),
         ("@a @b @c", "@a @b @c"),
         ("@LAPDHQ https://t.co/Ab12Cd34Ef", "@LAPDHQ https://t.co/Ab12Cd34Ef"),
+        # HTML escapes, as X sends a post and exports an archive (a typed "&amp;" is "&amp;amp;")
+        ("me &amp; my kids &lt;3 &gt;:( &quot;ok&quot; it&#39;s", 'me & my kids <3 >:( "ok" it\'s'),
+        ("I typed &amp;amp; here", "I typed &amp; here"),
+        ("AT&T &amp &notice", "AT&T &amp &notice"),
     ],
 )
 def test_reply_body_drops_what_the_platform_added(text: str, body: str) -> None:
     assert reply_body(text) == body
+
+
+def test_a_post_sent_html_escaped_is_judged_as_typed() -> None:
+    """A file of X posts (an archive export, a scrape) holds them escaped: the same judgement."""
+    model = load_default()
+    typed = [
+        "me & my kids are hiding in the bathroom, he has a gun <please> hurry",
+        "thank u officers <3 & stay safe",
+    ]
+    escaped = [t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for t in typed]
+    assert [(t.category, t.confidence, t.urgent) for t in model.classify_many(escaped)] == [
+        (t.category, t.confidence, t.urgent) for t in model.classify_many(typed)
+    ]
 
 
 # Posts as an X client sends them: the thread's handles in front, a photo's link at the end.
