@@ -49,7 +49,11 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)  # comments re-read before what was read, de-duplicated on insert
 SETTLE = timedelta(minutes=3)  # a post active this close before its last read is read once more
 HINT_PATIENCE = timedelta(minutes=10)  # a webhook hint whose comment no read found is then let go
-HINT_AT = "@"  # "hint:<post id>@<created_time>"
+# A hinted post Graph will not serve for now (a 5xx, "reduce the amount of data") is tried at
+# every poll for this long: the hint may be the only pointer to a post outside the watch window.
+UNREADABLE_PATIENCE = timedelta(days=1)
+HINT_AT = "@"  # "hint:<post id>@<created_time>", then "#<comment id>" for a comment
+HINT_COMMENT = "#"
 SWEEP_EVERY = timedelta(minutes=30)
 PAGE_SIZE = 100
 TAG_PAGE_SIZE = 25
@@ -147,7 +151,17 @@ class FacebookConnector:
         listed = {p["id"] for p in posts}
         for post_id, keys in poll.hints.items():
             if post_id not in listed:
-                post = self._post(post_id, poll)
+                try:
+                    post = self._post(post_id, poll)
+                except TransientError as exc:  # Gone is answered inside: the post was deleted
+                    outcome.partial = True
+                    outcome.notes.append(
+                        f"could not read post {post_id}, named by the webhook, this time: {exc}"
+                    )
+                    given_up = [k for k in keys if _hint_age(poll, k) > UNREADABLE_PATIENCE]
+                    if given_up:
+                        yield Page(mentions=(), progress=dict.fromkeys(given_up))
+                    continue
                 if post is not None:
                     posts.insert(0, post)
                     listed.add(post_id)
@@ -159,7 +173,7 @@ class FacebookConnector:
             # Every post failing is our request or Graph at fault, not deleted posts: keep the
             # cursor where it was, so nothing is skipped for good.
             raise TransientError(f"Graph could not read the comments of any post ({outcome.notes[-1]})")
-        if poll.unread or poll.failed:
+        if poll.unread or poll.failed or outcome.partial:
             outcome.partial = True
             if poll.unread:
                 outcome.notes.append(
@@ -291,15 +305,17 @@ class FacebookConnector:
             # Remembered (or read) when it had no comment to read: anything on it since then is
             # new, however far the Page's cursor has moved on since.
             floor = min(floor, state.seen - OVERLAP)
+        read: set[str] = set()  # the ids of the comments read, which settle their webhook hints
         try:
             if fresh:
-                yield from self._read_comments(post, state, poll, Tail("", floor), head=True, extra=visitor)
+                pages = self._read_comments(post, state, poll, Tail("", floor), head=True, extra=visitor)
+                yield from _noting(pages, read)
             elif visitor:
                 yield Page(mentions=tuple(visitor))
             for tail in list(state.tails):
                 if poll.budget <= 0:
                     break
-                yield from self._read_comments(post, state, poll, tail, head=False)
+                yield from _noting(self._read_comments(post, state, poll, tail, head=False), read)
         except Gone as exc:
             poll.gone.append(post["id"])
             poll.outcome.notes.append(f"skipped the comments of post {post['id']}: {exc}")
@@ -316,10 +332,14 @@ class FacebookConnector:
         state.seen, state.read = max(state.seen or updated, updated), poll.now
         done: dict[str, str | None] = {key: state.dump()}
         for hint_key in hint_keys:
-            # Kept until a read reaches the comment it announced (Graph may list it a little after
-            # the delivery) or for HINT_PATIENCE; a delivery saved during this poll has its own key.
+            # Kept until a read finds the comment it announced (Graph may list it a little after
+            # the delivery; two comments may share a second) or for HINT_PATIENCE; a delivery saved
+            # during this poll has its own key. A hint of a post, or of an earlier release's
+            # kind, is settled by a read reaching its time.
             wanted = _hint_time(poll.progress.get(hint_key))
-            if wanted is None or poll.now - wanted > HINT_PATIENCE or (state.head and state.head >= wanted):
+            comment = hint_key.partition(HINT_COMMENT)[2]
+            reached = comment in read if comment else bool(wanted and state.head and state.head >= wanted)
+            if wanted is None or poll.now - wanted > HINT_PATIENCE or reached:
                 done[hint_key] = None
         if poll.budget <= 0 and state.tails:
             poll.unread += 1
@@ -554,8 +574,15 @@ def webhook_progress(entry: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(post_id, str) and post_id.replace("_", "").isdigit() and len(post_id) < 100:
             stamp = value.get("created_time")
             when = str(stamp) if isinstance(stamp, int | str) and len(str(stamp)) < 40 else ""
-            # One key per delivery: a poll clears only the hints it read, never one saved meanwhile.
-            hints[f"{HINT_PREFIX}{post_id}{HINT_AT}{''.join(c for c in when if c.isalnum())}"] = when
+            comment = value.get("comment_id") if value.get("item") == "comment" else None
+            named = (
+                f"{HINT_COMMENT}{comment}"
+                if isinstance(comment, str) and comment.replace("_", "").isdigit() and len(comment) < 40
+                else ""
+            )
+            # One key per delivery (per comment): a poll clears only the hints it read, never one
+            # saved meanwhile, nor one of two comments made in the same second.
+            hints[f"{HINT_PREFIX}{post_id}{HINT_AT}{''.join(c for c in when if c.isalnum())}{named}"] = when
     return hints
 
 
@@ -566,6 +593,18 @@ def hints_by_post(kept: Mapping[str, str]) -> dict[str, list[str]]:
         if key.startswith(HINT_PREFIX):
             found.setdefault(key.removeprefix(HINT_PREFIX).split(HINT_AT)[0], []).append(key)
     return found
+
+
+def _noting(pages: Iterator[Page], read: set[str]) -> Iterator[Page]:
+    """`pages` as they come, noting the ids of the comments on them in `read`."""
+    for page in pages:
+        read.update(m.external_id for m in page.mentions)
+        yield page
+
+
+def _hint_age(poll: _Poll, key: str) -> timedelta:
+    wanted = _hint_time(poll.progress.get(key))
+    return poll.now - wanted if wanted else UNREADABLE_PATIENCE * 2
 
 
 def _hint_time(value: str | None) -> datetime | None:

@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import domain
-from storage import audit
+from storage import audit, dialect
 from storage.audit import Action
 from storage.models import (
     CARD_PENDING,
@@ -146,9 +145,8 @@ def store_page(
     # cached compiled statement; RETURNING yields only the rows that were really inserted (ON
     # CONFLICT still guards against a poll storing the same post at the same moment).
     table = MENTIONS
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        dialect_insert(table)
+        dialect.insert(session, table)
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .returning(table.c.id, table.c.external_id)
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storage import dialect
 from storage.models import PollProgress
 
 
@@ -34,21 +35,19 @@ def save(session: Session, account_id: int, changes: Mapping[str, str | None], n
     kept = {key: value for key, value in changes.items() if value is not None}
     if not kept:
         return
-    existing = {
-        row.key: row
-        for row in session.scalars(
-            select(PollProgress).where(
-                PollProgress.account_id == account_id, PollProgress.key.in_(list(kept))
-            )
-        )
-    }
-    for key, value in kept.items():
-        row = existing.get(key)
-        if row is None:
-            session.add(PollProgress(account_id=account_id, key=key, value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
-    session.flush()
+    # One statement per key, insert or replace: two webhook deliveries naming the same post at once
+    # (Meta retries, or two comments in one second) must not fail on the unique key.
+    statement = dialect.insert(session, PollProgress)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["account_id", "key"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+        ),
+        [
+            {"account_id": account_id, "key": key, "value": value, "updated_at": now}
+            for key, value in kept.items()
+        ],
+    )
 
 
 def forget(session: Session, account_id: int) -> None:

@@ -6,10 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage import audit
+from storage import audit, dialect
 from storage.audit import Action
 from storage.models import ROLES, Role, Staff
 
@@ -83,9 +82,8 @@ def bootstrap_admins(session: Session, user_ids: Iterable[str], now: datetime) -
 
 def _insert_admin(session: Session, user_id: str, now: datetime) -> bool:
     """Add `user_id` as an admin unless a row for them exists; True when this inserted it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Staff)
+        dialect.insert(session, Staff)
         .values(slack_user_id=user_id, role=Role.ADMIN, granted_by=BOOTSTRAP, granted_at=now)
         .on_conflict_do_nothing(index_elements=["slack_user_id"])
         .returning(Staff.slack_user_id)  # a row only when this inserted it

@@ -10,10 +10,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage import audit
+from storage import audit, dialect
 from storage.audit import Action
 from storage.models import Template, fits_id
 
@@ -45,9 +44,7 @@ def seed_builtin(session: Session, pack: Sequence[tuple[str, str, str]], now: da
         if k not in existing
     ]
     if missing:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(Template).on_conflict_do_nothing(index_elements=["builtin_key"])
+        statement = dialect.insert(session, Template).on_conflict_do_nothing(index_elements=["builtin_key"])
         session.execute(statement, missing)
     for key, category, text in pack:
         if key in existing and existing[key] != text:

@@ -28,6 +28,7 @@ from storage import progress
 from storage.models import Mention
 from tests.conftest import FakeClock, make_settings
 from tests.support.fakes.graph_api import FakeGraph
+from tests.support.fakes.server import Response
 
 APP_SECRET = "meta-app-secret-0123456789abcdef"
 VERIFY = "verify-token-0123456789"
@@ -219,3 +220,89 @@ def test_without_the_app_secret_the_route_does_not_exist(ctx: Context, fake_grap
         assert requests.post(f"{http.url}/facebook/events", data=b"{}", timeout=5).status_code == 404
     finally:
         http.stop()
+
+
+def test_a_signed_delivery_over_a_megabyte_is_taken(
+    ctx: Context, page: int, server: HttpServer, fake_graph: FakeGraph
+) -> None:
+    """Meta batches up to 1,000 changes in one delivery, non-ASCII text escaped: a burst on a busy
+    post passes 1 MB, and a refused delivery is retried for 36 hours, then dropped."""
+    post = fake_graph.add_post("Road closed on Main St")
+    one = delivery(fake_graph.page["id"], post["id"], "1_2")
+    change = one["entry"][0]["changes"][0]
+    change["value"]["message"] = "شكرا لكم على المساعدة " * 60
+    one["entry"][0]["changes"] = [change] * 200
+    body = json.dumps(one).encode()
+    assert len(body) > 1_000_000
+    assert post_signed(server, body).status_code == 200
+    with ctx.transaction() as session:
+        assert any(post["id"] in key for key in progress.load(session, page))
+
+
+def behind_newer_posts(ctx: Context, fake_graph: FakeGraph, clock: FakeClock, mp: pytest.MonkeyPatch) -> Any:
+    """An old post that only a webhook can point to: pages of two posts stand for a Page whose
+    feed holds a hundred newer ones."""
+    mp.setattr("connectors.facebook.PAGE_SIZE", 2)
+    ctx.forget_state()  # connectors are built again with the smaller pages
+    ancient = fake_graph.add_post("Last year's safety fair", created_at=clock.now() - timedelta(days=400))
+    for n in range(3):
+        fake_graph.add_post(f"older news {n}", created_at=clock.now() - timedelta(days=5 + n))
+    return ancient
+
+
+def test_two_comments_in_the_same_second_on_an_old_post_are_both_stored(
+    ctx: Context,
+    page: int,
+    server: HttpServer,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each webhook hint stands for its comment: the second, which Graph lists a little late, is
+    not given up because the first (made in the same second) was read."""
+    ancient = behind_newer_posts(ctx, fake_graph, clock, monkeypatch)
+    poll_account(ctx, page)
+    first = fake_graph.add_comment(ancient, "is there one this year?", created_at=clock.now())
+    for comment_id in (first["id"], f"{first['id']}9"):
+        body = delivery(fake_graph.page["id"], ancient["id"], comment_id)
+        body["entry"][0]["changes"][0]["value"]["created_time"] = int(clock.now().timestamp())
+        assert post_signed(server, json.dumps(body).encode()).status_code == 200
+    clock.advance(seconds=5)
+    poll_account(ctx, page)
+    assert first["id"] in stored(ctx)
+    second = fake_graph.add_comment(ancient, "and where?", created_at=clock.now() - timedelta(seconds=5))
+    fake_graph.comments[second["id"]]["id"] = f"{first['id']}9"  # the id its delivery named
+    clock.advance(minutes=2)
+    poll_account(ctx, page)
+    assert f"{first['id']}9" in stored(ctx)
+
+
+def test_a_hinted_post_graph_cannot_serve_does_not_stop_the_others(
+    ctx: Context,
+    page: int,
+    server: HttpServer,
+    fake_graph: FakeGraph,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Graph failing the old post a delivery named (HTTP 500) leaves the poll partial, not failed:
+    a new post's comment still comes, and the hinted comment comes once Graph serves its post."""
+    ancient = behind_newer_posts(ctx, fake_graph, clock, monkeypatch)
+    poll_account(ctx, page)
+    tip = fake_graph.add_comment(ancient, "is there one this year?", created_at=clock.now())
+    hint = delivery(fake_graph.page["id"], ancient["id"], tip["id"])
+    hint["entry"][0]["changes"][0]["value"]["created_time"] = int(clock.now().timestamp())
+    answer = post_signed(server, json.dumps(hint).encode())
+    assert answer.status_code == 200
+    reduce = Response(500, {"error": {"message": "Please reduce the amount of data", "code": 1}})
+    fake_graph.fail_next(rf"/{ancient['id']}$", reduce, times=3)
+    fresh = fake_graph.add_post("Road closed on Main St", created_at=clock.now())
+    question = fake_graph.add_comment(fresh, "until when?", created_at=clock.now())
+    for _ in range(3):
+        clock.advance(minutes=2)
+        summary = poll_account(ctx, page)
+        assert summary.status == "ok"
+        assert question["id"] in stored(ctx)
+    clock.advance(minutes=2)
+    poll_account(ctx, page)
+    assert tip["id"] in stored(ctx)
