@@ -15,7 +15,9 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from connectors.base import (
@@ -62,6 +64,21 @@ class Budget:
     def __init__(self, pages: int) -> None:
         self.left = pages
         self.short = False
+
+
+@dataclass
+class _Round:
+    """What one poll's reading of replies shares: its times, progress, page budget, and the ids of
+    the profile's posts listed (whose conversations are read whole)."""
+
+    user_id: str
+    now: datetime
+    floor: datetime
+    kept: Mapping[str, str]
+    sweeping: bool
+    outcome: PollOutcome
+    budget: Budget
+    roots: set[str] = field(default_factory=set)
 
 
 class Reading:
@@ -168,11 +185,9 @@ class ThreadsConnector:
             # Replies first: a reply that also @mentions the profile is then kept as a reply,
             # which the profile may hide.
             budget = Budget(self.max_reply_pages)
-            roots: set[str] = set()
-            for page, seen in self._replies(user_id, now, floor, kept, sweeping, outcome, budget, roots):
-                newest = seen if seen and (newest is None or seen > newest) else newest
-                yield page
-            for page, seen in self._answers(user_id, now, floor, kept, sweeping, outcome, budget, roots):
+            poll = _Round(user_id, now, floor, kept, sweeping, outcome, budget)
+            # Lazily, page by page: the answers are read after the posts, whose ids they need.
+            for page, seen in chain(self._replies(poll), self._answers(poll)):
                 newest = seen if seen and (newest is None or seen > newest) else newest
                 yield page
             for page, seen in self._mentions(user_id, floor, outcome):
@@ -228,21 +243,13 @@ class ThreadsConnector:
             # The newest mentions are in; failing every poll would stop all intake for good.
             outcome.notes.append(f"stopped reading the Threads mentions early: {exc}")
 
-    def _replies(
-        self,
-        user_id: str,
-        now: datetime,
-        floor: datetime,
-        kept: Mapping[str, str],
-        sweeping: bool,
-        outcome: PollOutcome,
-        budget: Budget,
-        roots: set[str],
-    ) -> Iterator[tuple[Page, datetime | None]]:
+    def _replies(self, poll: _Round) -> Iterator[tuple[Page, datetime | None]]:
         """Each due post's new replies (its head), then the older stretches that an earlier poll
         had no pages left for (its tails): a post with thousands of new replies is read over
         several polls, while the other posts and the mentions are still read at every one. The
         posts listed go into `roots`: their whole conversations are read here."""
+        user_id, now, floor, kept = poll.user_id, poll.now, poll.floor, poll.kept
+        sweeping, outcome, budget, roots = poll.sweeping, poll.outcome, poll.budget, poll.roots
         posts: list[dict[str, Any]] = []
         for batch, _after in self._list(f"{user_id}/threads", POST_FIELDS):
             fresh = [p for p in batch if isinstance(p, dict) and isinstance(p.get("id"), str)]
@@ -299,54 +306,44 @@ class ThreadsConnector:
             yield Page(mentions=(), progress={POST_PREFIX + post["id"]: _state(head, now, left)}), None
             budget.short = budget.short or bool(left)
 
-    def _answers(
-        self,
-        user_id: str,
-        now: datetime,
-        floor: datetime,
-        kept: Mapping[str, str],
-        sweeping: bool,
-        outcome: PollOutcome,
-        budget: Budget,
-        roots: set[str],
-    ) -> Iterator[tuple[Page, datetime | None]]:
+    def _answers(self, poll: _Round) -> Iterator[tuple[Page, datetime | None]]:
         """Answers to the profile's own replies in other people's threads: Threads tags nobody in a
         reply, so a resident answering the agency's reply under their own post is neither a
         mention nor in a conversation of the profile's posts. Read like a post's replies (the
         young ones at every poll, the rest by the sweep), direct answers only, newest first."""
         own: list[dict[str, Any]] = []
-        for batch, _after in self._list(f"{user_id}/replies", OWN_REPLY_FIELDS):
+        for batch, _after in self._list(f"{poll.user_id}/replies", OWN_REPLY_FIELDS):
             fresh = [r for r in batch if isinstance(r, dict) and isinstance(r.get("id"), str)]
             own += fresh
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
-            if not fresh or oldest is None or oldest < now - WATCH:
+            if not fresh or oldest is None or oldest < poll.now - WATCH:
                 break
         for reply in own:
             posted = maybe_time(reply.get("timestamp"))
-            if reply.get("has_replies") is not True or posted is None or posted < now - WATCH:
+            if reply.get("has_replies") is not True or posted is None or posted < poll.now - WATCH:
                 continue
-            if ref_id(reply.get("root_post")) in roots:
+            if ref_id(reply.get("root_post")) in poll.roots:
                 continue  # under the profile's own post: its conversation is read whole
             key = ANSWERED_PREFIX + reply["id"]
-            state = saved_state(kept.get(key))
-            if not (sweeping or state is None or now - posted <= HOT):
+            state = saved_state(poll.kept.get(key))
+            if not (poll.sweeping or state is None or poll.now - posted <= HOT):
                 continue
-            if budget.left <= 0:
-                budget.short = True
+            if poll.budget.left <= 0:
+                poll.budget.short = True
                 continue
             head = maybe_time(state.get("h")) if state else None
             reading = Reading()
-            stop = head - OVERLAP if head else floor
-            yield from self._stretch(reply, None, stop, budget, reading, outcome, edge="replies")
+            stop = head - OVERLAP if head else poll.floor
+            yield from self._stretch(reply, None, stop, poll.budget, reading, poll.outcome, edge="replies")
             if reading.gone:
                 continue
             if reading.after:  # cut short by the page budget: read again from the old head
-                budget.short = True
+                poll.budget.short = True
                 continue
             if reading.newest and (head is None or reading.newest > head):
                 head = reading.newest
             # Nothing newer than `stop` yet: the next read starts where this one had to.
-            yield Page(mentions=(), progress={key: _state(head or stop + OVERLAP, now, [])}), None
+            yield Page(mentions=(), progress={key: _state(head or stop + OVERLAP, poll.now, [])}), None
 
     def _stretch(
         self,
