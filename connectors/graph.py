@@ -33,7 +33,10 @@ from connectors.http import GRAPH_HOST, RewritingSession, describe, quiet_librar
 
 AUTH_CODES = {102, 190}  # token expired, revoked or invalidated
 PERMISSION_CODES = {10} | set(range(200, 300))
-RATE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
+RATE_CODES = {4, 17, 32, 341, 613} | set(range(80001, 80015))  # 341: "feed action request limit"
+# Code 368 is a block: for a policy matter a refusal, but with this subcode Graph's "we limit how
+# often you can post, comment or do other things": wait and try again, as for a rate limit.
+POSTING_THROTTLE = (368, 1390008)
 TEMPORARY_CODES = {1, 2}  # "unknown error" / "service temporarily unavailable"
 GONE_CODES = {100}  # "does not exist / cannot be loaded": deleted since it was listed
 GONE_SUBCODE = 33  # code 100's "object does not exist, cannot be loaded due to missing permissions"
@@ -76,12 +79,15 @@ def _gone(exc: facebook.GraphAPIError) -> bool:
     Code 100 alone also means a bad parameter ("Replies to a reply are not allowed"), so only
     subcode 33 or Graph's "does not exist" / "Unsupported post request" wording counts.
     """
-    error = exc.result.get("error") if isinstance(getattr(exc, "result", None), dict) else None
-    subcode = error.get("error_subcode") if isinstance(error, dict) else None
     words = str(exc.message).lower()
     return exc.code in GONE_CODES and (
-        subcode == GONE_SUBCODE or "does not exist" in words or "unsupported post request" in words
+        _subcode(exc) == GONE_SUBCODE or "does not exist" in words or "unsupported post request" in words
     )
+
+
+def _subcode(exc: facebook.GraphAPIError) -> Any:
+    error = exc.result.get("error") if isinstance(getattr(exc, "result", None), dict) else None
+    return error.get("error_subcode") if isinstance(error, dict) else None
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -220,7 +226,7 @@ class Graph:
             code = exc.code
             if code in AUTH_CODES:
                 raise AuthFailed(f"{self.who} refused the Page token ({self.describe(exc)})") from None
-            if code in RATE_CODES:
+            if code in RATE_CODES or (code, _subcode(exc)) == POSTING_THROTTLE:
                 raise self._rate_limited(exc) from None
             if code is None or code in TEMPORARY_CODES:
                 raise AmbiguousOutcome(f"{self.describe(exc)}; the comment may exist") from None

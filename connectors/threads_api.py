@@ -17,6 +17,7 @@ from connectors.base import (
     AmbiguousOutcome,
     AuthFailed,
     ConnectorError,
+    PostGone,
     RateLimited,
     Rejected,
     TransientError,
@@ -122,10 +123,18 @@ class ThreadsApi:
             body = call()
         except ThreadsError as exc:
             code = exc.code
-            if code in AUTH_CODES or code in PERMISSION_CODES or exc.status == 401:
+            if code in AUTH_CODES or exc.status == 401:
                 raise AuthFailed(f"Threads refused the access token ({self.describe(exc)})") from None
             if code in RATE_CODES or exc.status == 429:
                 raise RateLimited(f"Threads rate limit reached ({self.describe(exc)})") from None
+            if code in GONE_CODES and "does not exist" in exc.message.lower():
+                raise PostGone(f"Threads says the post no longer exists ({self.describe(exc)})") from None
+            if code in PERMISSION_CODES:
+                # About this post, not the token (who may reply is the author's choice; a read with
+                # the same token works): as Facebook's and Instagram's writes, a refusal.
+                raise Rejected(
+                    f"Threads will not let the account do this here ({self.describe(exc)})"
+                ) from None
             if not published:
                 raise Rejected(
                     f"Threads did not prepare it ({self.describe(exc)}); nothing was posted"

@@ -123,12 +123,14 @@ def _epoch(value: Any) -> datetime | None:
 
 def _reset_at(exc: tweepy.TooManyRequests) -> datetime | None:
     """When X lets the account in again: `x-rate-limit-reset` (epoch seconds), or the later
-    `x-user-limit-24hour-reset` when the account's daily cap on posts is what ran out (the
-    15-minute window may reopen long before that). None when neither makes sense."""
+    `x-user-limit-24hour-reset` or `x-app-limit-24hour-reset` when the account's or the app's
+    daily cap on posts is what ran out (the 15-minute window may reopen long before that). None
+    when none makes sense."""
     headers = getattr(exc.response, "headers", None) or {}
     resets = [getattr(exc, "reset_time", None)]
-    if headers.get("x-user-limit-24hour-remaining") == "0":
-        resets.append(headers.get("x-user-limit-24hour-reset"))
+    for cap in ("x-user-limit-24hour", "x-app-limit-24hour"):
+        if headers.get(f"{cap}-remaining") == "0":
+            resets.append(headers.get(f"{cap}-reset"))
     return max((t for t in map(_epoch, resets) if t is not None), default=None)
 
 

@@ -254,6 +254,24 @@ def test_an_answer_to_a_reply_goes_to_its_top_level_comment(fake: FakeGraph) -> 
         (graph_error(100, "(#100) Invalid parameter"), Rejected),
         (graph_error(190, "Error validating access token"), AuthFailed),
         (graph_error(32, "(#32) Page request limit reached", status=403), RateLimited),
+        (graph_error(341, "(#341) Feed action request limit reached"), RateLimited),
+        (
+            Response(
+                400,
+                {
+                    "error": {
+                        "message": "We limit how often you can post, comment or do other things",
+                        "code": 368,
+                        "error_subcode": 1390008,
+                    }
+                },
+            ),
+            RateLimited,
+        ),
+        (
+            graph_error(368, "The action attempted has been deemed abusive or is otherwise disallowed"),
+            Rejected,
+        ),
         (Response(500, {"error": {"message": "An unknown error occurred", "code": 1}}), AmbiguousOutcome),
         (Response(503, "<html>unavailable</html>"), AmbiguousOutcome),
         (Response(200, {"id": "1_2"}, delay=1.0), AmbiguousOutcome),

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from connectors.base import AmbiguousOutcome, AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    PollOutcome,
+    PostGone,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from connectors.registry import spec
 from connectors.threads import ThreadsConnector
 from domain import Mention
@@ -173,6 +181,28 @@ def test_a_container_threads_cannot_prepare_posts_nothing_and_a_lost_publish_is_
         connect(fake).reply(mentions[0], "Yes, since this morning.")
     with pytest.raises(Rejected):  # Threads caps a post at 500 characters
         connect(fake).reply(mentions[0], "x" * 501)
+    assert fake.published == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        # Who may reply is the author's choice: a refusal of this reply, not a broken token
+        (graph_error(10, "(#10) Application does not have permission for this action"), Rejected),
+        (graph_error(100, "(#100) The post 18100000000000001 you are replying to does not exist"), PostGone),
+        (graph_error(190, "Error validating access token: Session has expired"), AuthFailed),
+    ],
+)
+def test_a_reply_threads_refuses_says_why_and_posts_nothing(
+    fake: FakeThreads, fault: Response, error: type[Exception]
+) -> None:
+    post = fake.add_post()
+    fake.add_reply(post, "Is the bridge open?")
+    mentions, _ = Reader(connect(fake)).poll()
+    fake.fail_next(r"/threads$", fault)
+    with pytest.raises(error) as raised:
+        connect(fake).reply(mentions[0], "Yes, since this morning.")
+    assert type(raised.value) is error
     assert fake.published == []
 
 

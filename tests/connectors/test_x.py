@@ -411,16 +411,14 @@ def test_a_reply_refused_for_other_reasons_is_not_taken_for_a_deleted_post(fake:
     assert not isinstance(raised.value, (PostGone, Duplicate))
 
 
-def test_a_reply_past_the_daily_cap_waits_for_the_daily_reset(fake: FakeX) -> None:
-    """X's 15-minute window may reopen hours before the account's 24-hour cap on posts does."""
+@pytest.mark.parametrize("cap", ["x-user-limit-24hour", "x-app-limit-24hour"])
+def test_a_reply_past_the_daily_cap_waits_for_the_daily_reset(fake: FakeX, cap: str) -> None:
+    """X's 15-minute window may reopen hours before the account's (or the app's: a free-tier
+    app's few dozen posts a day) 24-hour cap on posts does."""
     fake.add_mention("hi")
     (mention,), _, _ = poll(connect(fake))
     window, day = int(NOW.timestamp()) + 600, int(NOW.timestamp()) + 5 * 3600
-    headers = {
-        "x-rate-limit-reset": str(window),
-        "x-user-limit-24hour-remaining": "0",
-        "x-user-limit-24hour-reset": str(day),
-    }
+    headers = {"x-rate-limit-reset": str(window), f"{cap}-remaining": "0", f"{cap}-reset": str(day)}
     fake.fail_next("^/2/tweets$", Response(429, {"title": "Too Many Requests"}, headers=headers))
     with pytest.raises(RateLimited) as raised:
         connect(fake).reply(mention, "hello")
