@@ -51,6 +51,7 @@ from connectors.base import (
     ConnectorError,
     Page,
     PollOutcome,
+    PostGone,
     RateLimited,
     Rejected,
     SessionSaver,
@@ -470,11 +471,34 @@ class BlueskyConnector:
             )
         except (ModelError, ValueError) as exc:  # pydantic's message quotes the text: not passed on
             raise Rejected(f"atproto would not make a post of this reply ({type(exc).__name__})") from None
+        self._may_answer(parent["uri"])
         created = self._write(lambda: self.client.app.bsky.feed.post.create(self._me(), record))
         uri = getattr(created, "uri", None)
         if not isinstance(uri, str) or not uri:
             raise AmbiguousOutcome("Bluesky accepted the reply but its answer was unreadable")
         return PostedReply(external_id=uri, url=web_url(uri))
+
+    def _may_answer(self, uri: str) -> None:
+        """Bluesky stores a reply its author's thread rules (a threadgate) or a block forbid, and
+        hides it: it would be recorded as sent while nobody sees it. So the post is read first, as
+        the app does before it offers a reply; if it cannot be read now, the reply is tried."""
+        try:
+            found = self._read(
+                lambda: self.client.app.bsky.feed.get_posts(models.AppBskyFeedGetPosts.Params(uris=[uri]))
+            )
+            views = [get_model_as_dict(p) for p in found.posts]
+        except (TransientError, RateLimited, *MALFORMED):
+            return
+        if not views:
+            raise PostGone("Bluesky says the post no longer exists (deleted, or its author is blocked)")
+        viewer, author = _object(views[0].get("viewer")), _object(views[0].get("author"))
+        blocks = _object(author.get("viewer"))
+        if blocks.get("blockedBy") or blocks.get("blocking"):
+            raise Rejected(
+                "the account and this post's author block one another on Bluesky; nothing was posted"
+            )
+        if viewer.get("replyDisabled"):
+            raise Rejected("the author limits who can reply to this post on Bluesky; nothing was posted")
 
     def like(self, mention: Mention) -> None:
         subject = _ref(mention.raw.get("post"))
@@ -584,6 +608,10 @@ def web_url(uri: str) -> str:
     ("handle.invalid"), and a link kept in the agency's records must still open."""
     did, _, rkey = uri.removeprefix("at://").partition("/app.bsky.feed.post/")
     return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _listed(value: Any) -> list[Any]:

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.base import AmbiguousOutcome, AuthFailed, PollOutcome, RateLimited, Rejected, TransientError
+from connectors.base import (
+    AmbiguousOutcome,
+    AuthFailed,
+    PollOutcome,
+    PostGone,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 from connectors.bluesky_client import LINK_FACET, BlueskyConnector, full_links
 from connectors.registry import spec
 from domain import Mention
@@ -307,12 +315,27 @@ def test_a_refused_write_is_rejected_with_the_reason_and_costs_no_login(fake: Fa
     for _ in range(20):  # 40 refusals: more than the 30 logins the service allows in 5 minutes
         with pytest.raises(Rejected, match="Could not locate record"):
             connector.like(mentions[0])
-        with pytest.raises(Rejected, match="reply/root must be a strong ref"):
+        with pytest.raises(PostGone, match="no longer exists"):  # read first: not even sent
             connector.reply(mentions[0], "Thanks, we are on it")
     assert len(fake.logins) == 1
-    assert len(fake.calls("createRecord")) == 40, "each refused write is sent once, not retried"
+    assert len(fake.calls("createRecord")) == 20, "each refused write is sent once, not retried"
     assert fake.posted == []
     assert fake.likes == []
+
+
+def test_a_reply_the_author_does_not_allow_is_refused_not_recorded_as_sent(fake: FakeBluesky) -> None:
+    """Bluesky stores a reply a threadgate forbids, and hides it: read first, as the app does."""
+    mention = fake.add_mention("@agencypolice.bsky.social the light on 5th is out")
+    (found,), _ = poll(connect(fake))
+    fake.gate(mention)
+    with pytest.raises(Rejected, match="limits who can reply") as raised:
+        connect(fake).reply(found, "Thanks, we are on it")
+    assert not isinstance(raised.value, PostGone)
+    assert fake.posted == []
+    fake.gated.clear()
+    fake.fail_next(r"getPosts$", Response(502, b"", headers={"content-type": "text/html"}))
+    connect(fake).reply(found, "Thanks, we are on it")  # the check could not be made: tried
+    assert len(fake.posted) == 1
 
 
 def test_a_refused_read_costs_no_login(fake: FakeBluesky) -> None:

@@ -95,6 +95,7 @@ class FakeBluesky(FakeServer):
         self.access_lifetime = access_lifetime
         self.people: dict[str, dict[str, str]] = {}  # handle -> profile
         self.posts: dict[str, dict[str, Any]] = {}  # uri -> {"uri", "cid", "author", "record", "indexedAt"}
+        self.gated: set[str] = set()  # posts whose author does not let the account reply
         self.notifications: list[dict[str, Any]] = []
         self.posted: list[dict[str, Any]] = []  # createRecord bodies for posts, with the new uri
         self.likes: list[dict[str, Any]] = []
@@ -212,6 +213,14 @@ class FakeBluesky(FakeServer):
         }
         post["record"].setdefault("facets", []).append(facet)
         return post
+
+    def gate(self, post: dict[str, Any]) -> None:
+        """The author's threadgate leaves the account out: Bluesky would still store its reply,
+        and hide it, and tells a reader beforehand with the post's `viewer.replyDisabled`."""
+        self.gated.add(post["uri"])
+
+    def delete(self, post: dict[str, Any]) -> None:
+        self.posts.pop(post["uri"], None)
 
     def revoke_app_password(self) -> None:
         self.password_revoked = True
@@ -367,6 +376,7 @@ class FakeBluesky(FakeServer):
                 "likeCount": 0,
                 "quoteCount": 0,
                 "labels": [],
+                "viewer": {"replyDisabled": True} if u in self.gated else {},
             }
             for u in uris
             if u in self.posts
