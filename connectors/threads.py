@@ -312,11 +312,13 @@ class ThreadsConnector:
         mention nor in a conversation of the profile's posts. Read like a post's replies (the
         young ones at every poll, the rest by the sweep), direct answers only, newest first."""
         own: list[dict[str, Any]] = []
+        # An agency that answers a lot has many replies: between sweeps only the young are listed.
+        back_to = poll.now - (WATCH if poll.sweeping else HOT)
         for batch, _after in self._list(f"{poll.user_id}/replies", OWN_REPLY_FIELDS):
             fresh = [r for r in batch if isinstance(r, dict) and isinstance(r.get("id"), str)]
             own += fresh
             oldest = maybe_time(fresh[-1].get("timestamp")) if fresh else None
-            if not fresh or oldest is None or oldest < poll.now - WATCH:
+            if not fresh or oldest is None or oldest < back_to:
                 break
         for reply in own:
             posted = maybe_time(reply.get("timestamp"))

@@ -153,6 +153,21 @@ def test_an_answer_to_the_profiles_reply_in_someone_elses_thread_is_read(fake: F
     assert {m.external_id for m in again} <= {asked["id"], answer["id"]}  # the overlap only
 
 
+def test_between_sweeps_only_the_profiles_young_replies_are_listed(fake: FakeThreads) -> None:
+    """An agency answering a lot has hundreds of replies a month: listing them all at every poll
+    would cost pages each time. Between sweeps the listing stops at two days."""
+    asked = fake.add_mention("@agencypolice question", created_at=NOW - timedelta(days=11))
+    for n in range(120):  # one every two hours for ten days
+        fake.add_reply(asked, f"answer {n}", username="agencypolice", created_at=NOW - timedelta(hours=2 * n))
+    reader = Reader(connect(fake, user_id=fake.profile["id"]))
+    reader.poll()  # the first poll sweeps
+    own = rf"/{fake.profile['id']}/replies$"
+    assert len(fake.calls(own)) == 3  # 50 a page, back to thirty days
+    fake.requests.clear()
+    reader.poll(NOW + timedelta(minutes=2))
+    assert len(fake.calls(own)) == 1  # back to two days: the first page reaches it
+
+
 def test_reply_is_created_then_published_once_the_container_is_ready(fake: FakeThreads) -> None:
     post = fake.add_post()
     question = fake.add_reply(post, "When is the open house?")
