@@ -36,7 +36,9 @@ from connectors.graph import (
     Graph,
     Malformed,
     Pages,
+    TooMuch,
     excerpt,
+    fewer,
     items,
     maybe_time,
     next_args,
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)  # comments re-read before what was read, de-duplicated on insert
 SETTLE = timedelta(minutes=3)  # a post active this close before its last read is read once more
 HINT_PATIENCE = timedelta(minutes=10)  # a webhook hint whose comment no read found is then let go
-# A hinted post Graph will not serve for now (a 5xx, "reduce the amount of data") is tried at
+# A hinted post Graph will not serve for now (a 5xx, a page too big even when small) is tried at
 # every poll for this long: the hint may be the only pointer to a post outside the watch window.
 UNREADABLE_PATIENCE = timedelta(days=1)
 HINT_AT = "@"  # "hint:<post id>@<created_time>", then "#<comment id>" for a comment
@@ -195,12 +197,17 @@ class FacebookConnector:
     def _listing(self, poll: _Poll, sweep: bool) -> tuple[list[dict[str, Any]], list[Any]]:
         """The Page's posts to consider (the watch window when sweeping) and the first tagged page."""
         since = f".since({int((poll.now - self.watch).timestamp())})" if sweep else ""
-        fields = (
-            f"feed{since}.limit({self.page_size}){{{POST_FIELDS}}},"
-            f"tagged.limit({TAG_PAGE_SIZE}){{{TAG_FIELDS}}}"
-        )
-        poll.outcome.requests += 1  # counted before the call: a refused request is still a request
-        body = self.graph.read(lambda: self.graph.get(self.page_id, fields=fields))
+        size = self.page_size
+        while True:
+            fields = (
+                f"feed{since}.limit({size}){{{POST_FIELDS}}},tagged.limit({TAG_PAGE_SIZE}){{{TAG_FIELDS}}}"
+            )
+            poll.outcome.requests += 1  # counted before the call: a refused request is still a request
+            try:
+                body = self.graph.read(partial(self.graph.get, self.page_id, fields=fields))
+                break
+            except TooMuch as exc:  # long posts: the same listing in smaller pages
+                size = fewer(size, exc)
         if not isinstance(body, dict) or body.get("id") != self.page_id:
             raise TransientError("Graph sent a malformed Page (no id)")
         # Graph leaves an expanded edge out when it is empty.
@@ -223,11 +230,19 @@ class FacebookConnector:
             if more is None or (oldest is not None and oldest < stop):
                 break
             # Graph is not documented to repeat an expanded edge's fields and `since` in `next`.
-            args = pages.next({"fields": POST_FIELDS, "limit": str(self.page_size), **more})
+            args = pages.next({"fields": POST_FIELDS, "limit": str(size), **more})
             assert args is not None
-            poll.outcome.requests += 1
-            feed = self.graph.read(partial(self.graph.get, f"{self.page_id}/feed", **args))
+            feed = self._further(f"{self.page_id}/feed", args, poll)
         return posts, [tagged]
+
+    def _further(self, path: str, args: dict[str, str], poll: _Poll) -> Any:
+        """A listing's next page, asked for again with fewer items while Graph finds it too big."""
+        while True:
+            poll.outcome.requests += 1  # counted before the call: a refused request is still a request
+            try:
+                return self.graph.read(partial(self.graph.get, path, **args))
+            except TooMuch as exc:
+                args = {**args, "limit": str(fewer(int(args.get("limit") or TAG_PAGE_SIZE), exc))}
 
     def _post(self, post_id: str, poll: _Poll) -> dict[str, Any] | None:
         """A post a webhook named, which the listing did not hold (older than the watch window)."""
@@ -270,8 +285,7 @@ class FacebookConnector:
                 return
             args = pages.next({"fields": TAG_FIELDS, "limit": str(TAG_PAGE_SIZE), **(next_args(body) or {})})
             assert args is not None
-            poll.outcome.requests += 1
-            body = self.graph.read(partial(self.graph.get, f"{self.page_id}/tagged", **args))
+            body = self._further(f"{self.page_id}/tagged", args, poll)
 
     # -- one post and its comments -------------------------------------------------------
 
@@ -322,7 +336,7 @@ class FacebookConnector:
             return
         except TransientError as exc:
             if "kept paging" not in str(exc):
-                # One post Graph cannot serve now (a 5xx, "please reduce the amount of data")
+                # One post Graph cannot serve now (a 5xx, a page too big even when small)
                 # must not keep the others' comments from staff; it is read again next poll.
                 poll.failed.append(post["id"])
                 poll.outcome.notes.append(f"could not read post {post['id']} this time: {exc}")
@@ -409,6 +423,11 @@ class FacebookConnector:
                 body = self.graph.read(
                     partial(self.graph.get, f"{post['id']}/comments", **args), gone=GONE_CODES
                 )
+            except TooMuch as exc:
+                # Long comments or heavy attachments: the same page, smaller (or the post fails
+                # this poll, below, when it is small already).
+                args = {**args, "limit": str(fewer(int(args["limit"]), exc))}
+                continue
             except Gone:
                 if head or not tail.after:
                     raise

@@ -29,7 +29,14 @@ from connectors.base import (
     Rejected,
     TransientError,
 )
-from connectors.http import GRAPH_HOST, RewritingSession, describe, quiet_library_debug_logs, redact
+from connectors.http import (
+    GRAPH_HOST,
+    RewritingSession,
+    ServerError,
+    describe,
+    quiet_library_debug_logs,
+    redact,
+)
 
 AUTH_CODES = {102, 190}  # token expired, revoked or invalidated
 PERMISSION_CODES = {10} | set(range(200, 300))
@@ -43,6 +50,7 @@ GONE_SUBCODE = 33  # code 100's "object does not exist, cannot be loaded due to 
 USAGE_HEADERS = ("x-business-use-case-usage", "x-ad-account-usage", "x-app-usage")
 MAX_PAGES = 200  # of one listing in one poll: beyond it Graph is looping
 EXCERPT_CHARS = 500
+SMALLEST_PAGE = 5  # a page Graph still finds too big at this size is not asked for smaller
 MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
@@ -52,6 +60,22 @@ class Malformed(Exception):
 
 class Gone(TransientError):
     """One object cannot be read (Graph code 100): the others are still read."""
+
+
+class TooMuch(TransientError):
+    """Graph's "please reduce the amount of data you're asking for" (code 1): a page of long
+    comments or heavy attachments is refused at its size, every time, and served smaller."""
+
+
+def _too_much(code: Any, message: str) -> bool:
+    return code == 1 and "reduce the amount of data" in message.lower()
+
+
+def fewer(limit: int, exc: TooMuch) -> int:
+    """Half the page size, to ask for the refused page again; `exc` when it is small already."""
+    if limit <= SMALLEST_PAGE:
+        raise exc
+    return max(SMALLEST_PAGE, limit // 2)
 
 
 def regain_minutes(response: requests.Response) -> int | None:
@@ -211,8 +235,12 @@ class Graph:
                 raise AuthFailed(f"the Page token lacks a permission ({self.describe(exc)})") from None
             if code in RATE_CODES:
                 raise self._rate_limited(exc) from None
+            if _too_much(code, str(exc.message)):
+                raise TooMuch(self.describe(exc)) from None
             raise TransientError(self.describe(exc)) from None
         except requests.RequestException as exc:
+            if isinstance(exc, ServerError) and _too_much(exc.code, exc.message):
+                raise TooMuch(f"Graph request {describe(exc)}: {exc.message}") from None
             raise TransientError(f"Graph request {describe(exc)}") from None
         except ConnectorError:
             raise

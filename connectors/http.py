@@ -28,9 +28,13 @@ class ServerError(requests.RequestException):
     connector tell a server failure from a refusal.
     """
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, code: Any = None, message: str = "") -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
+        # The platform's own error in a JSON body, when it sent one: Graph answers "please reduce
+        # the amount of data you're asking for" (code 1) with a 500, and it asks for a smaller page.
+        self.code = code
+        self.message = message
 
 
 class RewritingSession(requests.Session):
@@ -57,9 +61,22 @@ class RewritingSession(requests.Session):
             kwargs["timeout"] = self.timeout
         response = super().request(method, self.rewrite(url), *args, **kwargs)
         if self.raise_server_errors and response.status_code >= 500:
+            code, message = _json_error(response)
             response.close()
-            raise ServerError(response.status_code)
+            raise ServerError(response.status_code, code, message)
         return response
+
+
+def _json_error(response: requests.Response) -> tuple[Any, str]:
+    """The `error` object's code and message of a JSON error body; (None, "") for any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, ""
+    return error.get("code"), redact(str(error.get("message") or ""))[:300]
 
 
 def describe(exc: BaseException) -> str:

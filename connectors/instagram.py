@@ -45,7 +45,9 @@ from connectors.graph import (
     Graph,
     Malformed,
     Pages,
+    TooMuch,
     excerpt,
+    fewer,
     items,
     maybe_time,
     next_args,
@@ -377,6 +379,9 @@ class InstagramConnector:
                 body = self.graph.read(
                     partial(self.graph.get, f"{media_id}/comments", **args), gone=GONE_CODES
                 )
+            except TooMuch as exc:  # long comments with their inline replies: the page, smaller
+                args = {**args, "limit": str(fewer(int(args["limit"]), exc))}
+                continue
             except Gone as exc:
                 if not read.after:
                     poll.outcome.notes.append(f"skipped the comments of media {media_id}: {exc}")
@@ -413,6 +418,7 @@ class InstagramConnector:
     def _replies(self, read: _Read, poll: _Poll) -> Generator[Page, None, bool]:
         """The further pages of the read's reply threads; False when the budget cut them short."""
         pages: dict[str, Pages] = {}
+        size = self.page_size
         while read.threads:
             if poll.budget <= 0:
                 poll.cut += 1  # the progress saved with the last page says where to go on
@@ -421,13 +427,16 @@ class InstagramConnector:
             poll.outcome.requests += 1
             thread = read.threads[0]
             comment_id = thread["id"]
-            args = {"fields": REPLY_FIELDS, "limit": str(self.page_size)}
+            args = {"fields": REPLY_FIELDS, "limit": str(size)}
             if thread["a"]:
                 args["after"] = thread["a"]
             try:
                 body = self.graph.read(
                     partial(self.graph.get, f"{comment_id}/replies", **args), gone=GONE_CODES
                 )
+            except TooMuch as exc:
+                size = fewer(size, exc)
+                continue
             except Gone as exc:
                 if thread["a"]:  # an expired cursor (or a deleted comment: then skipped below)
                     poll.outcome.notes.append(f"comment {comment_id}: reading its replies again ({exc})")

@@ -371,15 +371,15 @@ def test_a_post_whose_comments_cannot_be_read_does_not_block_the_others(fake: Fa
 
 
 def test_a_post_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake: FakeGraph) -> None:
-    """Graph can fail one post's comments poll after poll (HTTP 500, "please reduce the amount of
-    data"): the other posts are read, the poll says it is partial and keeps the cursor, and the
-    post's comments come once Graph serves them."""
+    """Graph can fail one post's comments poll after poll (HTTP 500, "service temporarily
+    unavailable"): the other posts are read, the poll says it is partial and keeps the cursor,
+    and the post's comments come once Graph serves them."""
     older = fake.add_post("older post", created_at=NOW - timedelta(hours=5))
     urgent = fake.add_comment(older, "man with a gun at the school", created_at=NOW - timedelta(hours=2))
     busy = fake.add_post("busy post", created_at=NOW - timedelta(hours=1))
     late = fake.add_comment(busy, "when is the parade", created_at=NOW - timedelta(minutes=30))
-    reduce = Response(500, {"error": {"message": "Please reduce the amount of data", "code": 1}})
-    fake.fail_next(rf"/{busy['id']}/comments$", reduce)
+    unavailable = Response(500, {"error": {"message": "Service temporarily unavailable", "code": 2}})
+    fake.fail_next(rf"/{busy['id']}/comments$", unavailable)
     progress: dict[str, str] = {}
     mentions, _, outcome = poll(connect(fake), "2026-11-20T10:00:00+00:00", progress)
     assert [m.external_id for m in mentions] == [urgent["id"]]
@@ -389,6 +389,57 @@ def test_a_post_graph_cannot_serve_now_does_not_keep_the_others_from_staff(fake:
     mentions, _, outcome = poll(connect(fake), outcome.cursor, progress, now=NOW + timedelta(minutes=1))
     assert late["id"] in {m.external_id for m in mentions}
     assert not outcome.partial
+
+
+def test_comments_graph_finds_too_big_to_serve_are_asked_for_in_smaller_pages(fake: FakeGraph) -> None:
+    """Long comments or heavy attachments make Graph refuse a page at its size ("please reduce
+    the amount of data you're asking for"), every time: asking again for the same page with
+    fewer items reads every comment in the same poll, instead of none, poll after poll."""
+    post = fake.add_post("Photos from the parade", created_at=NOW - timedelta(hours=2))
+    comments = [
+        fake.add_comment(post, f"comment {n} " + "so long " * 100, created_at=NOW - timedelta(minutes=n))
+        for n in range(30)
+    ]
+    fake.heavy[f"{post['id']}/comments"] = 20
+    mentions, _, outcome = poll(connect(fake), "2026-11-20T10:00:00+00:00")
+    assert {m.external_id for m in mentions} == {c["id"] for c in comments}
+    assert not outcome.partial
+    asked = [int(r.param("limit") or 0) for r in fake.calls(rf"/{post['id']}/comments$")]
+    assert asked[:4] == [100, 50, 25, 12]
+    assert all(limit == 12 for limit in asked[4:])
+
+
+def test_a_post_too_big_to_serve_even_in_small_pages_waits_without_holding_up_the_others(
+    fake: FakeGraph,
+) -> None:
+    """At five items a page Graph still refusing gives up on that post for this poll only."""
+    heavy = fake.add_post("Bodycam release", created_at=NOW - timedelta(hours=1))
+    fake.add_comment(heavy, "a very long comment", created_at=NOW - timedelta(minutes=20))
+    calm = fake.add_post("Road closure", created_at=NOW - timedelta(hours=2))
+    kept = fake.add_comment(calm, "which lanes are closed", created_at=NOW - timedelta(minutes=30))
+    fake.heavy[f"{heavy['id']}/comments"] = 2
+    mentions, _, outcome = poll(connect(fake), "2026-11-20T10:00:00+00:00")
+    assert [m.external_id for m in mentions] == [kept["id"]]
+    assert outcome.partial
+    assert outcome.cursor == "2026-11-20T10:00:00+00:00"
+    assert any(heavy["id"] in note and "reduce the amount of data" in note for note in outcome.notes)
+    assert int(fake.calls(rf"/{heavy['id']}/comments$")[-1].param("limit") or 0) == 5
+
+
+def test_a_feed_too_big_to_serve_is_listed_in_smaller_pages(fake: FakeGraph) -> None:
+    """Long posts can make the Page's feed itself too big: the listing, and every later page of
+    it, is asked for with fewer posts, and a visitor's post three pages down is still read."""
+    visitor = fake.add_post("my car was stolen on 5th", author="Kim Lee", created_at=NOW - timedelta(hours=3))
+    for n in range(12):
+        fake.add_post(f"update {n}", created_at=NOW - timedelta(hours=2, minutes=n))
+    fake.heavy[f"{fake.page['id']}/feed"] = 6
+    connector = connect(fake)
+    connector.page_size = 10
+    mentions, _, _ = poll(connector)
+    assert visitor["id"] in {m.external_id for m in mentions}
+    listings = [f for r in fake.calls(rf"/{fake.page['id']}$") if "feed" in (f := r.param("fields") or "")]
+    assert [f.split("{")[0].rsplit(".", 1)[-1] for f in listings] == ["limit(10)", "limit(5)"]
+    assert [r.param("limit") for r in fake.calls(r"/feed$")] == ["5", "5"]
 
 
 @pytest.mark.parametrize("bare", [False, True])

@@ -353,6 +353,29 @@ def test_a_long_reply_thread_is_read_past_its_inline_page(fake: FakeInstagram) -
     assert reader.poll(NOW + timedelta(minutes=6))[1].requests == 1  # idle again
 
 
+def test_comments_and_replies_graph_finds_too_big_are_read_in_smaller_pages() -> None:
+    """Graph refuses a page of long comments or replies ("please reduce the amount of data
+    you're asking for", HTTP 500) at its size, every time: the same pages asked for with fewer
+    items read every comment and reply in this poll."""
+    with FakeInstagram(now=NOW - timedelta(hours=1), reply_page=5) as fake:
+        read_heavy_pages(fake)
+
+
+def read_heavy_pages(fake: FakeInstagram) -> None:
+    media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
+    comment, thread = add_thread(fake, media, 30, start=NOW - timedelta(hours=5))
+    others = [
+        fake.add_ig_comment(media, f"question {n}", created_at=NOW - timedelta(minutes=n)) for n in range(20)
+    ]
+    fake.heavy[f"{media['id']}/comments"] = 8
+    fake.heavy[f"{comment['id']}/replies"] = 6
+    mentions, outcome = Reader(connect(fake, account_id=fake.ig["id"])).poll()
+    assert {m.external_id for m in mentions} == {c["id"] for c in [comment, *thread, *others]}
+    assert not outcome.partial
+    assert all(int(r.param("limit") or 0) <= 8 for r in fake.calls(r"/comments$")[-3:])
+    assert int(fake.calls(r"/replies$", method="GET")[-1].param("limit") or 0) <= 6
+
+
 def test_a_comment_without_more_replies_costs_no_reply_request(fake: FakeInstagram) -> None:
     media = fake.add_media("Post", created_at=NOW - timedelta(hours=6))
     add_thread(fake, media, 25, start=NOW - timedelta(hours=5))  # all inline

@@ -128,6 +128,10 @@ class FakeGraph(FakeServer):
         # True: a `paging.next` that repeats neither the fields nor `since` of the request (for
         # an expanded edge Graph is not documented to repeat them).
         self.bare_next = False
+        # "<object id>/<edge>" -> the most items of that edge Graph serves in one page; a larger
+        # page is refused with code 1 "please reduce the amount of data", as Graph does for long
+        # comments or heavy attachments.
+        self.heavy: dict[str, int] = {}
         self.comment_replies: list[dict[str, Any]] = []  # {"object_id", "message", "id"}
         self.likes: list[str] = []  # liked object ids
         self._serial = 0
@@ -280,6 +284,11 @@ class FakeGraph(FakeServer):
         """One page of `items`; `params` stand for the query when the edge was expanded as a field."""
         query = params if params is not None else {k: v[0] for k, v in request.query.items()}
         limit = min(int(query.get("limit") or 25), 100)
+        edge = path.split("/", 2)[-1]  # "/v25.0/<id>/comments" -> "<id>/comments"
+        if limit > self.heavy.get(edge, limit):
+            return graph_error(
+                1, "Please reduce the amount of data you're asking for, then retry your request", status=500
+            )
         try:
             offset = _offset(query.get("after"))
         except ValueError:
@@ -328,7 +337,10 @@ class FakeGraph(FakeServer):
                     if name == "posts":
                         items = [p for p in items if p["from"]["id"] == self.page["id"]]
                 path = f"/{self.version}/{self.page['id']}/{name}"
-                body[name] = self._paged(request, items, path, params).body
+                page = self._paged(request, items, path, params)
+                if page.status != 200:
+                    return page  # Graph fails the whole request
+                body[name] = page.body
             elif name in self.page:
                 body[name] = self.page[name]
         return Response(200, body)

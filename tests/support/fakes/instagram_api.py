@@ -29,6 +29,12 @@ def ig_time(moment: datetime) -> str:
     return graph_time(moment)
 
 
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 class FakeInstagram(FakeGraph):
     """`FakeGraph` whose Page has an Instagram professional account (or none: `linked=False`)."""
 
@@ -121,7 +127,10 @@ class FakeInstagram(FakeGraph):
                 if replies:  # a paged edge: its first page inline, `paging.next` for the rest
                     params = {"fields": sub or "id", "limit": modifiers.get("limit") or str(self.reply_page)}
                     path = f"/{self.version}/{comment['id']}/replies"
-                    out["replies"] = self._paged(request, replies, path, params).body
+                    inline = self._paged(request, replies, path, params)
+                    if inline.status != 200:
+                        raise _Refused(inline)  # Graph fails the whole request
+                    out["replies"] = inline.body
             elif name in comment:
                 out[name] = comment[name]
         out["id"] = comment["id"]
@@ -168,9 +177,12 @@ class FakeInstagram(FakeGraph):
         top.sort(key=lambda c: (c["timestamp"], c["id"]), reverse=True)
         page = self._paged(request, top, request.path)
         if isinstance(page.body, dict) and "data" in page.body:
-            page.body["data"] = [
-                self._thread(request, self.ig_comments[c["id"]], fields) for c in page.body["data"]
-            ]
+            try:
+                page.body["data"] = [
+                    self._thread(request, self.ig_comments[c["id"]], fields) for c in page.body["data"]
+                ]
+            except _Refused as refused:
+                return refused.response
         return page
 
     def _get_replies(self, request: Recorded, match: re.Match[str]) -> Response:
