@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 # Batches written as X replies to Los Angeles police accounts (i-s: to @LAPDHQ in 2024), like the
 # held-out test set.
-IN_DOMAIN = ("batch-a", *(f"batch-{letter}" for letter in "ijklmnopqrstuvw"))
+IN_DOMAIN = ("batch-a", *(f"batch-{letter}" for letter in "ijklmnopqrstuvwxyz"), "batch-aa")
 
 
 def main(argv: list[str]) -> int:
